@@ -1,0 +1,130 @@
+"""PostgreSQL binary COPY for fixed-width rows, encoded and decoded with numpy.
+
+A row of MOSAIKS features is a `real[]` of thousands of values. psycopg's row-by-row COPY turns
+each value into a Python object; here a whole batch is one numpy structured array whose memory
+*is* the COPY format, so a batch moves with a single buffer copy either way.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Iterator, Sequence
+
+import numpy as np
+
+HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+TRAILER = struct.pack(">h", -1)
+FLOAT4_OID = 700
+
+# Column kinds: a numpy big-endian scalar type, or ("real[]", k) for a 1-D real array of length k.
+SCALARS = {"int2": ">i2", "int4": ">i4", "float8": ">f8"}
+
+
+def _column_dtype(kind: str | tuple[str, int]) -> list[tuple]:
+    if isinstance(kind, tuple):
+        _, k = kind
+        return [
+            ("len", ">i4"),
+            ("ndim", ">i4"),
+            ("hasnull", ">i4"),
+            ("elemtype", ">i4"),
+            ("dim", ">i4"),
+            ("lbound", ">i4"),
+            ("values", [("vlen", ">i4"), ("v", ">f4")], (k,)),
+        ]
+    return [("len", ">i4"), ("v", SCALARS[kind])]
+
+
+def row_dtype(columns: Sequence[tuple[str, str | tuple[str, int]]]) -> np.dtype:
+    """The numpy dtype of one binary COPY row with these (name, kind) columns, none NULL."""
+    return np.dtype([("nfields", ">i2")] + [(name, _column_dtype(kind)) for name, kind in columns])
+
+
+def _fill_lengths(rows: np.ndarray, columns) -> None:
+    rows["nfields"] = len(columns)
+    for name, kind in columns:
+        col = rows[name]
+        if isinstance(kind, tuple):
+            k = kind[1]
+            col["len"] = 20 + 8 * k
+            col["ndim"] = 1
+            col["hasnull"] = 0
+            col["elemtype"] = FLOAT4_OID
+            col["dim"] = k
+            col["lbound"] = 1
+            col["values"]["vlen"] = 4
+        else:
+            col["len"] = np.dtype(SCALARS[kind]).itemsize
+
+
+def encode_rows(
+    columns: Sequence[tuple[str, str | tuple[str, int]]],
+    values: dict[str, np.ndarray],
+    text_tail: Sequence[str | None] | None = None,
+) -> bytes:
+    """Binary COPY data (no header) for fixed-width columns plus an optional last text column."""
+    n = len(next(iter(values.values())))
+    rows = np.empty(n, dtype=row_dtype(columns))
+    _fill_lengths(rows, columns)
+    for name, kind in columns:
+        target = rows[name]["values"]["v"] if isinstance(kind, tuple) else rows[name]["v"]
+        target[...] = values[name]
+    if text_tail is None:
+        return rows.tobytes()
+    rows["nfields"] += 1
+    fixed = rows.view(np.uint8).reshape(n, rows.dtype.itemsize)
+    null = struct.pack(">i", -1)
+    parts: list[bytes] = []
+    for i, text in enumerate(text_tail):
+        parts.append(fixed[i].tobytes())
+        if text is None:
+            parts.append(null)
+        else:
+            raw = text.encode("utf-8")
+            parts.append(struct.pack(">i", len(raw)) + raw)
+    return b"".join(parts)
+
+
+def decode_batches(
+    chunks: Iterable[bytes | memoryview], dtype: np.dtype, batch_rows: int
+) -> Iterator[np.ndarray]:
+    """Structured arrays of up to `batch_rows` rows from a binary COPY TO stream.
+
+    Holds at most one batch plus one message in memory, whatever the size of the result.
+    """
+    buffer = bytearray()
+    width = dtype.itemsize
+    header_seen = False
+    want = batch_rows * width
+    for chunk in chunks:
+        buffer += chunk
+        if not header_seen:
+            if len(buffer) < len(HEADER):
+                continue
+            if bytes(buffer[:11]) != HEADER[:11]:
+                raise ValueError("not a PostgreSQL binary COPY stream")
+            (ext_len,) = struct.unpack(">i", buffer[15:19])
+            del buffer[: 19 + ext_len]
+            header_seen = True
+        if len(buffer) >= want:
+            yield _take(buffer, dtype, batch_rows)
+    if header_seen and buffer[-2:] == TRAILER:
+        del buffer[-2:]
+    if len(buffer) % width:
+        raise ValueError("binary COPY rows are not of the expected fixed width (NULL or ragged?)")
+    while buffer:
+        yield _take(buffer, dtype, min(batch_rows, len(buffer) // width))
+
+
+def _take(buffer: bytearray, dtype: np.dtype, n: int) -> np.ndarray:
+    size = n * dtype.itemsize
+    rows = np.frombuffer(bytes(buffer[:size]), dtype=dtype)
+    del buffer[:size]
+    return rows
+
+
+def column(rows: np.ndarray, name: str) -> np.ndarray:
+    """A decoded column in native byte order (arrays as a 2-D float32 matrix)."""
+    field = rows[name]
+    data = field["values"]["v"] if "values" in field.dtype.names else field["v"]
+    return data.astype(data.dtype.newbyteorder("="))

@@ -1,0 +1,74 @@
+"""Predict every tile of a feature set in streamed batches and write the run's predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+
+from asm_db import pgcopy
+from asm_db.model import CalibratedRidge
+from asm_db.sqlfiles import load_sql
+
+DEFAULT_BATCH_ROWS = 2000
+
+
+@dataclass
+class TilePredictions:
+    tile_id: np.ndarray
+    score: np.ndarray
+    probability: np.ndarray
+
+
+def predict_tiles(
+    pg: psycopg.Connection,
+    model: CalibratedRidge,
+    feature_set_id: int,
+    n_features: int,
+    *,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> TilePredictions:
+    """Score every tile; memory holds one batch of features, plus three numbers per tile."""
+    dtype = pgcopy.row_dtype([("tile_id", "int4"), ("features", ("real[]", n_features))])
+    tile_ids, scores = [], []
+    done = 0
+    with (
+        pg.cursor() as cur,
+        cur.copy(load_sql("tile_feature_rows"), {"feature_set_id": feature_set_id}) as copy,
+    ):
+        for rows in pgcopy.decode_batches(copy, dtype, batch_rows):
+            tile_ids.append(pgcopy.column(rows, "tile_id"))
+            scores.append(model.score(pgcopy.column(rows, "features")))
+            done += len(rows)
+            if progress:
+                progress(done)
+    tile_id = np.concatenate(tile_ids) if tile_ids else np.empty(0, np.int32)
+    score = np.concatenate(scores) if scores else np.empty(0)
+    return TilePredictions(tile_id, score, model.probability(score))
+
+
+def write_predictions(pg: psycopg.Connection, run_id: int, predictions: TilePredictions) -> int:
+    """COPY a run's predictions in, with their tile polygons; returns the row count."""
+    columns = [("tile_id", "int4"), ("score", "float8"), ("probability", "float8")]
+    with pg.cursor() as cur:
+        cur.execute(load_sql("predictions_stage_create"))
+        with cur.copy(load_sql("predictions_stage_copy")) as copy:
+            copy.write(pgcopy.HEADER)
+            copy.write(
+                pgcopy.encode_rows(
+                    columns,
+                    {
+                        "tile_id": predictions.tile_id,
+                        "score": predictions.score,
+                        "probability": predictions.probability,
+                    },
+                )
+            )
+            copy.write(pgcopy.TRAILER)
+        cur.execute(load_sql("predictions_insert"), {"run_id": run_id})
+        written = cur.rowcount
+    pg.execute("ANALYZE asmdb.predictions")
+    return written

@@ -1,0 +1,57 @@
+"""Batch readers for feature files: memory follows the batch, not the file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from asm_db.errors import InputError
+
+CSV_BLOCK_BYTES = 32 << 20
+
+
+@dataclass
+class BatchSource:
+    """A file's schema, its row count when the format knows it, and a stream of batches."""
+
+    schema: pa.Schema
+    total_rows: int | None
+    batches: Iterator[pa.RecordBatch]
+
+
+def _rechunk(batches: Iterator[pa.RecordBatch], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        for start in range(0, batch.num_rows, batch_rows):
+            yield batch.slice(start, batch_rows)
+
+
+def open_batches(path: Path, batch_rows: int) -> BatchSource:
+    """Open a feather/Arrow IPC, parquet or CSV file for reading in batches of `batch_rows`."""
+    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
+    if not path.exists():
+        raise InputError(path, "no such file")
+    try:
+        if suffix in (".feather", ".arrow", ".ipc"):
+            reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
+            batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+            return BatchSource(reader.schema, reader.count_rows(), _rechunk(batches, batch_rows))
+        if suffix in (".parquet", ".geoparquet"):
+            parquet = pq.ParquetFile(path)
+            return BatchSource(
+                parquet.schema_arrow,
+                parquet.metadata.num_rows,
+                parquet.iter_batches(batch_size=batch_rows),
+            )
+        if suffix in (".csv", ".csv.gz"):
+            stream = pacsv.open_csv(
+                path, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+            )
+            return BatchSource(stream.schema, None, _rechunk(iter(stream), batch_rows))
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise InputError(path, f"cannot read as {suffix.lstrip('.')}: {exc}") from None
+    raise InputError(path, f"unsupported file type '{suffix}' (use .feather, .parquet or .csv)")

@@ -1,0 +1,133 @@
+"""`asmdb sample-data`: a small, realistic data set in the seed's two file formats.
+
+Mining intensity is a smooth field of hotspots along a river; each tile's features are random
+convolution-like responses (ReLU of random projections) of its intensity, vegetation and water
+plus noise, so features carry a real but imperfect spatial signal. Labels are field points
+whose chance of being a mine rises with intensity, with the quality columns the seed filters on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+
+# A corner of the Kono district, Sierra Leone; tiles are MOSAIKS' 0.01-degree grid, centred on
+# x.xx5 as in the seed's image_id lat_8--125__lon_-11--235.
+ORIGIN_LAT = 8.40
+ORIGIN_LON = -11.20
+TILE = 0.01
+
+
+@dataclass(frozen=True)
+class SampleData:
+    labels: Path
+    features: Path
+    n_tiles: int
+    n_labels: int
+    n_features: int
+
+
+def image_id(lat: float, lon: float) -> str:
+    """The seed's tile name: lat_8--125__lon_-11--235 for (8.125, -11.235)."""
+    return f"lat_{lat:.3f}__lon_{lon:.3f}".replace(".", "--")
+
+
+def _fields(n_lat: int, n_lon: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    yy, xx = np.mgrid[0:n_lat, 0:n_lon].astype(float)
+    river_x = n_lon * (0.35 + 0.15 * np.sin(yy / n_lat * 3 * np.pi))
+    river = np.exp(-((xx - river_x) ** 2) / (2 * (0.04 * n_lon) ** 2))
+    intensity = 0.6 * river
+    for _ in range(4):
+        cy, cx = rng.uniform(0, n_lat), rng.uniform(0, n_lon)
+        spread = rng.uniform(0.05, 0.12) * max(n_lat, n_lon)
+        intensity += rng.uniform(0.4, 0.9) * np.exp(
+            -((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * spread**2)
+        )
+    intensity = np.clip(intensity / intensity.max(), 0, 1)
+    vegetation = np.clip(1 - intensity + 0.2 * rng.standard_normal((n_lat, n_lon)), 0, 1)
+    return {"intensity": intensity, "vegetation": vegetation, "water": river}
+
+
+def write_sample_data(
+    out_dir: str | Path,
+    *,
+    n_lat: int = 40,
+    n_lon: int = 40,
+    n_features: int = 4000,
+    n_labels: int = 1000,
+    seed: int = 7,
+) -> SampleData:
+    """Write `SLE_mines.csv` and `SLE_features.feather` into `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    fields = _fields(n_lat, n_lon, rng)
+
+    # Tiles row-major from the south-west, as MOSAIKS exports them.
+    lats = np.round(ORIGIN_LAT + TILE * np.arange(n_lat) + TILE / 2, 3)
+    lons = np.round(ORIGIN_LON + TILE * np.arange(n_lon) + TILE / 2, 3)
+    grid_lat, grid_lon = np.meshgrid(lats, lons, indexing="ij")
+    covariates = np.column_stack(
+        [fields[k].ravel() for k in ("intensity", "vegetation", "water")]
+        + [rng.standard_normal(n_lat * n_lon) * 0.5 for _ in range(5)]
+    )
+    weights = rng.standard_normal((covariates.shape[1], n_features))
+    bias = rng.standard_normal(n_features) * 0.5
+    features = np.maximum(covariates @ weights + bias, 0).astype(np.float32)
+    features += rng.standard_normal(features.shape).astype(np.float32) * np.float32(0.3)
+
+    table = pa.table(
+        {
+            "image_id": [
+                image_id(a, o) for a, o in zip(grid_lat.ravel(), grid_lon.ravel(), strict=True)
+            ]
+        }
+        | {f"feature_{i}": features[:, i] for i in range(n_features)}
+    )
+    features_path = out / "SLE_features.feather"
+    feather.write_feather(table, features_path)
+
+    labels = _labels(n_labels, lats, lons, fields["intensity"], rng)
+    labels_path = out / "SLE_mines.csv"
+    labels.to_csv(labels_path, index=False)
+    return SampleData(labels_path, features_path, n_lat * n_lon, len(labels), n_features)
+
+
+def _labels(
+    n: int, lats: np.ndarray, lons: np.ndarray, intensity: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
+    i = rng.integers(0, len(lats), n)
+    j = rng.integers(0, len(lons), n)
+    lat = lats[i] + rng.uniform(-0.0045, 0.0045, n)
+    lon = lons[j] + rng.uniform(-0.0045, 0.0045, n)
+    # Some points lie exactly on a tile's east edge or north-east corner, computed as the
+    # seed computes the edge (centre + 0.005), so they touch the neighbouring tiles too.
+    on_edge = rng.random(n) < 0.03
+    on_corner = rng.random(n) < 0.01
+    lon = np.where(on_edge | on_corner, lons[j] + TILE / 2, lon)
+    lat = np.where(on_corner, lats[i] + TILE / 2, lat)
+
+    p_mine = 1 / (1 + np.exp(-8 * (intensity[i, j] - 0.45)))
+    label = (rng.random(n) < p_mine).astype(int)
+    mine_type = np.where(label == 1, np.where(rng.random(n) < 0.1, "commercial", "artisanal"), None)
+    confidence = rng.choice([1, 2, 3, 4, 5], n, p=[0.05, 0.1, 0.25, 0.3, 0.3])
+    proportion = np.round(rng.uniform(0, 1, n), 2)
+    return pd.DataFrame(
+        {
+            "lon": lon,
+            "lat": lat,
+            "unique_id": [f"SLE-{k:05d}" for k in range(n)],
+            "country": "SLE",
+            "sample_type": np.where(rng.random(n) < 0.5 + 0.3 * label, "targeted", "random"),
+            "mine_type": mine_type,
+            "confidence": confidence,
+            "label": label,
+            "proportion_inspected": proportion,
+            "survey_round": rng.choice(["2022-dry", "2023-wet", "2023-dry"], n),
+        }
+    )

@@ -1,0 +1,268 @@
+"""The `asmdb` command: turns options into one library call and its result into output.
+
+Results go to stdout; progress and errors to stderr. A user's mistake is one line and a
+non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from asm_db.database import URL_ENV, create_engine, downgrade, redacted, upgrade
+from asm_db.errors import AsmdbError
+
+app = typer.Typer(
+    help="asmdb: map artisanal and small-scale mining from satellite features in PostGIS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Create or migrate the asmdb schema (Alembic).", no_args_is_help=True)
+ingest_app = typer.Typer(help="Load labels or features into the database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ingest_app, name="ingest")
+
+err = Console(stderr=True)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar=URL_ENV,
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host:5432/db "
+        "(default: libpq's PGHOST, PGDATABASE, ...).",
+        show_envvar=True,
+    ),
+]
+
+
+def _progress(description: str) -> Progress:
+    return Progress(
+        TextColumn(description),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Install PostGIS (if needed) and migrate the schema to the latest revision."""
+    engine = create_engine(database_url)
+    now = upgrade(engine, revision)
+    print(f"database {redacted(engine.url)} at revision {now}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision; 'base' removes asmdb.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Migrate the schema down (each revision has a working downgrade)."""
+    engine = create_engine(database_url)
+    now = downgrade(engine, revision)
+    print(f"database {redacted(engine.url)} at revision {now}")
+
+
+@ingest_app.command("labels")
+def ingest_labels_command(
+    file: Annotated[Path, typer.Argument(help="CSV, GeoPackage, GeoJSON or Parquet of labels.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load field labels (upsert by unique_id); quality filters apply at training time."""
+    from asm_db.labels import ingest_labels
+
+    result = ingest_labels(create_engine(database_url), file)
+    print(
+        f"{result.path}: {result.rows} labels ({result.added} new, {result.updated} updated) "
+        f"in {result.seconds:.1f} s"
+    )
+
+
+@ingest_app.command("features")
+def ingest_features_command(
+    file: Annotated[Path, typer.Argument(help="Feather, Parquet or CSV of MOSAIKS features.")],
+    feature_set: Annotated[
+        str, typer.Option(help="Name of the feature set to load into.")
+    ] = "default",
+    tile_size: Annotated[float, typer.Option(help="Tile edge in degrees.")] = 0.01,
+    batch_rows: Annotated[
+        int, typer.Option(help="Rows per COPY batch (bounds memory).", min=1)
+    ] = 1000,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load a feature file as tiles and feature vectors (binary COPY in batches, upsert)."""
+    from asm_db.features import ingest_features
+
+    with _progress(f"ingest {file.name}") as progress:
+        task = progress.add_task("rows", total=None)
+
+        def report(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = ingest_features(
+            create_engine(database_url),
+            file,
+            feature_set=feature_set,
+            tile_size=tile_size,
+            batch_rows=batch_rows,
+            progress=report,
+        )
+    print(
+        f"{result.path}: {result.rows} tiles x {result.n_features} features into feature set "
+        f"'{result.feature_set}' ({result.tiles_added} new tiles) in {result.seconds:.1f} s"
+    )
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected numbers separated by commas, got {text!r}") from None
+
+
+@app.command()
+def train(
+    plots: Annotated[Path | None, typer.Option(help="Write PNG figures of the run here.")] = None,
+    feature_set: Annotated[
+        str | None, typer.Option(help="Feature set (default: the only one).")
+    ] = None,
+    min_proportion_inspected: Annotated[
+        float,
+        typer.Option(help="Keep labels inspected at least this much (positives always kept)."),
+    ] = 0.2,
+    exclude_mine_type: Annotated[
+        list[str] | None,
+        typer.Option(help="Drop labels of this mine_type (repeatable; default commercial)."),
+    ] = None,
+    min_confidence: Annotated[
+        float, typer.Option(help="Keep labels with at least this confidence.")
+    ] = 3,
+    test_size: Annotated[
+        float, typer.Option(help="Share of joined rows held out for testing.")
+    ] = 0.2,
+    random_state: Annotated[int, typer.Option(help="Seed of the train/test split.")] = 1991,
+    alphas: Annotated[
+        str, typer.Option(help="Ridge alphas to search, comma-separated.")
+    ] = "0.01,0.1,1,10",
+    folds: Annotated[int, typer.Option(help="Cross-validation folds.", min=2)] = 5,
+    batch_rows: Annotated[
+        int, typer.Option(help="Tiles per prediction batch (bounds memory).", min=1)
+    ] = 2000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Join labels to tiles in SQL, fit ridge + isotonic calibration, predict every tile."""
+    from asm_db.model import Protocol
+    from asm_db.training import LabelFilters, train_run
+
+    filters = LabelFilters(
+        min_proportion_inspected=min_proportion_inspected,
+        exclude_mine_types=tuple(exclude_mine_type)
+        if exclude_mine_type is not None
+        else ("commercial",),
+        min_confidence=min_confidence,
+    )
+    protocol = Protocol(
+        test_size=test_size, random_state=random_state, alphas=_floats(alphas), folds=folds
+    )
+    with _progress("predict tiles") as progress:
+        task = progress.add_task("tiles", total=None)
+        result = train_run(
+            create_engine(database_url),
+            feature_set=feature_set,
+            filters=filters,
+            protocol=protocol,
+            batch_rows=batch_rows,
+            plots_dir=plots,
+            progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
+        )
+    fit = result.fit
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "run_id": result.run_id,
+                    "feature_set": result.feature_set,
+                    "best_alpha": fit.best_alpha,
+                    "auc_uncalibrated": fit.auc_uncalibrated,
+                    "auc_calibrated": fit.auc_calibrated,
+                    "counts": result.counts,
+                    "plots": [str(p) for p in result.plots],
+                }
+            )
+        )
+        return
+    print(f"run {result.run_id} (feature set '{result.feature_set}')")
+    print(
+        f"training rows: {result.counts['training_rows']} "
+        f"({result.counts['train']} train, {result.counts['test']} test)"
+    )
+    print(f"Best alpha: {fit.best_alpha}")
+    print(f"AUC before calibration: {fit.auc_uncalibrated:.3f}")
+    print(f"AUC after calibration: {fit.auc_calibrated:.3f}")
+    print(
+        f"tiles predicted: {result.counts['tiles_predicted']} -> asmdb.predictions, "
+        "view asmdb.latest_predictions"
+    )
+    for path in result.plots:
+        print(f"plot: {path}")
+
+
+@app.command()
+def runs(database_url: DatabaseUrl = None) -> None:
+    """List model runs, newest first."""
+    from asm_db.runs import list_runs
+
+    for run in list_runs(create_engine(database_url)):
+        m = run.metrics
+        print(
+            f"{run.run_id}\t{run.created_at:%Y-%m-%d %H:%M}\t{run.feature_set}\t"
+            f"alpha={m['best_alpha']}\tauc={m['auc_uncalibrated']:.3f}/{m['auc_calibrated']:.3f}\t"
+            f"tiles={run.counts['tiles_predicted']}"
+        )
+
+
+@app.command("sample-data")
+def sample_data(
+    out_dir: Annotated[
+        Path, typer.Argument(help="Folder for SLE_mines.csv and SLE_features.feather.")
+    ],
+    tiles_per_side: Annotated[int, typer.Option(help="Grid of N x N tiles.", min=4)] = 40,
+    features: Annotated[int, typer.Option(help="Features per tile.", min=1)] = 4000,
+    labels: Annotated[int, typer.Option(help="Number of labels.", min=10)] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Write a small realistic data set in the seed's two file formats."""
+    from asm_db.sample import write_sample_data
+
+    data = write_sample_data(
+        out_dir,
+        n_lat=tiles_per_side,
+        n_lon=tiles_per_side,
+        n_features=features,
+        n_labels=labels,
+        seed=seed,
+    )
+    print(f"{data.labels}: {data.n_labels} labels")
+    print(f"{data.features}: {data.n_tiles} tiles x {data.n_features} features")
+
+
+def main() -> None:
+    """Entry point: AsmdbError becomes one line on stderr and exit status 1."""
+    try:
+        app()
+    except AsmdbError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,6 @@
+-- How many labels pass the filters, by class (the seed's class balance plot).
+SELECT label, count(*)
+FROM asmdb.filtered_labels(%(min_proportion_inspected)s, %(exclude_mine_types)s::text[],
+                           %(min_confidence)s)
+GROUP BY label
+ORDER BY label;
