@@ -67,6 +67,10 @@ class FitResult:
 def fit(X: np.ndarray, y: np.ndarray, protocol: Protocol = Protocol()) -> FitResult:
     """Split, tune alpha by cross-validated ROC AUC, calibrate on the test scores (as the seed)."""
     classes, counts = np.unique(y, return_counts=True)
+    if len(y) == 0:
+        raise TrainingDataError(
+            "no training rows: no label passing the filters intersects a tile of this feature set"
+        )
     if len(classes) < 2:
         raise TrainingDataError(
             f"the training rows hold only label {classes.tolist()} ({len(y)} rows); "

@@ -60,6 +60,7 @@ def write_sample_data(
     n_lon: int = 40,
     n_features: int = 4000,
     n_labels: int = 1000,
+    edge_share: float = 0.04,
     seed: int = 7,
 ) -> SampleData:
     """Write `SLE_mines.csv` and `SLE_features.feather` into `out_dir`."""
@@ -92,14 +93,19 @@ def write_sample_data(
     features_path = out / "SLE_features.feather"
     feather.write_feather(table, features_path)
 
-    labels = _labels(n_labels, lats, lons, fields["intensity"], rng)
+    labels = _labels(n_labels, lats, lons, fields["intensity"], edge_share, rng)
     labels_path = out / "SLE_mines.csv"
     labels.to_csv(labels_path, index=False)
     return SampleData(labels_path, features_path, n_lat * n_lon, len(labels), n_features)
 
 
 def _labels(
-    n: int, lats: np.ndarray, lons: np.ndarray, intensity: np.ndarray, rng: np.random.Generator
+    n: int,
+    lats: np.ndarray,
+    lons: np.ndarray,
+    intensity: np.ndarray,
+    edge_share: float,
+    rng: np.random.Generator,
 ) -> pd.DataFrame:
     i = rng.integers(0, len(lats), n)
     j = rng.integers(0, len(lons), n)
@@ -107,8 +113,8 @@ def _labels(
     lon = lons[j] + rng.uniform(-0.0045, 0.0045, n)
     # Some points lie exactly on a tile's east edge or north-east corner, computed as the
     # seed computes the edge (centre + 0.005), so they touch the neighbouring tiles too.
-    on_edge = rng.random(n) < 0.03
-    on_corner = rng.random(n) < 0.01
+    on_edge = rng.random(n) < edge_share * 0.75
+    on_corner = rng.random(n) < edge_share * 0.25
     lon = np.where(on_edge | on_corner, lons[j] + TILE / 2, lon)
     lat = np.where(on_corner, lats[i] + TILE / 2, lat)
 

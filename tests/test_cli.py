@@ -1,0 +1,67 @@
+"""The installed `asmdb` command, as the README uses it."""
+
+import json
+
+
+def test_readme_flow(cli, pg, tmp_path):
+    data = tmp_path / "data"
+    made = cli(
+        "sample-data", str(data), "--tiles-per-side", "20", "--features", "128", "--labels", "500"
+    )
+    assert made.code == 0, made.stderr
+    assert (data / "SLE_mines.csv").exists() and (data / "SLE_features.feather").exists()
+
+    upgraded = cli("db", "upgrade")
+    assert upgraded.code == 0 and "at revision 0001" in upgraded.stdout
+
+    labels = cli("ingest", "labels", str(data / "SLE_mines.csv"))
+    assert labels.code == 0 and "500 labels (500 new, 0 updated)" in labels.stdout
+    features = cli("ingest", "features", str(data / "SLE_features.feather"))
+    assert features.code == 0 and "400 tiles x 128 features" in features.stdout
+
+    trained = cli("train", "--plots", str(tmp_path / "plots"))
+    assert trained.code == 0, trained.stderr
+    for line in (
+        "Best alpha: ",
+        "AUC before calibration: ",
+        "AUC after calibration: ",
+        "tiles predicted: 400",
+    ):
+        assert line in trained.stdout
+    assert len(list((tmp_path / "plots").glob("run-1-*.png"))) == 3
+
+    as_json = cli(
+        "train",
+        "--json",
+        "--random-state",
+        "3",
+        "--alphas",
+        "0.1,1",
+        "--exclude-mine-type",
+        "commercial",
+        "--exclude-mine-type",
+        "industrial",
+        "--min-confidence",
+        "2",
+    )
+    run = json.loads(as_json.stdout)
+    assert run["run_id"] == 2 and run["best_alpha"] in (0.1, 1.0)
+    params = pg.execute("SELECT parameters FROM asmdb.model_runs WHERE run_id = 2").fetchone()[0]
+    assert params["filters"] == {
+        "min_proportion_inspected": 0.2,
+        "min_confidence": 2.0,
+        "exclude_mine_types": ["commercial", "industrial"],
+    }
+    assert params["protocol"]["alphas"] == [0.1, 1.0] and params["protocol"]["random_state"] == 3
+
+    listed = cli("runs")
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["2", "1"]
+    assert pg.execute("SELECT count(*), min(run_id) FROM asmdb.latest_predictions").fetchone() == (
+        400,
+        2,
+    )
+
+
+def test_bad_option_is_a_usage_error(cli):
+    result = cli("train", "--alphas", "a,b")
+    assert result.code == 2 and "expected numbers" in result.stderr

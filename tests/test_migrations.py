@@ -1,0 +1,75 @@
+"""The schema is made and removed only by Alembic revisions, up and down."""
+
+import psycopg
+import pytest
+
+from asm_db.database import check_ready, connect, create_engine, downgrade, upgrade
+from asm_db.errors import DatabaseNotReady
+
+
+def _tables(conn) -> set[str]:
+    rows = conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'asmdb'"
+    )
+    return {r[0] for r in rows}
+
+
+def test_upgrade_down_and_up_again(empty_db_url):
+    engine = create_engine(empty_db_url)
+    plain = empty_db_url.replace("+psycopg", "")
+
+    assert upgrade(engine) == "0001"
+    with psycopg.connect(plain) as conn:
+        assert _tables(conn) >= {
+            "labels",
+            "tiles",
+            "tile_features",
+            "feature_sets",
+            "model_runs",
+            "predictions",
+            "label_tiles",
+            "latest_predictions",
+        }
+        geometry = dict(
+            conn.execute(
+                "SELECT f_table_name, type || ',' || srid FROM geometry_columns "
+                "WHERE f_table_schema = 'asmdb' AND f_table_name IN ('labels', 'tiles', 'predictions')"
+            ).fetchall()
+        )
+        assert geometry == {
+            "labels": "POINT,4326",
+            "tiles": "POLYGON,4326",
+            "predictions": "POLYGON,4326",
+        }
+        gist = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_indexes WHERE schemaname = 'asmdb' AND indexdef LIKE '%USING gist%'"
+            )
+        }
+        assert gist == {"labels", "tiles", "predictions"}
+
+    assert downgrade(engine, "base") == "base"
+    with psycopg.connect(plain) as conn:
+        assert (
+            conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'asmdb'").fetchone()[0]
+            == 0
+        )
+
+    assert upgrade(engine) == "0001"
+    with connect(engine) as conn:
+        check_ready(conn)
+    engine.dispose()
+
+
+def test_not_migrated_database_says_what_to_run(empty_db_url):
+    engine = create_engine(empty_db_url)
+    with pytest.raises(DatabaseNotReady, match="run `asmdb db upgrade`"):
+        with connect(engine) as conn:
+            check_ready(conn)
+    engine.dispose()
+
+
+def test_upgrade_twice_is_harmless(engine, pg):
+    upgrade(engine)
+    assert pg.execute("SELECT version_num FROM public.asmdb_version").fetchone()[0] == "0001"

@@ -1,0 +1,43 @@
+"""The numpy binary COPY codec against PostgreSQL itself."""
+
+import numpy as np
+
+from asm_db import pgcopy
+
+
+def test_encoded_rows_load_as_the_same_values(pg):
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((50, 7)).astype(np.float32)
+    ids = np.arange(50, dtype=np.int32) * 3
+    columns = [("id", "int4"), ("x", "float8"), ("features", ("real[]", 7))]
+    x = rng.standard_normal(50)
+    texts = [None if i % 5 == 0 else f"tile-{i}é" for i in range(50)]
+    pg.execute("CREATE TEMP TABLE t (id int4, x float8, features real[], name text)")
+    with pg.cursor().copy("COPY t FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(pgcopy.HEADER)
+        copy.write(pgcopy.encode_rows(columns, {"id": ids, "x": x, "features": matrix}, texts))
+        copy.write(pgcopy.TRAILER)
+    rows = pg.execute("SELECT id, x, features, name FROM t ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == ids.tolist()
+    assert [r[1] for r in rows] == x.tolist()
+    assert np.array_equal(np.array([r[2] for r in rows], dtype=np.float32), matrix)
+    assert [r[3] for r in rows] == texts
+
+
+def test_decoded_batches_equal_what_postgres_holds(pg):
+    pg.execute(
+        "CREATE TEMP TABLE t AS SELECT g AS id, "
+        "ARRAY[g, g * 0.5, -g]::real[] AS features FROM generate_series(1, 1001) AS g"
+    )
+    dtype = pgcopy.row_dtype([("id", "int4"), ("features", ("real[]", 3))])
+    with pg.cursor().copy(
+        "COPY (SELECT id, features FROM t ORDER BY id) TO STDOUT (FORMAT BINARY)"
+    ) as copy:
+        batches = list(pgcopy.decode_batches(copy, dtype, 100))
+    assert [len(b) for b in batches] == [100] * 10 + [1]
+    rows = np.concatenate(batches)
+    ids = pgcopy.column(rows, "id")
+    assert ids.tolist() == list(range(1, 1002))
+    assert np.array_equal(
+        pgcopy.column(rows, "features"), np.column_stack([ids, ids * 0.5, -ids]).astype(np.float32)
+    )

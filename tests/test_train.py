@@ -1,0 +1,109 @@
+"""Training end to end: the seed's protocol on the SQL join, predictions written back."""
+
+import numpy as np
+import pytest
+
+from asm_db.features import ingest_features
+from asm_db.labels import ingest_labels
+from asm_db.model import Protocol
+from asm_db.runs import load_model
+from asm_db.sample import write_sample_data
+from asm_db.training import LabelFilters, train_run
+
+from seed_reference import run_seed
+
+
+@pytest.fixture
+def loaded(engine, sample):
+    ingest_labels(engine, sample.labels)
+    ingest_features(engine, sample.features)
+    return engine
+
+
+def test_train_predicts_every_tile_with_useful_auc(loaded, pg, sample, tmp_path):
+    result = train_run(loaded, plots_dir=tmp_path / "plots", batch_rows=97)
+    assert result.fit.auc_uncalibrated > 0.7
+    assert result.fit.auc_calibrated > 0.7
+    assert result.fit.best_alpha in Protocol().alphas
+    count, valid, srid, lo, hi = pg.execute(
+        "SELECT count(*), bool_and(ST_IsValid(geom)), max(ST_SRID(geom)), min(probability), "
+        "max(probability) FROM asmdb.predictions WHERE run_id = %s",
+        (result.run_id,),
+    ).fetchone()
+    assert count == sample.n_tiles == result.counts["tiles_predicted"]
+    assert valid and srid == 4326 and 0 <= lo < hi <= 1
+    # each prediction sits on its tile
+    assert pg.execute(
+        "SELECT bool_and(ST_Equals(p.geom, t.geom)) FROM asmdb.predictions p "
+        "JOIN asmdb.tiles t USING (tile_id)"
+    ).fetchone()[0]
+    pngs = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert pngs == [
+        f"run-{result.run_id}-{n}.png" for n in ("class-balance", "probability-map", "roc")
+    ]
+    assert all((tmp_path / "plots" / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in pngs)
+    run = pg.execute(
+        "SELECT parameters, metrics, counts FROM asmdb.model_runs WHERE run_id = %s",
+        (result.run_id,),
+    ).fetchone()
+    assert run[0]["protocol"]["random_state"] == 1991
+    assert run[1]["auc_calibrated"] == pytest.approx(result.fit.auc_calibrated)
+    assert run[2]["training_rows"] == result.counts["training_rows"]
+
+
+def test_latest_predictions_is_the_newest_run_and_stored_model_reapplies(loaded, pg):
+    first = train_run(loaded)
+    second = train_run(
+        loaded, filters=LabelFilters(min_confidence=4), protocol=Protocol(random_state=7)
+    )
+    rows = pg.execute(
+        "SELECT count(*), count(DISTINCT tile_id), min(run_id), max(run_id) "
+        "FROM asmdb.latest_predictions"
+    ).fetchone()
+    assert rows == (second.counts["tiles_predicted"],) * 2 + (second.run_id,) * 2
+    assert second.run_id > first.run_id
+    model = load_model(loaded, first.run_id)
+    tile_id, features = pg.execute(
+        "SELECT tile_id, features FROM asmdb.tile_features LIMIT 1"
+    ).fetchone()
+    stored = pg.execute(
+        "SELECT score, probability FROM asmdb.predictions WHERE run_id = %s AND tile_id = %s",
+        (first.run_id, tile_id),
+    ).fetchone()
+    score = model.score(np.array([features], dtype=np.float32))
+    assert score[0] == pytest.approx(stored[0], rel=1e-4)
+    assert model.probability(score)[0] == pytest.approx(stored[1], abs=1e-4)
+
+
+def test_matches_the_seed_notebook_in_memory(engine, pg, tmp_path):
+    # Without labels on tile edges every label joins one tile, so the seed's sjoin order equals
+    # asmdb's (label, tile) order and the same split must give the same model, exactly.
+    data = write_sample_data(
+        tmp_path, n_lat=24, n_lon=24, n_features=256, n_labels=600, edge_share=0.0, seed=11
+    )
+    ingest_labels(engine, data.labels)
+    ingest_features(engine, data.features)
+    ours = train_run(engine)
+    seed = run_seed(data.labels, data.features, 256)
+    assert ours.counts["training_rows"] == seed["n_rows"]
+    assert ours.fit.best_alpha == seed["best_alpha"]
+    assert ours.fit.auc_uncalibrated == pytest.approx(seed["auc_uncalibrated"], abs=1e-12)
+    assert ours.fit.auc_calibrated == pytest.approx(seed["auc_calibrated"], abs=1e-12)
+    stored = dict(
+        pg.execute(
+            "SELECT t.image_id, p.probability FROM asmdb.latest_predictions p "
+            "JOIN asmdb.tiles t USING (tile_id)"
+        ).fetchall()
+    )
+    seed_probability = dict(zip(seed["image_id"], seed["probability"], strict=True))
+    assert stored.keys() == seed_probability.keys()
+    assert max(abs(stored[k] - seed_probability[k]) for k in stored) < 1e-3
+
+
+def test_one_class_after_filters_is_a_clear_error(loaded):
+    from asm_db.model import TrainingDataError
+
+    with pytest.raises(TrainingDataError, match="no training rows"):
+        train_run(loaded, filters=LabelFilters(min_confidence=99))
+    with pytest.raises(TrainingDataError, match="only label \\[1\\]"):
+        train_run(loaded, filters=LabelFilters(min_proportion_inspected=2))
