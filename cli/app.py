@@ -50,6 +50,7 @@ def _progress(description: str) -> Progress:
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,  # no bar in logs and pipes
     )
 
 

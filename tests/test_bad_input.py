@@ -17,7 +17,7 @@ def loaded(cli, sample):
 
 def _one_line_error(result, *fragments):
     assert result.code == 1, result
-    lines = result.stderr.strip().splitlines()
+    lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ")
     assert "Traceback" not in result.stderr
