@@ -100,19 +100,24 @@ def check_ready(conn: Connection) -> None:
     current = current_revision(conn)
     head = head_revision()
     if not has_postgis or current is None:
-        available = conn.execute(
-            sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
-        ).scalar()
-        if not available:
-            raise DatabaseNotReady(
-                f"PostGIS is not installed on the server of {url}; install it "
-                "(Debian: apt-get install postgresql-15-postgis-3) and run `asmdb db upgrade`"
-            )
+        require_postgis_package(conn)
         raise DatabaseNotReady(f"the database {url} is not set up; run `asmdb db upgrade`")
     if current != head:
         raise DatabaseNotReady(
             f"the database {url} is at revision {current}, asmdb needs {head}; "
             "run `asmdb db upgrade`"
+        )
+
+
+def require_postgis_package(conn: Connection) -> None:
+    """Raise DatabaseNotReady, saying what to install, unless the server can create PostGIS."""
+    available = conn.execute(
+        sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
+    ).scalar()
+    if not available:
+        raise DatabaseNotReady(
+            f"PostGIS is not installed on the server of {redacted(conn.engine.url)}; install it "
+            "(Debian: apt-get install postgresql-15-postgis-3) and run `asmdb db upgrade`"
         )
 
 
@@ -125,14 +130,7 @@ def apply_replaceable(conn: Connection) -> None:
 def upgrade(engine: Engine, revision: str = "head") -> str:
     """Migrate the database to `revision` and re-apply the views; returns the new revision."""
     with connect(engine) as conn:
-        available = conn.execute(
-            sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
-        ).scalar()
-        if not available:
-            raise DatabaseNotReady(
-                f"PostGIS is not installed on the server of {redacted(engine.url)}; install it "
-                "(Debian: apt-get install postgresql-15-postgis-3) and run `asmdb db upgrade` again"
-            )
+        require_postgis_package(conn)
         command.upgrade(_alembic_config(conn), revision)
         if current_revision(conn) == head_revision():
             apply_replaceable(conn)

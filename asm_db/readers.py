@@ -37,7 +37,8 @@ def open_batches(path: Path, batch_rows: int) -> BatchSource:
         raise InputError(path, "no such file")
     try:
         if suffix in (".feather", ".arrow", ".ipc"):
-            reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
+            # A plain file, not a memory map: only the record batch being read is resident.
+            reader = pa.ipc.open_file(pa.OSFile(str(path), "r"))
             batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
             return BatchSource(reader.schema, reader.count_rows(), _rechunk(batches, batch_rows))
         if suffix in (".parquet", ".geoparquet"):
