@@ -20,7 +20,6 @@ from asm_db.sqlfiles import REPLACEABLE_FILES, load_sql
 URL_ENV = "ASMDB_DATABASE_URL"
 # An empty psycopg URL means libpq's own defaults and variables (PGHOST, PGDATABASE, ...).
 DEFAULT_URL = "postgresql+psycopg://"
-SCHEMA = "asmdb"
 # asmdb keeps its own Alembic version table so it can share a database with other applications.
 VERSION_TABLE = "asmdb_version"
 
