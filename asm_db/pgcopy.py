@@ -106,7 +106,7 @@ def decode_batches(
             (ext_len,) = struct.unpack(">i", buffer[15:19])
             del buffer[: 19 + ext_len]
             header_seen = True
-        if len(buffer) >= want:
+        while len(buffer) >= want:
             yield _take(buffer, dtype, batch_rows)
     if header_seen and buffer[-2:] == TRAILER:
         del buffer[-2:]

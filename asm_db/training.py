@@ -94,7 +94,6 @@ def fetch_training_rows(
         ]
     )
     params = {"feature_set_id": feature_set.feature_set_id, **filters.params()}
-    parts = []
     with pg.cursor() as cur, cur.copy(load_sql("training_rows"), params) as copy:
         parts = list(pgcopy.decode_batches(copy, dtype, 4096))
     rows = np.concatenate(parts) if parts else np.empty(0, dtype)
