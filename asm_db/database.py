@@ -133,6 +133,9 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
         command.upgrade(_alembic_config(conn), revision)
         if current_revision(conn) == head_revision():
             apply_replaceable(conn)
+            from asm_db.styles import install_styles  # matplotlib's colour maps: import late
+
+            install_styles(driver(conn))
         return current_revision(conn) or "base"
 
 

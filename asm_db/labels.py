@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from asm_db.database import check_ready, connect, driver
 from asm_db.errors import InputError
 from asm_db.sqlfiles import load_sql
+from asm_db.styles import install_styles
 
 # The seed's label columns; lon/lat may instead come from a point geometry.
 TEXT_COLUMNS = ("unique_id", "country", "sample_type", "mine_type")
@@ -187,4 +188,6 @@ def ingest_labels(engine: Engine, path: str | Path) -> LabelIngestResult:
             cur.execute(load_sql("labels_merge"), {"source_file": path.name})
             added, updated = cur.fetchone()
         driver(conn).execute("ANALYZE asmdb.labels")
+        # The label layer's legend lists the (label, mine type) pairs present.
+        install_styles(driver(conn), only={"labels"})
     return LabelIngestResult(str(path), len(labels), added, updated, time.perf_counter() - started)

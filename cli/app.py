@@ -25,8 +25,16 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Create or migrate the asmdb schema (Alembic).", no_args_is_help=True)
 ingest_app = typer.Typer(help="Load labels or features into the database.", no_args_is_help=True)
+qgis_app = typer.Typer(
+    help="Default QGIS styles and the stored QGIS project.", no_args_is_help=True
+)
+roles_app = typer.Typer(help="Database roles for people who use asmdb.", no_args_is_help=True)
+export_app = typer.Typer(help="Write results to files.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(qgis_app, name="qgis")
+app.add_typer(roles_app, name="roles")
+app.add_typer(export_app, name="export")
 
 err = Console(stderr=True)
 
@@ -258,6 +266,90 @@ def sample_data(
     )
     print(f"{data.labels}: {data.n_labels} labels")
     print(f"{data.features}: {data.n_tiles} tiles x {data.n_features} features")
+
+
+Service = Annotated[
+    str | None,
+    typer.Option(
+        help="pg_service.conf service the project's layers connect through (recommended); "
+        "default: this database's host, port and name, each user's own credentials."
+    ),
+]
+ProjectName = Annotated[str, typer.Option("--name", help="Name of the stored project.")]
+
+
+def _print_project(project) -> None:
+    xmin, ymin, xmax, ymax = project.extent
+    print(
+        f"project '{project.name}' in asmdb.qgis_projects: {', '.join(project.layers)}; "
+        f"extent {xmin:.3f},{ymin:.3f} {xmax:.3f},{ymax:.3f}"
+    )
+
+
+@qgis_app.command("install")
+def qgis_install(
+    service: Service = None, name: ProjectName = "asmdb", database_url: DatabaseUrl = None
+) -> None:
+    """Write the default layer styles and the stored project (Open From > PostgreSQL)."""
+    from asm_db.project import install_qgis
+
+    styled, project = install_qgis(create_engine(database_url), service=service, name=name)
+    print(f"default styles in public.layer_styles: {', '.join(styled)}")
+    _print_project(project)
+
+
+@qgis_app.command("project")
+def qgis_project(
+    service: Service = None, name: ProjectName = "asmdb", database_url: DatabaseUrl = None
+) -> None:
+    """Rebuild the stored QGIS project from the data now in the database."""
+    from asm_db.project import build_project
+
+    _print_project(build_project(create_engine(database_url), service=service, name=name))
+
+
+@roles_app.command("create")
+def roles_create(
+    name: Annotated[
+        str, typer.Option("--name", help="Name of the read-only role.")
+    ] = "asmdb_reader",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ASMDB_READER_PASSWORD",
+            help="Login password (default: none set; the server's other methods apply).",
+            show_envvar=True,
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a read-only login role: reads asmdb's data, styles and project, writes nothing."""
+    from asm_db.roles import create_reader
+
+    role = create_reader(create_engine(database_url), name, password)
+    verb = "created" if role.created else "updated"
+    print(f"role {role.name} {verb}: read-only on database {role.database}")
+    if not role.password_set:
+        err.print(
+            "note: no password given (--password or ASMDB_READER_PASSWORD); the role logs in "
+            "only where the server trusts it without one",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@export_app.command("predictions")
+def export_predictions_command(
+    out: Annotated[Path, typer.Argument(help="OUT.gpkg (style embedded) or OUT.parquet.")],
+    run: Annotated[int | None, typer.Option(help="Run to export (default: the latest).")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write a run's probability map to a GeoPackage or GeoParquet file, styled for QGIS."""
+    from asm_db.export import export_predictions
+
+    result = export_predictions(create_engine(database_url), out, run)
+    print(f"{result.path}: run {result.run_id}, {result.rows} tiles, style {result.style}")
 
 
 def main() -> None:

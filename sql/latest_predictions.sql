@@ -9,3 +9,6 @@ SELECT
     p.geom
 FROM asmdb.predictions AS p
 WHERE p.run_id = (SELECT max(run_id) FROM asmdb.model_runs);
+
+COMMENT ON VIEW asmdb.latest_predictions IS
+    'The newest model run''s calibrated probability per tile. QGIS key: tile_id (int4, unique).';

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,19 +69,26 @@ def template_db():
 @pytest.fixture
 def empty_db_url():
     """A new database with nothing in it (not migrated)."""
+    with throwaway_db() as url:
+        yield url
+
+
+@contextmanager
+def throwaway_db(template: str | None = None) -> Iterator[str]:
+    """The URL of a new database (a clone of `template`, if given), dropped afterwards."""
     name = f"asmdb_t_{uuid.uuid4().hex[:8]}"
-    _create_db(name)
-    yield _db_url(name)
-    _drop_db(name)
+    _create_db(name, template)
+    try:
+        yield _db_url(name)
+    finally:
+        _drop_db(name)
 
 
 @pytest.fixture
 def db_url(template_db):
     """A throwaway database cloned from the migrated template."""
-    name = f"asmdb_t_{uuid.uuid4().hex[:8]}"
-    _create_db(name, template_db)
-    yield _db_url(name)
-    _drop_db(name)
+    with throwaway_db(template_db) as url:
+        yield url
 
 
 @pytest.fixture
@@ -108,16 +117,19 @@ class CliResult:
     stderr: str
 
 
+def run_asmdb(url: str, *args: str) -> CliResult:
+    """Run the installed `asmdb` command against the database at `url`."""
+    env = {**os.environ, "ASMDB_DATABASE_URL": url, "COLUMNS": "200"}
+    done = subprocess.run([str(ASMDB), *args], capture_output=True, text=True, env=env, timeout=600)
+    return CliResult(done.returncode, done.stdout, done.stderr)
+
+
 @pytest.fixture
 def cli(db_url):
     """Run the installed `asmdb` command against the test database."""
 
     def run(*args: str, url: str | None = None) -> CliResult:
-        env = {**os.environ, "ASMDB_DATABASE_URL": url or db_url, "COLUMNS": "200"}
-        done = subprocess.run(
-            [str(ASMDB), *args], capture_output=True, text=True, env=env, timeout=600
-        )
-        return CliResult(done.returncode, done.stdout, done.stderr)
+        return run_asmdb(url or db_url, *args)
 
     return run
 

@@ -3,7 +3,14 @@
 import psycopg
 import pytest
 
-from asm_db.database import check_ready, connect, create_engine, downgrade, upgrade
+from asm_db.database import (
+    check_ready,
+    connect,
+    create_engine,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 from asm_db.errors import DatabaseNotReady
 
 
@@ -18,7 +25,7 @@ def test_upgrade_down_and_up_again(empty_db_url):
     engine = create_engine(empty_db_url)
     plain = empty_db_url.replace("+psycopg", "")
 
-    assert upgrade(engine) == "0001"
+    assert upgrade(engine) == head_revision()
     with psycopg.connect(plain) as conn:
         assert _tables(conn) >= {
             "labels",
@@ -29,6 +36,7 @@ def test_upgrade_down_and_up_again(empty_db_url):
             "predictions",
             "label_tiles",
             "latest_predictions",
+            "qgis_projects",
         }
         geometry = dict(
             conn.execute(
@@ -55,8 +63,10 @@ def test_upgrade_down_and_up_again(empty_db_url):
             conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'asmdb'").fetchone()[0]
             == 0
         )
+        # QGIS's style table held only asmdb's styles, so it went too.
+        assert conn.execute("SELECT to_regclass('public.layer_styles')").fetchone()[0] is None
 
-    assert upgrade(engine) == "0001"
+    assert upgrade(engine) == head_revision()
     with connect(engine) as conn:
         check_ready(conn)
     engine.dispose()
@@ -72,4 +82,30 @@ def test_not_migrated_database_says_what_to_run(empty_db_url):
 
 def test_upgrade_twice_is_harmless(engine, pg):
     upgrade(engine)
-    assert pg.execute("SELECT version_num FROM public.asmdb_version").fetchone()[0] == "0001"
+    assert (
+        pg.execute("SELECT version_num FROM public.asmdb_version").fetchone()[0] == head_revision()
+    )
+    assert (
+        pg.execute("SELECT count(*) FROM public.layer_styles WHERE stylename = 'asmdb'").fetchone()[
+            0
+        ]
+        == 4
+    )
+
+
+def test_qgis_revision_down_and_up_keeps_data_and_other_styles(engine, pg, sample):
+    from asm_db.labels import ingest_labels
+
+    ingest_labels(engine, sample.labels)
+    pg.execute(
+        "INSERT INTO public.layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+        "f_geometry_column, stylename, styleqml, useasdefault) VALUES (current_database(), "
+        "'public', 'roads', 'geom', 'roads', XMLPARSE(DOCUMENT '<qgis/>'), true)"
+    )
+    assert downgrade(engine, "0001") == "0001"
+    assert pg.execute("SELECT to_regclass('asmdb.qgis_projects')").fetchone()[0] is None
+    assert pg.execute("SELECT stylename FROM public.layer_styles").fetchall() == [("roads",)]
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
+    assert upgrade(engine) == head_revision()
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
+    assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 5

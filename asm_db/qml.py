@@ -1,0 +1,228 @@
+"""QGIS style documents (QML) for asmdb's layers: the probability map, the labels, the tiles.
+
+The same documents go into `public.layer_styles` (QGIS's default-style table), into the stored
+QGIS project, and beside exported files, so every way of opening the data looks the same.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from matplotlib import colormaps
+
+# Fixed classes, not quantiles: a probability of 0.7 reads the same on every run's map.
+PROBABILITY_BREAKS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+# Label categories are the value of this expression (see `label_categories`).
+LABEL_CATEGORY_EXPRESSION = (
+    "CASE WHEN \"label\" = 1 THEN 'mine: ' || coalesce(\"mine_type\", 'type unknown') "
+    "ELSE 'not a mine' END"
+)
+NOT_A_MINE = "not a mine"
+
+
+@dataclass(frozen=True)
+class Category:
+    value: str
+    label: str
+    color: str  # "r,g,b,a"
+    size: float = 2.4  # millimetres
+
+
+def _rgba(color: Sequence[float], alpha: float = 1.0) -> str:
+    r, g, b = (round(255 * c) for c in color[:3])
+    return f"{r},{g},{b},{round(255 * alpha)}"
+
+
+def _options(parent: ET.Element, values: dict[str, str]) -> None:
+    """QGIS 3 symbol-layer properties: <Option type="Map"> of named QString options."""
+    option_map = ET.SubElement(parent, "Option", type="Map")
+    for name, value in values.items():
+        ET.SubElement(option_map, "Option", type="QString", name=name, value=value)
+
+
+def _symbol(parent: ET.Element, name: str, kind: str, layer_class: str, props: dict) -> None:
+    symbol = ET.SubElement(
+        parent, "symbol", type=kind, name=name, alpha="1", clip_to_extent="1", force_rhr="0"
+    )
+    # `class` and `pass` are Python keywords: attributes given as a dict.
+    layer = ET.SubElement(
+        symbol, "layer", {"class": layer_class, "enabled": "1", "locked": "0", "pass": "0"}
+    )
+    _options(layer, props)
+
+
+def _fill(parent: ET.Element, name: str, color: str) -> None:
+    _symbol(
+        parent,
+        name,
+        "fill",
+        "SimpleFill",
+        {"color": color, "style": "solid", "outline_style": "no", "outline_color": color},
+    )
+
+
+def _marker(parent: ET.Element, name: str, color: str, size: float = 2.4) -> None:
+    _symbol(
+        parent,
+        name,
+        "marker",
+        "SimpleMarker",
+        {
+            "name": "circle",
+            "color": color,
+            "size": f"{size:g}",
+            "size_unit": "MM",
+            "outline_color": "35,35,35,255",
+            "outline_width": "0.3",
+            "outline_style": "solid",
+        },
+    )
+
+
+def _document(renderer: ET.Element, geometry: str) -> str:
+    qgis = ET.Element("qgis", version="3.22.0", styleCategories="AllStyleCategories")
+    qgis.append(renderer)
+    ET.SubElement(qgis, "blendMode").text = "0"
+    ET.SubElement(qgis, "featureBlendMode").text = "0"
+    ET.SubElement(qgis, "layerOpacity").text = "1"
+    ET.SubElement(qgis, "layerGeometryType").text = geometry
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
+        qgis, encoding="unicode"
+    )
+
+
+def renderer_element(qml: str) -> ET.Element:
+    """The <renderer-v2> element of a QML document (to embed in a project's map layer)."""
+    root = ET.fromstring(qml.split("\n", 1)[1] if qml.startswith("<!DOCTYPE") else qml)
+    return root.find("renderer-v2")
+
+
+def _viridis(n: int) -> list[str]:
+    cmap = colormaps["viridis"]
+    return [_rgba(cmap(i / (n - 1))) for i in range(n)]
+
+
+def probability_qml(
+    attribute: str = "probability", breaks: Sequence[float] = PROBABILITY_BREAKS
+) -> str:
+    """Graduated fill on the calibrated probability: viridis, fixed classes, no outlines."""
+    renderer = ET.Element(
+        "renderer-v2",
+        type="graduatedSymbol",
+        attr=attribute,
+        graduatedMethod="GraduatedColor",
+        symbollevels="0",
+        enableorderby="0",
+        forceraster="0",
+    )
+    ranges = ET.SubElement(renderer, "ranges")
+    symbols = ET.SubElement(renderer, "symbols")
+    colors = _viridis(len(breaks) - 1)
+    for i, (lower, upper) in enumerate(zip(breaks[:-1], breaks[1:], strict=True)):
+        ET.SubElement(
+            ranges,
+            "range",
+            symbol=str(i),
+            lower=f"{lower:.6f}",
+            upper=f"{upper:.6f}",
+            label=f"{lower:g} - {upper:g}",
+            render="true",
+        )
+        _fill(symbols, str(i), colors[i])
+    source = ET.SubElement(renderer, "source-symbol")
+    _fill(source, "0", colors[0])
+    ramp = ET.SubElement(renderer, "colorramp", type="gradient", name="[source]")
+    cmap = colormaps["viridis"]
+    _options(
+        ramp,
+        {
+            "color1": _rgba(cmap(0.0)),
+            "color2": _rgba(cmap(1.0)),
+            "discrete": "0",
+            "rampType": "gradient",
+            "stops": ":".join(f"{s};{_rgba(cmap(s))}" for s in (0.25, 0.5, 0.75)),
+        },
+    )
+    method = ET.SubElement(renderer, "classificationMethod", id="Fixed")
+    ET.SubElement(method, "symmetricMode", enabled="0", symmetrypoint="0", astride="0")
+    ET.SubElement(
+        method, "labelFormat", format="%1 - %2", labelprecision="1", trimtrailingzeroes="1"
+    )
+    ET.SubElement(renderer, "rotation")
+    ET.SubElement(renderer, "sizescale")
+    return _document(renderer, "2")
+
+
+def label_categories(values: Iterable[tuple[int, str | None]]) -> list[Category]:
+    """One category per (label, mine_type) present: mines in strong colours that stand out on
+    viridis (red, orange, purple, ...), non-mines small and pale."""
+    mine_types = sorted({mt or "type unknown" for label, mt in values if label == 1})
+    palette = colormaps["Set1"]
+    strong = [palette(i) for i in (0, 4, 3, 6, 7)]  # no blue, green or yellow: viridis has them
+    categories = [
+        Category(f"mine: {mt}", f"mine ({mt})", _rgba(strong[i % len(strong)]))
+        for i, mt in enumerate(mine_types)
+    ]
+    # Non-mines far outnumber mines: small and pale, so they do not hide the map.
+    categories.append(Category(NOT_A_MINE, NOT_A_MINE, "235,240,250,255", 1.4))
+    return categories
+
+
+def labels_qml(categories: Sequence[Category]) -> str:
+    """Categorised points: one category per label and mine type, plus one for anything else."""
+    renderer = ET.Element(
+        "renderer-v2",
+        type="categorizedSymbol",
+        attr=LABEL_CATEGORY_EXPRESSION,
+        symbollevels="0",
+        enableorderby="0",
+        forceraster="0",
+    )
+    cats = ET.SubElement(renderer, "categories")
+    symbols = ET.SubElement(renderer, "symbols")
+    for i, category in enumerate(categories):
+        ET.SubElement(
+            cats,
+            "category",
+            symbol=str(i),
+            value=category.value,
+            label=category.label,
+            render="true",
+        )
+        _marker(symbols, str(i), category.color, category.size)
+    # The empty value is QGIS's catch-all for values not listed (new mine types).
+    other = len(categories)
+    ET.SubElement(cats, "category", symbol=str(other), value="", label="other", render="true")
+    _marker(symbols, str(other), "150,150,150,255")
+    source = ET.SubElement(renderer, "source-symbol")
+    _marker(source, "0", "150,150,150,255")
+    ET.SubElement(renderer, "rotation")
+    ET.SubElement(renderer, "sizescale")
+    return _document(renderer, "0")
+
+
+def tiles_qml() -> str:
+    """Tile squares as thin outlines with no fill, to show coverage above other layers."""
+    renderer = ET.Element(
+        "renderer-v2", type="singleSymbol", symbollevels="0", enableorderby="0", forceraster="0"
+    )
+    symbols = ET.SubElement(renderer, "symbols")
+    _symbol(
+        symbols,
+        "0",
+        "fill",
+        "SimpleFill",
+        {
+            "style": "no",
+            "color": "0,0,0,0",
+            "outline_style": "solid",
+            "outline_color": "90,90,90,255",
+            "outline_width": "0.1",
+            "outline_width_unit": "MM",
+        },
+    )
+    ET.SubElement(renderer, "rotation")
+    ET.SubElement(renderer, "sizescale")
+    return _document(renderer, "2")

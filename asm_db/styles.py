@@ -1,0 +1,60 @@
+"""Default QGIS styles for asmdb's layers, kept in QGIS's own `public.layer_styles` table.
+
+QGIS applies a layer's default style from that table whenever the layer is added, so a user
+who adds `asmdb.latest_predictions` sees the probability map already styled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from asm_db import qml
+from asm_db.sqlfiles import load_sql
+
+STYLE_NAME = "asmdb"
+SCHEMA = "asmdb"
+GEOMETRY_COLUMN = "geom"
+
+
+@dataclass(frozen=True)
+class LayerStyle:
+    table: str
+    description: str
+    qml: str
+
+
+def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
+    """asmdb's style for each of its layers; label categories follow the labels stored."""
+    probability = qml.probability_qml()
+    categories = qml.label_categories(pg.execute(load_sql("label_style_values")).fetchall())
+    return [
+        LayerStyle(
+            "latest_predictions", "calibrated probability of ASM, fixed classes", probability
+        ),
+        LayerStyle("predictions", "calibrated probability of ASM, fixed classes", probability),
+        LayerStyle("labels", "field labels by label and mine type", qml.labels_qml(categories)),
+        LayerStyle("tiles", "feature tiles as outlines", qml.tiles_qml()),
+    ]
+
+
+def install_styles(pg: psycopg.Connection, only: set[str] | None = None) -> list[str]:
+    """Write asmdb's default styles (all layers, or the tables named in `only`)."""
+    written = []
+    for style in layer_styles(pg):
+        if only is not None and style.table not in only:
+            continue
+        pg.execute(
+            load_sql("layer_style_replace"),
+            {
+                "schema": SCHEMA,
+                "table": style.table,
+                "geometry_column": GEOMETRY_COLUMN,
+                "style_name": STYLE_NAME,
+                "qml": style.qml,
+                "description": style.description,
+            },
+        )
+        written.append(f"{SCHEMA}.{style.table}")
+    return written

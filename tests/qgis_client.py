@@ -1,0 +1,168 @@
+"""A real QGIS client, run headless by Debian's /usr/bin/python3 (PyQGIS does not import in a
+venv). It opens layers, files and stored projects as a user would and prints what it saw as JSON.
+
+Usage: qgis_client.py SPEC.json  (see tests/test_qgis.py and scripts/qgis-snapshot)
+  {"layers": [{"name": ..., "uri": ..., "provider": "postgres"|"ogr"}],
+   "project": "postgresql://?service=...&schema=asmdb&project=asmdb",
+   "render": "out.png", "size": [900, 700],
+   "edit": {"layer": name, "feature": {...}}}
+"""
+
+import json
+import os
+import sys
+import tempfile
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Settings (and any saved password) stay out of the user's own QGIS profile.
+_profile = tempfile.mkdtemp(prefix="asmdb-qgis-")
+os.environ.setdefault("XDG_CONFIG_HOME", _profile)
+os.environ.setdefault("XDG_DATA_HOME", _profile)
+os.environ.setdefault("XDG_RUNTIME_DIR", _profile)
+
+from qgis.core import (  # noqa: E402
+    QgsApplication,
+    QgsFeature,
+    QgsGeometry,
+    QgsMapRendererSequentialJob,
+    QgsMapSettings,
+    QgsProject,
+    QgsRectangle,
+    QgsVectorDataProvider,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QSize  # noqa: E402
+from qgis.PyQt.QtGui import QColor  # noqa: E402
+
+messages = []
+
+
+def _log(message, tag, level):
+    messages.append(f"{tag}: {message}")
+
+
+def describe(layer):
+    """What a user would see of a layer: validity, size, CRS, geometry, style, rights."""
+    out = {"name": layer.name(), "valid": layer.isValid()}
+    if not layer.isValid():
+        return out
+    renderer = layer.renderer()
+    out.update(
+        feature_count=layer.featureCount(),
+        crs=layer.crs().authid(),
+        geometry=layer.geometryType(),
+        wkb_type=layer.wkbType(),
+        renderer=renderer.type() if renderer else None,
+        fields=[f.name() for f in layer.fields()],
+        can_add=bool(layer.dataProvider().capabilities() & QgsVectorDataProvider.AddFeatures),
+    )
+    if renderer and renderer.type() == "graduatedSymbol":
+        out["class_attribute"] = renderer.classAttribute()
+        out["ranges"] = [[r.lowerValue(), r.upperValue()] for r in renderer.ranges()]
+        out["range_colors"] = [r.symbol().color().name() for r in renderer.ranges()]
+        out["outline_styles"] = [
+            r.symbol().symbolLayer(0).properties().get("outline_style") for r in renderer.ranges()
+        ]
+    if renderer and renderer.type() == "categorizedSymbol":
+        out["class_attribute"] = renderer.classAttribute()
+        out["categories"] = [c.value() for c in renderer.categories()]
+    if renderer and renderer.type() == "singleSymbol":
+        out["symbol"] = renderer.symbol().symbolLayer(0).properties()
+    return out
+
+
+def _box(rect):
+    return [rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()]
+
+
+def render(layers, extent, path, size):
+    settings = QgsMapSettings()
+    settings.setLayers(layers)
+    settings.setDestinationCrs(layers[0].crs())
+    settings.setExtent(extent)
+    settings.setOutputSize(QSize(*size))
+    settings.setBackgroundColor(QColor(255, 255, 255))
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    image = job.renderedImage()
+    image.save(path, "PNG")
+    colours = set()
+    step = max(1, image.width() // 60)
+    for x in range(0, image.width(), step):
+        for y in range(0, image.height(), step):
+            colours.add(image.pixel(x, y))
+    return {"path": path, "width": image.width(), "height": image.height(), "colours": len(colours)}
+
+
+def try_insert(layer, values):
+    """Add a feature through the layer, as an editing user would; returns whether it landed."""
+    feature = QgsFeature(layer.fields())
+    for name, value in values.items():
+        if name == "wkt":
+            feature.setGeometry(QgsGeometry.fromWkt(value))
+        else:
+            feature.setAttribute(name, value)
+    ok = layer.dataProvider().addFeatures([feature])
+    return {"added": bool(ok and ok[0]), "errors": layer.dataProvider().errors()}
+
+
+def main(spec):
+    app = QgsApplication([], False)
+    app.initQgis()
+    QgsApplication.messageLog().messageReceived.connect(_log)
+    result = {"qgis_version": QgsApplication.instance().applicationVersion()}
+    kept = []  # layers must outlive their renderers
+
+    layers = []
+    for entry in spec.get("layers", []):
+        layer = QgsVectorLayer(entry["uri"], entry["name"], entry.get("provider", "postgres"))
+        kept.append(layer)
+        layers.append(describe(layer))
+        if entry.get("insert") and layer.isValid():
+            layers[-1]["insert"] = try_insert(layer, entry["insert"])
+    result["layers"] = layers
+
+    if spec.get("project"):
+        project = QgsProject.instance()
+        ok = project.read(spec["project"])
+        tree = [node.layer() for node in project.layerTreeRoot().findLayers()]
+        result["project"] = {
+            "read": ok,
+            "title": project.title(),
+            "crs": project.crs().authid(),
+            "default_extent": _box(project.viewSettings().defaultViewExtent()),
+            "layers": [describe(layer) for layer in tree],
+            "visible": [
+                node.layer().name()
+                for node in project.layerTreeRoot().findLayers()
+                if node.isVisible()
+            ],
+        }
+        if spec.get("render"):
+            visible = [
+                node.layer()
+                for node in project.layerTreeRoot().findLayers()
+                if node.isVisible() and node.layer().isValid()
+            ]
+            extent = QgsRectangle()
+            for layer in visible:
+                extent.combineExtentWith(layer.extent())
+            extent.scale(1.05)
+            result["render"] = render(visible, extent, spec["render"], spec.get("size", [900, 700]))
+    elif spec.get("render") and kept:
+        valid = [layer for layer in kept if layer.isValid()]
+        extent = QgsRectangle()
+        for layer in valid:
+            extent.combineExtentWith(layer.extent())
+        result["render"] = render(valid, extent, spec["render"], spec.get("size", [900, 700]))
+
+    result["messages"] = messages[-20:]
+    print(json.dumps(result), flush=True)
+    # PyQGIS can crash while tearing down providers at exit; everything is reported by now.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1], encoding="utf-8") as handle:
+        main(json.load(handle))
