@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
+from scipy.ndimage import gaussian_filter
 
 # A corner of the Kono district, Sierra Leone; tiles are MOSAIKS' 0.01-degree grid, centred on
 # x.xx5 as in the seed's image_id lat_8--125__lon_-11--235.
@@ -50,7 +51,21 @@ def _fields(n_lat: int, n_lon: int, rng: np.random.Generator) -> dict[str, np.nd
         )
     intensity = np.clip(intensity / intensity.max(), 0, 1)
     vegetation = np.clip(1 - intensity + 0.2 * rng.standard_normal((n_lat, n_lon)), 0, 1)
-    return {"intensity": intensity, "vegetation": vegetation, "water": river}
+    fields = {"intensity": intensity, "vegetation": vegetation, "water": river}
+    # Landscape the satellite sees (soils, terrain) varies smoothly in space, and so does what
+    # it cannot see (local history, access) that makes one area mine more than another. Both
+    # are spatially autocorrelated, as in real MOSAIKS data: neighbouring tiles look alike and
+    # share their odds, which is what a random split leaks and spatial CV does not.
+    for k in range(3):
+        fields[f"landscape_{k}"] = _smooth(n_lat, n_lon, 0.12, rng)
+    fields["regional"] = _smooth(n_lat, n_lon, 0.1, rng)
+    return fields
+
+
+def _smooth(n_lat: int, n_lon: int, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """A smooth random field with unit variance; `scale` is its correlation length."""
+    field = gaussian_filter(rng.standard_normal((n_lat, n_lon)), sigma=scale * max(n_lat, n_lon))
+    return (field - field.mean()) / field.std()
 
 
 def write_sample_data(
@@ -74,7 +89,10 @@ def write_sample_data(
     lons = np.round(ORIGIN_LON + TILE * np.arange(n_lon) + TILE / 2, 3)
     grid_lat, grid_lon = np.meshgrid(lats, lons, indexing="ij")
     covariates = np.column_stack(
-        [fields[k].ravel() for k in ("intensity", "vegetation", "water")]
+        [
+            fields[k].ravel()
+            for k in ("intensity", "vegetation", "water", "landscape_0", "landscape_1", "landscape_2")
+        ]
         + [rng.standard_normal(n_lat * n_lon) * 0.5 for _ in range(5)]
     )
     weights = rng.standard_normal((covariates.shape[1], n_features))
@@ -93,7 +111,9 @@ def write_sample_data(
     features_path = out / "SLE_features.feather"
     feather.write_feather(table, features_path)
 
-    labels = _labels(n_labels, lats, lons, fields["intensity"], edge_share, rng)
+    labels = _labels(
+        n_labels, lats, lons, fields["intensity"], fields["regional"], edge_share, rng
+    )
     labels_path = out / "SLE_mines.csv"
     labels.to_csv(labels_path, index=False)
     return SampleData(labels_path, features_path, n_lat * n_lon, len(labels), n_features)
@@ -104,6 +124,7 @@ def _labels(
     lats: np.ndarray,
     lons: np.ndarray,
     intensity: np.ndarray,
+    regional: np.ndarray,
     edge_share: float,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
@@ -118,7 +139,7 @@ def _labels(
     lon = np.where(on_edge | on_corner, lons[j] + TILE / 2, lon)
     lat = np.where(on_corner, lats[i] + TILE / 2, lat)
 
-    p_mine = 1 / (1 + np.exp(-8 * (intensity[i, j] - 0.45)))
+    p_mine = 1 / (1 + np.exp(-8 * (intensity[i, j] - 0.45) - 1.5 * regional[i, j]))
     label = (rng.random(n) < p_mine).astype(int)
     mine_type = np.where(label == 1, np.where(rng.random(n) < 0.1, "commercial", "artisanal"), None)
     confidence = rng.choice([1, 2, 3, 4, 5], n, p=[0.05, 0.1, 0.25, 0.3, 0.3])

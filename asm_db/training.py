@@ -1,7 +1,9 @@
-"""`asmdb train`: join in SQL, fit the seed's model, predict every tile, record the run."""
+"""`asmdb train`: join in SQL, fit and evaluate a calibrated model, predict every tile, and
+record the run with everything needed to compare and reproduce it."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -10,13 +12,15 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from asm_db import model as seed_model
-from asm_db import pgcopy
+from asm_db import estimators, pgcopy
+from asm_db import model as fitting
 from asm_db.database import check_ready, connect, driver
 from asm_db.errors import NotFound
 from asm_db.predictions import DEFAULT_BATCH_ROWS, TilePredictions, predict_tiles, write_predictions
-from asm_db.runs import record_run
+from asm_db.runs import record_run, write_evaluations
 from asm_db.sqlfiles import load_sql
+
+TOP_FEATURES = 20
 
 
 @dataclass(frozen=True)
@@ -50,15 +54,24 @@ class TrainingRows:
     y: np.ndarray
     X: np.ndarray
 
+    def fingerprint(self) -> str:
+        """SHA-256 of exactly what was fitted: label and tile ids, labels and features."""
+        digest = hashlib.sha256()
+        for part in (self.label_id, self.tile_id, self.y, self.X):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        return digest.hexdigest()
+
 
 @dataclass
 class RunResult:
     run_id: int
     feature_set: str
-    fit: seed_model.FitResult
+    fit: fitting.FitResult
     predictions: TilePredictions
     label_counts: dict[int, int]
     counts: dict
+    metrics: dict
+    top_features: list[dict]
     seconds: dict = field(default_factory=dict)
     plots: list[Path] = field(default_factory=list)
 
@@ -105,21 +118,54 @@ def fetch_training_rows(
     )
 
 
+def label_positions(pg: psycopg.Connection, label_id: np.ndarray) -> np.ndarray:
+    """(lon, lat) of each row's label."""
+    unique = np.unique(label_id)
+    found = dict(
+        (row[0], (row[1], row[2]))
+        for row in pg.execute(load_sql("label_positions"), {"label_ids": unique.tolist()})
+    )
+    return np.array([found[i] for i in label_id.tolist()], dtype=float).reshape(-1, 2)
+
+
+def _top_features(importance: np.ndarray, names: list[str], k: int = TOP_FEATURES) -> list[dict]:
+    order = np.argsort(-np.abs(importance))[:k]
+    return [
+        {"feature": names[i], "index": int(i), "importance": float(importance[i])} for i in order
+    ]
+
+
+def _metrics(fit: fitting.FitResult, protocol: fitting.Protocol) -> dict:
+    return {
+        "protocol": fit.protocol,
+        "model": protocol.model,
+        "best_params": fit.best_params,
+        "best_alpha": fit.best_alpha,
+        "cv_roc_auc": fit.cv_score,
+        "auc_uncalibrated": fit.auc_uncalibrated,
+        "auc_calibrated": fit.auc_calibrated,
+        **fit.metrics,
+    }
+
+
 def train_run(
     engine,
     *,
     feature_set: str | None = None,
     filters: LabelFilters = LabelFilters(),
-    protocol: seed_model.Protocol = seed_model.Protocol(),
+    protocol: fitting.Protocol = fitting.Protocol(),
+    promote: bool = True,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     plots_dir: str | Path | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
 ) -> RunResult:
-    """Train on the joined labels, predict every tile, and record it all as one new run.
+    """Train and evaluate on the joined labels, predict every tile, and record one new run.
 
-    The run, its model and its predictions commit together: readers of
-    `asmdb.latest_predictions` see the previous run until this one is complete.
+    The run, its evaluation rows and its predictions commit together, and the run is promoted
+    (shown by `asmdb.latest_predictions`) in that same transaction unless `promote` is false:
+    readers never see a half-written run.
     """
+    estimators.model_spec(protocol.model)  # an unknown model fails before any work
     seconds = {}
     with connect(engine) as conn:
         check_ready(conn)
@@ -128,14 +174,29 @@ def train_run(
 
         started = time.perf_counter()
         rows = fetch_training_rows(pg, fs, filters)
+        lonlat = label_positions(pg, rows.label_id) if protocol.cv == "spatial" else None
         label_counts = dict(
             pg.execute(load_sql("filtered_label_counts"), filters.params()).fetchall()
         )
+        with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            filter_counts = cur.execute(
+                load_sql("label_filter_counts"), filters.params()
+            ).fetchone()
         seconds["join"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        fit = seed_model.fit(rows.X, rows.y, protocol)
+        fit = fitting.fit(
+            rows.X,
+            rows.y,
+            protocol,
+            label_id=rows.label_id,
+            tile_id=rows.tile_id,
+            lonlat=lonlat,
+        )
         fit.model.feature_names = fs.feature_names
+        importance, importance_method = estimators.feature_importance(
+            fit.model.classifier, rows.X, rows.y, protocol.random_state
+        )
         seconds["fit"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -155,25 +216,28 @@ def train_run(
         seconds["predict"] = time.perf_counter() - started
 
         counts = {
+            **{k: int(v) for k, v in filter_counts.items()},
             "labels_after_filters": int(sum(label_counts.values())),
+            "labels_by_class": {str(k): int(v) for k, v in sorted(label_counts.items())},
             "labels_joined": int(len(np.unique(rows.label_id))),
             "training_rows": int(len(rows.y)),
+            "positives": int(rows.y.sum()),
             "train": fit.n_train,
             "test": fit.n_test,
-            "positives": int(rows.y.sum()),
             "tiles_predicted": int(len(predictions.tile_id)),
         }
-        metrics = {
-            "best_alpha": fit.best_alpha,
-            "cv_roc_auc": fit.cv_auc,
-            "auc_uncalibrated": fit.auc_uncalibrated,
-            "auc_calibrated": fit.auc_calibrated,
-        }
+        if protocol.cv == "spatial":
+            counts["spatial_blocks"] = int(len(np.unique(fit.groups)))
+        metrics = _metrics(fit, protocol)
+        top = _top_features(importance, fs.feature_names)
+        metrics["top_features"] = top
+        metrics["importance_method"] = importance_method
         parameters = {
             "feature_set": fs.name,
             "filters": filters.params(),
             "protocol": {**asdict(protocol), "alphas": list(protocol.alphas)},
-            "model": "RidgeClassifier + IsotonicRegression(out_of_bounds='clip')",
+            "model": estimators.model_spec(protocol.model).description
+            + " + IsotonicRegression(out_of_bounds='clip')",
         }
         started = time.perf_counter()
         run_id, _ = record_run(
@@ -183,13 +247,22 @@ def train_run(
             metrics=metrics,
             counts=counts,
             model=fit.model,
+            protocol=fit.protocol,
+            model_name=protocol.model,
+            data_fingerprint=rows.fingerprint(),
+            feature_importance=importance,
+            importance_method=importance_method,
+            promote=promote,
         )
+        write_evaluations(pg, run_id, fit)
         write_predictions(pg, run_id, predictions)
         seconds["write"] = time.perf_counter() - started
 
-    result = RunResult(run_id, fs.name, fit, predictions, label_counts, counts, seconds)
+    result = RunResult(
+        run_id, fs.name, fit, predictions, label_counts, counts, metrics, top, seconds
+    )
     if plots_dir is not None:
         from asm_db.plots import plot_run
 
-        result.plots = plot_run(result, Path(plots_dir))
+        result.plots = plot_run(engine, run_id, Path(plots_dir))
     return result

@@ -147,6 +147,19 @@ def train(
     feature_set: Annotated[
         str | None, typer.Option(help="Feature set (default: the only one).")
     ] = None,
+    cv: Annotated[
+        str,
+        typer.Option(
+            help="Evaluation protocol: 'spatial' (blocked CV, honest) or 'seed' (the notebook's "
+            "random split, calibrated on its own test rows)."
+        ),
+    ] = "spatial",
+    model: Annotated[
+        str, typer.Option(help="ridge, logistic, random-forest or gradient-boosting.")
+    ] = "ridge",
+    block_size: Annotated[
+        float, typer.Option(help="Spatial CV block edge in degrees.", min=0.0001)
+    ] = 0.5,
     min_proportion_inspected: Annotated[
         float,
         typer.Option(help="Keep labels inspected at least this much (positives always kept)."),
@@ -159,20 +172,27 @@ def train(
         float, typer.Option(help="Keep labels with at least this confidence.")
     ] = 3,
     test_size: Annotated[
-        float, typer.Option(help="Share of joined rows held out for testing.")
+        float, typer.Option(help="Seed protocol: share of joined rows held out for testing.")
     ] = 0.2,
-    random_state: Annotated[int, typer.Option(help="Seed of the train/test split.")] = 1991,
+    random_state: Annotated[int, typer.Option(help="Seed of splits, models and bootstrap.")] = 1991,
     alphas: Annotated[
         str, typer.Option(help="Ridge alphas to search, comma-separated.")
     ] = "0.01,0.1,1,10",
     folds: Annotated[int, typer.Option(help="Cross-validation folds.", min=2)] = 5,
+    bootstrap: Annotated[
+        int, typer.Option(help="Bootstrap resamples for the 95% intervals (0: none).", min=0)
+    ] = 200,
+    promote: Annotated[
+        bool,
+        typer.Option(help="Make this run the one asmdb.latest_predictions shows."),
+    ] = True,
     batch_rows: Annotated[
         int, typer.Option(help="Tiles per prediction batch (bounds memory).", min=1)
     ] = 2000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Join labels to tiles in SQL, fit ridge + isotonic calibration, predict every tile."""
+    """Join labels to tiles in SQL, fit and evaluate a calibrated model, predict every tile."""
     from asm_db.model import Protocol
     from asm_db.training import LabelFilters, train_run
 
@@ -184,7 +204,14 @@ def train(
         min_confidence=min_confidence,
     )
     protocol = Protocol(
-        test_size=test_size, random_state=random_state, alphas=_floats(alphas), folds=folds
+        cv=cv,
+        model=model,
+        block_size=block_size,
+        test_size=test_size,
+        random_state=random_state,
+        alphas=_floats(alphas),
+        folds=folds,
+        bootstrap=bootstrap,
     )
     with _progress("predict tiles") as progress:
         task = progress.add_task("tiles", total=None)
@@ -193,6 +220,7 @@ def train(
             feature_set=feature_set,
             filters=filters,
             protocol=protocol,
+            promote=promote,
             batch_rows=batch_rows,
             plots_dir=plots,
             progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
@@ -204,43 +232,183 @@ def train(
                 {
                     "run_id": result.run_id,
                     "feature_set": result.feature_set,
+                    "protocol": fit.protocol,
+                    "model": protocol.model,
+                    "best_params": fit.best_params,
                     "best_alpha": fit.best_alpha,
                     "auc_uncalibrated": fit.auc_uncalibrated,
                     "auc_calibrated": fit.auc_calibrated,
+                    "metrics": result.metrics,
                     "counts": result.counts,
+                    "promoted": promote,
                     "plots": [str(p) for p in result.plots],
                 }
             )
         )
         return
-    print(f"run {result.run_id} (feature set '{result.feature_set}')")
+    print(f"run {result.run_id} (feature set '{result.feature_set}', model {protocol.model})")
+    if fit.protocol == "seed":
+        print(
+            "protocol: seed (random 80/20 split; calibration fitted on the test rows it is "
+            "scored on: optimistic)"
+        )
+    else:
+        print(
+            f"protocol: spatial ({protocol.folds}-fold blocked CV, "
+            f"{result.counts['spatial_blocks']} blocks of {protocol.block_size:g} degrees; "
+            "out-of-fold scores, calibration fitted on training blocks only)"
+        )
+    c = result.counts
     print(
-        f"training rows: {result.counts['training_rows']} "
-        f"({result.counts['train']} train, {result.counts['test']} test)"
+        f"labels: {c['labels']} -> {c['after_proportion_inspected']} (inspected) -> "
+        f"{c['after_mine_type']} (mine type) -> {c['after_confidence']} (confidence); "
+        f"{c['labels_joined']} joined to {c['training_rows']} rows, {c['positives']} positive"
     )
-    print(f"Best alpha: {fit.best_alpha}")
+    if fit.best_alpha is not None:
+        print(f"Best alpha: {fit.best_alpha}")
+    else:
+        print(f"Best parameters: {fit.best_params}")
     print(f"AUC before calibration: {fit.auc_uncalibrated:.3f}")
     print(f"AUC after calibration: {fit.auc_calibrated:.3f}")
-    print(
-        f"tiles predicted: {result.counts['tiles_predicted']} -> asmdb.predictions, "
-        "view asmdb.latest_predictions"
-    )
+    _print_metrics(result.metrics, fit.protocol)
+    shown = "view asmdb.latest_predictions" if promote else "not promoted"
+    print(f"tiles predicted: {c['tiles_predicted']} -> asmdb.predictions, {shown}")
     for path in result.plots:
         print(f"plot: {path}")
 
 
-@app.command()
-def runs(database_url: DatabaseUrl = None) -> None:
-    """List model runs, newest first."""
+def _print_metrics(metrics: dict, protocol: str) -> None:
+    from asm_db.metrics import interval_note, metric_rows
+
+    rows = [("metric", "before calibration", "after calibration"), *metric_rows(metrics)]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    print(interval_note(metrics, protocol))
+
+
+runs_app = typer.Typer(
+    help="Model runs: list, show, compare, promote.", invoke_without_command=True
+)
+app.add_typer(runs_app, name="runs")
+
+
+def _run_line(run) -> str:
+    m = run.metrics
+    return (
+        f"{run.run_id}{' *' if run.shown else '  '}\t{run.created_at:%Y-%m-%d %H:%M}\t"
+        f"{run.feature_set}\t{run.protocol}\t{run.model}\t"
+        f"auc={m['auc_uncalibrated']:.3f}/{m['auc_calibrated']:.3f}\t"
+        f"tiles={run.counts['tiles_predicted']}"
+    )
+
+
+@runs_app.callback()
+def runs(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
+    """List model runs, newest first (* marks the run latest_predictions shows)."""
+    if ctx.invoked_subcommand is None:
+        runs_list(database_url)
+
+
+@runs_app.command("list")
+def runs_list(database_url: DatabaseUrl = None) -> None:
+    """List model runs, newest first (* marks the run latest_predictions shows)."""
     from asm_db.runs import list_runs
 
     for run in list_runs(create_engine(database_url)):
-        m = run.metrics
+        print(_run_line(run))
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[int, typer.Argument(help="Run to show.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """A run's protocol, data counts, metrics with intervals, and how to reproduce it."""
+    from dataclasses import asdict
+
+    from asm_db.runs import reproduce_command, show_run
+
+    run = show_run(create_engine(database_url), run_id)
+    if as_json:
+        print(json.dumps(asdict(run), default=str))
+        return
+    print(_run_line(run))
+    print(f"promoted at: {run.promoted_at or 'never'}; shown: {'yes' if run.shown else 'no'}")
+    print(
+        "counts: " + ", ".join(f"{k}={v}" for k, v in run.counts.items() if not isinstance(v, dict))
+    )
+    _print_metrics(run.metrics, run.protocol)
+    top = run.metrics.get("top_features", [])[:5]
+    if top:
+        print("top features: " + ", ".join(f"{f['feature']} ({f['importance']:.3g})" for f in top))
+    print(f"data fingerprint: {run.data_fingerprint or '-'}; code: {run.code_version or '-'}")
+    print(f"reproduce: {reproduce_command(run)}")
+
+
+@runs_app.command("compare")
+def runs_compare(
+    first: Annotated[int, typer.Argument(help="A run.")],
+    second: Annotated[int, typer.Argument(help="Another run.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Two runs' metrics side by side, and how much their probability maps differ."""
+    from asm_db.metrics import metric_rows
+    from asm_db.runs import compare_runs
+
+    comparison = compare_runs(create_engine(database_url), first, second)
+    a, b = comparison.first, comparison.second
+    rows = [("", f"run {a.run_id}", f"run {b.run_id}")]
+    rows += [("protocol", a.protocol, b.protocol), ("model", a.model, b.model)]
+    rows += [("feature set", a.feature_set, b.feature_set)]
+    for (name, a_before, a_after), (_, b_before, b_after) in zip(
+        metric_rows(a.metrics), metric_rows(b.metrics), strict=False
+    ):
+        rows.append((f"{name}, before calibration", a_before, b_before))
+        rows.append((f"{name}, after calibration", a_after, b_after))
+    rows.append(("training rows", str(a.counts["training_rows"]), str(b.counts["training_rows"])))
+    rows.append(("same data", "yes" if a.data_fingerprint == b.data_fingerprint else "no", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    m = comparison.maps
+    if m["common_tiles"]:
         print(
-            f"{run.run_id}\t{run.created_at:%Y-%m-%d %H:%M}\t{run.feature_set}\t"
-            f"alpha={m['best_alpha']}\tauc={m['auc_uncalibrated']:.3f}/{m['auc_calibrated']:.3f}\t"
-            f"tiles={run.counts['tiles_predicted']}"
+            f"maps: {m['common_tiles']:.0f} tiles in both ({m['only_first']:.0f} only in run "
+            f"{a.run_id}, {m['only_second']:.0f} only in run {b.run_id}); probability differs by "
+            f"{m['mean_abs_difference']:.3f} on average, {m['max_abs_difference']:.3f} at most; "
+            f"correlation {m['correlation'] if m['correlation'] is not None else float('nan'):.3f}; "
+            f"{m['tiles_changing_class']:.0f} tiles change map class"
         )
+    else:
+        print("maps: the two runs share no tile")
+
+
+@runs_app.command("promote")
+def runs_promote(
+    run_id: Annotated[int, typer.Argument(help="Run to show in asmdb.latest_predictions.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Make a run the one asmdb.latest_predictions (and so QGIS) shows."""
+    from asm_db.runs import promote_run
+
+    run = promote_run(create_engine(database_url), run_id)
+    print(
+        f"run {run.run_id} promoted: asmdb.latest_predictions shows its {run.counts['tiles_predicted']} tiles"
+    )
+
+
+@app.command()
+def report(
+    run_id: Annotated[int, typer.Argument(help="Run to report on.")],
+    out: Annotated[Path, typer.Argument(help="HTML file to write.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write a one-page, self-contained HTML report of a run."""
+    from asm_db.report import write_report
+
+    print(write_report(create_engine(database_url), run_id, out))
 
 
 @app.command("sample-data")

@@ -1,5 +1,8 @@
 INSERT INTO asmdb.model_runs (feature_set_id, parameters, metrics, counts, model, model_format,
-                              library_versions)
+                              library_versions, protocol, model_name, data_fingerprint,
+                              code_version, feature_importance, importance_method, promoted_at)
 VALUES (%(feature_set_id)s, %(parameters)s, %(metrics)s, %(counts)s, %(model)s, %(model_format)s,
-        %(library_versions)s)
+        %(library_versions)s, %(protocol)s, %(model_name)s, %(data_fingerprint)s,
+        %(code_version)s, %(feature_importance)s, %(importance_method)s,
+        CASE WHEN %(promote)s THEN clock_timestamp() END)
 RETURNING run_id, created_at;

@@ -21,7 +21,7 @@ def test_readme_flow(cli, pg, tmp_path):
     features = cli("ingest", "features", str(data / "SLE_features.feather"))
     assert features.code == 0 and "400 tiles x 128 features" in features.stdout
 
-    trained = cli("train", "--plots", str(tmp_path / "plots"))
+    trained = cli("train", "--block-size", "0.05", "--plots", str(tmp_path / "plots"))
     assert trained.code == 0, trained.stderr
     for line in (
         "Best alpha: ",
@@ -30,11 +30,23 @@ def test_readme_flow(cli, pg, tmp_path):
         "tiles predicted: 400",
     ):
         assert line in trained.stdout
-    assert len(list((tmp_path / "plots").glob("run-1-*.png"))) == 3
+    assert "protocol: spatial (5-fold blocked CV" in trained.stdout
+    stems = {p.stem.removeprefix("run-1-") for p in (tmp_path / "plots").glob("run-1-*.png")}
+    features = {s for s in stems if s.startswith("feature-")}
+    assert stems - features == {
+        "class-balance",
+        "roc",
+        "precision-recall",
+        "reliability",
+        "probability-map",
+    }
+    assert sorted(f.split("-")[1] for f in features) == ["1", "2", "3"]
 
     as_json = cli(
         "train",
         "--json",
+        "--cv",
+        "seed",
         "--random-state",
         "3",
         "--alphas",
@@ -57,7 +69,7 @@ def test_readme_flow(cli, pg, tmp_path):
     assert params["protocol"]["alphas"] == [0.1, 1.0] and params["protocol"]["random_state"] == 3
 
     listed = cli("runs")
-    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["2", "1"]
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["2 *", "1  "]
     assert pg.execute("SELECT count(*), min(run_id) FROM asmdb.latest_predictions").fetchone() == (
         400,
         2,

@@ -10,7 +10,6 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql as pg
 
-from asm_db.sqlfiles import REPLACEABLE_FILES, load_sql
 
 revision = "0001"
 down_revision = None
@@ -162,8 +161,8 @@ def upgrade() -> None:
         "predictions_geom_idx", "predictions", ["geom"], schema=SCHEMA, postgresql_using="gist"
     )
 
-    for name in REPLACEABLE_FILES:
-        op.execute(load_sql(name))
+    # The views and functions of sql/ are (re)applied by `asmdb db upgrade` once at the head
+    # revision, from their current files; a revision never runs today's file of a later schema.
 
 
 def downgrade() -> None:

@@ -1,0 +1,124 @@
+"""Run metrics with 95% intervals: discrimination (ROC AUC, PR AUC) and calibration (Brier
+score, expected calibration error), before and after isotonic calibration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+ECE_BINS = 10
+DEFAULT_BOOTSTRAP = 200
+
+
+def expected_calibration_error(
+    y: np.ndarray, probability: np.ndarray, bins: int = ECE_BINS
+) -> float:
+    """Mean |observed rate - mean probability| over equal-width bins, weighted by bin size."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            total += inside.mean() * abs(y[inside].mean() - probability[inside].mean())
+    return float(total)
+
+
+# name -> (which prediction it reads, function); "score" = uncalibrated ranking score,
+# "raw" = the model's own probability before calibration, "calibrated" = after.
+METRICS: dict[str, tuple[str, str, Callable]] = {
+    "roc_auc_uncalibrated": ("ROC AUC", "score", roc_auc_score),
+    "roc_auc_calibrated": ("ROC AUC", "calibrated", roc_auc_score),
+    "pr_auc_uncalibrated": ("PR AUC", "score", average_precision_score),
+    "pr_auc_calibrated": ("PR AUC", "calibrated", average_precision_score),
+    "brier_uncalibrated": ("Brier score", "raw", brier_score_loss),
+    "brier_calibrated": ("Brier score", "calibrated", brier_score_loss),
+    "ece_uncalibrated": ("expected calibration error", "raw", expected_calibration_error),
+    "ece_calibrated": ("expected calibration error", "calibrated", expected_calibration_error),
+}
+
+
+def _values(y, predictions: dict[str, np.ndarray]) -> dict[str, float]:
+    return {name: float(fn(y, predictions[kind])) for name, (_, kind, fn) in METRICS.items()}
+
+
+def evaluate(
+    y: np.ndarray,
+    score: np.ndarray,
+    raw: np.ndarray,
+    calibrated: np.ndarray,
+    groups: np.ndarray,
+    *,
+    n_bootstrap: int = DEFAULT_BOOTSTRAP,
+    random_state: int = 0,
+) -> dict:
+    """Each metric's value on the evaluated rows and its 95% percentile interval.
+
+    The bootstrap resamples whole groups (spatial blocks, or single rows for a random split),
+    so rows that are alike because they are neighbours are not counted as independent.
+    """
+    predictions = {"score": score, "raw": raw, "calibrated": calibrated}
+    point = _values(y, predictions)
+    unique, index = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(index == g) for g in range(len(unique))]
+    rng = np.random.default_rng(random_state)
+    samples = {name: [] for name in METRICS}
+    for _ in range(n_bootstrap):
+        rows = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
+        if len(np.unique(y[rows])) < 2:
+            continue  # a resample with one class has no AUC
+        for name, value in _values(y[rows], {k: v[rows] for k, v in predictions.items()}).items():
+            samples[name].append(value)
+    out = {}
+    for name, value in point.items():
+        if samples[name]:
+            low, high = (float(v) for v in np.percentile(samples[name], [2.5, 97.5]))
+        else:  # too few groups to resample: no interval rather than a made-up one
+            low = high = None
+        out[name] = {"value": value, "low": low, "high": high}
+    out["positive_rate"] = float(np.mean(y))
+    out["rows_evaluated"] = int(len(y))
+    out["bootstrap"] = {"resamples": n_bootstrap, "groups": int(len(unique))}
+    return out
+
+
+def _interval(entry: dict | None) -> str:
+    if not entry:
+        return "-"
+    text = f"{entry['value']:.3f}"
+    if entry.get("low") is not None:
+        text += f" ({entry['low']:.3f}-{entry['high']:.3f})"
+    return text
+
+
+def metric_rows(metrics: dict) -> list[tuple[str, str, str]]:
+    """(metric, before calibration, after calibration) as text with 95% intervals; runs
+    recorded before intervals existed show their AUCs alone."""
+    rows = []
+    for stem, title in (
+        ("roc_auc", "ROC AUC"),
+        ("pr_auc", "PR AUC"),
+        ("brier", "Brier score"),
+        ("ece", "expected calibration error"),
+    ):
+        before, after = metrics.get(f"{stem}_uncalibrated"), metrics.get(f"{stem}_calibrated")
+        if before is None and stem == "roc_auc":
+            before = {"value": metrics["auc_uncalibrated"]}
+            after = {"value": metrics["auc_calibrated"]}
+        if before is not None:
+            rows.append((title, _interval(before), _interval(after)))
+    return rows
+
+
+def interval_note(metrics: dict, protocol: str) -> str:
+    boot = metrics.get("bootstrap")
+    if not boot:
+        return "no intervals recorded for this run"
+    unit = "spatial blocks" if protocol == "spatial" else "rows"
+    return (
+        f"positive rate {metrics['positive_rate']:.3f} of {metrics['rows_evaluated']} rows "
+        f"evaluated; 95% intervals from {boot['resamples']} bootstrap resamples of "
+        f"{boot['groups']} {unit}"
+    )

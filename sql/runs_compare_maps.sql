@@ -1,0 +1,15 @@
+-- How much two runs' probability maps differ, tile by tile, and in the map's fixed classes.
+WITH a AS (SELECT tile_id, probability FROM asmdb.predictions WHERE run_id = %(a)s),
+     b AS (SELECT tile_id, probability FROM asmdb.predictions WHERE run_id = %(b)s)
+SELECT
+    count(*) FILTER (WHERE a.tile_id IS NOT NULL AND b.tile_id IS NOT NULL) AS common_tiles,
+    count(*) FILTER (WHERE b.tile_id IS NULL) AS only_first,
+    count(*) FILTER (WHERE a.tile_id IS NULL) AS only_second,
+    avg(abs(a.probability - b.probability)) AS mean_abs_difference,
+    max(abs(a.probability - b.probability)) AS max_abs_difference,
+    corr(a.probability, b.probability) AS correlation,
+    count(*) FILTER (
+        WHERE least(width_bucket(a.probability, 0, 1, 5), 5)
+           <> least(width_bucket(b.probability, 0, 1, 5), 5)
+    ) AS tiles_changing_class
+FROM a FULL JOIN b USING (tile_id);
