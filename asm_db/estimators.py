@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from asm_db.errors import AsmdbError
+from asm_db.options import MODEL_NAMES
 
 SEED_ALPHAS = (0.01, 0.1, 1.0, 10.0)
 
@@ -84,6 +85,9 @@ MODELS: dict[str, ModelSpec] = {
         ),
     )
 }
+
+
+assert tuple(MODELS) == MODEL_NAMES  # the command line offers exactly these
 
 
 def model_spec(name: str) -> ModelSpec:

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from psycopg import sql
 from sqlalchemy.engine import Engine
 
-from asm_db import pgcopy
+from asm_db import locks, pgcopy
 from asm_db.database import check_ready, connect, driver
 from asm_db.errors import InputError
 from asm_db.readers import open_batches
@@ -195,6 +195,7 @@ def ingest_features(
     tile_size: float = DEFAULT_TILE_SIZE,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Progress | None = None,
+    notify: locks.Notify | None = None,
 ) -> FeatureIngestResult:
     """Load a feature file in one transaction: stage by binary COPY, validate, upsert, analyze.
 
@@ -211,6 +212,7 @@ def ingest_features(
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
+        locks.hold(pg, "ingest features", notify)
         with pg.cursor() as cur:
             fs_id = _feature_set_id(cur, path, feature_set, layout.features, tile_size / 2)
             cur.execute(load_sql("features_stage_create"))

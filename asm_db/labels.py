@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from asm_db import locks
 from asm_db.database import check_ready, connect, driver
 from asm_db.errors import InputError
 from asm_db.sqlfiles import load_sql
@@ -168,7 +169,9 @@ def validate_labels(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     return out[list(STAGE_COLUMNS)]
 
 
-def ingest_labels(engine: Engine, path: str | Path) -> LabelIngestResult:
+def ingest_labels(
+    engine: Engine, path: str | Path, notify: locks.Notify | None = None
+) -> LabelIngestResult:
     """Upsert every label of a file by `unique_id`, in one transaction.
 
     All labels are kept; the seed's quality filters are applied when training.
@@ -178,6 +181,7 @@ def ingest_labels(engine: Engine, path: str | Path) -> LabelIngestResult:
     labels = validate_labels(path, read_label_file(path))
     with connect(engine) as conn:
         check_ready(conn)
+        locks.hold(driver(conn), "ingest labels", notify)
         with driver(conn).cursor() as cur:
             cur.execute(load_sql("labels_stage_create"))
             with cur.copy(load_sql("labels_stage_copy")) as copy:

@@ -62,7 +62,8 @@ def evaluate(
     predictions = {"score": score, "raw": raw, "calibrated": calibrated}
     point = _values(y, predictions)
     unique, index = np.unique(groups, return_inverse=True)
-    members = [np.flatnonzero(index == g) for g in range(len(unique))]
+    order = np.argsort(index, kind="stable")
+    members = np.split(order, np.cumsum(np.bincount(index))[:-1])
     rng = np.random.default_rng(random_state)
     samples = {name: [] for name in METRICS}
     for _ in range(n_bootstrap):

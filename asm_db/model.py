@@ -26,9 +26,9 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, train_test_split
 
 from asm_db import estimators, metrics
 from asm_db.errors import AsmdbError
+from asm_db.options import PROTOCOLS
 
 SEED_ALPHAS = estimators.SEED_ALPHAS
-PROTOCOLS = ("spatial", "seed")
 
 
 class TrainingDataError(AsmdbError):

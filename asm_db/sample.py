@@ -91,7 +91,14 @@ def write_sample_data(
     covariates = np.column_stack(
         [
             fields[k].ravel()
-            for k in ("intensity", "vegetation", "water", "landscape_0", "landscape_1", "landscape_2")
+            for k in (
+                "intensity",
+                "vegetation",
+                "water",
+                "landscape_0",
+                "landscape_1",
+                "landscape_2",
+            )
         ]
         + [rng.standard_normal(n_lat * n_lon) * 0.5 for _ in range(5)]
     )
@@ -111,9 +118,7 @@ def write_sample_data(
     features_path = out / "SLE_features.feather"
     feather.write_feather(table, features_path)
 
-    labels = _labels(
-        n_labels, lats, lons, fields["intensity"], fields["regional"], edge_share, rng
-    )
+    labels = _labels(n_labels, lats, lons, fields["intensity"], fields["regional"], edge_share, rng)
     labels_path = out / "SLE_mines.csv"
     labels.to_csv(labels_path, index=False)
     return SampleData(labels_path, features_path, n_lat * n_lon, len(labels), n_features)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from asm_db import estimators, pgcopy
+from asm_db import estimators, locks, pgcopy
 from asm_db import model as fitting
 from asm_db.database import check_ready, connect, driver
 from asm_db.errors import NotFound
@@ -158,6 +158,7 @@ def train_run(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     plots_dir: str | Path | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
+    notify: locks.Notify | None = None,
 ) -> RunResult:
     """Train and evaluate on the joined labels, predict every tile, and record one new run.
 
@@ -240,6 +241,7 @@ def train_run(
             + " + IsotonicRegression(out_of_bounds='clip')",
         }
         started = time.perf_counter()
+        locks.hold(pg, "write run", notify)
         run_id, _ = record_run(
             pg,
             feature_set_id=fs.feature_set_id,

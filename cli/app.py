@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from asm_db.database import URL_ENV, create_engine, downgrade, redacted, upgrade
 from asm_db.errors import AsmdbError
+from asm_db.options import MODEL_NAMES, PROTOCOLS
 
 app = typer.Typer(
     help="asmdb: map artisanal and small-scale mining from satellite features in PostGIS.",
@@ -48,6 +50,10 @@ DatabaseUrl = Annotated[
         show_envvar=True,
     ),
 ]
+
+
+def _notify(message: str) -> None:
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def _progress(description: str) -> Progress:
@@ -92,7 +98,7 @@ def ingest_labels_command(
     """Load field labels (upsert by unique_id); quality filters apply at training time."""
     from asm_db.labels import ingest_labels
 
-    result = ingest_labels(create_engine(database_url), file)
+    result = ingest_labels(create_engine(database_url), file, notify=_notify)
     print(
         f"{result.path}: {result.rows} labels ({result.added} new, {result.updated} updated) "
         f"in {result.seconds:.1f} s"
@@ -127,6 +133,7 @@ def ingest_features_command(
             tile_size=tile_size,
             batch_rows=batch_rows,
             progress=report,
+            notify=_notify,
         )
     print(
         f"{result.path}: {result.rows} tiles x {result.n_features} features into feature set "
@@ -141,6 +148,10 @@ def _floats(text: str) -> tuple[float, ...]:
         raise typer.BadParameter(f"expected numbers separated by commas, got {text!r}") from None
 
 
+CrossValidation = Enum("CrossValidation", {name: name for name in PROTOCOLS}, type=str)
+ModelName = Enum("ModelName", {name.replace("-", "_"): name for name in MODEL_NAMES}, type=str)
+
+
 @app.command()
 def train(
     plots: Annotated[Path | None, typer.Option(help="Write PNG figures of the run here.")] = None,
@@ -148,15 +159,13 @@ def train(
         str | None, typer.Option(help="Feature set (default: the only one).")
     ] = None,
     cv: Annotated[
-        str,
+        CrossValidation,
         typer.Option(
             help="Evaluation protocol: 'spatial' (blocked CV, honest) or 'seed' (the notebook's "
-            "random split, calibrated on its own test rows)."
+            "random split, calibrated on its own test rows).",
         ),
-    ] = "spatial",
-    model: Annotated[
-        str, typer.Option(help="ridge, logistic, random-forest or gradient-boosting.")
-    ] = "ridge",
+    ] = CrossValidation.spatial,
+    model: Annotated[ModelName, typer.Option(help="Classifier to fit.")] = ModelName.ridge,
     block_size: Annotated[
         float, typer.Option(help="Spatial CV block edge in degrees.", min=0.0001)
     ] = 0.5,
@@ -204,8 +213,8 @@ def train(
         min_confidence=min_confidence,
     )
     protocol = Protocol(
-        cv=cv,
-        model=model,
+        cv=cv.value,
+        model=model.value,
         block_size=block_size,
         test_size=test_size,
         random_state=random_state,
@@ -224,6 +233,7 @@ def train(
             batch_rows=batch_rows,
             plots_dir=plots,
             progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
+            notify=_notify,
         )
     fit = result.fit
     if as_json:

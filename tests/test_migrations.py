@@ -109,3 +109,26 @@ def test_qgis_revision_down_and_up_keeps_data_and_other_styles(engine, pg, sampl
     assert upgrade(engine) == head_revision()
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
     assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 5
+
+
+def test_run_history_revision_down_and_up_keeps_runs_and_the_map(engine, pg, sample):
+    from asm_db.features import ingest_features
+    from asm_db.labels import ingest_labels
+    from asm_db.model import Protocol
+    from asm_db.training import train_run
+
+    ingest_labels(engine, sample.labels)
+    ingest_features(engine, sample.features)
+    first = train_run(engine, protocol=Protocol(cv="seed", bootstrap=0))
+    train_run(engine, protocol=Protocol(cv="seed", bootstrap=0, random_state=2), promote=False)
+    shown = "SELECT DISTINCT run_id FROM asmdb.latest_predictions"
+    assert pg.execute(shown).fetchall() == [(first.run_id,)]
+
+    assert downgrade(engine, "0002") == "0002"
+    assert pg.execute("SELECT to_regclass('asmdb.run_evaluations')").fetchone()[0] is None
+    assert pg.execute(shown).fetchall() == [(2,)]  # before 0003 the newest run was shown
+    assert upgrade(engine) == head_revision()
+    assert pg.execute(
+        "SELECT count(*) FROM asmdb.model_runs WHERE promoted_at IS NOT NULL"
+    ).fetchone() == (2,)
+    assert pg.execute(shown).fetchall() == [(2,)]

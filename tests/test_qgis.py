@@ -76,7 +76,7 @@ def world(template_db, sample, tmp_path_factory):
         try:
             _ok(run_asmdb(url, "ingest", "labels", str(sample.labels)))
             _ok(run_asmdb(url, "ingest", "features", str(sample.features)))
-            _ok(run_asmdb(url, "train", "--json"))
+            _ok(run_asmdb(url, "train", "--cv", "seed", "--json"))
             # A second feature set covering part of the area: the newest run has fewer tiles.
             table = feather.read_table(sample.features)
             part = tmp / "part.feather"
@@ -84,7 +84,9 @@ def world(template_db, sample, tmp_path_factory):
             _ok(run_asmdb(url, "ingest", "features", str(part), "--feature-set", "part"))
             _ok(run_asmdb(url, "qgis", "install", "--service", service))
             newest = json.loads(
-                _ok(run_asmdb(url, "train", "--feature-set", "part", "--json")).stdout
+                _ok(
+                    run_asmdb(url, "train", "--feature-set", "part", "--cv", "seed", "--json")
+                ).stdout
             )
             _ok(run_asmdb(url, "roles", "create", "--name", reader, "--password", "s3cret'; --"))
             gpkg = tmp / "predictions.gpkg"

@@ -10,7 +10,6 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql as pg
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None

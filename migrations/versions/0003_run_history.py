@@ -70,6 +70,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("run_evaluations", schema=SCHEMA)
     op.execute(f"DROP VIEW IF EXISTS {SCHEMA}.latest_predictions")
+    op.execute(f"DROP FUNCTION IF EXISTS {SCHEMA}.promoted_run()")
     for column in (
         "importance_method",
         "feature_importance",

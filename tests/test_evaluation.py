@@ -1,0 +1,191 @@
+"""Numbers users can trust: spatial CV, calibration kept off the scored rows, every model, run
+history (show, compare, promote, reproduce) and the run report."""
+
+import json
+import re
+import shlex
+
+import numpy as np
+import pytest
+
+from asm_db.features import ingest_features
+from asm_db.labels import ingest_labels
+from asm_db.model import Protocol, spatial_blocks
+from asm_db.training import train_run
+
+# The test sample spans 0.24 degrees: blocks of 0.05 give 25 of them.
+SPATIAL = Protocol(block_size=0.05)
+
+
+@pytest.fixture
+def loaded(engine, sample):
+    ingest_labels(engine, sample.labels)
+    ingest_features(engine, sample.features)
+    return engine
+
+
+def _fold_labels(pg, run_id):
+    rows = pg.execute(
+        "SELECT e.fold, e.label_id, l.lon, l.lat FROM asmdb.run_evaluations e "
+        "JOIN asmdb.labels l USING (label_id) WHERE e.run_id = %s",
+        (run_id,),
+    ).fetchall()
+    return rows
+
+
+def test_spatial_cv_is_not_more_optimistic_than_a_random_split(loaded):
+    # The sample's mines cluster with a regional effect the features do not carry: a random
+    # split keeps neighbours on both sides and scores that leak; blocked CV does not.
+    random_split = train_run(loaded, protocol=Protocol(cv="seed"))
+    spatial = train_run(loaded, protocol=SPATIAL)
+    assert spatial.fit.auc_uncalibrated <= random_split.fit.auc_uncalibrated
+    assert spatial.fit.auc_calibrated <= random_split.fit.auc_calibrated
+    assert spatial.metrics["protocol"] == "spatial" and random_split.metrics["protocol"] == "seed"
+
+
+def test_calibration_never_sees_the_rows_it_is_scored_on(loaded, pg):
+    result = train_run(loaded, protocol=SPATIAL)
+    rows = _fold_labels(pg, result.run_id)
+    # Every joined row was scored once, out of fold.
+    assert len(rows) == result.counts["training_rows"]
+    by_fold = {}
+    for fold, label_id, _, _ in rows:
+        by_fold.setdefault(fold, set()).add(label_id)
+    assert sorted(by_fold) == [0, 1, 2, 3, 4]
+    folds = list(by_fold.values())
+    for i, a in enumerate(folds):
+        for b in folds[i + 1 :]:
+            assert not a & b  # a label (edge labels with several tiles too) is in one fold
+    # Whole blocks are held out: no block has labels in two folds.
+    blocks = spatial_blocks(np.array([[r[2], r[3]] for r in rows]), 0.05)
+    fold_of_block = {}
+    for (fold, *_), block in zip(rows, blocks, strict=True):
+        assert fold_of_block.setdefault(block, fold) == fold
+    # Each fold's calibration was fitted on other folds' labels only.
+    for fold, calibrated_on in result.fit.calibration_label_ids.items():
+        assert not set(calibrated_on.tolist()) & by_fold[fold]
+        assert set(calibrated_on.tolist()) == set().union(
+            *(by_fold[k] for k in by_fold if k != fold)
+        )
+
+
+def test_edge_labels_never_straddle_a_split(loaded, pg):
+    result = train_run(loaded, protocol=SPATIAL)
+    straddling = pg.execute(
+        "SELECT label_id FROM asmdb.run_evaluations WHERE run_id = %s "
+        "GROUP BY label_id HAVING count(*) > 1 AND count(DISTINCT fold) > 1",
+        (result.run_id,),
+    ).fetchall()
+    several_tiles = pg.execute(
+        "SELECT count(*) FROM (SELECT label_id FROM asmdb.run_evaluations WHERE run_id = %s "
+        "GROUP BY label_id HAVING count(*) > 1) s",
+        (result.run_id,),
+    ).fetchone()[0]
+    assert several_tiles > 0 and straddling == []
+
+
+def test_metrics_carry_intervals_and_counts(loaded, pg):
+    result = train_run(loaded, protocol=SPATIAL)
+    m = result.metrics
+    for name in ("roc_auc", "pr_auc", "brier", "ece"):
+        for when in ("uncalibrated", "calibrated"):
+            entry = m[f"{name}_{when}"]
+            assert entry["low"] <= entry["value"] <= entry["high"], (name, when, entry)
+    assert (
+        0 < m["positive_rate"] < 1 and m["bootstrap"]["groups"] == result.counts["spatial_blocks"]
+    )
+    c = result.counts
+    assert c["labels"] >= c["after_proportion_inspected"] >= c["after_mine_type"]
+    assert c["after_mine_type"] >= c["after_confidence"] == c["labels_after_filters"]
+    assert c["training_rows"] >= c["labels_joined"] and c["positives"] > 0
+    stored = pg.execute(
+        "SELECT metrics, counts, protocol, model_name, data_fingerprint, "
+        "cardinality(feature_importance) FROM asmdb.model_runs WHERE run_id = %s",
+        (result.run_id,),
+    ).fetchone()
+    assert stored[0]["roc_auc_calibrated"] == m["roc_auc_calibrated"]
+    assert stored[1] == c and stored[2:4] == ("spatial", "ridge")
+    assert len(stored[4]) == 64 and stored[5] == 256
+
+
+@pytest.mark.parametrize("model", ["ridge", "logistic", "random-forest", "gradient-boosting"])
+def test_every_model_runs_end_to_end(loaded, pg, model):
+    protocol = Protocol(block_size=0.05, model=model, folds=3, bootstrap=20)
+    result = train_run(loaded, protocol=protocol)
+    assert 0.5 < result.fit.auc_uncalibrated <= 1
+    assert (
+        result.counts["tiles_predicted"]
+        == pg.execute(
+            "SELECT count(*) FROM asmdb.latest_predictions WHERE run_id = %s", (result.run_id,)
+        ).fetchone()[0]
+    )
+    assert len(result.top_features) == 20 and result.metrics["importance_method"]
+    assert pg.execute(
+        "SELECT model_name FROM asmdb.model_runs WHERE run_id = %s", (result.run_id,)
+    ).fetchone() == (model,)
+
+
+def test_runs_show_compare_promote_and_reproduce(cli, pg, sample, tmp_path):
+    assert cli("ingest", "labels", str(sample.labels)).code == 0
+    assert cli("ingest", "features", str(sample.features)).code == 0
+    first = json.loads(cli("train", "--cv", "seed", "--json").stdout)
+    second = json.loads(
+        cli("train", "--block-size", "0.05", "--no-promote", "--bootstrap", "50", "--json").stdout
+    )
+    assert (first["run_id"], second["run_id"]) == (1, 2) and second["promoted"] is False
+
+    def shown():
+        return pg.execute("SELECT DISTINCT run_id FROM asmdb.latest_predictions").fetchall()
+
+    assert shown() == [(1,)]  # an unpromoted run does not change the map
+    listed = cli("runs", "list").stdout.splitlines()
+    assert listed[0].startswith("2  \t") and listed[1].startswith("1 *\t")
+
+    compared = cli("runs", "compare", "1", "2")
+    assert compared.code == 0, compared.stderr
+    assert re.search(
+        r"ROC AUC, before calibration\s+0\.\d{3} \(0\.\d{3}-0\.\d{3}\)\s+0\.\d{3} \(0\.\d{3}-0\.\d{3}\)",
+        compared.stdout,
+    )
+    assert "576 tiles in both (0 only in run 1, 0 only in run 2)" in compared.stdout
+    assert "tiles change map class" in compared.stdout and "same data" in compared.stdout
+
+    promoted = cli("runs", "promote", "2")
+    assert promoted.code == 0 and shown() == [(2,)]
+    assert cli("runs", "promote", "1").code == 0 and shown() == [(1,)]
+    missing = cli("runs", "promote", "9")
+    assert missing.code == 1 and "no model run 9" in missing.stderr and shown() == [(1,)]
+
+    show = cli("runs", "show", "2")
+    assert show.code == 0 and "data fingerprint: " in show.stdout
+    command = show.stdout.split("reproduce: ", 1)[1].strip()
+    again = json.loads(cli(*shlex.split(command)[1:], "--json").stdout)
+    assert again["metrics"]["roc_auc_calibrated"] == second["metrics"]["roc_auc_calibrated"]
+    assert again["best_params"] == second["best_params"]
+    fingerprints = pg.execute(
+        "SELECT data_fingerprint FROM asmdb.model_runs WHERE run_id IN (2, 3)"
+    ).fetchall()
+    assert len(set(fingerprints)) == 1
+
+
+def test_report_is_one_self_contained_page(cli, sample, tmp_path):
+    cli("ingest", "labels", str(sample.labels))
+    cli("ingest", "features", str(sample.features))
+    assert cli("train", "--block-size", "0.05", "--bootstrap", "30").code == 0
+    out = tmp_path / "report" / "run-1.html"
+    made = cli("report", "1", str(out))
+    assert made.code == 0, made.stderr
+    page = out.read_text()
+    assert page.count("data:image/png;base64,") == 8
+    assert "http://" not in page.replace("http://mrcc", "") and "<script" not in page
+    for text in (
+        "ROC AUC",
+        "PR AUC",
+        "Brier score",
+        "expected calibration error",
+        "Spatially blocked",
+        "Top features",
+        "asmdb train --feature-set default --cv spatial",
+    ):
+        assert text in page
+    assert cli("report", "7", str(tmp_path / "x.html")).code == 1
