@@ -53,6 +53,12 @@ class FeatureIngestResult:
 
 def detect_layout(path: Path, schema: pa.Schema) -> FeatureLayout:
     """Find the coordinate and feature columns in either MOSAIKS layout."""
+    seen: dict[str, str] = {}
+    for name in schema.names:
+        key = name.lower() if name.lower() in ("lat", "lon", "image_id") else name
+        if key in seen:
+            raise InputError(path, "this column appears more than once", column=name)
+        seen[key] = name
     by_lower = {name.lower(): name for name in schema.names}
     lat, lon = by_lower.get("lat"), by_lower.get("lon")
     image_id = by_lower.get("image_id")
@@ -91,17 +97,48 @@ def _rows(mask: np.ndarray, first_row: int) -> list[int]:
     return (np.flatnonzero(mask) + first_row).tolist()
 
 
+def _numbers(path: Path, batch: pa.RecordBatch, name: str, first_row: int) -> np.ndarray:
+    """A column as float64; text that is not a number is an error naming its first rows."""
+    column = batch.column(name)
+    try:
+        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    bad = []
+    for i, value in enumerate(column.to_pylist()):
+        try:
+            if value is not None:
+                float(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+        except (TypeError, ValueError):
+            bad.append(i + first_row)
+    raise InputError(path, "is not numeric", column=name, rows=bad or None)
+
+
+def _text(path: Path, batch: pa.RecordBatch, name: str, first_row: int) -> pa.Array:
+    """A column as UTF-8 strings; bytes that are not UTF-8 are an error naming their rows."""
+    column = batch.column(name)
+    try:
+        return column.cast(pa.string())
+    except pa.ArrowInvalid:
+        pass
+    bad = []
+    for i, value in enumerate(column.to_pylist()):
+        try:
+            if isinstance(value, bytes):
+                value.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(i + first_row)
+    raise InputError(path, "is not UTF-8 text", column=name, rows=bad or None)
+
+
 def _coordinates(path: Path, batch: pa.RecordBatch, layout: FeatureLayout, first_row: int):
     if layout.lat is not None:
         coords = {}
         for axis, name in (("lat", layout.lat), ("lon", layout.lon)):
-            try:
-                coords[axis] = batch.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                raise InputError(path, "is not numeric", column=name, rows=[first_row]) from None
+            coords[axis] = _numbers(path, batch, name, first_row)
         lat, lon = coords["lat"], coords["lon"]
     else:
-        ids = batch.column(layout.image_id).cast(pa.string())
+        ids = _text(path, batch, layout.image_id, first_row)
         parts = pc.extract_regex(ids, IMAGE_ID.pattern)
         bad = ~pc.fill_null(pc.is_valid(parts), False).to_numpy(zero_copy_only=False)
         if bad.any():
@@ -140,12 +177,11 @@ def _feature_matrix(
     matrix = np.empty((batch.num_rows, len(names)), dtype=np.float32)
     for j, name in enumerate(names):
         col = batch.column(name)
-        if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
-            try:
-                col = col.cast(pa.float64())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                raise InputError(path, "is not numeric", column=name) from None
-        matrix[:, j] = col.to_numpy(zero_copy_only=False)
+        with np.errstate(over="ignore"):  # too large for float32 becomes inf: refused below
+            if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
+                matrix[:, j] = col.to_numpy(zero_copy_only=False)
+            else:
+                matrix[:, j] = _numbers(path, batch, name, first_row)
     finite = np.isfinite(matrix)
     if not finite.all():
         bad_rows = ~finite.all(axis=1)
@@ -224,7 +260,7 @@ def ingest_features(
                     lat, lon = _coordinates(path, batch, layout, first)
                     matrix = _feature_matrix(path, batch, layout.features, first)
                     ids = (
-                        batch.column(layout.image_id).cast(pa.string()).to_pylist()
+                        _text(path, batch, layout.image_id, first).to_pylist()
                         if layout.image_id
                         else [None] * batch.num_rows
                     )

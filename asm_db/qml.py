@@ -6,6 +6,7 @@ QGIS project, and beside exported files, so every way of opening the data looks 
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ LABEL_CATEGORY_EXPRESSION = (
     "ELSE 'not a mine' END"
 )
 NOT_A_MINE = "not a mine"
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,9 @@ def probability_qml(
 def label_categories(values: Iterable[tuple[int, str | None]]) -> list[Category]:
     """One category per (label, mine_type) present: mines in strong colours that stand out on
     viridis (red, orange, purple, ...), non-mines small and pale."""
-    mine_types = sorted({mt or "type unknown" for label, mt in values if label == 1})
+    # A mine type with characters XML cannot hold (control characters) falls under "other".
+    mine_types = sorted({mt or "type unknown" for label, mt in values if label == 1} - {None})
+    mine_types = [mt for mt in mine_types if not XML_INVALID.search(mt)]
     palette = colormaps["Set1"]
     strong = [palette(i) for i in (0, 4, 3, 6, 7)]  # no blue, green or yellow: viridis has them
     categories = [

@@ -30,6 +30,32 @@ def _rechunk(batches: Iterator[pa.RecordBatch], batch_rows: int) -> Iterator[pa.
             yield batch.slice(start, batch_rows)
 
 
+def _reason(exc: Exception) -> str:
+    """The first line of a reader's error, printable (it may quote the file's raw bytes)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return "".join(c if c.isprintable() else "?" for c in text)[:200]
+
+
+def _checked(path: Path, source: BatchSource) -> BatchSource:
+    """The source, with a header that is not UTF-8 and a block that does not parse (a row
+    with too many cells, bytes that are not text) turned into an InputError."""
+    try:
+        source.schema.names  # noqa: B018 - decoding the names is the check
+    except UnicodeDecodeError:
+        raise InputError(path, "the header is not UTF-8 text") from None
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        done = 0
+        try:
+            for batch in source.batches:
+                yield batch
+                done += batch.num_rows
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise InputError(path, f"cannot read past row {done}: {_reason(exc)}") from None
+
+    return BatchSource(source.schema, source.total_rows, batches())
+
+
 def open_batches(path: Path, batch_rows: int) -> BatchSource:
     """Open a feather/Arrow IPC, parquet or CSV file for reading in batches of `batch_rows`."""
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
@@ -40,19 +66,27 @@ def open_batches(path: Path, batch_rows: int) -> BatchSource:
             # A plain file, not a memory map: only the record batch being read is resident.
             reader = pa.ipc.open_file(pa.OSFile(str(path), "r"))
             batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
-            return BatchSource(reader.schema, reader.count_rows(), _rechunk(batches, batch_rows))
+            return _checked(
+                path,
+                BatchSource(reader.schema, reader.count_rows(), _rechunk(batches, batch_rows)),
+            )
         if suffix in (".parquet", ".geoparquet"):
             parquet = pq.ParquetFile(path)
-            return BatchSource(
-                parquet.schema_arrow,
-                parquet.metadata.num_rows,
-                parquet.iter_batches(batch_size=batch_rows),
+            return _checked(
+                path,
+                BatchSource(
+                    parquet.schema_arrow,
+                    parquet.metadata.num_rows,
+                    parquet.iter_batches(batch_size=batch_rows),
+                ),
             )
         if suffix in (".csv", ".csv.gz"):
             stream = pacsv.open_csv(
                 path, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
             )
-            return BatchSource(stream.schema, None, _rechunk(iter(stream), batch_rows))
-    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
-        raise InputError(path, f"cannot read as {suffix.lstrip('.')}: {exc}") from None
+            return _checked(
+                path, BatchSource(stream.schema, None, _rechunk(iter(stream), batch_rows))
+            )
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read as {suffix.lstrip('.')}: {_reason(exc)}") from None
     raise InputError(path, f"unsupported file type '{suffix}' (use .feather, .parquet or .csv)")
