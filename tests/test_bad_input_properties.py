@@ -60,7 +60,11 @@ def mutated_csv(draw, base: pd.DataFrame, protected: tuple[str, ...] = ()) -> by
             columns.remove(draw(st.sampled_from(columns)))
         elif kind == "rename":
             old = draw(st.sampled_from(columns))
-            new = draw(st.text(min_size=1, max_size=8).filter(lambda n: n not in columns))
+            new = draw(
+                st.text(min_size=1, max_size=8).filter(
+                    lambda n, taken=tuple(columns): n not in taken
+                )
+            )
             frame = frame.rename(columns={old: new})
             columns = [new if c == old else c for c in columns]
         elif kind == "duplicate":
@@ -72,7 +76,11 @@ def mutated_csv(draw, base: pd.DataFrame, protected: tuple[str, ...] = ()) -> by
         elif kind == "swap" and {"lon", "lat"} <= set(columns):
             frame[["lon", "lat"]] = frame[["lat", "lon"]].to_numpy()
         elif kind == "extra":
-            name = draw(st.text(min_size=1, max_size=8).filter(lambda n: n not in columns))
+            name = draw(
+                st.text(min_size=1, max_size=8).filter(
+                    lambda n, taken=tuple(columns): n not in taken
+                )
+            )
             frame[name] = draw(CELL_VALUES)
             columns.append(name)
         elif kind == "blank_row":
