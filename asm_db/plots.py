@@ -87,6 +87,16 @@ def class_balance(counts_by_class: dict[str, int]) -> Figure:
     return fig
 
 
+def _unit_square(fig: Figure, ax, legend: str) -> Figure:
+    """Finish a curve plotted on [0, 1] x [0, 1]."""
+    ax.legend(loc=legend)
+    ax.grid(True, alpha=0.3)
+    ax.set_xlim([-0.01, 1.01])
+    ax.set_ylim([-0.01, 1.01])
+    fig.tight_layout()
+    return fig
+
+
 def roc_curves(y, score, probability, auc_uncal: float, auc_cal: float, note: str = "") -> Figure:
     fpr_u, tpr_u, _ = roc_curve(y, score)
     fpr_c, tpr_c, _ = roc_curve(y, probability)
@@ -97,12 +107,7 @@ def roc_curves(y, score, probability, auc_uncal: float, auc_cal: float, note: st
     ax.set_xlabel("False Positive Rate")
     ax.set_ylabel("True Positive Rate")
     ax.set_title("ROC Curves - Before and After Calibration" + (f"\n{note}" if note else ""))
-    ax.legend(loc="lower right")
-    ax.grid(True, alpha=0.3)
-    ax.set_xlim([-0.01, 1.01])
-    ax.set_ylim([-0.01, 1.01])
-    fig.tight_layout()
-    return fig
+    return _unit_square(fig, ax, "lower right")
 
 
 def pr_curves(y, score, probability, ap_uncal: float, ap_cal: float) -> Figure:
@@ -117,12 +122,7 @@ def pr_curves(y, score, probability, ap_uncal: float, ap_cal: float) -> Figure:
     ax.set_xlabel("Recall")
     ax.set_ylabel("Precision")
     ax.set_title("Precision-Recall")
-    ax.legend(loc="upper right")
-    ax.grid(True, alpha=0.3)
-    ax.set_xlim([-0.01, 1.01])
-    ax.set_ylim([-0.01, 1.01])
-    fig.tight_layout()
-    return fig
+    return _unit_square(fig, ax, "upper right")
 
 
 def reliability(y, raw_probability, probability, bins: int = 10) -> Figure:

@@ -290,11 +290,15 @@ def train(
 def _print_metrics(metrics: dict, protocol: str) -> None:
     from asm_db.metrics import interval_note, metric_rows
 
-    rows = [("metric", "before calibration", "after calibration"), *metric_rows(metrics)]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    _print_table([("metric", "before calibration", "after calibration"), *metric_rows(metrics)])
+    print(interval_note(metrics, protocol))
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    """Rows as aligned columns of plain text (stdout stays readable by scripts)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-    print(interval_note(metrics, protocol))
 
 
 runs_app = typer.Typer(
@@ -379,9 +383,7 @@ def runs_compare(
         rows.append((f"{name}, after calibration", a_after, b_after))
     rows.append(("training rows", str(a.counts["training_rows"]), str(b.counts["training_rows"])))
     rows.append(("same data", "yes" if a.data_fingerprint == b.data_fingerprint else "no", ""))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for row in rows:
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    _print_table(rows)
     m = comparison.maps
     if m["common_tiles"]:
         print(
