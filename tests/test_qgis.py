@@ -120,6 +120,12 @@ def world(template_db, sample, tmp_path_factory):
                             },
                         },
                         {"name": "tiles", "uri": f'{source} table="asmdb"."tiles" (geom)'},
+                        {
+                            "name": "label_tiles",
+                            # As the Browser adds a view: its first column as the key.
+                            "uri": f"{source} key='label_tile_id' "
+                            'table="asmdb"."label_tiles" (geom)',
+                        },
                         {"name": "gpkg", "uri": f"{gpkg}|layername=predictions", "provider": "ogr"},
                     ],
                     "project": f"postgresql://?service={service}&schema=asmdb&project=asmdb",
@@ -179,6 +185,13 @@ def test_labels_and_tiles_have_their_default_styles(world):
     tiles = world["layers"]["tiles"]
     assert tiles["valid"] and tiles["renderer"] == "singleSymbol"
     assert tiles["symbol"]["style"] == "no" and tiles["symbol"]["outline_style"] == "solid"
+
+
+def test_join_view_opens_with_its_own_key(world):
+    layer = world["layers"]["label_tiles"]
+    joined = world["pg"].execute("SELECT count(*) FROM asmdb.label_tiles").fetchone()[0]
+    assert layer["valid"] and layer["feature_count"] == joined
+    assert layer["fields"][0] == "label_tile_id"
 
 
 def test_styles_survive_a_new_run(world):

@@ -25,6 +25,9 @@ WHERE p.run_id = (SELECT max(run_id) FROM {SCHEMA}.model_runs)
 
 
 def upgrade() -> None:
+    # label_tiles gains a unique key as its first column (QGIS needs one on every layer); a
+    # view's columns cannot be reordered in place, so `asmdb db upgrade` makes it anew.
+    op.execute(f"DROP VIEW IF EXISTS {SCHEMA}.label_tiles")
     # The run latest_predictions shows is the one promoted last; a new run is promoted by
     # default, `asmdb runs promote ID` promotes an older one again.
     op.add_column("model_runs", sa.Column("promoted_at", sa.DateTime(timezone=True)), schema=SCHEMA)
