@@ -117,7 +117,9 @@ def main() -> None:
                 print(
                     "asmdb: "
                     + " ".join(
-                        line for line in out.splitlines() if "AUC" in line or "alpha" in line
+                        line
+                        for line in out.splitlines()
+                        if line.startswith(("Best alpha", "AUC before", "AUC after"))
                     )
                 )
             rows.append((label, seconds, peak))
