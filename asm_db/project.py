@@ -70,6 +70,7 @@ class ProjectLayer:
 
 # Top of the legend first: QGIS draws the layer tree bottom-up, so labels sit above the map.
 PROJECT_LAYERS = (
+    ProjectLayer("review_queue", "Review queue", "review_id", "Polygon"),
     ProjectLayer("labels", "Field labels", "label_id", "Point"),
     ProjectLayer("latest_predictions", "ASM probability (latest run)", "tile_id", "Polygon"),
     ProjectLayer("tiles", "Feature tiles", "tile_id", "Polygon", visible=False),

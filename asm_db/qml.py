@@ -230,3 +230,47 @@ def tiles_qml() -> str:
     ET.SubElement(renderer, "rotation")
     ET.SubElement(renderer, "sizescale")
     return _document(renderer, "2")
+
+
+REVIEW_COLORS = {
+    "pending": "255,255,255,0",
+    "confirmed": "228,26,28,255",
+    "rejected": "55,126,184,255",
+    "unclear": "255,200,0,255",
+}
+
+
+def review_qml() -> str:
+    """Review tiles by status: thick outlines (pending hollow, so the map shows through)."""
+    renderer = ET.Element(
+        "renderer-v2",
+        type="categorizedSymbol",
+        attr="status",
+        symbollevels="0",
+        enableorderby="0",
+        forceraster="0",
+    )
+    cats = ET.SubElement(renderer, "categories")
+    symbols = ET.SubElement(renderer, "symbols")
+    for i, (status, color) in enumerate(REVIEW_COLORS.items()):
+        ET.SubElement(cats, "category", symbol=str(i), value=status, label=status, render="true")
+        outline = "20,20,20,255" if status == "pending" else color
+        _symbol(
+            symbols,
+            str(i),
+            "fill",
+            "SimpleFill",
+            {
+                "style": "no" if status == "pending" else "b_diagonal",
+                "color": color,
+                "outline_style": "solid",
+                "outline_color": outline,
+                "outline_width": "0.6",
+                "outline_width_unit": "MM",
+            },
+        )
+    source = ET.SubElement(renderer, "source-symbol")
+    _fill(source, "0", "150,150,150,255")
+    ET.SubElement(renderer, "rotation")
+    ET.SubElement(renderer, "sizescale")
+    return _document(renderer, "2")

@@ -31,6 +31,7 @@ class SampleData:
     n_tiles: int
     n_labels: int
     n_features: int
+    truth: Path | None = None  # SLE_truth.csv: image_id, is_mine (what a reviewer would see)
 
 
 def image_id(lat: float, lon: float) -> str:
@@ -121,7 +122,24 @@ def write_sample_data(
     labels = _labels(n_labels, lats, lons, fields["intensity"], fields["regional"], edge_share, rng)
     labels_path = out / "SLE_mines.csv"
     labels.to_csv(labels_path, index=False)
-    return SampleData(labels_path, features_path, n_lat * n_lon, len(labels), n_features)
+    # The ground truth a reviewer finds in the imagery: a tile is mined where mining is likely.
+    truth_path = out / "SLE_truth.csv"
+    pd.DataFrame(
+        {
+            "image_id": table.column("image_id").to_pylist(),
+            "is_mine": (mine_probability(fields["intensity"], fields["regional"]) >= 0.5)
+            .ravel()
+            .astype(int),
+        }
+    ).to_csv(truth_path, index=False)
+    return SampleData(
+        labels_path, features_path, n_lat * n_lon, len(labels), n_features, truth_path
+    )
+
+
+def mine_probability(intensity: np.ndarray, regional: np.ndarray) -> np.ndarray:
+    """The chance that a point in a tile is a mine, from its intensity and regional effect."""
+    return 1 / (1 + np.exp(-8 * (intensity - 0.45) - 1.5 * regional))
 
 
 def _labels(
@@ -144,7 +162,7 @@ def _labels(
     lon = np.where(on_edge | on_corner, lons[j] + TILE / 2, lon)
     lat = np.where(on_corner, lats[i] + TILE / 2, lat)
 
-    p_mine = 1 / (1 + np.exp(-8 * (intensity[i, j] - 0.45) - 1.5 * regional[i, j]))
+    p_mine = mine_probability(intensity[i, j], regional[i, j])
     label = (rng.random(n) < p_mine).astype(int)
     mine_type = np.where(label == 1, np.where(rng.random(n) < 0.1, "commercial", "artisanal"), None)
     confidence = rng.choice([1, 2, 3, 4, 5], n, p=[0.05, 0.1, 0.25, 0.3, 0.3])

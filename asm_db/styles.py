@@ -36,6 +36,7 @@ def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
         LayerStyle("predictions", "calibrated probability of ASM, fixed classes", probability),
         LayerStyle("labels", "field labels by label and mine type", qml.labels_qml(categories)),
         LayerStyle("tiles", "feature tiles as outlines", qml.tiles_qml()),
+        LayerStyle("review_queue", "tiles to review, by status", qml.review_qml()),
     ]
 
 

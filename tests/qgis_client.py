@@ -121,6 +121,11 @@ def main(spec):
         layers.append(describe(layer))
         if entry.get("insert") and layer.isValid():
             layers[-1]["insert"] = try_insert(layer, entry["insert"])
+        if entry.get("update") and layer.isValid():
+            fid, values = entry["update"]["fid"], entry["update"]["values"]
+            changes = {layer.fields().indexOf(k): v for k, v in values.items()}
+            ok = layer.dataProvider().changeAttributeValues({fid: changes})
+            layers[-1]["update"] = {"ok": bool(ok), "errors": layer.dataProvider().errors()}
     result["layers"] = layers
 
     if spec.get("project"):

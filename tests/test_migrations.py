@@ -55,7 +55,7 @@ def test_upgrade_down_and_up_again(empty_db_url):
                 "SELECT tablename FROM pg_indexes WHERE schemaname = 'asmdb' AND indexdef LIKE '%USING gist%'"
             )
         }
-        assert gist == {"labels", "tiles", "predictions"}
+        assert gist == {"labels", "tiles", "predictions", "review_queue"}
 
     assert downgrade(engine, "base") == "base"
     with psycopg.connect(plain) as conn:
@@ -89,7 +89,7 @@ def test_upgrade_twice_is_harmless(engine, pg):
         pg.execute("SELECT count(*) FROM public.layer_styles WHERE stylename = 'asmdb'").fetchone()[
             0
         ]
-        == 4
+        == 5
     )
 
 
@@ -108,7 +108,7 @@ def test_qgis_revision_down_and_up_keeps_data_and_other_styles(engine, pg, sampl
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
     assert upgrade(engine) == head_revision()
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
-    assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 5
+    assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 6
 
 
 def test_run_history_revision_down_and_up_keeps_runs_and_the_map(engine, pg, sample):

@@ -204,7 +204,13 @@ def test_styles_survive_a_new_run(world):
         )
         .fetchall()
     )
-    assert [r[0] for r in rows] == ["labels", "latest_predictions", "predictions", "tiles"]
+    assert [r[0] for r in rows] == [
+        "labels",
+        "latest_predictions",
+        "predictions",
+        "review_queue",
+        "tiles",
+    ]
 
 
 def test_stored_project_opens_with_its_layers_labels_on_top(world):
@@ -212,9 +218,15 @@ def test_stored_project_opens_with_its_layers_labels_on_top(world):
     assert project["read"], world["seen"]["messages"]
     assert project["crs"] == "EPSG:4326"
     names = [layer["name"] for layer in project["layers"]]
-    assert names == ["Field labels", "ASM probability (latest run)", "Feature tiles"]
+    assert names == [
+        "Review queue",
+        "Field labels",
+        "ASM probability (latest run)",
+        "Feature tiles",
+    ]
     assert all(layer["valid"] for layer in project["layers"]), world["seen"]["messages"]
     assert [layer["renderer"] for layer in project["layers"]] == [
+        "categorizedSymbol",
         "categorizedSymbol",
         "graduatedSymbol",
         "singleSymbol",
@@ -364,3 +376,41 @@ def test_roles_create_is_idempotent_and_refuses_an_admin_name(db_url):
     assert admin.code == 1 and admin.stderr.strip() == (
         "error: role 'postgres' exists with administrative rights; choose another --name"
     )
+
+
+def test_a_reviewer_edits_the_queue_in_qgis(db_url, pg, sample, tmp_path):
+    for args in (
+        ("ingest", "labels", str(sample.labels)),
+        ("ingest", "features", str(sample.features)),
+        ("train", "--cv", "seed", "--bootstrap", "0"),
+        ("review", "queue", "--per-stratum", "3", "--hotspots", "0", "--uncertain", "0"),
+        ("qgis", "install"),
+    ):
+        _ok(run_asmdb(db_url, *args))
+    review_id = pg.execute("SELECT min(review_id) FROM asmdb.review_queue").fetchone()[0]
+    dbname = db_url.rsplit("/", 1)[1]
+    seen = run_qgis(
+        {
+            "layers": [
+                {
+                    "name": "review_queue",
+                    "uri": f"dbname='{dbname}' host=127.0.0.1 port=5432 user=postgres "
+                    'table="asmdb"."review_queue" (geom)',
+                    "update": {
+                        "fid": review_id,
+                        "values": {"status": "confirmed", "notes": "pits and ponds"},
+                    },
+                }
+            ]
+        },
+        tmp_path,
+    )
+    layer = seen["layers"][0]
+    assert layer["valid"] and layer["renderer"] == "categorizedSymbol"
+    assert layer["class_attribute"] == "status" and "confirmed" in layer["categories"]
+    assert layer["update"]["ok"], layer["update"]
+    assert pg.execute(
+        "SELECT status, notes FROM asmdb.review_queue WHERE review_id = %s", (review_id,)
+    ).fetchone() == ("confirmed", "pits and ponds")
+    labelled = _ok(run_asmdb(db_url, "review", "labels"))
+    assert "labels from reviews: 1 new" in labelled.stdout or "contradiction" in labelled.stdout

@@ -1,0 +1,11 @@
+-- Every tile of a run with its probability, its map class (1-5: 0-0.2, ..., 0.8-1), its
+-- centre, and whether a label lies within reach.
+SELECT p.tile_id, p.probability, least(width_bucket(p.probability, 0, 1, 5), 5), t.lon, t.lat,
+       EXISTS (
+           SELECT 1 FROM asmdb.labels AS l
+           WHERE ST_DWithin(l.geom, p.geom, %(min_label_distance)s)
+       ) AS near_label
+FROM asmdb.predictions AS p
+JOIN asmdb.tiles AS t USING (tile_id)
+WHERE p.run_id = %(run_id)s
+ORDER BY p.tile_id;

@@ -1,0 +1,43 @@
+-- Confirmed and rejected reviews become labels at their tile's centre (sample_type 'review',
+-- one per tile, the latest review), unless an existing label in the tile says otherwise:
+-- those are returned as contradictions and left alone. Idempotent: upsert by unique_id.
+WITH latest AS (
+    SELECT DISTINCT ON (q.tile_id) q.review_id, q.run_id, q.tile_id, q.status, q.reviewer,
+           q.reviewed_at, t.lon, t.lat, t.geom AS tile_geom
+    FROM asmdb.review_queue AS q
+    JOIN asmdb.tiles AS t USING (tile_id)
+    WHERE q.status IN ('confirmed', 'rejected')
+    ORDER BY q.tile_id, q.reviewed_at DESC NULLS LAST, q.review_id DESC
+),
+contradicted AS (
+    SELECT r.review_id, min(l.unique_id) AS unique_id
+    FROM latest AS r
+    JOIN asmdb.labels AS l ON ST_Intersects(l.geom, r.tile_geom)
+    WHERE l.sample_type IS DISTINCT FROM 'review'
+      AND l.label <> CASE WHEN r.status = 'confirmed' THEN 1 ELSE 0 END
+    GROUP BY r.review_id
+),
+merged AS (
+    INSERT INTO asmdb.labels AS l (unique_id, lon, lat, sample_type, confidence, label,
+                                   proportion_inspected, extra, source_file, geom)
+    SELECT 'review-' || r.tile_id, r.lon, r.lat, 'review', 5,
+           CASE WHEN r.status = 'confirmed' THEN 1 ELSE 0 END, 1,
+           jsonb_build_object('review_id', r.review_id, 'run_id', r.run_id,
+                              'reviewer', r.reviewer, 'reviewed_at', r.reviewed_at),
+           'review', ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)
+    FROM latest AS r
+    WHERE r.review_id NOT IN (SELECT review_id FROM contradicted)
+    ON CONFLICT (unique_id) DO UPDATE
+        SET label = EXCLUDED.label, extra = EXCLUDED.extra, ingested_at = now()
+    RETURNING l.label_id, l.unique_id, (xmax = 0) AS inserted
+),
+linked AS (
+    UPDATE asmdb.review_queue AS q SET label_id = m.label_id
+    FROM merged AS m
+    WHERE m.unique_id = 'review-' || q.tile_id AND q.status IN ('confirmed', 'rejected')
+    RETURNING q.review_id
+)
+SELECT 'label' AS kind, count(*) FILTER (WHERE inserted)::text, count(*) FILTER (WHERE NOT inserted)::text
+FROM merged
+UNION ALL
+SELECT 'contradiction', c.review_id::text, c.unique_id FROM contradicted AS c;

@@ -1,0 +1,126 @@
+"""The review loop on sample data: queue, a simulated review that answers from the sample's
+known truth, import, labels, retrain, and an area estimate whose interval holds the truth."""
+
+import csv
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asm_db.area import stratified_estimates
+
+
+def test_the_whole_loop(cli, pg, sample, tmp_path):
+    for args in (
+        ("ingest", "labels", str(sample.labels)),
+        ("ingest", "features", str(sample.features)),
+        ("train", "--cv", "seed", "--bootstrap", "0"),
+    ):
+        assert cli(*args).code == 0
+    # The sample is dense (600 labels on 576 tiles): "no label nearby" means none in the tile.
+    options = ("--per-stratum", "30", "--hotspots", "10", "--uncertain", "10")
+    options += ("--min-label-distance", "0")
+    queued = cli("review", "queue", *options)
+    assert queued.code == 0, queued.stderr
+    rows = pg.execute(
+        "SELECT reason, count(*), count(DISTINCT stratum) FROM asmdb.review_queue GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    reasons = {r[0]: r for r in rows}
+    assert reasons["hotspot"][1] == 10 and reasons["uncertain"][1] == 10
+    # Hotspots have no label nearby and are spread out.
+    assert pg.execute(
+        "SELECT count(*) FROM asmdb.review_queue q JOIN asmdb.labels l "
+        "ON ST_Intersects(l.geom, q.geom) WHERE q.reason = 'hotspot'"
+    ).fetchone() == (0,)
+    again = cli("review", "queue", *options)
+    assert "0 new rows" in again.stdout  # idempotent
+
+    # Review offline from the truth: export, answer, import.
+    gpkg = tmp_path / "review.gpkg"
+    assert cli("review", "export", str(gpkg)).code == 0
+    truth = dict(pd.read_csv(sample.truth).itertuples(index=False, name=None))
+    queue = pg.execute(
+        "SELECT q.review_id, t.image_id FROM asmdb.review_queue q JOIN asmdb.tiles t USING (tile_id)"
+    ).fetchall()
+    answers = tmp_path / "answers.csv"
+    with answers.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["review_id", "status", "reviewer", "notes"])
+        for review_id, image_id in queue:
+            out.writerow([review_id, "confirmed" if truth[image_id] else "rejected", "ana", ""])
+    imported = cli("review", "import", str(answers))
+    assert imported.code == 0, imported.stderr
+    reviewed_tiles = len({image_id for _, image_id in queue})
+    review_labels = pg.execute(
+        "SELECT count(*) FROM asmdb.labels WHERE sample_type = 'review'"
+    ).fetchone()[0]
+    contradictions = imported.stdout.count("contradiction:")
+    assert review_labels + contradictions == reviewed_tiles
+    assert cli("review", "import", str(answers)).code == 0  # idempotent
+    assert (
+        pg.execute("SELECT count(*) FROM asmdb.labels WHERE sample_type = 'review'").fetchone()[0]
+        == review_labels
+    )
+
+    # Retrain: the new run sees the reviewed labels.
+    retrained = cli("train", "--cv", "seed", "--bootstrap", "0", "--json")
+    assert retrained.code == 0
+    import json
+
+    counts = json.loads(retrained.stdout)["counts"]
+    assert counts["labels"] == sample.n_labels + review_labels
+
+    # The stratified estimate of run 1 holds the true area.
+    estimate = cli("review", "estimate", "--run", "1", "--json")
+    assert estimate.code == 0, estimate.stderr
+    e = json.loads(estimate.stdout)
+    tile_area = e["total_area_km2"] / sample.n_tiles
+    true_area = sum(truth.values()) * tile_area
+    assert e["asm_area_km2"]["low"] <= true_area <= e["asm_area_km2"]["high"], (e, true_area)
+    assert 0 <= e["users_accuracy"]["value"] <= 1
+    stored = pg.execute("SELECT area_estimate FROM asmdb.model_runs WHERE run_id = 1").fetchone()[0]
+    assert stored["asm_area_km2"] == e["asm_area_km2"]
+
+
+def test_bad_review_file_is_one_line_and_changes_nothing(cli, pg, sample, tmp_path):
+    cli("ingest", "labels", str(sample.labels))
+    cli("ingest", "features", str(sample.features))
+    cli("train", "--cv", "seed", "--bootstrap", "0")
+    cli("review", "queue")
+    path = tmp_path / "bad.csv"
+    path.write_text("review_id,status\n1,confirmed\n2,maybe\n")
+    result = cli("review", "import", str(path))
+    assert result.code == 1
+    assert result.stderr.strip().startswith(f"error: {path} (row 2, column 'status')")
+    assert pg.execute(
+        "SELECT count(*) FROM asmdb.review_queue WHERE status <> 'pending'"
+    ).fetchone() == (0,)
+
+
+def test_estimator_matches_a_hand_computed_case():
+    # Two strata, equal area; all of stratum A is ASM, none of B: share 0.5, no error.
+    strata = [
+        {
+            "name": "A",
+            "tiles": 100,
+            "area_km2": 1.0,
+            "probability": [0.9] * 5,
+            "reference": [1] * 5,
+        },
+        {
+            "name": "B",
+            "tiles": 100,
+            "area_km2": 1.0,
+            "probability": [0.1] * 5,
+            "reference": [0] * 5,
+        },
+    ]
+    e = stratified_estimates(strata, 0.5)
+    assert e["asm_share"]["value"] == pytest.approx(0.5) and e["asm_share"]["se"] == 0
+    assert e["users_accuracy"]["value"] == 1 and e["producers_accuracy"]["value"] == 1
+    # Half of A is ASM: p_A = 0.5, var = W^2 (1 - n/N) s^2 / n.
+    strata[0]["reference"] = [1, 0, 1, 0, 1, 0]
+    strata[0]["probability"] = [0.9] * 6
+    e = stratified_estimates(strata, 0.5)
+    s2 = np.var([1, 0, 1, 0, 1, 0], ddof=1)
+    assert e["asm_share"]["se"] == pytest.approx(np.sqrt(0.25 * (1 - 6 / 100) * s2 / 6))
