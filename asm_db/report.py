@@ -85,6 +85,29 @@ def render_report(engine: Engine, run_id: int) -> str:
         f"<code>{html.escape(str(m.get('best_params', {'alpha': m.get('best_alpha')})))}</code>; "
         f"inner CV ROC AUC {m.get('cv_roc_auc', float('nan')):.3f}.</p>"
     )
+    area = run.area_estimate
+    if area:
+
+        def cell(entry: dict, scale: str = ".3f") -> str:
+            return f"{entry['value']:{scale}} ({entry['low']:{scale}}-{entry['high']:{scale}})"
+
+        parts.append("<h2>Area and accuracy from reviews</h2>")
+        parts.append(
+            f"<p>Stratified estimates (Olofsson et al. 2014) from {area['reviewed']} reviewed "
+            f"sample tiles; the map calls ASM at probability {area['threshold']:g}; 95% intervals.</p>"
+        )
+        parts.append(
+            _table(
+                ("estimate", "value (95% interval)"),
+                [
+                    ("ASM area, km2", cell(area["asm_area_km2"], ".1f")),
+                    ("area the map shows, km2", f"{area['mapped_area_km2']:.1f}"),
+                    ("user's accuracy", cell(area["users_accuracy"])),
+                    ("producer's accuracy", cell(area["producers_accuracy"])),
+                    ("overall accuracy", cell(area["overall_accuracy"])),
+                ],
+            )
+        )
     parts.append("<h2>Data</h2>")
     parts.append(
         _table(

@@ -41,6 +41,7 @@ class RunSummary:
     data_fingerprint: str | None
     code_version: str | None
     library_versions: dict
+    area_estimate: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,10 @@ def test_the_whole_loop(cli, pg, sample, tmp_path):
     assert 0 <= e["users_accuracy"]["value"] <= 1
     stored = pg.execute("SELECT area_estimate FROM asmdb.model_runs WHERE run_id = 1").fetchone()[0]
     assert stored["asm_area_km2"] == e["asm_area_km2"]
+    report = tmp_path / "run-1.html"
+    assert cli("report", "1", str(report)).code == 0
+    page = report.read_text()
+    assert "Area and accuracy from reviews" in page and "user&#x27;s accuracy" in page
 
 
 def test_bad_review_file_is_one_line_and_changes_nothing(cli, pg, sample, tmp_path):
