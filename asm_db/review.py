@@ -21,9 +21,10 @@ from sqlalchemy.engine import Engine
 
 from asm_db import qml
 from asm_db.database import check_ready, connect, driver
-from asm_db.errors import InputError, NotFound
+from asm_db.errors import InputError
+from asm_db.runs import resolve_run
 from asm_db.sqlfiles import load_sql
-from asm_db.styles import STYLE_NAME
+from asm_db.styles import write_gpkg_style
 
 STATUSES = ("pending", "confirmed", "rejected", "unclear")
 CLASS_NAMES = {
@@ -66,14 +67,6 @@ def _spread(
     return kept
 
 
-def _run_or_promoted(pg, run_id: int | None) -> int:
-    row = pg.execute(load_sql("run_to_export"), {"run_id": run_id}).fetchone()
-    if row is None:
-        wanted = f"no model run {run_id}" if run_id is not None else "no model runs yet"
-        raise NotFound(f"{wanted}; `asmdb runs list` lists them")
-    return row[0]
-
-
 def make_queue(
     engine: Engine,
     run_id: int | None = None,
@@ -90,7 +83,7 @@ def make_queue(
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
-        run_id = _run_or_promoted(pg, run_id)
+        run_id = resolve_run(pg, run_id)
         rows = pg.execute(
             load_sql("review_candidates"),
             {"run_id": run_id, "min_label_distance": min_label_distance},
@@ -153,19 +146,7 @@ def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> 
     pyogrio.write_dataframe(
         frame, out, layer="review_queue", driver="GPKG", dataset_options={"VERSION": "1.2"}
     )
-    style = pd.DataFrame(
-        {
-            "f_table_catalog": [""],
-            "f_table_schema": [""],
-            "f_table_name": ["review_queue"],
-            "f_geometry_column": ["geom"],
-            "styleName": [STYLE_NAME],
-            "styleQML": [qml.review_qml()],
-            "useAsDefault": [True],
-            "description": ["review status"],
-        }
-    )
-    pyogrio.write_dataframe(style, out, layer="layer_styles", driver="GPKG")
+    write_gpkg_style(out, "review_queue", qml.review_qml(), "review status")
     return len(frame)
 
 

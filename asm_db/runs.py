@@ -127,6 +127,15 @@ def write_evaluations(pg: psycopg.Connection, run_id: int, fit: FitResult) -> No
         copy.write(pgcopy.TRAILER)
 
 
+def resolve_run(pg: psycopg.Connection, run_id: int | None) -> int:
+    """The run asked for, or the promoted one; NotFound if there is none."""
+    row = pg.execute(load_sql("run_to_export"), {"run_id": run_id}).fetchone()
+    if row is None:
+        wanted = f"no model run {run_id}" if run_id is not None else "no model runs yet"
+        raise NotFound(f"{wanted}; `asmdb runs` lists them")
+    return row[0]
+
+
 def load_model(engine: Engine, run_id: int) -> CalibratedClassifier:
     """The fitted model of a run, ready to score new feature vectors."""
     with connect(engine) as conn:

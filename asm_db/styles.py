@@ -7,8 +7,12 @@ who adds `asmdb.latest_predictions` sees the probability map already styled.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
+import pandas as pd
 import psycopg
+import pyogrio
 
 from asm_db import qml
 from asm_db.sqlfiles import load_sql
@@ -38,6 +42,28 @@ def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
         LayerStyle("tiles", "feature tiles as outlines", qml.tiles_qml()),
         LayerStyle("review_queue", "tiles to review, by status", qml.review_qml()),
     ]
+
+
+def write_gpkg_style(path: Path, layer: str, qml_text: str, description: str) -> None:
+    """Embed a default style in a GeoPackage as QGIS's OGR provider keeps it there: a
+    `layer_styles` table (QGIS applies it when the layer is opened)."""
+    style = pd.DataFrame(
+        {
+            "f_table_catalog": [""],
+            "f_table_schema": [""],
+            "f_table_name": [layer],
+            "f_geometry_column": [GEOMETRY_COLUMN],
+            "styleName": [STYLE_NAME],
+            "styleQML": [qml_text],
+            "styleSLD": [""],
+            "useAsDefault": [True],
+            "description": [description],
+            "owner": [""],
+            "ui": [""],
+            "update_time": [datetime.now(UTC).replace(tzinfo=None)],
+        }
+    )
+    pyogrio.write_dataframe(style, path, layer="layer_styles", driver="GPKG")
 
 
 def install_styles(pg: psycopg.Connection, only: set[str] | None = None) -> list[str]:

@@ -627,11 +627,11 @@ def review_estimate(
     """Area of ASM and map accuracy with 95% intervals, from the reviewed stratified sample."""
     from asm_db.area import estimate_area
     from asm_db.database import connect, driver
-    from asm_db.review import _run_or_promoted
+    from asm_db.runs import resolve_run
 
     engine = create_engine(database_url)
     with connect(engine) as conn:
-        run_id = _run_or_promoted(driver(conn), run)
+        run_id = resolve_run(driver(conn), run)
     e = estimate_area(engine, run_id, threshold)
     if as_json:
         print(json.dumps({"run_id": run_id, **e}))
