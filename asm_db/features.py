@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import Engine
 
 from asm_db import locks, pgcopy
@@ -22,7 +23,7 @@ from asm_db.sqlfiles import load_sql
 
 DEFAULT_FEATURE_SET = "default"
 DEFAULT_TILE_SIZE = 0.01
-DEFAULT_BATCH_ROWS = 1000
+DEFAULT_BATCH_ROWS = 2000
 
 FEATURE_COLUMN = re.compile(r"^feature_(\d+)$")
 # lat_8--125__lon_-11--235 -> (8.125, -11.235): the seed's image_id, '--' standing for '.'.
@@ -233,17 +234,21 @@ def ingest_features(
     progress: Progress | None = None,
     notify: locks.Notify | None = None,
 ) -> FeatureIngestResult:
-    """Load a feature file in one transaction: stage by binary COPY, validate, upsert, analyze.
+    """Load a feature file in one transaction, in two passes over the file.
 
-    Each row becomes a tile (its centre buffered by tile_size/2 with square caps) and a feature
-    vector in `feature_set`. Re-loading a file, or an overlapping region, updates in place.
+    1. The coordinate columns only: validated, staged by binary COPY, checked for two rows in
+       one tile, and upserted as tiles (each centre buffered by tile_size/2, square caps).
+    2. The feature columns, batch by batch: validated and COPYed straight into
+       `asmdb.tile_features` as float32 bytes, after the file's tiles' old vectors in
+       `feature_set` are deleted. The vectors are written once, with no staging copy.
+
+    Re-loading a file, or an overlapping region, replaces those tiles' vectors. Any error
+    rolls the whole file back.
     """
     path = Path(path)
     started = time.perf_counter()
-    source = open_batches(path, batch_rows)
-    layout = detect_layout(path, source.schema)
+    layout = detect_layout(path, open_batches(path, batch_rows).schema)
     k = len(layout.features)
-    columns = [("line", "int4"), ("lat", "float8"), ("lon", "float8"), ("features", ("real[]", k))]
 
     with connect(engine) as conn:
         check_ready(conn)
@@ -251,48 +256,98 @@ def ingest_features(
         locks.hold(pg, "ingest features", notify)
         with pg.cursor() as cur:
             fs_id = _feature_set_id(cur, path, feature_set, layout.features, tile_size / 2)
-            cur.execute(load_sql("features_stage_create"))
-            rows = 0
-            with cur.copy(sql.SQL(load_sql("features_stage_copy"))) as copy:
-                copy.write(pgcopy.HEADER)
-                for batch in source.batches:
-                    first = rows + 1
-                    lat, lon = _coordinates(path, batch, layout, first)
-                    matrix = _feature_matrix(path, batch, layout.features, first)
-                    ids = (
-                        _text(path, batch, layout.image_id, first).to_pylist()
-                        if layout.image_id
-                        else [None] * batch.num_rows
-                    )
-                    line = np.arange(first, first + batch.num_rows, dtype=np.int32)
-                    copy.write(
-                        pgcopy.encode_rows(
-                            columns,
-                            {"line": line, "lat": lat, "lon": lon, "features": matrix},
-                            text_tail=ids,
-                        )
-                    )
-                    rows += batch.num_rows
-                    if progress:
-                        progress(rows, source.total_rows)
-                copy.write(pgcopy.TRAILER)
-            if rows == 0:
-                raise InputError(path, "has no rows")
-            cur.execute(load_sql("features_stage_duplicates"))
-            duplicates = cur.fetchall()
-            if duplicates:
-                raise InputError(
-                    path,
-                    "several rows fall in the same 0.01-degree tile "
-                    f"(rows {', '.join(map(str, duplicates[0][0]))} share a tile)",
-                    rows=[r for group in duplicates for r in group[0][1:]],
-                    column=layout.image_id or layout.lat,
-                )
-            cur.execute(load_sql("features_merge_tiles"), {"half": tile_size / 2})
-            tiles_added = cur.fetchone()[0]
-            cur.execute(load_sql("features_merge_vectors"), {"feature_set_id": fs_id})
+            tile_ids, tiles_added = _merge_tiles(cur, path, layout, tile_size, batch_rows)
+            cur.execute(load_sql("features_delete_tiles"), {"feature_set_id": fs_id})
+            _copy_vectors(cur, path, layout, fs_id, tile_ids, batch_rows, progress)
         pg.execute("ANALYZE asmdb.tiles")
         pg.execute("ANALYZE asmdb.tile_features")
     return FeatureIngestResult(
-        str(path), feature_set, k, rows, tiles_added, time.perf_counter() - started
+        str(path), feature_set, k, len(tile_ids), tiles_added, time.perf_counter() - started
     )
+
+
+STAGE_COLUMNS = [("line", "int4"), ("lat", "float8"), ("lon", "float8")]
+
+
+def _merge_tiles(
+    cur, path: Path, layout: FeatureLayout, tile_size: float, batch_rows: int
+) -> tuple[np.ndarray, int]:
+    """Pass 1: stage the file's tile centres and upsert its tiles; returns each row's
+    tile_id (in file order) and how many tiles were new."""
+    names = [c for c in (layout.lat, layout.lon, layout.image_id) if c]
+    source = open_batches(path, max(batch_rows, 50_000), columns=names)
+    cur.execute(load_sql("features_stage_create"))
+    rows = 0
+    with cur.copy(sql.SQL(load_sql("features_stage_copy"))) as copy:
+        copy.write(pgcopy.HEADER)
+        for batch in source.batches:
+            first = rows + 1
+            lat, lon = _coordinates(path, batch, layout, first)
+            ids = (
+                _text(path, batch, layout.image_id, first).to_pylist()
+                if layout.image_id
+                else [None] * batch.num_rows
+            )
+            line = np.arange(first, first + batch.num_rows, dtype=np.int32)
+            copy.write(
+                pgcopy.encode_rows(
+                    STAGE_COLUMNS, {"line": line, "lat": lat, "lon": lon}, text_tail=ids
+                )
+            )
+            rows += batch.num_rows
+        copy.write(pgcopy.TRAILER)
+    if rows == 0:
+        raise InputError(path, "has no rows")
+    cur.execute(load_sql("features_stage_duplicates"))
+    duplicates = cur.fetchall()
+    if duplicates:
+        raise InputError(
+            path,
+            "several rows fall in the same 0.01-degree tile "
+            f"(rows {', '.join(map(str, duplicates[0][0]))} share a tile)",
+            rows=[r for group in duplicates for r in group[0][1:]],
+            column=layout.image_id or layout.lat,
+        )
+    cur.execute(load_sql("features_merge_tiles"), {"half": tile_size / 2})
+    tiles_added = cur.fetchone()[0]
+    cur.execute(load_sql("features_stage_tile_ids"))
+    tile_ids = np.fromiter((r[0] for r in cur), dtype=np.int32, count=rows)
+    return tile_ids, tiles_added
+
+
+def _copy_vectors(
+    cur,
+    path: Path,
+    layout: FeatureLayout,
+    fs_id: int,
+    tile_ids: np.ndarray,
+    batch_rows: int,
+    progress: Progress | None,
+) -> None:
+    """Pass 2: every row's features, validated and COPYed into asmdb.tile_features. A queued
+    writer sends each batch while the next is read and encoded."""
+    columns = [("feature_set_id", "int4"), ("tile_id", "int4"), ("features", ("float32", len(layout.features)))]
+    source = open_batches(path, batch_rows)
+    rows = 0
+    with cur.copy(
+        sql.SQL(load_sql("tile_features_copy")), writer=QueuedLibpqWriter(cur)
+    ) as copy:
+        copy.write(pgcopy.HEADER)
+        for batch in source.batches:
+            first = rows + 1
+            matrix = _feature_matrix(path, batch, layout.features, first)
+            ids = tile_ids[rows : rows + batch.num_rows]
+            if len(ids) != batch.num_rows:
+                raise InputError(path, "changed while it was being read")
+            copy.write(
+                pgcopy.encode_rows(
+                    columns,
+                    {"feature_set_id": np.full(len(ids), fs_id, np.int32), "tile_id": ids, "features": matrix},
+                )
+            )
+            rows += batch.num_rows
+            if progress:
+                progress(rows, len(tile_ids))
+        copy.write(pgcopy.TRAILER)
+    if rows != len(tile_ids):
+        raise InputError(path, "changed while it was being read")

@@ -22,11 +22,12 @@ from scipy.linalg import LinAlgWarning
 from sklearn.base import clone
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.isotonic import IsotonicRegression
-from sklearn.model_selection import GridSearchCV, GroupKFold, train_test_split
+from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, train_test_split
 
 from asm_db import estimators, metrics
 from asm_db.errors import AsmdbError
 from asm_db.options import PROTOCOLS
+from asm_db.ridge import RidgeSearch, ridge_search
 
 SEED_ALPHAS = estimators.SEED_ALPHAS
 
@@ -141,14 +142,18 @@ def _check_rows(y: np.ndarray, protocol: Protocol) -> None:
         )
 
 
-def _search(spec, protocol: Protocol, cv) -> GridSearchCV:
+def _search(spec, protocol: Protocol, X, y, splits) -> GridSearchCV | RidgeSearch:
+    """The grid search over `splits`, fitted. Ridge scored by ROC AUC (the seed's search)
+    shares one Gram matrix across folds and alphas; every other search is GridSearchCV's."""
+    if spec.name == "ridge" and protocol.scoring == "roc_auc":
+        return ridge_search(X, y, splits, protocol.alphas)
     return GridSearchCV(
         spec.make(protocol.random_state),
         spec.grid(protocol.alphas),
-        cv=cv,
+        cv=splits,
         scoring=protocol.scoring,
         n_jobs=protocol.n_jobs,
-    )
+    ).fit(X, y)
 
 
 def fit(
@@ -183,8 +188,9 @@ def _fit_seed(X, y, protocol: Protocol, label_id, tile_id) -> FitResult:
     )
     if len(np.unique(y[test])) < 2:
         raise TrainingDataError("the test split holds only one class; change --random-state")
-    search = _search(spec, protocol, protocol.folds)
-    search.fit(X[train], y[train])
+    # GridSearchCV's cv=5 for a classifier: stratified folds in row order, not shuffled.
+    splits = list(StratifiedKFold(n_splits=protocol.folds).split(X[train], y[train]))
+    search = _search(spec, protocol, X[train], y[train], splits)
     score = estimators.scores(search.best_estimator_, X[test])
     calibrator = IsotonicRegression(out_of_bounds="clip").fit(score, y[test])
     probability = calibrator.predict(score)
@@ -242,9 +248,11 @@ def _out_of_fold_scores(estimator, X, y, splits) -> np.ndarray:
 def _fit_calibrated(spec, protocol: Protocol, X, y, groups):
     """Search the grid by blocked CV, calibrate on out-of-fold scores, refit on all rows."""
     splits = list(GroupKFold(n_splits=protocol.folds).split(X, y, groups))
-    search = _search(spec, protocol, splits)
-    search.fit(X, y)
-    oof = _out_of_fold_scores(search.best_estimator_, X, y, splits)
+    search = _search(spec, protocol, X, y, splits)
+    if isinstance(search, RidgeSearch):  # its folds' models already scored every row
+        oof = search.out_of_fold
+    else:
+        oof = _out_of_fold_scores(search.best_estimator_, X, y, splits)
     calibrator = IsotonicRegression(out_of_bounds="clip").fit(oof, y)
     return search, calibrator
 

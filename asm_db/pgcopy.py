@@ -1,8 +1,9 @@
 """PostgreSQL binary COPY for fixed-width rows, encoded and decoded with numpy.
 
-A row of MOSAIKS features is a `real[]` of thousands of values. psycopg's row-by-row COPY turns
-each value into a Python object; here a whole batch is one numpy structured array whose memory
-*is* the COPY format, so a batch moves with a single buffer copy either way.
+A row of MOSAIKS features is thousands of float32 values, stored as one `bytea` of their
+little-endian bytes. psycopg's row-by-row COPY turns each value into a Python object; here a
+whole batch is one numpy structured array whose memory *is* the COPY format, so a batch moves
+with a single buffer copy either way, and the vectors travel as the bytes they are stored as.
 """
 
 from __future__ import annotations
@@ -14,24 +15,16 @@ import numpy as np
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
-FLOAT4_OID = 700
 
-# Column kinds: a numpy big-endian scalar type, or ("real[]", k) for a 1-D real array of length k.
+# Column kinds: a PostgreSQL scalar (big-endian on the wire), or ("float32", k) for a bytea
+# holding k little-endian float32 values (asmdb's stored feature vectors).
 SCALARS = {"int2": ">i2", "int4": ">i4", "float8": ">f8"}
 
 
 def _column_dtype(kind: str | tuple[str, int]) -> list[tuple]:
     if isinstance(kind, tuple):
         _, k = kind
-        return [
-            ("len", ">i4"),
-            ("ndim", ">i4"),
-            ("hasnull", ">i4"),
-            ("elemtype", ">i4"),
-            ("dim", ">i4"),
-            ("lbound", ">i4"),
-            ("values", [("vlen", ">i4"), ("v", ">f4")], (k,)),
-        ]
+        return [("len", ">i4"), ("v", "<f4", (k,))]
     return [("len", ">i4"), ("v", SCALARS[kind])]
 
 
@@ -45,14 +38,7 @@ def _fill_lengths(rows: np.ndarray, columns) -> None:
     for name, kind in columns:
         col = rows[name]
         if isinstance(kind, tuple):
-            k = kind[1]
-            col["len"] = 20 + 8 * k
-            col["ndim"] = 1
-            col["hasnull"] = 0
-            col["elemtype"] = FLOAT4_OID
-            col["dim"] = k
-            col["lbound"] = 1
-            col["values"]["vlen"] = 4
+            col["len"] = 4 * kind[1]
         else:
             col["len"] = np.dtype(SCALARS[kind]).itemsize
 
@@ -61,16 +47,15 @@ def encode_rows(
     columns: Sequence[tuple[str, str | tuple[str, int]]],
     values: dict[str, np.ndarray],
     text_tail: Sequence[str | None] | None = None,
-) -> bytes:
+) -> bytes | memoryview:
     """Binary COPY data (no header) for fixed-width columns plus an optional last text column."""
     n = len(next(iter(values.values())))
     rows = np.empty(n, dtype=row_dtype(columns))
     _fill_lengths(rows, columns)
-    for name, kind in columns:
-        target = rows[name]["values"]["v"] if isinstance(kind, tuple) else rows[name]["v"]
-        target[...] = values[name]
+    for name, _ in columns:
+        rows[name]["v"] = values[name]
     if text_tail is None:
-        return rows.tobytes()
+        return memoryview(rows.view(np.uint8))
     rows["nfields"] += 1
     fixed = rows.view(np.uint8).reshape(n, rows.dtype.itemsize)
     null = struct.pack(">i", -1)
@@ -117,14 +102,12 @@ def decode_batches(
 
 
 def _take(buffer: bytearray, dtype: np.dtype, n: int) -> np.ndarray:
-    size = n * dtype.itemsize
-    rows = np.frombuffer(bytes(buffer[:size]), dtype=dtype)
-    del buffer[:size]
+    rows = np.frombuffer(buffer, dtype=dtype, count=n).copy()
+    del buffer[: n * dtype.itemsize]
     return rows
 
 
 def column(rows: np.ndarray, name: str) -> np.ndarray:
-    """A decoded column in native byte order (arrays as a 2-D float32 matrix)."""
-    field = rows[name]
-    data = field["values"]["v"] if "values" in field.dtype.names else field["v"]
+    """A decoded column in native byte order (float32 vectors as a 2-D matrix)."""
+    data = rows[name]["v"]
     return data.astype(data.dtype.newbyteorder("="))

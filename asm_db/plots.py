@@ -17,6 +17,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from asm_db.database import check_ready, connect, driver  # noqa: E402
+from asm_db.predictions import DEFAULT_BATCH_ROWS, tile_feature_batches  # noqa: E402
 from asm_db.runs import RunSummary, get_run  # noqa: E402
 from asm_db.sqlfiles import load_sql  # noqa: E402
 
@@ -49,14 +50,17 @@ def load_run_data(engine: Engine, run_id: int, n_feature_maps: int = FEATURE_MAP
         evaluated = pg.execute(load_sql("run_evaluation_rows"), {"run_id": run_id}).fetchall()
         tiles = pg.execute(load_sql("run_prediction_rows"), {"run_id": run_id}).fetchall()
         top = run.metrics.get("top_features", [])[:n_feature_maps]
-        values = (
-            pg.execute(
-                load_sql("feature_values"),
-                {"run_id": run_id, "indices": [f["index"] + 1 for f in top]},
-            ).fetchall()
-            if top
-            else []
-        )
+        columns = [f["index"] for f in top]
+        feature_set_id, n_features = pg.execute(
+            load_sql("run_feature_set"), {"run_id": run_id}
+        ).fetchone()
+        ids, values = [np.empty(0, np.int32)], [np.empty((0, len(columns)))]
+        if columns:
+            for batch_ids, features in tile_feature_batches(
+                pg, feature_set_id, n_features, DEFAULT_BATCH_ROWS
+            ):
+                ids.append(batch_ids)
+                values.append(features[:, columns].astype(float))
     ev = np.array(evaluated, dtype=float).reshape(-1, 5)
     td = np.array(tiles, dtype=float).reshape(-1, 2)
     return RunData(
@@ -67,8 +71,8 @@ def load_run_data(engine: Engine, run_id: int, n_feature_maps: int = FEATURE_MAP
         probability=ev[:, 3],
         tile_id=td[:, 0].astype(np.int64),
         tile_probability=td[:, 1],
-        feature_tile_id=np.array([r[0] for r in values], dtype=np.int64),
-        feature_values=np.array([r[1] for r in values], dtype=float).reshape(len(values), len(top)),
+        feature_tile_id=np.concatenate(ids).astype(np.int64),
+        feature_values=np.concatenate(values),
     )
 
 

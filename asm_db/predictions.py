@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,20 @@ class TilePredictions:
     probability: np.ndarray
 
 
+def tile_feature_batches(
+    pg: psycopg.Connection, feature_set_id: int, n_features: int, batch_rows: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(tile ids, float32 feature matrix) of every tile of a feature set, in tile order, a
+    batch at a time: memory holds one batch, whatever the number of tiles."""
+    dtype = pgcopy.row_dtype([("tile_id", "int4"), ("features", ("float32", n_features))])
+    with (
+        pg.cursor() as cur,
+        cur.copy(load_sql("tile_feature_rows"), {"feature_set_id": feature_set_id}) as copy,
+    ):
+        for rows in pgcopy.decode_batches(copy, dtype, batch_rows):
+            yield pgcopy.column(rows, "tile_id"), pgcopy.column(rows, "features")
+
+
 def predict_tiles(
     pg: psycopg.Connection,
     model: CalibratedRidge,
@@ -32,19 +46,14 @@ def predict_tiles(
     progress: Callable[[int], None] | None = None,
 ) -> TilePredictions:
     """Score every tile; memory holds one batch of features, plus three numbers per tile."""
-    dtype = pgcopy.row_dtype([("tile_id", "int4"), ("features", ("real[]", n_features))])
     tile_ids, scores = [], []
     done = 0
-    with (
-        pg.cursor() as cur,
-        cur.copy(load_sql("tile_feature_rows"), {"feature_set_id": feature_set_id}) as copy,
-    ):
-        for rows in pgcopy.decode_batches(copy, dtype, batch_rows):
-            tile_ids.append(pgcopy.column(rows, "tile_id"))
-            scores.append(model.score(pgcopy.column(rows, "features")))
-            done += len(rows)
-            if progress:
-                progress(done)
+    for ids, features in tile_feature_batches(pg, feature_set_id, n_features, batch_rows):
+        tile_ids.append(ids)
+        scores.append(model.score(features))
+        done += len(ids)
+        if progress:
+            progress(done)
     tile_id = np.concatenate(tile_ids) if tile_ids else np.empty(0, np.int32)
     score = np.concatenate(scores) if scores else np.empty(0)
     return TilePredictions(tile_id, score, model.probability(score))

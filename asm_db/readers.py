@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.feather  # noqa: F401 - pa.feather
 import pyarrow.parquet as pq
 
 from asm_db.errors import InputError
@@ -56,8 +57,9 @@ def _checked(path: Path, source: BatchSource) -> BatchSource:
     return BatchSource(source.schema, source.total_rows, batches())
 
 
-def open_batches(path: Path, batch_rows: int) -> BatchSource:
-    """Open a feather/Arrow IPC, parquet or CSV file for reading in batches of `batch_rows`."""
+def open_batches(path: Path, batch_rows: int, columns: list[str] | None = None) -> BatchSource:
+    """Open a feather/Arrow IPC, parquet or CSV file for reading in batches of `batch_rows`;
+    with `columns`, only those columns are read (and decompressed)."""
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     if not path.exists():
         raise InputError(path, "no such file")
@@ -65,7 +67,11 @@ def open_batches(path: Path, batch_rows: int) -> BatchSource:
         if suffix in (".feather", ".arrow", ".ipc"):
             # A plain file, not a memory map: only the record batch being read is resident.
             reader = pa.ipc.open_file(pa.OSFile(str(path), "r"))
-            batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+            if columns is not None:
+                table = pa.feather.read_table(str(path), columns=columns, memory_map=True)
+                batches = iter(table.to_batches())
+            else:
+                batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
             return _checked(
                 path,
                 BatchSource(reader.schema, reader.count_rows(), _rechunk(batches, batch_rows)),
@@ -77,12 +83,14 @@ def open_batches(path: Path, batch_rows: int) -> BatchSource:
                 BatchSource(
                     parquet.schema_arrow,
                     parquet.metadata.num_rows,
-                    parquet.iter_batches(batch_size=batch_rows),
+                    parquet.iter_batches(batch_size=batch_rows, columns=columns),
                 ),
             )
         if suffix in (".csv", ".csv.gz"):
             stream = pacsv.open_csv(
-                path, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+                path,
+                read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                convert_options=pacsv.ConvertOptions(include_columns=columns),
             )
             return _checked(
                 path, BatchSource(stream.schema, None, _rechunk(iter(stream), batch_rows))

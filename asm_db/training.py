@@ -103,7 +103,7 @@ def fetch_training_rows(
             ("label_id", "int4"),
             ("tile_id", "int4"),
             ("label", "int2"),
-            ("features", ("real[]", feature_set.n_features)),
+            ("features", ("float32", feature_set.n_features)),
         ]
     )
     params = {"feature_set_id": feature_set.feature_set_id, **filters.params()}

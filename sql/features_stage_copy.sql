@@ -1,1 +1,1 @@
-COPY features_stage (line, lat, lon, features, image_id) FROM STDIN (FORMAT BINARY)
+COPY features_stage (line, lat, lon, image_id) FROM STDIN (FORMAT BINARY)

@@ -23,7 +23,7 @@ def _stored_vectors(pg, feature_set="default") -> dict[str, np.ndarray]:
         "JOIN asmdb.feature_sets s USING (feature_set_id) WHERE s.name = %s",
         (feature_set,),
     ).fetchall()
-    return {image_id: np.array(v, dtype=np.float32) for image_id, v in rows}
+    return {image_id: np.frombuffer(v, dtype="<f4") for image_id, v in rows}
 
 
 def test_feather_with_image_id_stores_every_tile_and_vector(engine, pg, sample):
@@ -47,6 +47,26 @@ def test_feather_with_image_id_stores_every_tile_and_vector(engine, pg, sample):
     assert (lat, lon) == (8.405, -11.195)
     assert area == pytest.approx(0.0001)
     assert pg.execute("SELECT bool_and(ST_IsValid(geom)) FROM asmdb.tiles").fetchone()[0]
+
+
+def test_vectors_read_from_sql_as_the_file_holds_them(engine, pg, sample):
+    ingest_features(engine, sample.features)
+    table = _features_table(sample)
+    first = table.slice(0, 1).to_pylist()[0]
+    expected = np.array([first[f"feature_{i}"] for i in range(sample.n_features)], np.float32)
+    raw, array, one, last, beyond = pg.execute(
+        "SELECT f.features, asmdb.feature_array(f.features), asmdb.feature_value(f.features, 1), "
+        "asmdb.feature_value(f.features, %(k)s), asmdb.feature_value(f.features, %(k)s + 1) "
+        "FROM asmdb.tile_features f JOIN asmdb.tiles t USING (tile_id) WHERE t.image_id = %(id)s",
+        {"id": first["image_id"], "k": sample.n_features},
+    ).fetchone()
+    assert np.frombuffer(raw, "<f4").tobytes() == expected.tobytes()
+    assert np.array(array, np.float32).tobytes() == expected.tobytes()
+    assert (one, last, beyond) == (expected[0], expected[-1], None)
+    view = pg.execute(
+        "SELECT count(*), min(cardinality(features)) FROM asmdb.tile_feature_arrays"
+    ).fetchone()
+    assert view == (sample.n_tiles, sample.n_features)
 
 
 def test_reingest_is_idempotent(engine, pg, sample):
@@ -97,7 +117,9 @@ def test_other_numeric_columns_are_features_and_neighbours_add_tiles(engine, pg,
     # -11.225 appears in both files: three distinct tiles
     assert pg.execute("SELECT count(*) FROM asmdb.tiles").fetchone()[0] == 3
     # the shared tile takes the later file's vector
-    vectors = pg.execute("SELECT features FROM asmdb.tile_features ORDER BY tile_id").fetchall()
+    vectors = pg.execute(
+        "SELECT asmdb.feature_array(features) FROM asmdb.tile_features ORDER BY tile_id"
+    ).fetchall()
     assert [v[0] for v in vectors] == [pytest.approx(v) for v in ([0.1, 3], [0.1, 3], [0.2, 4])]
 
 

@@ -9,10 +9,10 @@ def test_encoded_rows_load_as_the_same_values(pg):
     rng = np.random.default_rng(0)
     matrix = rng.standard_normal((50, 7)).astype(np.float32)
     ids = np.arange(50, dtype=np.int32) * 3
-    columns = [("id", "int4"), ("x", "float8"), ("features", ("real[]", 7))]
+    columns = [("id", "int4"), ("x", "float8"), ("features", ("float32", 7))]
     x = rng.standard_normal(50)
     texts = [None if i % 5 == 0 else f"tile-{i}é" for i in range(50)]
-    pg.execute("CREATE TEMP TABLE t (id int4, x float8, features real[], name text)")
+    pg.execute("CREATE TEMP TABLE t (id int4, x float8, features bytea, name text)")
     with pg.cursor().copy("COPY t FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(pgcopy.HEADER)
         copy.write(pgcopy.encode_rows(columns, {"id": ids, "x": x, "features": matrix}, texts))
@@ -20,18 +20,36 @@ def test_encoded_rows_load_as_the_same_values(pg):
     rows = pg.execute("SELECT id, x, features, name FROM t ORDER BY id").fetchall()
     assert [r[0] for r in rows] == ids.tolist()
     assert [r[1] for r in rows] == x.tolist()
-    assert np.array_equal(np.array([r[2] for r in rows], dtype=np.float32), matrix)
+    assert np.array_equal(np.array([np.frombuffer(r[2], "<f4") for r in rows]), matrix)
     assert [r[3] for r in rows] == texts
+
+
+def test_fixed_width_rows_without_text_load_too(pg):
+    matrix = np.arange(12, dtype=np.float32).reshape(4, 3) - 5.5
+    columns = [("id", "int4"), ("features", ("float32", 3))]
+    pg.execute("CREATE TEMP TABLE t (id int4, features bytea)")
+    with pg.cursor().copy("COPY t FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(pgcopy.HEADER)
+        copy.write(pgcopy.encode_rows(columns, {"id": np.arange(4), "features": matrix}))
+        copy.write(pgcopy.TRAILER)
+    stored = pg.execute("SELECT features FROM t ORDER BY id").fetchall()
+    assert [bytes(r[0]) for r in stored] == [row.astype("<f4").tobytes() for row in matrix]
 
 
 def test_decoded_batches_equal_what_postgres_holds(pg):
     pg.execute(
         "CREATE TEMP TABLE t AS SELECT g AS id, "
-        "ARRAY[g, g * 0.5, -g]::real[] AS features FROM generate_series(1, 1001) AS g"
+        "float4send(g::real) || float4send((g * 0.5)::real) || float4send((-g)::real) AS be "
+        "FROM generate_series(1, 1001) AS g"
     )
-    dtype = pgcopy.row_dtype([("id", "int4"), ("features", ("real[]", 3))])
+    # float4send is big-endian; the stored layout is little-endian: reverse each value's bytes.
+    pg.execute(
+        "CREATE TEMP TABLE u AS SELECT id, (SELECT string_agg(substring(be FROM i FOR 1), ''::bytea "
+        "ORDER BY (i - 1) / 4, -i) FROM generate_series(1, 12) AS i) AS features FROM t"
+    )
+    dtype = pgcopy.row_dtype([("id", "int4"), ("features", ("float32", 3))])
     with pg.cursor().copy(
-        "COPY (SELECT id, features FROM t ORDER BY id) TO STDOUT (FORMAT BINARY)"
+        "COPY (SELECT id, features FROM u ORDER BY id) TO STDOUT (FORMAT BINARY)"
     ) as copy:
         batches = list(pgcopy.decode_batches(copy, dtype, 100))
     assert [len(b) for b in batches] == [100] * 10 + [1]

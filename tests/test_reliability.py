@@ -151,7 +151,7 @@ def test_two_overlapping_ingests_at_once_end_consistent(db_url, pg, sample, tmp_
     assert [code for code, *_ in results] == [0, 0], results
     stored = dict(
         pg.execute(
-            "SELECT t.image_id, f.features[1] FROM asmdb.tiles t JOIN asmdb.tile_features f "
+            "SELECT t.image_id, asmdb.feature_value(f.features, 1) FROM asmdb.tiles t JOIN asmdb.tile_features f "
             "USING (tile_id)"
         ).fetchall()
     )

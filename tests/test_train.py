@@ -72,7 +72,7 @@ def test_latest_predictions_is_the_newest_run_and_stored_model_reapplies(loaded,
         "SELECT score, probability FROM asmdb.predictions WHERE run_id = %s AND tile_id = %s",
         (first.run_id, tile_id),
     ).fetchone()
-    score = model.score(np.array([features], dtype=np.float32))
+    score = model.score(np.frombuffer(features, dtype="<f4")[None, :])
     assert score[0] == pytest.approx(stored[0], rel=1e-4)
     assert model.probability(score)[0] == pytest.approx(stored[1], abs=1e-4)
 
