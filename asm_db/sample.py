@@ -22,6 +22,7 @@ from scipy.ndimage import gaussian_filter
 ORIGIN_LAT = 8.40
 ORIGIN_LON = -11.20
 TILE = 0.01
+FEATURE_CHUNK_ROWS = 16_384
 
 
 @dataclass(frozen=True)
@@ -105,19 +106,24 @@ def write_sample_data(
     )
     weights = rng.standard_normal((covariates.shape[1], n_features))
     bias = rng.standard_normal(n_features) * 0.5
-    features = np.maximum(covariates @ weights + bias, 0).astype(np.float32)
-    features += rng.standard_normal(features.shape).astype(np.float32) * np.float32(0.3)
-
-    table = pa.table(
-        {
-            "image_id": [
-                image_id(a, o) for a, o in zip(grid_lat.ravel(), grid_lon.ravel(), strict=True)
-            ]
-        }
-        | {f"feature_{i}": features[:, i] for i in range(n_features)}
-    )
+    ids = [image_id(a, o) for a, o in zip(grid_lat.ravel(), grid_lon.ravel(), strict=True)]
+    names = [f"feature_{i}" for i in range(n_features)]
+    schema = pa.schema([("image_id", pa.string())] + [(n, pa.float32()) for n in names])
     features_path = out / "SLE_features.feather"
-    feather.write_feather(table, features_path)
+    # Written a record batch at a time (feather's own default chunk), so a region of any size
+    # is generated in bounded memory; the file is what pyarrow.feather.write_feather writes.
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    with pa.OSFile(str(features_path), "wb") as sink, pa.ipc.new_file(
+        sink, schema, options=options
+    ) as writer:
+        for start in range(0, len(ids), FEATURE_CHUNK_ROWS):
+            rows = slice(start, start + FEATURE_CHUNK_ROWS)
+            features = np.maximum(covariates[rows] @ weights + bias, 0).astype(np.float32)
+            noise = rng.standard_normal(features.shape).astype(np.float32)
+            features += noise * np.float32(0.3)
+            columns = [pa.array(ids[rows], pa.string())]
+            columns += [pa.array(features[:, i]) for i in range(n_features)]
+            writer.write_batch(pa.record_batch(columns, schema=schema))
 
     labels = _labels(n_labels, lats, lons, fields["intensity"], fields["regional"], edge_share, rng)
     labels_path = out / "SLE_mines.csv"
@@ -126,7 +132,7 @@ def write_sample_data(
     truth_path = out / "SLE_truth.csv"
     pd.DataFrame(
         {
-            "image_id": table.column("image_id").to_pylist(),
+            "image_id": ids,
             "is_mine": (mine_probability(fields["intensity"], fields["regional"]) >= 0.5)
             .ravel()
             .astype(int),

@@ -1,10 +1,11 @@
 """The seed notebook's in-memory pipeline, step for step, as the reference asmdb must match.
 
-Used by the parity tests and by benchmarks/ (which measure asmdb against it).
+Used by the parity tests and by bench/ (which measures asmdb against it).
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import geopandas as gpd
@@ -99,12 +100,26 @@ def seed_predict(features, result: dict, n_features: int) -> pd.Series:
 
 
 def run_seed(labels_path, features_path, n_features: int) -> dict:
-    """The whole notebook: load, filter, join, train, calibrate, predict every tile."""
+    """The whole notebook: load, filter, join, train, calibrate, predict every tile;
+    `seconds` holds each step's wall time."""
+    clock = [time.perf_counter()]
+
+    def lap() -> float:
+        clock.append(time.perf_counter())
+        return clock[-1] - clock[-2]
+
+    seconds = {}
     labels_gdf = seed_labels(labels_path)
+    seconds["load labels"] = lap()
     features = seed_features(features_path)
+    seconds["load features"] = lap()
     joined = seed_join(labels_gdf, features)
+    seconds["sjoin"] = lap()
     result = seed_train(joined, n_features)
+    seconds["train"] = lap()
     result["probability"] = seed_predict(features, result, n_features)
+    seconds["predict"] = lap()
     result["image_id"] = features["image_id"]
     result["joined"] = joined
+    result["seconds"] = seconds
     return result
