@@ -326,12 +326,14 @@ def _copy_vectors(
 ) -> None:
     """Pass 2: every row's features, validated and COPYed into asmdb.tile_features. A queued
     writer sends each batch while the next is read and encoded."""
-    columns = [("feature_set_id", "int4"), ("tile_id", "int4"), ("features", ("float32", len(layout.features)))]
+    columns = [
+        ("feature_set_id", "int4"),
+        ("tile_id", "int4"),
+        ("features", ("float32", len(layout.features))),
+    ]
     source = open_batches(path, batch_rows)
     rows = 0
-    with cur.copy(
-        sql.SQL(load_sql("tile_features_copy")), writer=QueuedLibpqWriter(cur)
-    ) as copy:
+    with cur.copy(sql.SQL(load_sql("tile_features_copy")), writer=QueuedLibpqWriter(cur)) as copy:
         copy.write(pgcopy.HEADER)
         for batch in source.batches:
             first = rows + 1
@@ -342,7 +344,11 @@ def _copy_vectors(
             copy.write(
                 pgcopy.encode_rows(
                     columns,
-                    {"feature_set_id": np.full(len(ids), fs_id, np.int32), "tile_id": ids, "features": matrix},
+                    {
+                        "feature_set_id": np.full(len(ids), fs_id, np.int32),
+                        "tile_id": ids,
+                        "features": matrix,
+                    },
                 )
             )
             rows += batch.num_rows

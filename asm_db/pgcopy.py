@@ -73,38 +73,45 @@ def encode_rows(
 def decode_batches(
     chunks: Iterable[bytes | memoryview], dtype: np.dtype, batch_rows: int
 ) -> Iterator[np.ndarray]:
-    """Structured arrays of up to `batch_rows` rows from a binary COPY TO stream.
+    """Structured arrays of about `batch_rows` rows from a binary COPY TO stream.
 
-    Holds at most one batch plus one message in memory, whatever the size of the result.
+    PostgreSQL sends a message per row: messages are gathered in a list and joined once per
+    batch (one copy), and the batch is a view of that join. Holds one batch in memory,
+    whatever the size of the result.
     """
-    buffer = bytearray()
     width = dtype.itemsize
-    header_seen = False
     want = batch_rows * width
+    parts: list[bytes | memoryview] = []
+    size = 0
+    header = True
     for chunk in chunks:
-        buffer += chunk
-        if not header_seen:
-            if len(buffer) < len(HEADER):
+        parts.append(chunk)
+        size += len(chunk)
+        if header:
+            if size < 19:
                 continue
-            if bytes(buffer[:11]) != HEADER[:11]:
+            data = b"".join(parts)
+            if data[:11] != HEADER[:11]:
                 raise ValueError("not a PostgreSQL binary COPY stream")
-            (ext_len,) = struct.unpack(">i", buffer[15:19])
-            del buffer[: 19 + ext_len]
-            header_seen = True
-        while len(buffer) >= want:
-            yield _take(buffer, dtype, batch_rows)
-    if header_seen and buffer[-2:] == TRAILER:
-        del buffer[-2:]
-    if len(buffer) % width:
+            (ext_len,) = struct.unpack_from(">i", data, 15)
+            parts, size, header = [data[19 + ext_len :]], len(data) - 19 - ext_len, False
+        if size >= want:
+            rows, rest = _split(b"".join(parts), dtype)
+            parts, size = [rest], len(rest)
+            yield rows
+    data = b"".join(parts)
+    if not header and data[-2:] == TRAILER and len(data) % width == 2:
+        data = data[:-2]
+    if len(data) % width:
         raise ValueError("binary COPY rows are not of the expected fixed width (NULL or ragged?)")
-    while buffer:
-        yield _take(buffer, dtype, min(batch_rows, len(buffer) // width))
+    if data:
+        yield np.frombuffer(data, dtype=dtype)
 
 
-def _take(buffer: bytearray, dtype: np.dtype, n: int) -> np.ndarray:
-    rows = np.frombuffer(buffer, dtype=dtype, count=n).copy()
-    del buffer[: n * dtype.itemsize]
-    return rows
+def _split(data: bytes, dtype: np.dtype) -> tuple[np.ndarray, bytes]:
+    """The whole rows at the start of data, and the bytes after them."""
+    n = len(data) // dtype.itemsize
+    return np.frombuffer(data, dtype=dtype, count=n), data[n * dtype.itemsize :]
 
 
 def column(rows: np.ndarray, name: str) -> np.ndarray:

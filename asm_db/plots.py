@@ -17,7 +17,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from asm_db.database import check_ready, connect, driver  # noqa: E402
-from asm_db.predictions import DEFAULT_BATCH_ROWS, tile_feature_batches  # noqa: E402
+from asm_db.predictions import tile_feature_batches  # noqa: E402
 from asm_db.runs import RunSummary, get_run  # noqa: E402
 from asm_db.sqlfiles import load_sql  # noqa: E402
 
@@ -56,9 +56,7 @@ def load_run_data(engine: Engine, run_id: int, n_feature_maps: int = FEATURE_MAP
         ).fetchone()
         ids, values = [np.empty(0, np.int32)], [np.empty((0, len(columns)))]
         if columns:
-            for batch_ids, features in tile_feature_batches(
-                pg, feature_set_id, n_features, DEFAULT_BATCH_ROWS
-            ):
+            for batch_ids, features in tile_feature_batches(pg, feature_set_id, n_features):
                 ids.append(batch_ids)
                 values.append(features[:, columns].astype(float))
     ev = np.array(evaluated, dtype=float).reshape(-1, 5)

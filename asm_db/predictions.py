@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from asm_db import pgcopy
 from asm_db.model import CalibratedRidge
 from asm_db.sqlfiles import load_sql
 
-DEFAULT_BATCH_ROWS = 2000
+BATCH_ROWS = 2000
 
 
 @dataclass
@@ -23,7 +24,7 @@ class TilePredictions:
 
 
 def tile_feature_batches(
-    pg: psycopg.Connection, feature_set_id: int, n_features: int, batch_rows: int
+    pg: psycopg.Connection, feature_set_id: int, n_features: int, batch_rows: int = BATCH_ROWS
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(tile ids, float32 feature matrix) of every tile of a feature set, in tile order, a
     batch at a time: memory holds one batch, whatever the number of tiles."""
@@ -42,13 +43,12 @@ def predict_tiles(
     feature_set_id: int,
     n_features: int,
     *,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
 ) -> TilePredictions:
     """Score every tile; memory holds one batch of features, plus three numbers per tile."""
     tile_ids, scores = [], []
     done = 0
-    for ids, features in tile_feature_batches(pg, feature_set_id, n_features, batch_rows):
+    for ids, features in tile_feature_batches(pg, feature_set_id, n_features):
         tile_ids.append(ids)
         scores.append(model.score(features))
         done += len(ids)
@@ -60,9 +60,17 @@ def predict_tiles(
 
 
 def write_predictions(pg: psycopg.Connection, run_id: int, predictions: TilePredictions) -> int:
-    """COPY a run's predictions in, with their tile polygons; returns the row count."""
+    """A run's predictions, with their tile polygons, as the run's own partition of
+    `asmdb.predictions`: loaded, then indexed, then attached. Returns the row count."""
+    name = f"predictions_run_{run_id:d}"
+    names = {
+        "partition": sql.Identifier("asmdb", name),
+        "check": sql.Identifier(f"{name}_run"),
+        "run_id": sql.Literal(run_id),
+    }
     columns = [("tile_id", "int4"), ("score", "float8"), ("probability", "float8")]
     with pg.cursor() as cur:
+        cur.execute(sql.SQL(load_sql("predictions_partition_create")).format(**names))
         cur.execute(load_sql("predictions_stage_create"))
         with cur.copy(load_sql("predictions_stage_copy")) as copy:
             copy.write(pgcopy.HEADER)
@@ -77,7 +85,8 @@ def write_predictions(pg: psycopg.Connection, run_id: int, predictions: TilePred
                 )
             )
             copy.write(pgcopy.TRAILER)
-        cur.execute(load_sql("predictions_insert"), {"run_id": run_id})
+        cur.execute(sql.SQL(load_sql("predictions_insert")).format(**names))
         written = cur.rowcount
-    pg.execute("ANALYZE asmdb.predictions")
+        cur.execute(sql.SQL(load_sql("predictions_partition_attach")).format(**names))
+        cur.execute(sql.SQL("ANALYZE {partition}").format(**names))
     return written

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.feather as feather
 from scipy.ndimage import gaussian_filter
 
 # A corner of the Kono district, Sierra Leone; tiles are MOSAIKS' 0.01-degree grid, centred on
@@ -113,9 +112,10 @@ def write_sample_data(
     # Written a record batch at a time (feather's own default chunk), so a region of any size
     # is generated in bounded memory; the file is what pyarrow.feather.write_feather writes.
     options = pa.ipc.IpcWriteOptions(compression="lz4")
-    with pa.OSFile(str(features_path), "wb") as sink, pa.ipc.new_file(
-        sink, schema, options=options
-    ) as writer:
+    with (
+        pa.OSFile(str(features_path), "wb") as sink,
+        pa.ipc.new_file(sink, schema, options=options) as writer,
+    ):
         for start in range(0, len(ids), FEATURE_CHUNK_ROWS):
             rows = slice(start, start + FEATURE_CHUNK_ROWS)
             features = np.maximum(covariates[rows] @ weights + bias, 0).astype(np.float32)

@@ -116,6 +116,7 @@ def run(argv: list[str], env: dict | None = None, **kwargs) -> dict:
 def explain_join(url: str) -> tuple[float, list[str]]:
     """The label-to-tile join as asmdb runs it: execution time (s) and the plan's lines."""
     with psycopg.connect(url) as conn:
+        conn.execute("SET jit = off")  # as asmdb's own sessions (asm_db.database)
         conn.execute("SELECT count(*) FROM asmdb.label_tiles")  # warm, as the seed's is
         plan = [
             r[0]
@@ -156,11 +157,25 @@ def main() -> None:
         "stages": {},
     }
     stages = report["stages"]
-    print(f"data: {tiles:,} tiles x {k:,} features ({feature_mib:,.0f} MiB float32), "
-          f"{args.labels:,} labels, in {data}", flush=True)
+    print(
+        f"data: {tiles:,} tiles x {k:,} features ({feature_mib:,.0f} MiB float32), "
+        f"{args.labels:,} labels, in {data}",
+        flush=True,
+    )
     if not (data / "SLE_features.feather").exists():
-        gen = run([asmdb, "sample-data", str(data), "--tiles-per-side", str(side),
-                   "--features", str(k), "--labels", str(args.labels)])
+        gen = run(
+            [
+                asmdb,
+                "sample-data",
+                str(data),
+                "--tiles-per-side",
+                str(side),
+                "--features",
+                str(k),
+                "--labels",
+                str(args.labels),
+            ]
+        )
         print(f"generated in {gen['seconds']:.0f} s", flush=True)
     labels_csv, feather = data / "SLE_mines.csv", data / "SLE_features.feather"
     report["feather_mib"] = round(feather.stat().st_size / MiB)
@@ -175,22 +190,31 @@ def main() -> None:
             stages["seed notebook (whole)"] = _stage(seed, feature_mib)
             stages["seed: sjoin step"] = {"seconds": detail["seconds"]["sjoin"]}
             report["seed"] = detail
-            print(f"seed: {seed['seconds']:.1f} s, {seed['peak_mib']:,.0f} MiB; steps "
-                  + ", ".join(f"{n} {s:.1f} s" for n, s in detail["seconds"].items()), flush=True)
+            print(
+                f"seed: {seed['seconds']:.1f} s, {seed['peak_mib']:,.0f} MiB; steps "
+                + ", ".join(f"{n} {s:.1f} s" for n, s in detail["seconds"].items()),
+                flush=True,
+            )
         else:
             stages["seed notebook (whole)"] = {
-                **_stage(seed, feature_mib), "failed": " ".join(seed["err"]) or f"exit {seed['code']}"
+                **_stage(seed, feature_mib),
+                "failed": " ".join(seed["err"]) or f"exit {seed['code']}",
             }
-            print(f"seed: FAILED after {seed['seconds']:.0f} s at {seed['peak_mib']:,.0f} MiB "
-                  f"(limit {args.seed_memory_gb:g} GiB): {stages['seed notebook (whole)']['failed']}",
-                  flush=True)
+            print(
+                f"seed: FAILED after {seed['seconds']:.0f} s at {seed['peak_mib']:,.0f} MiB "
+                f"(limit {args.seed_memory_gb:g} GiB): {stages['seed notebook (whole)']['failed']}",
+                flush=True,
+            )
 
     name = f"asmdb_bench_{uuid.uuid4().hex[:8]}"
     info = psycopg.conninfo.conninfo_to_dict(args.admin_url)
     host, port = info.get("host", "127.0.0.1"), info.get("port", 5432)
     user = info.get("user", "")
     url = f"postgresql://{user}@{host}:{port}/{name}"
-    env = {**os.environ, "ASMDB_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://")}
+    env = {
+        **os.environ,
+        "ASMDB_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
+    }
     with psycopg.connect(args.admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
@@ -223,7 +247,9 @@ def main() -> None:
             )
     finally:
         with psycopg.connect(args.admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -271,9 +297,11 @@ def _ratios(stages: dict) -> dict:
 
 
 def _table(report: dict) -> None:
-    print(f"\n{report['tiles']:,} tiles x {report['features']:,} features "
-          f"({report['feature_bytes_mib']:,} MiB float32, feather {report['feather_mib']:,} MiB), "
-          f"{report['labels']:,} labels; {report['machine']}")
+    print(
+        f"\n{report['tiles']:,} tiles x {report['features']:,} features "
+        f"({report['feature_bytes_mib']:,} MiB float32, feather {report['feather_mib']:,} MiB), "
+        f"{report['labels']:,} labels; {report['machine']}"
+    )
     print(f"{'stage':40} {'seconds':>9} {'MB/s':>7} {'peak RSS MiB':>13}")
     for label, s in report["stages"].items():
         rss = f"{s['peak_rss_mib']:,}" if "peak_rss_mib" in s else "-"

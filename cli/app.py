@@ -195,9 +195,6 @@ def train(
         bool,
         typer.Option(help="Make this run the one asmdb.latest_predictions shows."),
     ] = True,
-    batch_rows: Annotated[
-        int, typer.Option(help="Tiles per prediction batch (bounds memory).", min=1)
-    ] = 2000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -230,7 +227,6 @@ def train(
             filters=filters,
             protocol=protocol,
             promote=promote,
-            batch_rows=batch_rows,
             plots_dir=plots,
             progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
             notify=_notify,

@@ -1,6 +1,10 @@
 -- Every label joined to every tile it intersects: the seed's
 -- gpd.sjoin(labels, tiles, how="inner", predicate="intersects"). A label on a shared edge or
--- corner joins each tile it touches. Both sides use their GiST index.
+-- corner joins each tile it touches. Labels drive the join: each one probes the tiles' GiST
+-- index (tiles_geom_idx) for the tiles it touches, so the cost follows the number of labels,
+-- not of tiles. OFFSET 0 keeps the planner from turning it around into a scan of every tile
+-- probing the labels' index, which it otherwise picks on a misestimated row count (measured
+-- at 75,076 tiles and 10,000 labels: 0.30 s labels-driven, 0.49 s the other way round).
 -- label_tile_id (first, so QGIS takes it as the key) is unique: label_id and tile_id side by side.
 CREATE OR REPLACE VIEW asmdb.label_tiles AS
 SELECT
@@ -17,7 +21,12 @@ SELECT
     l.country,
     l.geom
 FROM asmdb.labels AS l
-JOIN asmdb.tiles AS t ON ST_Intersects(l.geom, t.geom);
+CROSS JOIN LATERAL (
+    SELECT t.tile_id, t.image_id
+    FROM asmdb.tiles AS t
+    WHERE ST_Intersects(l.geom, t.geom)
+    OFFSET 0
+) AS t;
 
 COMMENT ON VIEW asmdb.label_tiles IS
     'Labels joined to the tiles they intersect. QGIS key: label_tile_id (int8, unique).';

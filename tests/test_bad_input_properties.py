@@ -194,5 +194,6 @@ def test_generated_feature_files(database, tmp_path_factory, data, layout):
         assert stored is not None, row
         expected = [float(np.float32(row[n])) for n in names]
         assert all(
-            math.isclose(a, b, rel_tol=1e-6) for a, b in zip(np.frombuffer(stored[0], "<f4").tolist(), expected, strict=True)
+            math.isclose(a, b, rel_tol=1e-6)
+            for a, b in zip(np.frombuffer(stored[0], "<f4").tolist(), expected, strict=True)
         )

@@ -105,14 +105,15 @@ def test_sigkill_during_the_write_back_leaves_no_partial_run(db_url, pg, loaded)
         "SELECT run_id, count(*) FROM asmdb.latest_predictions GROUP BY 1"
     ).fetchall()
     with psycopg.connect(db_url.replace("+psycopg", "")) as blocker:
-        # The run row and its evaluation rows are written, then the predictions wait here.
+        # The run row, its evaluation rows and its predictions are written, then attaching
+        # them as the run's partition of asmdb.predictions waits here.
         blocker.execute("LOCK TABLE asmdb.predictions IN SHARE MODE")
         proc = _start(db_url, "train", "--cv", "seed", "--bootstrap", "0")
         _wait_for(
             pg,
             "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() "
             "AND wait_event_type = 'Lock' AND query LIKE %s",
-            ("%INSERT INTO asmdb.predictions%",),
+            ("%ATTACH PARTITION%",),
         )
         # Readers meanwhile see the previous run, whole.
         assert (
