@@ -1,5 +1,6 @@
 """The schema is made and removed only by Alembic revisions, up and down."""
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -132,3 +133,62 @@ def test_run_history_revision_down_and_up_keeps_runs_and_the_map(engine, pg, sam
         "SELECT count(*) FROM asmdb.model_runs WHERE promoted_at IS NOT NULL"
     ).fetchone() == (2,)
     assert pg.execute(shown).fetchall() == [(2,)]
+
+
+def test_feature_and_partition_revisions_down_and_up_keep_vectors_and_runs(engine, pg, sample):
+    from asm_db.features import ingest_features
+    from asm_db.labels import ingest_labels
+    from asm_db.model import Protocol
+    from asm_db.training import train_run
+
+    ingest_labels(engine, sample.labels)
+    ingest_features(engine, sample.features)
+    runs = [train_run(engine, protocol=Protocol(cv="seed", bootstrap=0)) for _ in range(2)]
+    vectors = "SELECT tile_id, features FROM asmdb.tile_features ORDER BY tile_id"
+    predictions = "SELECT run_id, tile_id, score, probability FROM asmdb.predictions ORDER BY 1, 2"
+    stored, predicted = pg.execute(vectors).fetchall(), pg.execute(predictions).fetchall()
+    assert len(predicted) == 2 * sample.n_tiles
+
+    assert downgrade(engine, "0004") == "0004"
+    as_arrays = pg.execute(vectors).fetchall()
+    assert [np.array(v, np.float32).tobytes() for _, v in as_arrays] == [
+        bytes(v) for _, v in stored
+    ]
+    assert pg.execute(predictions).fetchall() == predicted
+    assert upgrade(engine) == head_revision()
+    assert pg.execute(vectors).fetchall() == stored
+    assert pg.execute(predictions).fetchall() == predicted
+    partitions = pg.execute(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'asmdb.predictions'::regclass"
+    ).fetchone()[0]
+    assert partitions == len(runs)
+
+
+def test_large_tables_keep_tile_id_in_every_key_for_distribution(engine, pg):
+    # docs/scaling.md: tiles, tile_features and predictions are distributed by tile_id (Citus),
+    # which needs tile_id in each of their unique keys, no identity column, and foreign keys
+    # only to co-located tiles or to small (reference) tables.
+    large = ("tiles", "tile_features", "predictions")
+    keys = pg.execute(
+        "SELECT t.relname, array_agg(a.attname::text) FROM pg_index i "
+        "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY (i.indkey) "
+        "WHERE n.nspname = 'asmdb' AND t.relname = ANY (%s) AND i.indisunique "
+        "GROUP BY t.relname, i.indexrelid",
+        (list(large),),
+    ).fetchall()
+    assert {name for name, _ in keys} == set(large)
+    assert all("tile_id" in columns for _, columns in keys), keys
+    identities = pg.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'asmdb' AND table_name = ANY (%s) AND is_identity = 'YES'",
+        (list(large),),
+    ).fetchall()
+    assert identities == []
+    references = pg.execute(
+        "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c "
+        "WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY (%s) AND c.conparentid = 0",
+        ([f"asmdb.{t}" for t in large],),
+    ).fetchall()
+    for table, target in references:
+        assert target in ("asmdb.tiles", "asmdb.feature_sets", "asmdb.model_runs"), (table, target)
