@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psycopg
 from psycopg import sql
 
 from asm_db import pgcopy
-from asm_db.model import CalibratedRidge
+from asm_db.model import CalibratedClassifier
 from asm_db.sqlfiles import load_sql
 
+if TYPE_CHECKING:
+    from sqlalchemy.pool import PoolProxiedConnection
+
 BATCH_ROWS = 2000
+READERS = 2
+# tile_id is a non-negative int4 (asmdb.tile_id): these bound every range of tiles.
+MIN_TILE_ID, MAX_TILE_ID = 0, 2**31 - 1
 
 
 @dataclass
@@ -24,39 +34,107 @@ class TilePredictions:
 
 
 def tile_feature_batches(
-    pg: psycopg.Connection, feature_set_id: int, n_features: int, batch_rows: int = BATCH_ROWS
+    pg: psycopg.Connection,
+    feature_set_id: int,
+    n_features: int,
+    batch_rows: int = BATCH_ROWS,
+    tile_range: tuple[int, int] = (MIN_TILE_ID, MAX_TILE_ID),
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(tile ids, float32 feature matrix) of every tile of a feature set, in tile order, a
-    batch at a time: memory holds one batch, whatever the number of tiles."""
+    """(tile ids, float32 feature matrix) of the tiles of a feature set in `tile_range`
+    (low included, high not), in tile order, a batch at a time: memory holds one batch,
+    whatever the number of tiles."""
     dtype = pgcopy.row_dtype([("tile_id", "int4"), ("features", ("float32", n_features))])
-    with (
-        pg.cursor() as cur,
-        cur.copy(load_sql("tile_feature_rows"), {"feature_set_id": feature_set_id}) as copy,
-    ):
+    params = {"feature_set_id": feature_set_id, "low": tile_range[0], "high": tile_range[1]}
+    with pg.cursor() as cur, cur.copy(load_sql("tile_feature_rows"), params) as copy:
         for rows in pgcopy.decode_batches(copy, dtype, batch_rows):
             yield pgcopy.column(rows, "tile_id"), pgcopy.column(rows, "features")
 
 
+OpenConnection = Callable[[], "PoolProxiedConnection"]
+
+
 def predict_tiles(
     pg: psycopg.Connection,
-    model: CalibratedRidge,
+    model: CalibratedClassifier,
     feature_set_id: int,
     n_features: int,
     *,
+    open_connection: OpenConnection | None = None,
+    readers: int = READERS,
     progress: Callable[[int], None] | None = None,
 ) -> TilePredictions:
-    """Score every tile; memory holds one batch of features, plus three numbers per tile."""
-    tile_ids, scores = [], []
-    done = 0
-    for ids, features in tile_feature_batches(pg, feature_set_id, n_features):
-        tile_ids.append(ids)
-        scores.append(model.score(features))
-        done += len(ids)
-        if progress:
-            progress(done)
-    tile_id = np.concatenate(tile_ids) if tile_ids else np.empty(0, np.int32)
-    score = np.concatenate(scores) if scores else np.empty(0)
+    """Score every tile; memory holds one batch of features per reader, plus three numbers
+    per tile.
+
+    With `open_connection` (a new connection to the same database), `readers` connections
+    each stream one range of tiles at once, all in the snapshot of `pg`'s transaction: the
+    read is bounded by PostgreSQL sending rows and psycopg receiving them, one core each per
+    connection (measured at 75,076 tiles x 4,000 features: 4.5 s with one reader, 2.3 s with
+    two).
+    """
+    lock = threading.Lock()
+    done = [0]
+
+    def score_range(conn: psycopg.Connection, tile_range: tuple[int, int]):
+        ids, scores = [np.empty(0, np.int32)], [np.empty(0)]
+        for batch_ids, features in tile_feature_batches(
+            conn, feature_set_id, n_features, tile_range=tile_range
+        ):
+            ids.append(batch_ids)
+            scores.append(model.score(features))
+            with lock:
+                done[0] += len(batch_ids)
+                if progress:
+                    progress(done[0])
+        return np.concatenate(ids), np.concatenate(scores)
+
+    if open_connection is None or readers < 2:
+        parts = [score_range(pg, (MIN_TILE_ID, MAX_TILE_ID))]
+    else:
+        snapshot = pg.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        fractions = [i / readers for i in range(1, readers)]
+        cuts = (
+            pg.execute(
+                load_sql("tile_feature_cuts"),
+                {"feature_set_id": feature_set_id, "fractions": fractions},
+            ).fetchone()[0]
+            or []
+        )
+        bounds = [MIN_TILE_ID, *sorted(set(cuts)), MAX_TILE_ID]
+        ranges = list(zip(bounds[:-1], bounds[1:], strict=True))
+
+        def read(tile_range):
+            with _snapshot_reader(open_connection, snapshot) as conn:
+                return score_range(conn, tile_range)
+
+        with ThreadPoolExecutor(len(ranges)) as pool:
+            parts = list(pool.map(read, ranges))
+    tile_id = np.concatenate([ids for ids, _ in parts])
+    score = np.concatenate([scores for _, scores in parts])
     return TilePredictions(tile_id, score, model.probability(score))
+
+
+@contextmanager
+def _snapshot_reader(
+    open_connection: OpenConnection, snapshot: str
+) -> Iterator[psycopg.Connection]:
+    """A read-only connection in the exported `snapshot` (pg_export_snapshot), given back to
+    the pool after, or dropped if reading failed."""
+    raw = open_connection()
+    conn = raw.driver_connection
+    try:
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        yield conn
+        conn.execute("COMMIT")
+        conn.autocommit = False
+    except BaseException:
+        raw.invalidate()
+        raise
+    finally:
+        raw.close()
 
 
 def write_predictions(pg: psycopg.Connection, run_id: int, predictions: TilePredictions) -> int:

@@ -16,7 +16,7 @@ from asm_db import estimators, locks, pgcopy
 from asm_db import model as fitting
 from asm_db.database import check_ready, connect, driver
 from asm_db.errors import NotFound
-from asm_db.predictions import TilePredictions, predict_tiles, write_predictions
+from asm_db.predictions import READERS, TilePredictions, predict_tiles, write_predictions
 from asm_db.runs import record_run, write_evaluations
 from asm_db.sqlfiles import load_sql
 
@@ -155,6 +155,7 @@ def train_run(
     filters: LabelFilters = LabelFilters(),
     protocol: fitting.Protocol = fitting.Protocol(),
     promote: bool = True,
+    readers: int = READERS,
     plots_dir: str | Path | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
     notify: locks.Notify | None = None,
@@ -210,6 +211,8 @@ def train_run(
             fit.model,
             fs.feature_set_id,
             fs.n_features,
+            open_connection=engine.raw_connection,
+            readers=readers,
             progress=tile_progress,
         )
         seconds["predict"] = time.perf_counter() - started

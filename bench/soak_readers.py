@@ -2,7 +2,7 @@
 writes new runs. Reports latency percentiles, errors, and whether any reader ever saw a partial
 run (rows of two runs, or fewer tiles than the box holds). Loopback only, bounded in time.
 
-    .venv/bin/python benchmarks/soak_readers.py --readers 8 --trains 2 --max-seconds 300
+    .venv/bin/python bench/soak_readers.py --readers 8 --trains 2 --max-seconds 300
 """
 
 from __future__ import annotations

@@ -195,6 +195,12 @@ def train(
         bool,
         typer.Option(help="Make this run the one asmdb.latest_predictions shows."),
     ] = True,
+    readers: Annotated[
+        int,
+        typer.Option(
+            help="Connections streaming tiles to score at once (about one per core).", min=1
+        ),
+    ] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -227,6 +233,7 @@ def train(
             filters=filters,
             protocol=protocol,
             promote=promote,
+            readers=readers,
             plots_dir=plots,
             progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
             notify=_notify,

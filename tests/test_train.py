@@ -126,3 +126,17 @@ def test_one_class_after_filters_is_a_clear_error(loaded):
         train_run(loaded, filters=LabelFilters(min_confidence=99))
     with pytest.raises(TrainingDataError, match="only label \\[1\\]"):
         train_run(loaded, filters=LabelFilters(min_proportion_inspected=2))
+
+
+def test_parallel_readers_score_every_tile_once_in_order(loaded, pg, sample):
+    one = train_run(loaded, protocol=SEED, readers=1, promote=False)
+    three = train_run(loaded, protocol=SEED, readers=3, promote=False)
+    assert np.array_equal(one.predictions.tile_id, three.predictions.tile_id)
+    assert np.array_equal(np.sort(three.predictions.tile_id), three.predictions.tile_id)
+    assert len(three.predictions.tile_id) == sample.n_tiles
+    assert np.allclose(one.predictions.score, three.predictions.score, rtol=1e-5, atol=1e-6)
+    stored = pg.execute(
+        "SELECT count(*), count(DISTINCT tile_id) FROM asmdb.predictions WHERE run_id = %s",
+        (three.run_id,),
+    ).fetchone()
+    assert stored == (sample.n_tiles, sample.n_tiles)
