@@ -23,7 +23,7 @@ from asm_db.sqlfiles import load_sql
 
 DEFAULT_FEATURE_SET = "default"
 DEFAULT_TILE_SIZE = 0.01
-DEFAULT_BATCH_ROWS = 2000
+DEFAULT_BATCH_ROWS = 1000
 
 FEATURE_COLUMN = re.compile(r"^feature_(\d+)$")
 # lat_8--125__lon_-11--235 -> (8.125, -11.235): the seed's image_id, '--' standing for '.'.
