@@ -50,7 +50,8 @@ def _solve(A: np.ndarray, b: np.ndarray, alpha: float, dtype: np.dtype) -> np.nd
             w, info = potrs(factor, b.astype(precision), lower=0)
             if info == 0 and np.isfinite(w).all():
                 return w.astype(np.float64)
-    return np.linalg.lstsq(A + np.triu(A, 1).T + alpha * np.eye(len(A)), b, rcond=None)[0]
+    full = np.triu(A) + np.triu(A, 1).T  # from the upper triangle, the one kept exact
+    return np.linalg.lstsq(full + alpha * np.eye(len(A)), b, rcond=None)[0]
 
 
 def ridge_search(
@@ -72,7 +73,7 @@ def ridge_search(
     # When the test folds partition the rows (k-fold), all rows' Gram is the sum of theirs:
     # the products cost one pass over the rows in all.
     fold_grams = [_gram(Xc[test]) for test in tests] if partition else None
-    G = sum(fold_grams[1:], fold_grams[0].copy()) if partition else _gram(Xc)
+    G = sum(fold_grams[1:], fold_grams[0].copy(order="F")) if partition else _gram(Xc)
     sums = Xc.sum(axis=0, dtype=np.float64)
     xy = Xc.T @ coded
     fold_scores = np.full((len(splits), len(alphas)), np.nan)
@@ -117,5 +118,6 @@ def _centred(gram, xy, sums, y_sum, n):
     """The normal equations of rows with these sums, centred on their own means."""
     mean = np.asarray(sums, dtype=np.float64) / n
     y_mean = float(y_sum) / n
-    gram -= np.triu(np.outer(n * mean, mean)).astype(gram.dtype)
+    # Only the upper triangle is read (Cholesky on the upper triangle): the lower is left as is.
+    gram -= np.outer((n * mean).astype(gram.dtype), mean.astype(gram.dtype))
     return gram, xy - (n * y_mean) * mean, mean, y_mean

@@ -241,6 +241,13 @@ def main() -> None:
         stages["asmdb train (seed protocol)"] = _stage(train, feature_mib)
         report["asmdb_train"] = json.loads(train["out"])
         _print(stages, "asmdb train (seed protocol)")
+        print(
+            "  inside: "
+            + ", ".join(
+                f"{name} {s:.1f} s" for name, s in report["asmdb_train"]["seconds"].items()
+            ),
+            flush=True,
+        )
         with psycopg.connect(url) as conn:
             report["database_mib"] = round(
                 conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / MiB

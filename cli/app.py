@@ -255,6 +255,7 @@ def train(
                     "counts": result.counts,
                     "promoted": promote,
                     "plots": [str(p) for p in result.plots],
+                    "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
                 }
             )
         )

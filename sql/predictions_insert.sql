@@ -1,4 +1,4 @@
--- A run's predictions, each with its tile's polygon so QGIS reads one plain table.
+-- A run's predictions, each with its tile's polygon, so QGIS draws them with no join.
 INSERT INTO {partition} (run_id, tile_id, score, probability, geom)
 SELECT {run_id}, s.tile_id, s.score, s.probability, t.geom
 FROM predictions_stage AS s
