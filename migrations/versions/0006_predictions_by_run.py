@@ -37,18 +37,22 @@ def _rename_old() -> None:
     op.execute(f"ALTER INDEX {SCHEMA}.predictions_geom_idx RENAME TO predictions_old_geom_idx")
 
 
-def upgrade() -> None:
-    _rename_old()
+def _create(partitioning: str) -> None:
     op.execute(
         f"""
         CREATE TABLE {SCHEMA}.predictions ({COLUMNS},
             CONSTRAINT predictions_pkey PRIMARY KEY (run_id, tile_id),
             CONSTRAINT predictions_run_id_fkey FOREIGN KEY (run_id)
                 REFERENCES {SCHEMA}.model_runs (run_id) ON DELETE CASCADE
-        ) PARTITION BY LIST (run_id)
+        ) {partitioning}
         """
     )
     op.execute(f"CREATE INDEX predictions_geom_idx ON {SCHEMA}.predictions USING gist (geom)")
+
+
+def upgrade() -> None:
+    _rename_old()
+    _create("PARTITION BY LIST (run_id)")
     bind = op.get_bind()
     runs = bind.execute(text(f"SELECT DISTINCT run_id FROM {SCHEMA}.predictions_old")).scalars()
     for run_id in list(runs):
@@ -65,16 +69,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _rename_old()
-    op.execute(
-        f"""
-        CREATE TABLE {SCHEMA}.predictions ({COLUMNS},
-            CONSTRAINT predictions_pkey PRIMARY KEY (run_id, tile_id),
-            CONSTRAINT predictions_run_id_fkey FOREIGN KEY (run_id)
-                REFERENCES {SCHEMA}.model_runs (run_id) ON DELETE CASCADE
-        )
-        """
-    )
-    op.execute(f"CREATE INDEX predictions_geom_idx ON {SCHEMA}.predictions USING gist (geom)")
+    _create("")
     op.execute(
         f"INSERT INTO {SCHEMA}.predictions SELECT run_id, tile_id, score, probability, geom "
         f"FROM {SCHEMA}.predictions_old"
