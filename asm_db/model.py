@@ -144,8 +144,12 @@ def _check_rows(y: np.ndarray, protocol: Protocol) -> None:
 
 def _search(spec, protocol: Protocol, X, y, splits) -> GridSearchCV | RidgeSearch:
     """The grid search over `splits`, fitted. Ridge scored by ROC AUC (the seed's search)
-    shares one Gram matrix across folds and alphas; every other search is GridSearchCV's."""
-    if spec.name == "ridge" and protocol.scoring == "roc_auc":
+    shares one Gram matrix across folds and alphas when every fold trains on at least as many
+    rows as there are features: there scikit-learn's Cholesky solves the same (primal) system.
+    With fewer rows it solves the dual (kernel) system, whose float32 answers differ at small
+    alphas enough to change the chosen alpha, so that search is left to GridSearchCV."""
+    primal = all(len(train) >= X.shape[1] for train, _ in splits)
+    if spec.name == "ridge" and protocol.scoring == "roc_auc" and primal:
         return ridge_search(X, y, splits, protocol.alphas)
     return GridSearchCV(
         spec.make(protocol.random_state),

@@ -189,3 +189,32 @@ def test_report_is_one_self_contained_page(cli, sample, tmp_path):
     ):
         assert text in page
     assert cli("report", "7", str(tmp_path / "x.html")).code == 1
+
+
+def test_ridge_search_picks_gridsearchcv_alpha_with_more_or_fewer_rows_than_features():
+    # More rows than features: the shared-Gram search; fewer: GridSearchCV itself. Either way
+    # the alpha and the refitted model are scikit-learn's.
+    import numpy as np
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from asm_db import estimators
+    from asm_db.model import Protocol, _search
+    from asm_db.ridge import RidgeSearch
+
+    rng = np.random.default_rng(3)
+    for n, p, shared in ((900, 120, True), (300, 400, False)):
+        Z = rng.standard_normal((n, 6))
+        X = (np.maximum(Z @ rng.standard_normal((6, p)), 0) + rng.standard_normal((n, p))).astype(
+            np.float32
+        )
+        y = (Z[:, 0] + rng.standard_normal(n) > 0.3).astype(int)
+        splits = list(StratifiedKFold(5).split(X, y))
+        ours = _search(estimators.model_spec("ridge"), Protocol(cv="seed"), X, y, splits)
+        theirs = GridSearchCV(
+            RidgeClassifier(), {"alpha": [0.01, 0.1, 1.0, 10.0]}, cv=5, scoring="roc_auc"
+        ).fit(X, y)
+        assert isinstance(ours, RidgeSearch) == shared
+        assert ours.best_params_ == theirs.best_params_
+        assert abs(ours.best_score_ - theirs.best_score_) < 1e-4
+        assert np.array_equal(ours.best_estimator_.coef_, theirs.best_estimator_.coef_)
