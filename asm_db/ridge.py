@@ -2,9 +2,10 @@
 
 `GridSearchCV(RidgeClassifier(), {"alpha": alphas}, cv=splits, scoring="roc_auc")` fits
 folds x alphas models, and each fit forms its own X'X from scratch: with 8,000 rows x 4,000
-features that is 20 products of 6,400 x 4,000 matrices. Here X'X of all rows is formed once,
-each fold's training Gram is that minus the Gram of its (smaller) test rows, and each alpha
-costs one Cholesky factorisation of the centred Gram plus alpha on its diagonal. The model,
+features that is 20 products of 6,400 x 4,000 matrices. Here each fold's test rows form their
+Gram once (one pass over the rows in all), all rows' Gram is their sum, each fold's training
+Gram is that sum minus its own, and each alpha costs one Cholesky factorisation of the
+centred Gram plus alpha on its diagonal. The model,
 centring, labels coded -1/+1 and the choice of the best alpha (ties to the first, a fold
 that cannot be scored ranking last) are GridSearchCV's; the chosen alpha is then refitted
 by scikit-learn's own RidgeClassifier, so the final model is exactly the one it would fit.
