@@ -116,7 +116,7 @@ def run(argv: list[str], env: dict | None = None, **kwargs) -> dict:
 def explain_join(url: str) -> tuple[float, list[str]]:
     """The label-to-tile join as asmdb runs it: execution time (s) and the plan's lines."""
     with psycopg.connect(url) as conn:
-        conn.execute("SET jit = off")  # as asmdb's own sessions (asm_db.database)
+        conn.execute("SET jit = off")  # as asmdb's own sessions (asm_db.db.engine)
         conn.execute("SELECT count(*) FROM asmdb.label_tiles")  # warm, as the seed's is
         plan = [
             r[0]

@@ -23,7 +23,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from asm_db.sample import write_sample_data
+from asm_db.ingest.sample import write_sample_data
 
 # QGIS asks for the features in the view's extent like this (binary geometry, bbox filter).
 BBOX_QUERY = """

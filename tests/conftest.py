@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from asm_db.database import create_engine, upgrade
-from asm_db.sample import write_sample_data
+from asm_db.db.engine import create_engine, upgrade
+from asm_db.ingest.sample import write_sample_data
 
 ADMIN_URL = os.environ.get("ASMDB_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ASMDB = Path(sys.executable).with_name("asmdb")

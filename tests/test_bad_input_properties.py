@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asm_db.database import create_engine
+from asm_db.db.engine import create_engine
 from asm_db.errors import InputError
-from asm_db.features import ingest_features
-from asm_db.labels import ingest_labels
+from asm_db.ingest.features import ingest_features
+from asm_db.ingest.labels import ingest_labels
 
 from conftest import snapshot, throwaway_db
 

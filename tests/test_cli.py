@@ -2,7 +2,7 @@
 
 import json
 
-from asm_db.database import head_revision
+from asm_db.db.engine import head_revision
 
 
 def test_readme_flow(cli, pg, tmp_path):

@@ -8,10 +8,10 @@ import shlex
 import numpy as np
 import pytest
 
-from asm_db.features import ingest_features
-from asm_db.labels import ingest_labels
-from asm_db.model import Protocol, spatial_blocks
-from asm_db.training import train_run
+from asm_db.ingest.features import ingest_features
+from asm_db.ingest.labels import ingest_labels
+from asm_db.modeling.protocols import Protocol, spatial_blocks
+from asm_db.runs.train import train_run
 
 # The test sample spans 0.24 degrees: blocks of 0.05 give 25 of them.
 SPATIAL = Protocol(block_size=0.05)
@@ -201,8 +201,8 @@ def test_ridge_search_picks_gridsearchcv_alpha_with_more_or_fewer_rows_than_feat
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     from asm_db import estimators
-    from asm_db.model import Protocol, _search
-    from asm_db.ridge import RidgeSearch
+    from asm_db.modeling.protocols import Protocol, _search
+    from asm_db.modeling.ridge import RidgeSearch
 
     rng = np.random.default_rng(3)
     for n, p, shared in ((900, 120, True), (300, 400, False)):

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pytest
 
-from asm_db.features import ingest_features
-from asm_db.labels import ingest_labels
+from asm_db.ingest.features import ingest_features
+from asm_db.ingest.labels import ingest_labels
 
 from conftest import snapshot
 

@@ -2,8 +2,8 @@
 
 import json
 
-from asm_db.features import ingest_features
-from asm_db.labels import ingest_labels
+from asm_db.ingest.features import ingest_features
+from asm_db.ingest.labels import ingest_labels
 
 from seed_reference import seed_features
 

@@ -4,7 +4,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from asm_db.database import (
+from asm_db.db.engine import (
     check_ready,
     connect,
     create_engine,
@@ -95,7 +95,7 @@ def test_upgrade_twice_is_harmless(engine, pg):
 
 
 def test_qgis_revision_down_and_up_keeps_data_and_other_styles(engine, pg, sample):
-    from asm_db.labels import ingest_labels
+    from asm_db.ingest.labels import ingest_labels
 
     ingest_labels(engine, sample.labels)
     pg.execute(
@@ -113,10 +113,10 @@ def test_qgis_revision_down_and_up_keeps_data_and_other_styles(engine, pg, sampl
 
 
 def test_run_history_revision_down_and_up_keeps_runs_and_the_map(engine, pg, sample):
-    from asm_db.features import ingest_features
-    from asm_db.labels import ingest_labels
-    from asm_db.model import Protocol
-    from asm_db.training import train_run
+    from asm_db.ingest.features import ingest_features
+    from asm_db.ingest.labels import ingest_labels
+    from asm_db.modeling.protocols import Protocol
+    from asm_db.runs.train import train_run
 
     ingest_labels(engine, sample.labels)
     ingest_features(engine, sample.features)
@@ -136,10 +136,10 @@ def test_run_history_revision_down_and_up_keeps_runs_and_the_map(engine, pg, sam
 
 
 def test_feature_and_partition_revisions_down_and_up_keep_vectors_and_runs(engine, pg, sample):
-    from asm_db.features import ingest_features
-    from asm_db.labels import ingest_labels
-    from asm_db.model import Protocol
-    from asm_db.training import train_run
+    from asm_db.ingest.features import ingest_features
+    from asm_db.ingest.labels import ingest_labels
+    from asm_db.modeling.protocols import Protocol
+    from asm_db.runs.train import train_run
 
     ingest_labels(engine, sample.labels)
     ingest_features(engine, sample.features)

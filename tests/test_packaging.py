@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from asm_db.sqlfiles import REPLACEABLE_FILES, load_sql
+from asm_db.db.sqlfiles import REPLACEABLE_FILES, load_sql
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,7 +20,7 @@ def test_compose_file_runs_postgis_with_a_volume_and_healthcheck():
 
 
 def test_installed_package_carries_every_sql_file():
-    names = sorted(p.stem for p in (ROOT / "sql").glob("*.sql"))
+    names = sorted(p.stem for p in (ROOT / "asm_db" / "sql").glob("*.sql"))
     assert set(REPLACEABLE_FILES) <= set(names)
     for name in names:
-        assert load_sql(name) == (ROOT / "sql" / f"{name}.sql").read_text()
+        assert load_sql(name) == (ROOT / "asm_db" / "sql" / f"{name}.sql").read_text()

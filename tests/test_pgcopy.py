@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from asm_db import pgcopy
+from asm_db.db import copy as pgcopy
 
 
 def test_encoded_rows_load_as_the_same_values(pg):

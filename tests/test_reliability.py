@@ -19,7 +19,7 @@ import pyarrow.feather as feather
 import pytest
 from psycopg import sql
 
-from asm_db.sample import write_sample_data
+from asm_db.ingest.sample import write_sample_data
 
 from conftest import ADMIN_URL, ASMDB, run_asmdb, snapshot
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asm_db.area import stratified_estimates
+from asm_db.review.area import stratified_estimates
 
 
 def test_the_whole_loop(cli, pg, sample, tmp_path):

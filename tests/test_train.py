@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from asm_db.features import ingest_features
-from asm_db.labels import ingest_labels
-from asm_db.model import Protocol
-from asm_db.runs import load_model
-from asm_db.sample import write_sample_data
-from asm_db.training import LabelFilters, train_run
+from asm_db.ingest.features import ingest_features
+from asm_db.ingest.labels import ingest_labels
+from asm_db.ingest.sample import write_sample_data
+from asm_db.modeling.protocols import Protocol
+from asm_db.runs.registry import load_model
+from asm_db.runs.train import LabelFilters, train_run
 
 from seed_reference import run_seed
 
@@ -120,7 +120,7 @@ def test_matches_the_seed_notebook_in_memory(engine, pg, tmp_path):
 
 
 def test_one_class_after_filters_is_a_clear_error(loaded):
-    from asm_db.model import TrainingDataError
+    from asm_db.modeling.protocols import TrainingDataError
 
     with pytest.raises(TrainingDataError, match="no training rows"):
         train_run(loaded, filters=LabelFilters(min_confidence=99))

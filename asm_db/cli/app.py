@@ -1,0 +1,41 @@
+"""The `asmdb` command: one module per command group; each turns options into one library call
+and its result into output.
+
+Results go to stdout; progress and errors to stderr. A user's mistake is one line and a
+non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from asm_db.cli import db, export, ingest, qgis, review, roles, runs, sample, train
+from asm_db.cli.common import err
+from asm_db.errors import AsmdbError
+
+app = typer.Typer(
+    help="asmdb: map artisanal and small-scale mining from satellite features in PostGIS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(ingest.app, name="ingest")
+app.command("train")(train.train)
+app.add_typer(runs.app, name="runs")
+app.command("report")(runs.report)
+app.add_typer(review.app, name="review")
+app.add_typer(qgis.app, name="qgis")
+app.add_typer(roles.app, name="roles")
+app.add_typer(export.app, name="export")
+app.command("sample-data")(sample.sample_data)
+
+
+def main() -> None:
+    """Entry point: AsmdbError becomes one line on stderr and exit status 1."""
+    try:
+        app()
+    except AsmdbError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)

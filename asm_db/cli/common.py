@@ -1,0 +1,47 @@
+"""What every command shares: the database option, stderr, progress bars, plain tables."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from asm_db.db.engine import URL_ENV
+
+err = Console(stderr=True)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar=URL_ENV,
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host:5432/db "
+        "(default: libpq's PGHOST, PGDATABASE, ...).",
+        show_envvar=True,
+    ),
+]
+
+
+def notify(message: str) -> None:
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def progress_bar(description: str) -> Progress:
+    return Progress(
+        TextColumn(description),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,  # no bar in logs and pipes
+    )
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    """Rows as aligned columns of plain text (stdout stays readable by scripts)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())

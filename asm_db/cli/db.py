@@ -1,0 +1,34 @@
+"""`asmdb db`: create, migrate or remove the schema."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from asm_db.cli.common import DatabaseUrl
+from asm_db.db.engine import create_engine, downgrade, redacted, upgrade
+
+app = typer.Typer(help="Create or migrate the asmdb schema (Alembic).", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Install PostGIS (if needed) and migrate the schema to the latest revision."""
+    engine = create_engine(database_url)
+    now = upgrade(engine, revision)
+    print(f"database {redacted(engine.url)} at revision {now}")
+
+
+@app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision; 'base' removes asmdb.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Migrate the schema down (each revision has a working downgrade)."""
+    engine = create_engine(database_url)
+    now = downgrade(engine, revision)
+    print(f"database {redacted(engine.url)} at revision {now}")

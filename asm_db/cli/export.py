@@ -1,0 +1,26 @@
+"""`asmdb export`: results as files for people without database access."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from asm_db.cli.common import DatabaseUrl
+from asm_db.db.engine import create_engine
+
+app = typer.Typer(help="Write results to files.", no_args_is_help=True)
+
+
+@app.command("predictions")
+def export_predictions_command(
+    out: Annotated[Path, typer.Argument(help="OUT.gpkg (style embedded) or OUT.parquet.")],
+    run: Annotated[int | None, typer.Option(help="Run to export (default: the latest).")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write a run's probability map to a GeoPackage or GeoParquet file, styled for QGIS."""
+    from asm_db.publish.export import export_predictions
+
+    result = export_predictions(create_engine(database_url), out, run)
+    print(f"{result.path}: run {result.run_id}, {result.rows} tiles, style {result.style}")

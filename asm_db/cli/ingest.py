@@ -1,0 +1,64 @@
+"""`asmdb ingest`: labels and feature files into the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from asm_db.cli.common import DatabaseUrl, notify, progress_bar
+from asm_db.db.engine import create_engine
+
+app = typer.Typer(help="Load labels or features into the database.", no_args_is_help=True)
+
+
+@app.command("labels")
+def ingest_labels_command(
+    file: Annotated[Path, typer.Argument(help="CSV, GeoPackage, GeoJSON or Parquet of labels.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load field labels (upsert by unique_id); quality filters apply at training time."""
+    from asm_db.ingest.labels import ingest_labels
+
+    result = ingest_labels(create_engine(database_url), file, notify=notify)
+    print(
+        f"{result.path}: {result.rows} labels ({result.added} new, {result.updated} updated) "
+        f"in {result.seconds:.1f} s"
+    )
+
+
+@app.command("features")
+def ingest_features_command(
+    file: Annotated[Path, typer.Argument(help="Feather, Parquet or CSV of MOSAIKS features.")],
+    feature_set: Annotated[
+        str, typer.Option(help="Name of the feature set to load into.")
+    ] = "default",
+    tile_size: Annotated[float, typer.Option(help="Tile edge in degrees.")] = 0.01,
+    batch_rows: Annotated[
+        int, typer.Option(help="Rows per COPY batch (bounds memory).", min=1)
+    ] = 1000,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load a feature file as tiles and feature vectors (binary COPY in batches, upsert)."""
+    from asm_db.ingest.features import ingest_features
+
+    with progress_bar(f"ingest {file.name}") as progress:
+        task = progress.add_task("rows", total=None)
+
+        def report(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = ingest_features(
+            create_engine(database_url),
+            file,
+            feature_set=feature_set,
+            tile_size=tile_size,
+            batch_rows=batch_rows,
+            progress=report,
+            notify=notify,
+        )
+    print(
+        f"{result.path}: {result.rows} tiles x {result.n_features} features into feature set "
+        f"'{result.feature_set}' ({result.tiles_added} new tiles) in {result.seconds:.1f} s"
+    )

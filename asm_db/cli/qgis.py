@@ -1,0 +1,51 @@
+"""`asmdb qgis`: default styles and the stored project."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from asm_db.cli.common import DatabaseUrl
+from asm_db.db.engine import create_engine
+
+app = typer.Typer(help="Default QGIS styles and the stored QGIS project.", no_args_is_help=True)
+
+Service = Annotated[
+    str | None,
+    typer.Option(
+        help="pg_service.conf service the project's layers connect through (recommended); "
+        "default: this database's host, port and name, each user's own credentials."
+    ),
+]
+ProjectName = Annotated[str, typer.Option("--name", help="Name of the stored project.")]
+
+
+def _print_project(project) -> None:
+    xmin, ymin, xmax, ymax = project.extent
+    print(
+        f"project '{project.name}' in asmdb.qgis_projects: {', '.join(project.layers)}; "
+        f"extent {xmin:.3f},{ymin:.3f} {xmax:.3f},{ymax:.3f}"
+    )
+
+
+@app.command("install")
+def qgis_install(
+    service: Service = None, name: ProjectName = "asmdb", database_url: DatabaseUrl = None
+) -> None:
+    """Write the default layer styles and the stored project (Open From > PostgreSQL)."""
+    from asm_db.publish.project import install_qgis
+
+    styled, project = install_qgis(create_engine(database_url), service=service, name=name)
+    print(f"default styles in public.layer_styles: {', '.join(styled)}")
+    _print_project(project)
+
+
+@app.command("project")
+def qgis_project(
+    service: Service = None, name: ProjectName = "asmdb", database_url: DatabaseUrl = None
+) -> None:
+    """Rebuild the stored QGIS project from the data now in the database."""
+    from asm_db.publish.project import build_project
+
+    _print_project(build_project(create_engine(database_url), service=service, name=name))

@@ -1,0 +1,130 @@
+"""`asmdb runs` and `asmdb report`: the run history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from asm_db.cli.common import DatabaseUrl, print_table
+from asm_db.cli.train import print_metrics
+from asm_db.db.engine import create_engine
+
+app = typer.Typer(help="Model runs: list, show, compare, promote.", invoke_without_command=True)
+
+
+def _run_line(run) -> str:
+    m = run.metrics
+    return (
+        f"{run.run_id}{' *' if run.shown else '  '}\t{run.created_at:%Y-%m-%d %H:%M}\t"
+        f"{run.feature_set}\t{run.protocol}\t{run.model}\t"
+        f"auc={m['auc_uncalibrated']:.3f}/{m['auc_calibrated']:.3f}\t"
+        f"tiles={run.counts['tiles_predicted']}"
+    )
+
+
+@app.callback()
+def runs(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
+    """List model runs, newest first (* marks the run latest_predictions shows)."""
+    if ctx.invoked_subcommand is None:
+        runs_list(database_url)
+
+
+@app.command("list")
+def runs_list(database_url: DatabaseUrl = None) -> None:
+    """List model runs, newest first (* marks the run latest_predictions shows)."""
+    from asm_db.runs.registry import list_runs
+
+    for run in list_runs(create_engine(database_url)):
+        print(_run_line(run))
+
+
+@app.command("show")
+def runs_show(
+    run_id: Annotated[int, typer.Argument(help="Run to show.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """A run's protocol, data counts, metrics with intervals, and how to reproduce it."""
+    from dataclasses import asdict
+
+    from asm_db.runs.registry import reproduce_command, show_run
+
+    run = show_run(create_engine(database_url), run_id)
+    if as_json:
+        print(json.dumps(asdict(run), default=str))
+        return
+    print(_run_line(run))
+    print(f"promoted at: {run.promoted_at or 'never'}; shown: {'yes' if run.shown else 'no'}")
+    print(
+        "counts: " + ", ".join(f"{k}={v}" for k, v in run.counts.items() if not isinstance(v, dict))
+    )
+    print_metrics(run.metrics, run.protocol)
+    top = run.metrics.get("top_features", [])[:5]
+    if top:
+        print("top features: " + ", ".join(f"{f['feature']} ({f['importance']:.3g})" for f in top))
+    print(f"data fingerprint: {run.data_fingerprint or '-'}; code: {run.code_version or '-'}")
+    print(f"reproduce: {reproduce_command(run)}")
+
+
+@app.command("compare")
+def runs_compare(
+    first: Annotated[int, typer.Argument(help="A run.")],
+    second: Annotated[int, typer.Argument(help="Another run.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Two runs' metrics side by side, and how much their probability maps differ."""
+    from asm_db.modeling.metrics import metric_rows
+    from asm_db.runs.registry import compare_runs
+
+    comparison = compare_runs(create_engine(database_url), first, second)
+    a, b = comparison.first, comparison.second
+    rows = [("", f"run {a.run_id}", f"run {b.run_id}")]
+    rows += [("protocol", a.protocol, b.protocol), ("model", a.model, b.model)]
+    rows += [("feature set", a.feature_set, b.feature_set)]
+    for (name, a_before, a_after), (_, b_before, b_after) in zip(
+        metric_rows(a.metrics), metric_rows(b.metrics), strict=False
+    ):
+        rows.append((f"{name}, before calibration", a_before, b_before))
+        rows.append((f"{name}, after calibration", a_after, b_after))
+    rows.append(("training rows", str(a.counts["training_rows"]), str(b.counts["training_rows"])))
+    rows.append(("same data", "yes" if a.data_fingerprint == b.data_fingerprint else "no", ""))
+    print_table(rows)
+    m = comparison.maps
+    if m["common_tiles"]:
+        print(
+            f"maps: {m['common_tiles']:.0f} tiles in both ({m['only_first']:.0f} only in run "
+            f"{a.run_id}, {m['only_second']:.0f} only in run {b.run_id}); probability differs by "
+            f"{m['mean_abs_difference']:.3f} on average, {m['max_abs_difference']:.3f} at most; "
+            f"correlation {m['correlation'] if m['correlation'] is not None else float('nan'):.3f}; "
+            f"{m['tiles_changing_class']:.0f} tiles change map class"
+        )
+    else:
+        print("maps: the two runs share no tile")
+
+
+@app.command("promote")
+def runs_promote(
+    run_id: Annotated[int, typer.Argument(help="Run to show in asmdb.latest_predictions.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Make a run the one asmdb.latest_predictions (and so QGIS) shows."""
+    from asm_db.runs.registry import promote_run
+
+    run = promote_run(create_engine(database_url), run_id)
+    print(
+        f"run {run.run_id} promoted: asmdb.latest_predictions shows its {run.counts['tiles_predicted']} tiles"
+    )
+
+
+def report(
+    run_id: Annotated[int, typer.Argument(help="Run to report on.")],
+    out: Annotated[Path, typer.Argument(help="HTML file to write.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write a one-page, self-contained HTML report of a run."""
+    from asm_db.publish.report import write_report
+
+    print(write_report(create_engine(database_url), run_id, out))

@@ -1,0 +1,170 @@
+"""`asmdb train`: join, fit, evaluate, predict, record."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from asm_db.cli.common import DatabaseUrl, notify, print_table, progress_bar
+from asm_db.db.engine import create_engine
+from asm_db.modeling.options import MODEL_NAMES, PROTOCOLS
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected numbers separated by commas, got {text!r}") from None
+
+
+CrossValidation = Enum("CrossValidation", {name: name for name in PROTOCOLS}, type=str)
+ModelName = Enum("ModelName", {name.replace("-", "_"): name for name in MODEL_NAMES}, type=str)
+
+
+def train(
+    plots: Annotated[Path | None, typer.Option(help="Write PNG figures of the run here.")] = None,
+    feature_set: Annotated[
+        str | None, typer.Option(help="Feature set (default: the only one).")
+    ] = None,
+    cv: Annotated[
+        CrossValidation,
+        typer.Option(
+            help="Evaluation protocol: 'spatial' (blocked CV, honest) or 'seed' (the notebook's "
+            "random split, calibrated on its own test rows).",
+        ),
+    ] = CrossValidation.spatial,
+    model: Annotated[ModelName, typer.Option(help="Classifier to fit.")] = ModelName.ridge,
+    block_size: Annotated[
+        float, typer.Option(help="Spatial CV block edge in degrees.", min=0.0001)
+    ] = 0.5,
+    min_proportion_inspected: Annotated[
+        float,
+        typer.Option(help="Keep labels inspected at least this much (positives always kept)."),
+    ] = 0.2,
+    exclude_mine_type: Annotated[
+        list[str] | None,
+        typer.Option(help="Drop labels of this mine_type (repeatable; default commercial)."),
+    ] = None,
+    min_confidence: Annotated[
+        float, typer.Option(help="Keep labels with at least this confidence.")
+    ] = 3,
+    test_size: Annotated[
+        float, typer.Option(help="Seed protocol: share of joined rows held out for testing.")
+    ] = 0.2,
+    random_state: Annotated[int, typer.Option(help="Seed of splits, models and bootstrap.")] = 1991,
+    alphas: Annotated[
+        str, typer.Option(help="Ridge alphas to search, comma-separated.")
+    ] = "0.01,0.1,1,10",
+    folds: Annotated[int, typer.Option(help="Cross-validation folds.", min=2)] = 5,
+    bootstrap: Annotated[
+        int, typer.Option(help="Bootstrap resamples for the 95% intervals (0: none).", min=0)
+    ] = 200,
+    promote: Annotated[
+        bool,
+        typer.Option(help="Make this run the one asmdb.latest_predictions shows."),
+    ] = True,
+    readers: Annotated[
+        int,
+        typer.Option(
+            help="Connections streaming tiles to score at once (about one per core).", min=1
+        ),
+    ] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Join labels to tiles in SQL, fit and evaluate a calibrated model, predict every tile."""
+    from asm_db.modeling.protocols import Protocol
+    from asm_db.runs.train import LabelFilters, train_run
+
+    filters = LabelFilters(
+        min_proportion_inspected=min_proportion_inspected,
+        exclude_mine_types=tuple(exclude_mine_type)
+        if exclude_mine_type is not None
+        else ("commercial",),
+        min_confidence=min_confidence,
+    )
+    protocol = Protocol(
+        cv=cv.value,
+        model=model.value,
+        block_size=block_size,
+        test_size=test_size,
+        random_state=random_state,
+        alphas=_floats(alphas),
+        folds=folds,
+        bootstrap=bootstrap,
+    )
+    with progress_bar("predict tiles") as progress:
+        task = progress.add_task("tiles", total=None)
+        result = train_run(
+            create_engine(database_url),
+            feature_set=feature_set,
+            filters=filters,
+            protocol=protocol,
+            promote=promote,
+            readers=readers,
+            plots_dir=plots,
+            progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
+            notify=notify,
+        )
+    fit = result.fit
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "run_id": result.run_id,
+                    "feature_set": result.feature_set,
+                    "protocol": fit.protocol,
+                    "model": protocol.model,
+                    "best_params": fit.best_params,
+                    "best_alpha": fit.best_alpha,
+                    "auc_uncalibrated": fit.auc_uncalibrated,
+                    "auc_calibrated": fit.auc_calibrated,
+                    "metrics": result.metrics,
+                    "counts": result.counts,
+                    "promoted": promote,
+                    "plots": [str(p) for p in result.plots],
+                    "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+                }
+            )
+        )
+        return
+    print(f"run {result.run_id} (feature set '{result.feature_set}', model {protocol.model})")
+    if fit.protocol == "seed":
+        print(
+            "protocol: seed (random 80/20 split; calibration fitted on the test rows it is "
+            "scored on: optimistic)"
+        )
+    else:
+        print(
+            f"protocol: spatial ({protocol.folds}-fold blocked CV, "
+            f"{result.counts['spatial_blocks']} blocks of {protocol.block_size:g} degrees; "
+            "out-of-fold scores, calibration fitted on training blocks only)"
+        )
+    c = result.counts
+    print(
+        f"labels: {c['labels']} -> {c['after_proportion_inspected']} (inspected) -> "
+        f"{c['after_mine_type']} (mine type) -> {c['after_confidence']} (confidence); "
+        f"{c['labels_joined']} joined to {c['training_rows']} rows, {c['positives']} positive"
+    )
+    if fit.best_alpha is not None:
+        print(f"Best alpha: {fit.best_alpha}")
+    else:
+        print(f"Best parameters: {fit.best_params}")
+    print(f"AUC before calibration: {fit.auc_uncalibrated:.3f}")
+    print(f"AUC after calibration: {fit.auc_calibrated:.3f}")
+    print_metrics(result.metrics, fit.protocol)
+    shown = "view asmdb.latest_predictions" if promote else "not promoted"
+    print(f"tiles predicted: {c['tiles_predicted']} -> asmdb.predictions, {shown}")
+    for path in result.plots:
+        print(f"plot: {path}")
+
+
+def print_metrics(metrics: dict, protocol: str) -> None:
+    from asm_db.modeling.metrics import interval_note, metric_rows
+
+    print_table([("metric", "before calibration", "after calibration"), *metric_rows(metrics)])
+    print(interval_note(metrics, protocol))

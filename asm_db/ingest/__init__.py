@@ -1,0 +1,1 @@
+"""Getting data in: label files, feature files (MOSAIKS layouts), batch readers, sample data."""

@@ -1,0 +1,197 @@
+"""`asmdb ingest labels`: field labels of known mine sites into `asmdb.labels`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from asm_db.db import locks
+from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import InputError
+from asm_db.publish.styles import install_styles
+
+# The seed's label columns; lon/lat may instead come from a point geometry.
+TEXT_COLUMNS = ("unique_id", "country", "sample_type", "mine_type")
+NUMBER_COLUMNS = ("lon", "lat", "confidence", "label", "proportion_inspected")
+LABEL_COLUMNS = (
+    "lon",
+    "lat",
+    "unique_id",
+    "country",
+    "sample_type",
+    "mine_type",
+    "confidence",
+    "label",
+    "proportion_inspected",
+)
+STAGE_COLUMNS = LABEL_COLUMNS + ("extra",)
+
+
+@dataclass(frozen=True)
+class LabelIngestResult:
+    path: str
+    rows: int
+    added: int
+    updated: int
+    seconds: float
+
+
+def read_label_file(path: Path) -> pd.DataFrame:
+    """Read labels from CSV, GeoPackage, GeoJSON, Shapefile or (Geo)Parquet."""
+    if not path.exists():
+        raise InputError(path, "no such file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".gz", ".txt"):
+            # Text stays text (unique_id '007' must not become 7); numbers are checked below.
+            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        if suffix == ".parquet":
+            try:
+                frame = gpd.read_parquet(path)
+            except ValueError:  # plain parquet without geo metadata
+                frame = pd.read_parquet(path)
+        else:
+            frame = gpd.read_file(path)
+    except (
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        OSError,
+        ValueError,
+    ) as exc:
+        if isinstance(exc, pd.errors.EmptyDataError):
+            raise InputError(path, "is empty") from None
+        raise InputError(path, f"cannot read: {str(exc).splitlines()[0]}") from None
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+        frame = _lonlat_from_geometry(path, frame)
+    return pd.DataFrame(frame)
+
+
+def _lonlat_from_geometry(path: Path, frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    geometry = frame.geometry
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        geometry = geometry.to_crs("EPSG:4326")
+    if not {"lon", "lat"} <= set(frame.columns):
+        not_points = ~(geometry.geom_type == "Point")
+        if not_points.any():
+            raise InputError(
+                path,
+                "label geometries must be points",
+                rows=np.flatnonzero(not_points.to_numpy()) + 1,
+                column="geometry",
+            )
+        frame = frame.assign(lon=geometry.x, lat=geometry.y)
+    return frame.drop(columns=frame.geometry.name)
+
+
+def _numbers(path: Path, frame: pd.DataFrame, column: str, *, required: bool) -> pd.Series:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    given = frame[column].notna()
+    bad = given & values.isna()
+    if bad.any():
+        example = frame[column][bad].iloc[0]
+        raise InputError(
+            path,
+            f"{example!r} is not a number",
+            rows=np.flatnonzero(bad.to_numpy()) + 1,
+            column=column,
+        )
+    if required and (~given).any():
+        raise InputError(
+            path, "value is missing", rows=np.flatnonzero((~given).to_numpy()) + 1, column=column
+        )
+    return values.astype(float)
+
+
+def validate_labels(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """Check a label table; return the seed's columns typed, plus `extra` as JSON text."""
+    if frame.empty:
+        raise InputError(path, "has no rows")
+    missing = [c for c in LABEL_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(
+            path,
+            "missing column (the seed's label columns are needed: "
+            + ", ".join(LABEL_COLUMNS)
+            + ")",
+            column=missing[0],
+        )
+    out = pd.DataFrame(index=frame.index)
+    for column in NUMBER_COLUMNS:
+        out[column] = _numbers(path, frame, column, required=column in ("lon", "lat", "label"))
+    for column, limit in (("lat", 90), ("lon", 180)):
+        bad = out[column].abs() > limit
+        if bad.any():
+            raise InputError(
+                path,
+                f"coordinate outside [-{limit}, {limit}]",
+                rows=np.flatnonzero(bad.to_numpy()) + 1,
+                column=column,
+            )
+    bad = ~out["label"].isin([0, 1])
+    if bad.any():
+        raise InputError(
+            path, "label must be 0 or 1", rows=np.flatnonzero(bad.to_numpy()) + 1, column="label"
+        )
+    for column in TEXT_COLUMNS:
+        out[column] = frame[column].map(lambda v: None if pd.isna(v) else str(v))
+    missing_id = out["unique_id"].isna()
+    if missing_id.any():
+        raise InputError(
+            path,
+            "value is missing",
+            rows=np.flatnonzero(missing_id.to_numpy()) + 1,
+            column="unique_id",
+        )
+    repeated = out["unique_id"].duplicated(keep=False)
+    if repeated.any():
+        example = out["unique_id"][repeated].iloc[0]
+        raise InputError(
+            path,
+            f"unique_id {example!r} appears more than once",
+            rows=np.flatnonzero(repeated.to_numpy()) + 1,
+            column="unique_id",
+        )
+    extra = [c for c in frame.columns if c not in LABEL_COLUMNS]
+    if extra:
+        records = frame[extra].to_json(orient="records", lines=True, date_format="iso")
+        out["extra"] = records.strip().split("\n")
+    else:
+        out["extra"] = "{}"
+    out["label"] = out["label"].astype(int)
+    return out[list(STAGE_COLUMNS)]
+
+
+def ingest_labels(
+    engine: Engine, path: str | Path, notify: locks.Notify | None = None
+) -> LabelIngestResult:
+    """Upsert every label of a file by `unique_id`, in one transaction.
+
+    All labels are kept; the seed's quality filters are applied when training.
+    """
+    path = Path(path)
+    started = time.perf_counter()
+    labels = validate_labels(path, read_label_file(path))
+    with connect(engine) as conn:
+        check_ready(conn)
+        locks.hold(driver(conn), "ingest labels", notify)
+        with driver(conn).cursor() as cur:
+            cur.execute(load_sql("labels_stage_create"))
+            with cur.copy(load_sql("labels_stage_copy")) as copy:
+                for row in labels.itertuples(index=False):
+                    copy.write_row(
+                        [None if isinstance(v, float) and np.isnan(v) else v for v in row]
+                    )
+            cur.execute(load_sql("labels_merge"), {"source_file": path.name})
+            added, updated = cur.fetchone()
+        driver(conn).execute("ANALYZE asmdb.labels")
+        # The label layer's legend lists the (label, mine type) pairs present.
+        install_styles(driver(conn), only={"labels"})
+    return LabelIngestResult(str(path), len(labels), added, updated, time.perf_counter() - started)

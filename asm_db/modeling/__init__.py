@@ -1,0 +1,1 @@
+"""Models without a database: estimators, the ridge search, evaluation protocols, metrics."""

@@ -1,0 +1,1 @@
+"""Publishing: QGIS styles and the stored project, roles, exports, plots and the run report."""

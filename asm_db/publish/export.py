@@ -1,0 +1,65 @@
+"""`asmdb export predictions`: a run's probability map as a file for people without database
+access, styled as in the database (GeoPackage: style embedded; GeoParquet: a .qml beside it,
+which QGIS applies when it opens the file)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+from sqlalchemy.engine import Engine
+
+from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import AsmdbError
+from asm_db.publish import qml
+from asm_db.publish.styles import write_gpkg_style
+from asm_db.runs.registry import resolve_run
+
+LAYER = "predictions"
+FORMATS = {".gpkg": "GeoPackage", ".parquet": "GeoParquet"}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    run_id: int
+    rows: int
+    style: str
+
+
+def export_predictions(engine: Engine, out: str | Path, run_id: int | None = None) -> ExportResult:
+    """Write a run's predictions (default: the latest) to OUT.gpkg or OUT.parquet, styled."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise AsmdbError(f"{out}: unknown format; the file name must end in .gpkg or .parquet")
+    with connect(engine) as conn:
+        check_ready(conn)
+        run_id = resolve_run(driver(conn), run_id)
+        frame = gpd.read_postgis(
+            load_sql("predictions_for_export"), conn, geom_col="geom", params={"run_id": run_id}
+        )
+    style = qml.probability_qml()
+    # Written beside the target and renamed into place: a failed export leaves no half file.
+    partial = out.with_name(f".partial-{out.name}")
+    partial.unlink(missing_ok=True)
+    try:
+        if suffix == ".gpkg":
+            # GeoPackage 1.2: what GDAL 3.6 (QGIS 3.22 on Debian 12) reads without warnings.
+            pyogrio.write_dataframe(
+                frame, partial, layer=LAYER, driver="GPKG", dataset_options={"VERSION": "1.2"}
+            )
+            write_gpkg_style(partial, LAYER, style, "calibrated probability of ASM, fixed classes")
+            style_place = "embedded"
+        else:
+            frame.to_parquet(partial)
+            out.with_suffix(".qml").write_text(style, encoding="utf-8")
+            style_place = str(out.with_suffix(".qml"))
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return ExportResult(out, run_id, len(frame), style_place)

@@ -1,0 +1,240 @@
+"""Figures of a run, drawn from what the database holds about it: class balance, ROC and
+precision-recall curves, reliability diagram, probability map, maps of the top features."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from sklearn.calibration import calibration_curve  # noqa: E402
+from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+from asm_db.db.engine import check_ready, connect, driver  # noqa: E402
+from asm_db.db.sqlfiles import load_sql  # noqa: E402
+from asm_db.maps.predict import tile_feature_batches  # noqa: E402
+from asm_db.runs.registry import RunSummary, get_run  # noqa: E402
+
+# tile_id = row * GRID_COLUMNS + column on the 0.01-degree grid (see asmdb.tile_id in SQL).
+GRID_COLUMNS = 36001
+GRID_STEP = 0.01
+FEATURE_MAPS = 3
+
+
+@dataclass
+class RunData:
+    """What the figures of one run are drawn from."""
+
+    run: RunSummary
+    y: np.ndarray
+    score: np.ndarray
+    raw_probability: np.ndarray
+    probability: np.ndarray
+    tile_id: np.ndarray
+    tile_probability: np.ndarray
+    feature_tile_id: np.ndarray
+    feature_values: np.ndarray  # tiles x top features
+
+
+def load_run_data(engine: Engine, run_id: int, n_feature_maps: int = FEATURE_MAPS) -> RunData:
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        run = get_run(pg, run_id)
+        evaluated = pg.execute(load_sql("run_evaluation_rows"), {"run_id": run_id}).fetchall()
+        tiles = pg.execute(load_sql("run_prediction_rows"), {"run_id": run_id}).fetchall()
+        top = run.metrics.get("top_features", [])[:n_feature_maps]
+        columns = [f["index"] for f in top]
+        feature_set_id, n_features = pg.execute(
+            load_sql("run_feature_set"), {"run_id": run_id}
+        ).fetchone()
+        ids, values = [np.empty(0, np.int32)], [np.empty((0, len(columns)))]
+        if columns:
+            for batch_ids, features in tile_feature_batches(pg, feature_set_id, n_features):
+                ids.append(batch_ids)
+                values.append(features[:, columns].astype(float))
+    ev = np.array(evaluated, dtype=float).reshape(-1, 5)
+    td = np.array(tiles, dtype=float).reshape(-1, 2)
+    return RunData(
+        run=run,
+        y=ev[:, 0].astype(int),
+        score=ev[:, 1],
+        raw_probability=ev[:, 2],
+        probability=ev[:, 3],
+        tile_id=td[:, 0].astype(np.int64),
+        tile_probability=td[:, 1],
+        feature_tile_id=np.concatenate(ids).astype(np.int64),
+        feature_values=np.concatenate(values),
+    )
+
+
+def class_balance(counts_by_class: dict[str, int]) -> Figure:
+    fig, ax = plt.subplots(figsize=(5, 2.5))
+    classes = sorted(counts_by_class)
+    ax.barh(
+        classes,
+        [counts_by_class[c] for c in classes],
+        color=plt.get_cmap("Dark2")(range(len(classes))),
+    )
+    ax.set_xlabel("labels after filters")
+    ax.set_ylabel("label")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _unit_square(fig: Figure, ax, legend: str) -> Figure:
+    """Finish a curve plotted on [0, 1] x [0, 1]."""
+    ax.legend(loc=legend)
+    ax.grid(True, alpha=0.3)
+    ax.set_xlim([-0.01, 1.01])
+    ax.set_ylim([-0.01, 1.01])
+    fig.tight_layout()
+    return fig
+
+
+def roc_curves(y, score, probability, auc_uncal: float, auc_cal: float, note: str = "") -> Figure:
+    fpr_u, tpr_u, _ = roc_curve(y, score)
+    fpr_c, tpr_c, _ = roc_curve(y, probability)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(fpr_u, tpr_u, "b-", label=f"Uncalibrated (AUC = {auc_uncal:.3f})")
+    ax.plot(fpr_c, tpr_c, "r-", label=f"Calibrated (AUC = {auc_cal:.3f})")
+    ax.plot([0, 1], [0, 1], "k--", label="Random")
+    ax.set_xlabel("False Positive Rate")
+    ax.set_ylabel("True Positive Rate")
+    ax.set_title("ROC Curves - Before and After Calibration" + (f"\n{note}" if note else ""))
+    return _unit_square(fig, ax, "lower right")
+
+
+def pr_curves(y, score, probability, ap_uncal: float, ap_cal: float) -> Figure:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for values, style, name, ap in (
+        (score, "b-", "Uncalibrated", ap_uncal),
+        (probability, "r-", "Calibrated", ap_cal),
+    ):
+        precision, recall, _ = precision_recall_curve(y, values)
+        ax.plot(recall, precision, style, label=f"{name} (AP = {ap:.3f})")
+    ax.axhline(np.mean(y), color="k", linestyle="--", label=f"Positive rate ({np.mean(y):.2f})")
+    ax.set_xlabel("Recall")
+    ax.set_ylabel("Precision")
+    ax.set_title("Precision-Recall")
+    return _unit_square(fig, ax, "upper right")
+
+
+def reliability(y, raw_probability, probability, bins: int = 10) -> Figure:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "k--", label="Perfectly calibrated")
+    for values, style, name in (
+        (raw_probability, "bs-", "Before calibration"),
+        (probability, "ro-", "After calibration"),
+    ):
+        observed, predicted = calibration_curve(y, values, n_bins=bins, strategy="uniform")
+        ax.plot(predicted, observed, style, label=name)
+    ax.set_xlabel("Mean predicted probability")
+    ax.set_ylabel("Observed share of mines")
+    ax.set_title("Reliability diagram")
+    ax.legend(loc="upper left")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def tile_map(
+    tile_id: np.ndarray,
+    values: np.ndarray,
+    title: str,
+    label: str,
+    cmap: str = "viridis",
+    limits=(0, 1),
+) -> Figure:
+    """Tiles on their grid as one raster image: fast and small whatever the tile count."""
+    row, col = np.divmod(tile_id.astype(np.int64), GRID_COLUMNS)
+    r0, c0 = row.min(), col.min()
+    image = np.full((row.max() - r0 + 1, col.max() - c0 + 1), np.nan)
+    image[row - r0, col - c0] = values
+    extent = (
+        c0 * GRID_STEP - 180,
+        (col.max() + 1) * GRID_STEP - 180,
+        r0 * GRID_STEP - 90,
+        (row.max() + 1) * GRID_STEP - 90,
+    )
+    fig, ax = plt.subplots(figsize=(7, 7))
+    vmin, vmax = limits if limits is not None else np.nanpercentile(values, [2, 98])
+    shown = ax.imshow(
+        image,
+        origin="lower",
+        extent=extent,
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
+    )
+    fig.colorbar(shown, ax=ax, label=label, shrink=0.8)
+    ax.set_title(title)
+    ax.set_xlabel("Longitude")
+    ax.set_ylabel("Latitude")
+    fig.tight_layout()
+    return fig
+
+
+def run_figures(data: RunData) -> dict[str, Figure]:
+    """Every figure of a run, by file-name stem."""
+    m = data.run.metrics
+    run_id = data.run.run_id
+    figures = {}
+    by_class = data.run.counts.get("labels_by_class")
+    if by_class:
+        figures["class-balance"] = class_balance(by_class)
+    if len(data.y) and len(np.unique(data.y)) == 2:
+        note = (
+            "seed protocol: calibrated and scored on the same test rows"
+            if data.run.protocol == "seed"
+            else "spatial CV: out-of-fold"
+        )
+        figures["roc"] = roc_curves(
+            data.y, data.score, data.probability, m["auc_uncalibrated"], m["auc_calibrated"], note
+        )
+        if "pr_auc_calibrated" in m:
+            figures["precision-recall"] = pr_curves(
+                data.y,
+                data.score,
+                data.probability,
+                m["pr_auc_uncalibrated"]["value"],
+                m["pr_auc_calibrated"]["value"],
+            )
+            figures["reliability"] = reliability(data.y, data.raw_probability, data.probability)
+    if len(data.tile_id):
+        figures["probability-map"] = tile_map(
+            data.tile_id,
+            data.tile_probability,
+            f"Predicted ASM probability, run {run_id}",
+            "Predicted ASM Probability",
+        )
+    for i, feature in enumerate(m.get("top_features", [])[: data.feature_values.shape[1]]):
+        figures[f"feature-{i + 1}-{feature['feature']}"] = tile_map(
+            data.feature_tile_id,
+            data.feature_values[:, i],
+            f"{feature['feature']} (importance {feature['importance']:.3g}), run {run_id}",
+            feature["feature"],
+            cmap="magma",
+            limits=None,
+        )
+    return figures
+
+
+def plot_run(engine: Engine, run_id: int, out_dir: Path) -> list[Path]:
+    """Write every figure of a run as PNG into `out_dir`; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for stem, fig in run_figures(load_run_data(engine, run_id)).items():
+        path = out_dir / f"run-{run_id}-{stem}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        paths.append(path)
+    return paths

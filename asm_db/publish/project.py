@@ -1,0 +1,232 @@
+"""The QGIS project stored in the database: Project > Open From > PostgreSQL > `asmdb`.
+
+The project is written as QGIS writes one (a .qgz archive in `asmdb.qgis_projects`), with the
+label layer on top of the latest probability map and the tiles, each styled like its default
+style, zoomed to the data. Layer sources name a `pg_service.conf` service or the server, never
+a user or password, so every reader connects with their own credentials.
+"""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass
+
+import psycopg
+from sqlalchemy.engine import Engine
+
+from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.sqlfiles import load_sql
+from asm_db.publish import qml
+from asm_db.publish.styles import GEOMETRY_COLUMN, SCHEMA, install_styles, layer_styles
+
+DEFAULT_PROJECT = "asmdb"
+# Sierra Leone, for a project made before any data is loaded.
+EMPTY_EXTENT = (-13.4, 6.8, -10.2, 10.1)
+WGS84_PROJ = "+proj=longlat +datum=WGS84 +no_defs"
+
+
+@dataclass(frozen=True)
+class LayerSource:
+    """Where QGIS finds a layer: the connection part of a PostGIS data source, without secrets."""
+
+    service: str | None = None
+    host: str | None = None
+    port: int | None = None
+    dbname: str | None = None
+
+    def connection(self) -> str:
+        if self.service:
+            parts = [f"service='{self.service}'"]
+            if self.dbname:
+                parts.append(f"dbname='{self.dbname}'")
+            return " ".join(parts)
+        parts = []
+        if self.dbname:
+            parts.append(f"dbname='{self.dbname}'")
+        if self.host:
+            parts.append(f"host={self.host}")
+        if self.port:
+            parts.append(f"port={self.port}")
+        return " ".join(parts)
+
+    def datasource(self, table: str, key: str, geometry_type: str) -> str:
+        # checkPrimaryKeyUnicity=0: the keys are declared unique, so QGIS need not count them.
+        return (
+            f"{self.connection()} key='{key}' checkPrimaryKeyUnicity='0' estimatedmetadata=true "
+            f'srid=4326 type={geometry_type} table="{SCHEMA}"."{table}" ({GEOMETRY_COLUMN})'
+        )
+
+
+@dataclass(frozen=True)
+class ProjectLayer:
+    table: str
+    title: str
+    key: str
+    geometry_type: str
+    visible: bool = True
+
+
+# Top of the legend first: QGIS draws the layer tree bottom-up, so labels sit above the map.
+PROJECT_LAYERS = (
+    ProjectLayer("review_queue", "Review queue", "review_id", "Polygon"),
+    ProjectLayer("labels", "Field labels", "label_id", "Point"),
+    ProjectLayer("latest_predictions", "ASM probability (latest run)", "tile_id", "Polygon"),
+    ProjectLayer("tiles", "Feature tiles", "tile_id", "Polygon", visible=False),
+)
+
+
+@dataclass(frozen=True)
+class ProjectResult:
+    name: str
+    layers: list[str]
+    extent: tuple[float, float, float, float]
+    size: int
+
+
+def _crs(parent: ET.Element) -> None:
+    srs = ET.SubElement(parent, "spatialrefsys")
+    for tag, text in (
+        ("proj4", WGS84_PROJ),
+        ("srsid", "3452"),  # QGIS's own id of WGS 84: with it QGIS trusts the authid
+        ("srid", "4326"),
+        ("authid", "EPSG:4326"),
+        ("description", "WGS 84"),
+        ("projectionacronym", "longlat"),
+        ("ellipsoidacronym", "EPSG:7030"),
+        ("geographicflag", "true"),
+    ):
+        ET.SubElement(srs, tag).text = text
+
+
+def _extent(parent: ET.Element, tag: str, extent: tuple[float, float, float, float]) -> None:
+    box = ET.SubElement(parent, tag)
+    for name, value in zip(("xmin", "ymin", "xmax", "ymax"), extent, strict=True):
+        ET.SubElement(box, name).text = repr(float(value))
+
+
+def project_document(
+    source: LayerSource,
+    extent: tuple[float, float, float, float],
+    styles: dict[str, str],
+    title: str = DEFAULT_PROJECT,
+) -> str:
+    """The .qgs XML of the asmdb project; `styles` maps a table to its QML."""
+    root = ET.Element("qgis", projectname=title, version="3.22.0")
+    ET.SubElement(root, "title").text = title
+    _crs(ET.SubElement(root, "projectCrs"))
+
+    tree = ET.SubElement(root, "layer-tree-group")
+    ET.SubElement(tree, "customproperties")
+    layers = ET.SubElement(root, "projectlayers")
+    for layer in PROJECT_LAYERS:
+        layer_id = f"asmdb_{layer.table}"
+        datasource = source.datasource(layer.table, layer.key, layer.geometry_type)
+        node = ET.SubElement(
+            tree,
+            "layer-tree-layer",
+            id=layer_id,
+            name=layer.title,
+            source=datasource,
+            providerKey="postgres",
+            checked="Qt::Checked" if layer.visible else "Qt::Unchecked",
+            expanded="1",
+        )
+        ET.SubElement(node, "customproperties")
+
+        map_layer = ET.SubElement(
+            layers,
+            "maplayer",
+            type="vector",
+            geometry=layer.geometry_type,
+            wkbType=layer.geometry_type,
+            styleCategories="AllStyleCategories",
+        )
+        ET.SubElement(map_layer, "id").text = layer_id
+        ET.SubElement(map_layer, "datasource").text = datasource
+        ET.SubElement(map_layer, "layername").text = layer.title
+        _crs(ET.SubElement(map_layer, "srs"))
+        ET.SubElement(map_layer, "provider", encoding="").text = "postgres"
+        map_layer.append(qml.renderer_element(styles[layer.table]))
+        ET.SubElement(map_layer, "blendMode").text = "0"
+        ET.SubElement(map_layer, "featureBlendMode").text = "0"
+        ET.SubElement(map_layer, "layerOpacity").text = "1"
+
+    # Without ProjectionsEnabled QGIS reads the project as having no CRS at all.
+    properties = ET.SubElement(root, "properties")
+    spatial = ET.SubElement(properties, "SpatialRefSys")
+    ET.SubElement(spatial, "ProjectionsEnabled", type="int").text = "1"
+    view = ET.SubElement(root, "ProjectViewSettings", UseProjectScales="0", rotation="0")
+    default_view = ET.SubElement(
+        view,
+        "DefaultViewExtent",
+        {k: repr(float(v)) for k, v in zip(("xmin", "ymin", "xmax", "ymax"), extent, strict=True)},
+    )
+    _crs(default_view)
+
+    canvas = ET.SubElement(root, "mapcanvas", name="theMapCanvas", annotationsVisible="1")
+    ET.SubElement(canvas, "units").text = "degrees"
+    _extent(canvas, "extent", extent)
+    ET.SubElement(canvas, "rotation").text = "0"
+    _crs(ET.SubElement(canvas, "destinationsrs"))
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
+        root, encoding="unicode"
+    )
+
+
+def qgz(document: str, name: str) -> bytes:
+    """The document packed as QGIS packs a .qgz (a zip holding NAME.qgs)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{name}.qgs", document)
+    return buffer.getvalue()
+
+
+def data_extent(pg: psycopg.Connection, margin: float = 0.02) -> tuple[float, float, float, float]:
+    row = pg.execute(load_sql("data_extent")).fetchone()
+    if row is None or row[0] is None:
+        return EMPTY_EXTENT
+    xmin, ymin, xmax, ymax = row
+    return (xmin - margin, ymin - margin, xmax + margin, ymax + margin)
+
+
+def save_project(
+    pg: psycopg.Connection, source: LayerSource, name: str = DEFAULT_PROJECT
+) -> ProjectResult:
+    """Write (or rewrite) the stored project `name` in the caller's transaction."""
+    extent = data_extent(pg)
+    styles = {style.table: style.qml for style in layer_styles(pg)}
+    content = qgz(project_document(source, extent, styles, title=name), name)
+    pg.execute(load_sql("qgis_project_save"), {"name": name, "content": content})
+    return ProjectResult(
+        name, [f"{SCHEMA}.{layer.table}" for layer in PROJECT_LAYERS], extent, len(content)
+    )
+
+
+def layer_source(engine: Engine, service: str | None = None) -> LayerSource:
+    """The layer source for QGIS users: a service name, else the host, port and database."""
+    url = engine.url
+    if service:
+        return LayerSource(service=service)
+    return LayerSource(host=url.host, port=url.port, dbname=url.database)
+
+
+def build_project(
+    engine: Engine, *, service: str | None = None, name: str = DEFAULT_PROJECT
+) -> ProjectResult:
+    """Rebuild the stored QGIS project from the data in the database."""
+    with connect(engine) as conn:
+        check_ready(conn)
+        return save_project(driver(conn), layer_source(engine, service), name)
+
+
+def install_qgis(
+    engine: Engine, *, service: str | None = None, name: str = DEFAULT_PROJECT
+) -> tuple[list[str], ProjectResult]:
+    """Write the default styles and the stored project, in one transaction."""
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        styled = install_styles(pg)
+        return styled, save_project(pg, layer_source(engine, service), name)

@@ -1,0 +1,155 @@
+"""`asmdb report ID OUT.html`: one self-contained page per run (figures embedded)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from sqlalchemy.engine import Engine
+
+from asm_db.modeling.metrics import interval_note, metric_rows
+from asm_db.publish.plots import load_run_data, run_figures
+from asm_db.runs.registry import reproduce_command
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
+td, th { border-bottom: 1px solid #ddd; padding: 0.25rem 0.75rem; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+img { max-width: 100%; } .figures img { width: 48%; } code { background: #f4f4f4; }
+.warn { background: #fff4d6; padding: 0.5rem 0.75rem; border-left: 4px solid #e0a800; }
+"""
+
+
+def _table(header: tuple[str, ...], rows: list[tuple]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{html.escape(str(c))}</td>'
+            if isinstance(c, int | float)
+            else f"<td>{html.escape(str(c))}</td>"
+            for c in row
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def render_report(engine: Engine, run_id: int) -> str:
+    data = load_run_data(engine, run_id)
+    run = data.run
+    m = run.metrics
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>asmdb run {run_id}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>asmdb run {run_id}</h1>",
+        f"<p>Created {run.created_at:%Y-%m-%d %H:%M %Z}; feature set <b>{html.escape(run.feature_set)}</b>; "
+        f"model <b>{html.escape(run.model)}</b> ({html.escape(str(run.parameters.get('model', '')))}); "
+        f"protocol <b>{html.escape(run.protocol)}</b>; "
+        + (
+            "<b>shown</b> by <code>asmdb.latest_predictions</code>."
+            if run.shown
+            else "not the promoted run."
+        )
+        + "</p>",
+    ]
+    if run.protocol == "seed":
+        parts.append(
+            "<p class='warn'>Seed protocol: a random 80/20 split of tiles (neighbours on both sides) "
+            "and the calibration fitted on the very test rows it is scored on. These numbers are "
+            "optimistic; compare with a <code>--cv spatial</code> run.</p>"
+        )
+    else:
+        parts.append(
+            f"<p>Spatially blocked cross-validation: blocks of "
+            f"{run.parameters['protocol'].get('block_size', 0.5):g} degrees, "
+            f"{run.parameters['protocol'].get('folds')} folds; the grid searched and the "
+            "calibration fitted on the training blocks of each fold only.</p>"
+        )
+    parts.append("<h2>Metrics</h2>")
+    parts.append(_table(("metric", "before calibration", "after calibration"), metric_rows(m)))
+    parts.append(
+        f"<p>{html.escape(interval_note(m, run.protocol))}. Best parameters: "
+        f"<code>{html.escape(str(m.get('best_params', {'alpha': m.get('best_alpha')})))}</code>; "
+        f"inner CV ROC AUC {m.get('cv_roc_auc', float('nan')):.3f}.</p>"
+    )
+    area = run.area_estimate
+    if area:
+
+        def cell(entry: dict, scale: str = ".3f") -> str:
+            return f"{entry['value']:{scale}} ({entry['low']:{scale}}-{entry['high']:{scale}})"
+
+        parts.append("<h2>Area and accuracy from reviews</h2>")
+        parts.append(
+            f"<p>Stratified estimates (Olofsson et al. 2014) from {area['reviewed']} reviewed "
+            f"sample tiles; the map calls ASM at probability {area['threshold']:g}; 95% intervals.</p>"
+        )
+        parts.append(
+            _table(
+                ("estimate", "value (95% interval)"),
+                [
+                    ("ASM area, km2", cell(area["asm_area_km2"], ".1f")),
+                    ("area the map shows, km2", f"{area['mapped_area_km2']:.1f}"),
+                    ("user's accuracy", cell(area["users_accuracy"])),
+                    ("producer's accuracy", cell(area["producers_accuracy"])),
+                    ("overall accuracy", cell(area["overall_accuracy"])),
+                ],
+            )
+        )
+    parts.append("<h2>Data</h2>")
+    parts.append(
+        _table(
+            ("count", "value"), [(k, v) for k, v in run.counts.items() if not isinstance(v, dict)]
+        )
+    )
+    figures = run_figures(data)
+    parts.append("<h2>Curves and maps</h2><div class='figures'>")
+    for stem, fig in figures.items():
+        parts.append(f"<img alt='{html.escape(stem)}' src='data:image/png;base64,{_png(fig)}'>")
+    parts.append("</div>")
+    top = m.get("top_features", [])
+    if top:
+        parts.append(f"<h2>Top features</h2><p>{html.escape(m.get('importance_method', ''))}</p>")
+        parts.append(
+            _table(
+                ("rank", "feature", "importance"),
+                [(i + 1, f["feature"], round(f["importance"], 6)) for i, f in enumerate(top)],
+            )
+        )
+    parts.append("<h2>Reproduce</h2>")
+    parts.append(f"<p><code>{html.escape(reproduce_command(run))}</code></p>")
+    parts.append(
+        _table(
+            ("", ""),
+            [
+                (
+                    "data fingerprint (SHA-256 of label ids, tile ids, labels, features)",
+                    run.data_fingerprint or "-",
+                ),
+                ("code", run.code_version or "-"),
+                ("libraries", ", ".join(f"{k} {v}" for k, v in run.library_versions.items())),
+            ],
+        )
+    )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(engine: Engine, run_id: int, out: str | Path) -> Path:
+    """Write the run's report as one HTML file (figures inside it) and return its path."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(engine, run_id), encoding="utf-8")
+    return out

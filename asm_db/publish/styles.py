@@ -1,0 +1,87 @@
+"""Default QGIS styles for asmdb's layers, kept in QGIS's own `public.layer_styles` table.
+
+QGIS applies a layer's default style from that table whenever the layer is added, so a user
+who adds `asmdb.latest_predictions` sees the probability map already styled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import psycopg
+import pyogrio
+
+from asm_db.db.sqlfiles import load_sql
+from asm_db.publish import qml
+
+STYLE_NAME = "asmdb"
+SCHEMA = "asmdb"
+GEOMETRY_COLUMN = "geom"
+
+
+@dataclass(frozen=True)
+class LayerStyle:
+    table: str
+    description: str
+    qml: str
+
+
+def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
+    """asmdb's style for each of its layers; label categories follow the labels stored."""
+    probability = qml.probability_qml()
+    categories = qml.label_categories(pg.execute(load_sql("label_style_values")).fetchall())
+    return [
+        LayerStyle(
+            "latest_predictions", "calibrated probability of ASM, fixed classes", probability
+        ),
+        LayerStyle("predictions", "calibrated probability of ASM, fixed classes", probability),
+        LayerStyle("labels", "field labels by label and mine type", qml.labels_qml(categories)),
+        LayerStyle("tiles", "feature tiles as outlines", qml.tiles_qml()),
+        LayerStyle("review_queue", "tiles to review, by status", qml.review_qml()),
+    ]
+
+
+def write_gpkg_style(path: Path, layer: str, qml_text: str, description: str) -> None:
+    """Embed a default style in a GeoPackage as QGIS's OGR provider keeps it there: a
+    `layer_styles` table (QGIS applies it when the layer is opened)."""
+    style = pd.DataFrame(
+        {
+            "f_table_catalog": [""],
+            "f_table_schema": [""],
+            "f_table_name": [layer],
+            "f_geometry_column": [GEOMETRY_COLUMN],
+            "styleName": [STYLE_NAME],
+            "styleQML": [qml_text],
+            "styleSLD": [""],
+            "useAsDefault": [True],
+            "description": [description],
+            "owner": [""],
+            "ui": [""],
+            "update_time": [datetime.now(UTC).replace(tzinfo=None)],
+        }
+    )
+    pyogrio.write_dataframe(style, path, layer="layer_styles", driver="GPKG")
+
+
+def install_styles(pg: psycopg.Connection, only: set[str] | None = None) -> list[str]:
+    """Write asmdb's default styles (all layers, or the tables named in `only`)."""
+    written = []
+    for style in layer_styles(pg):
+        if only is not None and style.table not in only:
+            continue
+        pg.execute(
+            load_sql("layer_style_replace"),
+            {
+                "schema": SCHEMA,
+                "table": style.table,
+                "geometry_column": GEOMETRY_COLUMN,
+                "style_name": STYLE_NAME,
+                "qml": style.qml,
+                "description": style.description,
+            },
+        )
+        written.append(f"{SCHEMA}.{style.table}")
+    return written

@@ -1,0 +1,1 @@
+"""The review loop: a queue of tiles to check, review files, reviews to labels, area estimates."""

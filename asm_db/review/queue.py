@@ -1,0 +1,236 @@
+"""The review loop: choose tiles to check, take reviews back (from QGIS or a file), and turn
+them into labels.
+
+A queue holds three kinds of tiles for a run: hotspots (the most likely mines with no label
+nearby), uncertain tiles (probability near the decision threshold), both spread out so that
+reviewers do not look at one cluster; and a stratified random sample over the map's
+probability classes, low ones included, whose inclusion probabilities make unbiased area and
+accuracy estimates possible (`asm_db.review.area`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+from sqlalchemy.engine import Engine
+
+from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import InputError
+from asm_db.publish import qml
+from asm_db.publish.styles import write_gpkg_style
+from asm_db.runs.registry import resolve_run
+
+STATUSES = ("pending", "confirmed", "rejected", "unclear")
+CLASS_NAMES = {
+    k + 1: f"p{lo:.1f}-{hi:.1f}"
+    for k, (lo, hi) in enumerate(
+        zip(qml.PROBABILITY_BREAKS[:-1], qml.PROBABILITY_BREAKS[1:], strict=True)
+    )
+}
+HOTSPOT, UNCERTAIN, SAMPLE = "hotspot", "uncertain", "stratified sample"
+
+
+@dataclass(frozen=True)
+class QueueResult:
+    run_id: int
+    hotspots: int
+    uncertain: int
+    sampled: dict[str, int]
+    added: int
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: str
+    updated: int
+    labels_added: int
+    labels_updated: int
+    contradictions: list[tuple[int, str]]
+
+
+def _spread(
+    order: np.ndarray, lon: np.ndarray, lat: np.ndarray, n: int, spacing: float
+) -> list[int]:
+    """Walk candidates in order, keeping those at least `spacing` degrees from every kept one."""
+    kept: list[int] = []
+    for i in order:
+        if len(kept) == n:
+            break
+        if not kept or np.min(np.hypot(lon[kept] - lon[i], lat[kept] - lat[i])) >= spacing:
+            kept.append(int(i))
+    return kept
+
+
+def make_queue(
+    engine: Engine,
+    run_id: int | None = None,
+    *,
+    hotspots: int = 20,
+    uncertain: int = 20,
+    per_stratum: int = 20,
+    threshold: float = 0.5,
+    min_label_distance: float = 0.02,
+    spacing: float = 0.03,
+    seed: int = 1991,
+) -> QueueResult:
+    """Choose the tiles of a run (default: the promoted one) to review, and queue them."""
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        run_id = resolve_run(pg, run_id)
+        rows = pg.execute(
+            load_sql("review_candidates"),
+            {"run_id": run_id, "min_label_distance": min_label_distance},
+        ).fetchall()
+        tile_id = np.array([r[0] for r in rows], dtype=np.int64)
+        probability = np.array([r[1] for r in rows], dtype=float)
+        klass = np.array([r[2] for r in rows], dtype=int)
+        lon = np.array([r[3] for r in rows], dtype=float)
+        lat = np.array([r[4] for r in rows], dtype=float)
+        unlabelled = ~np.array([r[5] for r in rows], dtype=bool)
+
+        chosen: list[tuple[int, str, str, float | None]] = []
+        free = np.flatnonzero(unlabelled)
+        hot = _spread(
+            free[np.argsort(-probability[free], kind="stable")], lon, lat, hotspots, spacing
+        )
+        chosen += [(int(tile_id[i]), CLASS_NAMES[klass[i]], HOTSPOT, None) for i in hot]
+        near = free[np.argsort(np.abs(probability[free] - threshold), kind="stable")]
+        unsure = _spread(near, lon, lat, uncertain, spacing)
+        chosen += [(int(tile_id[i]), CLASS_NAMES[klass[i]], UNCERTAIN, None) for i in unsure]
+
+        rng = np.random.default_rng(seed)
+        sampled = {}
+        for k, name in CLASS_NAMES.items():
+            members = np.flatnonzero(klass == k)
+            if len(members) == 0:
+                continue
+            take = rng.choice(members, size=min(per_stratum, len(members)), replace=False)
+            inclusion = len(take) / len(members)
+            chosen += [(int(tile_id[i]), name, SAMPLE, inclusion) for i in sorted(take)]
+            sampled[name] = len(take)
+
+        cursor = pg.execute(
+            load_sql("review_queue_insert"),
+            {
+                "run_id": run_id,
+                "tile_ids": [c[0] for c in chosen],
+                "strata": [c[1] for c in chosen],
+                "reasons": [c[2] for c in chosen],
+                "inclusion": [c[3] for c in chosen],
+            },
+        )
+        return QueueResult(run_id, len(hot), len(unsure), sampled, cursor.rowcount)
+
+
+def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> int:
+    """Write the queue to a GeoPackage (style by status embedded) for offline review."""
+    out = Path(out)
+    if out.suffix.lower() != ".gpkg":
+        raise InputError(out, "the review file must be a GeoPackage (.gpkg)")
+    with connect(engine) as conn:
+        check_ready(conn)
+        frame = gpd.read_postgis(
+            load_sql("review_queue_rows"), conn, geom_col="geom", params={"run_id": run_id}
+        )
+    for column in ("reviewer", "notes"):
+        frame[column] = frame[column].astype("string")
+    frame["reviewed_at"] = frame["reviewed_at"].astype("string")
+    out.unlink(missing_ok=True)
+    pyogrio.write_dataframe(
+        frame, out, layer="review_queue", driver="GPKG", dataset_options={"VERSION": "1.2"}
+    )
+    write_gpkg_style(out, "review_queue", qml.review_qml(), "review status")
+    return len(frame)
+
+
+def _read_reviews(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError(path, "no such file")
+    try:
+        if path.suffix.lower() == ".csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        else:
+            frame = pd.DataFrame(
+                pyogrio.read_dataframe(path, layer="review_queue", read_geometry=False)
+            )
+    except Exception as exc:  # any reader failure is the file's, reported as one line
+        raise InputError(
+            path, f"cannot read: {str(exc).splitlines()[0] if str(exc) else exc}"
+        ) from None
+    for column in ("review_id", "status"):
+        if column not in frame.columns:
+            raise InputError(path, "is missing a column", column=column)
+    return frame
+
+
+def _clean(value) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def import_reviews(engine: Engine, path: str | Path) -> ImportResult:
+    """Take reviews back from a file (GeoPackage from `export_queue`, or CSV) by review_id,
+    then turn confirmed and rejected reviews into labels, all in one transaction."""
+    path = Path(path)
+    frame = _read_reviews(path)
+    ids = pd.to_numeric(frame["review_id"], errors="coerce")
+    bad = np.flatnonzero(ids.isna().to_numpy() | (ids % 1 != 0).to_numpy())
+    if len(bad):
+        raise InputError(path, "review_id is not a whole number", rows=bad + 1, column="review_id")
+    status = frame["status"].map(_clean)
+    bad = np.flatnonzero(~status.isin(STATUSES).to_numpy())
+    if len(bad):
+        raise InputError(
+            path, f"status must be one of {', '.join(STATUSES)}", rows=bad + 1, column="status"
+        )
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        missing = []
+        for i, row in enumerate(frame.to_dict("records")):
+            found = pg.execute(
+                load_sql("review_update"),
+                {
+                    "review_id": int(ids.iloc[i]),
+                    "status": status.iloc[i],
+                    "reviewer": _clean(row.get("reviewer")),
+                    "reviewed_at": _clean(row.get("reviewed_at")),
+                    "notes": _clean(row.get("notes")),
+                },
+            ).fetchone()
+            if found is None:
+                missing.append(i + 1)
+        if missing:
+            raise InputError(
+                path, "no such review_id in asmdb.review_queue", rows=missing, column="review_id"
+            )
+        added, updated, contradictions = _to_labels(pg)
+    return ImportResult(str(path), len(frame), added, updated, contradictions)
+
+
+def _to_labels(pg) -> tuple[int, int, list[tuple[int, str]]]:
+    added = updated = 0
+    contradictions = []
+    for kind, a, b in pg.execute(load_sql("reviews_to_labels")).fetchall():
+        if kind == "label":
+            added, updated = int(a), int(b)
+        else:
+            contradictions.append((int(a), b))
+    pg.execute("ANALYZE asmdb.labels")
+    return added, updated, contradictions
+
+
+def reviews_to_labels(engine: Engine) -> tuple[int, int, list[tuple[int, str]]]:
+    """Turn confirmed/rejected reviews (made in QGIS, say) into labels; idempotent."""
+    with connect(engine) as conn:
+        check_ready(conn)
+        return _to_labels(driver(conn))

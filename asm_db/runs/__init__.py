@@ -1,0 +1,1 @@
+"""Runs: the joined training rows, fitting and evaluating a model, the run registry."""

@@ -1,0 +1,273 @@
+"""`asmdb train`: join in SQL, fit and evaluate a calibrated model, predict every tile, and
+record the run with everything needed to compare and reproduce it."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+from asm_db.db import copy as pgcopy
+from asm_db.db import locks
+from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import NotFound
+from asm_db.maps.predict import READERS, TilePredictions, predict_tiles, write_predictions
+from asm_db.modeling import estimators
+from asm_db.modeling import protocols as fitting
+from asm_db.runs.registry import record_run, write_evaluations
+
+TOP_FEATURES = 20
+
+
+@dataclass(frozen=True)
+class LabelFilters:
+    """The seed's label quality filters, applied at training time; defaults are the seed's."""
+
+    min_proportion_inspected: float = 0.2
+    exclude_mine_types: tuple[str, ...] = ("commercial",)
+    min_confidence: float = 3
+
+    def params(self) -> dict:
+        return {
+            "min_proportion_inspected": self.min_proportion_inspected,
+            "exclude_mine_types": list(self.exclude_mine_types),
+            "min_confidence": self.min_confidence,
+        }
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    feature_set_id: int
+    name: str
+    n_features: int
+    feature_names: list[str]
+
+
+@dataclass
+class TrainingRows:
+    label_id: np.ndarray
+    tile_id: np.ndarray
+    y: np.ndarray
+    X: np.ndarray
+
+    def fingerprint(self) -> str:
+        """SHA-256 of exactly what was fitted: label and tile ids, labels and features."""
+        digest = hashlib.sha256()
+        for part in (self.label_id, self.tile_id, self.y, self.X):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        return digest.hexdigest()
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    feature_set: str
+    fit: fitting.FitResult
+    predictions: TilePredictions
+    label_counts: dict[int, int]
+    counts: dict
+    metrics: dict
+    top_features: list[dict]
+    seconds: dict = field(default_factory=dict)
+    plots: list[Path] = field(default_factory=list)
+
+
+def choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
+    rows = [FeatureSet(*row) for row in pg.execute(load_sql("feature_set_for_training"))]
+    if not rows:
+        raise NotFound("no features in the database; run `asmdb ingest features FILE` first")
+    if name is not None:
+        for row in rows:
+            if row.name == name:
+                return row
+        raise NotFound(
+            f"no feature set named '{name}' with features (have: {', '.join(r.name for r in rows)})"
+        )
+    if len(rows) > 1:
+        raise NotFound(
+            f"several feature sets ({', '.join(r.name for r in rows)}); choose one with --feature-set"
+        )
+    return rows[0]
+
+
+def fetch_training_rows(
+    pg: psycopg.Connection, feature_set: FeatureSet, filters: LabelFilters
+) -> TrainingRows:
+    """Pull only the joined, filtered rows, streamed by binary COPY."""
+    dtype = pgcopy.row_dtype(
+        [
+            ("label_id", "int4"),
+            ("tile_id", "int4"),
+            ("label", "int2"),
+            ("features", ("float32", feature_set.n_features)),
+        ]
+    )
+    params = {"feature_set_id": feature_set.feature_set_id, **filters.params()}
+    with pg.cursor() as cur, cur.copy(load_sql("training_rows"), params) as copy:
+        parts = list(pgcopy.decode_batches(copy, dtype, 4096))
+    rows = np.concatenate(parts) if parts else np.empty(0, dtype)
+    return TrainingRows(
+        label_id=pgcopy.column(rows, "label_id"),
+        tile_id=pgcopy.column(rows, "tile_id"),
+        y=pgcopy.column(rows, "label").astype(np.int64),
+        X=pgcopy.column(rows, "features").reshape(len(rows), feature_set.n_features),
+    )
+
+
+def label_positions(pg: psycopg.Connection, label_id: np.ndarray) -> np.ndarray:
+    """(lon, lat) of each row's label."""
+    unique = np.unique(label_id)
+    found = dict(
+        (row[0], (row[1], row[2]))
+        for row in pg.execute(load_sql("label_positions"), {"label_ids": unique.tolist()})
+    )
+    return np.array([found[i] for i in label_id.tolist()], dtype=float).reshape(-1, 2)
+
+
+def _top_features(importance: np.ndarray, names: list[str], k: int = TOP_FEATURES) -> list[dict]:
+    order = np.argsort(-np.abs(importance))[:k]
+    return [
+        {"feature": names[i], "index": int(i), "importance": float(importance[i])} for i in order
+    ]
+
+
+def _metrics(fit: fitting.FitResult, protocol: fitting.Protocol) -> dict:
+    return {
+        "protocol": fit.protocol,
+        "model": protocol.model,
+        "best_params": fit.best_params,
+        "best_alpha": fit.best_alpha,
+        "cv_roc_auc": fit.cv_score,
+        "auc_uncalibrated": fit.auc_uncalibrated,
+        "auc_calibrated": fit.auc_calibrated,
+        **fit.metrics,
+    }
+
+
+def train_run(
+    engine,
+    *,
+    feature_set: str | None = None,
+    filters: LabelFilters = LabelFilters(),
+    protocol: fitting.Protocol = fitting.Protocol(),
+    promote: bool = True,
+    readers: int = READERS,
+    plots_dir: str | Path | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+    notify: locks.Notify | None = None,
+) -> RunResult:
+    """Train and evaluate on the joined labels, predict every tile, and record one new run.
+
+    The run, its evaluation rows and its predictions commit together, and the run is promoted
+    (shown by `asmdb.latest_predictions`) in that same transaction unless `promote` is false:
+    readers never see a half-written run.
+    """
+    estimators.model_spec(protocol.model)  # an unknown model fails before any work
+    seconds = {}
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        fs = choose_feature_set(pg, feature_set)
+
+        started = time.perf_counter()
+        rows = fetch_training_rows(pg, fs, filters)
+        lonlat = label_positions(pg, rows.label_id) if protocol.cv == "spatial" else None
+        label_counts = dict(
+            pg.execute(load_sql("filtered_label_counts"), filters.params()).fetchall()
+        )
+        with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            filter_counts = cur.execute(
+                load_sql("label_filter_counts"), filters.params()
+            ).fetchone()
+        seconds["join"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        fit = fitting.fit(
+            rows.X,
+            rows.y,
+            protocol,
+            label_id=rows.label_id,
+            tile_id=rows.tile_id,
+            lonlat=lonlat,
+        )
+        fit.model.feature_names = fs.feature_names
+        importance, importance_method = estimators.feature_importance(
+            fit.model.classifier, rows.X, rows.y, protocol.random_state
+        )
+        seconds["fit"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        tile_count = pg.execute(
+            "SELECT count(*) FROM asmdb.tile_features WHERE feature_set_id = %s",
+            (fs.feature_set_id,),
+        ).fetchone()[0]
+        tile_progress = (lambda done: progress("predict", done, tile_count)) if progress else None
+        predictions = predict_tiles(
+            pg,
+            fit.model,
+            fs.feature_set_id,
+            fs.n_features,
+            open_connection=engine.raw_connection,
+            readers=readers,
+            progress=tile_progress,
+        )
+        seconds["predict"] = time.perf_counter() - started
+
+        counts = {
+            **{k: int(v) for k, v in filter_counts.items()},
+            "labels_after_filters": int(sum(label_counts.values())),
+            "labels_by_class": {str(k): int(v) for k, v in sorted(label_counts.items())},
+            "labels_joined": int(len(np.unique(rows.label_id))),
+            "training_rows": int(len(rows.y)),
+            "positives": int(rows.y.sum()),
+            "train": fit.n_train,
+            "test": fit.n_test,
+            "tiles_predicted": int(len(predictions.tile_id)),
+        }
+        if protocol.cv == "spatial":
+            counts["spatial_blocks"] = int(len(np.unique(fit.groups)))
+        metrics = _metrics(fit, protocol)
+        top = _top_features(importance, fs.feature_names)
+        metrics["top_features"] = top
+        metrics["importance_method"] = importance_method
+        parameters = {
+            "feature_set": fs.name,
+            "filters": filters.params(),
+            "protocol": {**asdict(protocol), "alphas": list(protocol.alphas)},
+            "model": estimators.model_spec(protocol.model).description
+            + " + IsotonicRegression(out_of_bounds='clip')",
+        }
+        started = time.perf_counter()
+        locks.hold(pg, "write run", notify)
+        run_id, _ = record_run(
+            pg,
+            feature_set_id=fs.feature_set_id,
+            parameters=parameters,
+            metrics=metrics,
+            counts=counts,
+            model=fit.model,
+            protocol=fit.protocol,
+            model_name=protocol.model,
+            data_fingerprint=rows.fingerprint(),
+            feature_importance=importance,
+            importance_method=importance_method,
+            promote=promote,
+        )
+        write_evaluations(pg, run_id, fit)
+        write_predictions(pg, run_id, predictions)
+        seconds["write"] = time.perf_counter() - started
+
+    result = RunResult(
+        run_id, fs.name, fit, predictions, label_counts, counts, metrics, top, seconds
+    )
+    if plots_dir is not None:
+        from asm_db.publish.plots import plot_run
+
+        result.plots = plot_run(engine, run_id, Path(plots_dir))
+    return result
