@@ -147,9 +147,7 @@ def load_grid(pg: psycopg.Connection, grid_id: int) -> Grid:
 
 def feature_set_grid(pg: psycopg.Connection, feature_set_id: int) -> Grid:
     """The grid a feature set's tiles are cells of."""
-    row = pg.execute(
-        load_sql("grid_of_feature_set"), {"feature_set_id": feature_set_id}
-    ).fetchone()
+    row = pg.execute(load_sql("grid_of_feature_set"), {"feature_set_id": feature_set_id}).fetchone()
     if row is None:
         raise NotFound(f"no feature set {feature_set_id}")
     return _grid(row)

@@ -219,9 +219,7 @@ def downgrade() -> None:
                 REFERENCES {SCHEMA}.feature_sets (feature_set_id) ON DELETE CASCADE
         """
     )
-    op.execute(
-        f"ALTER TABLE {SCHEMA}.tiles DROP COLUMN grid_id, ALTER COLUMN tile_id TYPE integer"
-    )
+    op.execute(f"ALTER TABLE {SCHEMA}.tiles DROP COLUMN grid_id, ALTER COLUMN tile_id TYPE integer")
     op.execute(
         f"ALTER TABLE {SCHEMA}.feature_sets DROP CONSTRAINT feature_sets_grid, DROP COLUMN grid_id"
     )
@@ -234,9 +232,7 @@ def downgrade() -> None:
                 + round((lon + 180) * 1000)::bigint / 10)::integer
         """
     )
-    op.execute(
-        f"DROP FUNCTION {SCHEMA}.grid_tile_id(integer, double precision, double precision)"
-    )
+    op.execute(f"DROP FUNCTION {SCHEMA}.grid_tile_id(integer, double precision, double precision)")
     op.execute(
         f"DROP FUNCTION {SCHEMA}.grid_tile_id(integer, double precision, double precision, "
         "double precision, double precision, double precision)"
