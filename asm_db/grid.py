@@ -43,7 +43,9 @@ def check_cell_size(cell_size: float) -> float:
             f"tile size {size:g} degrees is larger than asmdb's largest ({MAX_CELL_SIZE:g})"
         )
     if Grid(cell_size=size).n_cells > GRID_ID_SHIFT:
-        raise AsmdbError(f"tile size {size:g} degrees is finer than asmdb's grids allow (0.00025)")
+        raise AsmdbError(
+            f"tile size {size:g} degrees is finer than asmdb's grids allow (about 0.00025)"
+        )
     return size
 
 
