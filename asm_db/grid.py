@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from asm_db.errors import AsmdbError
+from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import AsmdbError, NotFound
+
+if TYPE_CHECKING:
+    import psycopg
 
 SRID = 4326
 DEFAULT_CELL_SIZE = 0.01
@@ -22,6 +27,7 @@ GRID_ID_SHIFT = 2**40  # cells per grid: 0.00025-degree cells still fit, globall
 # Coordinates are rounded to a tenth of a cell before the cell is taken, so a centre written
 # as 8.125 or 8.125000000001 names the same cell (the rule grid 1 has always used).
 SUBDIVISIONS = 10
+MAX_CELL_SIZE = 10.0
 
 
 def check_cell_size(cell_size: float) -> float:
@@ -32,10 +38,14 @@ def check_cell_size(cell_size: float) -> float:
         raise AsmdbError(f"tile size {cell_size!r} is not a number") from None
     if not math.isfinite(size) or size <= 0:
         raise AsmdbError(f"tile size {cell_size!r} must be a positive finite number of degrees")
-    if size > 10:
-        raise AsmdbError(f"tile size {size:g} degrees is larger than asmdb's largest (10)")
-    if (180 / size + 1) * (360 / size + 1) >= GRID_ID_SHIFT:
-        raise AsmdbError(f"tile size {size:g} degrees is finer than asmdb's grids allow (0.00025)")
+    if size > MAX_CELL_SIZE:
+        raise AsmdbError(
+            f"tile size {size:g} degrees is larger than asmdb's largest ({MAX_CELL_SIZE:g})"
+        )
+    if Grid(cell_size=size).n_cells > GRID_ID_SHIFT:
+        raise AsmdbError(
+            f"tile size {size:g} degrees is finer than asmdb's grids allow (about 0.00025)"
+        )
     return size
 
 
@@ -50,7 +60,16 @@ class Grid:
 
     @property
     def n_cols(self) -> int:
-        return round(360 / self.cell_size) + 1
+        """Columns from the origin to longitude 180 (36001 on grid 1: lon = 180 has its own)."""
+        return round((180 - self.origin_lon) / self.cell_size) + 1
+
+    @property
+    def n_rows(self) -> int:
+        return round((90 - self.origin_lat) / self.cell_size) + 1
+
+    @property
+    def n_cells(self) -> int:
+        return self.n_rows * self.n_cols
 
     @property
     def id_offset(self) -> int:
@@ -72,10 +91,14 @@ class Grid:
         row, col = self.cells(lat, lon)
         return self.id_offset + row * self.n_cols + col
 
+    def cell_indices(self, tile_ids) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column (from the origin) of these tiles of this grid (arrays of int64)."""
+        local = np.asarray(tile_ids, dtype=np.int64) - self.id_offset
+        return np.divmod(local, self.n_cols)
+
     def centres(self, tile_ids) -> tuple[np.ndarray, np.ndarray]:
         """(lat, lon) of the centres of these tiles."""
-        local = np.asarray(tile_ids, dtype=np.int64) - self.id_offset
-        row, col = np.divmod(local, self.n_cols)
+        row, col = self.cell_indices(tile_ids)
         lat = self.origin_lat + (row + 0.5) * self.cell_size
         lon = self.origin_lon + (col + 0.5) * self.cell_size
         return lat, lon
@@ -101,3 +124,32 @@ class Grid:
 
 
 DEFAULT_GRID = Grid()
+
+
+def _grid(row) -> Grid:
+    grid_id, cell_size, origin_lon, origin_lat = row
+    return Grid(int(grid_id), float(cell_size), float(origin_lon), float(origin_lat))
+
+
+def grid_for_cell_size(pg: psycopg.Connection, cell_size: float) -> Grid:
+    """The grid of `cell_size`-degree cells from (-180, -90), recorded in `asmdb.grids` if
+    it was not yet (in the caller's transaction). Refuses a size that cannot be a grid."""
+    size = check_cell_size(cell_size)
+    params = {"cell_size": size, "origin_lon": -180.0, "origin_lat": -90.0}
+    return _grid(pg.execute(load_sql("grid_find_or_create"), params).fetchone())
+
+
+def load_grid(pg: psycopg.Connection, grid_id: int) -> Grid:
+    """A grid recorded in `asmdb.grids`; NotFound if there is none of that id."""
+    row = pg.execute(load_sql("grid_by_id"), {"grid_id": grid_id}).fetchone()
+    if row is None:
+        raise NotFound(f"no grid {grid_id} in asmdb.grids")
+    return _grid(row)
+
+
+def feature_set_grid(pg: psycopg.Connection, feature_set_id: int) -> Grid:
+    """The grid a feature set's tiles are cells of."""
+    row = pg.execute(load_sql("grid_of_feature_set"), {"feature_set_id": feature_set_id}).fetchone()
+    if row is None:
+        raise NotFound(f"no feature set {feature_set_id}")
+    return _grid(row)

@@ -139,6 +139,7 @@ def snapshot(pg: psycopg.Connection) -> dict:
     out = {}
     for table, key in (
         ("labels", "label_id"),
+        ("grids", "grid_id"),
         ("feature_sets", "feature_set_id"),
         ("tiles", "tile_id"),
         ("tile_features", "feature_set_id, tile_id"),

@@ -159,3 +159,19 @@ def test_not_migrated_database_says_run_upgrade(cli, sample, empty_db_url):
 
 def test_train_before_any_features_says_what_to_run(cli):
     _one_line_error(cli("train"), "asmdb ingest features")
+
+
+def test_tile_size_that_is_not_a_positive_finite_cell_is_refused(cli, pg, sample, loaded):
+    before = snapshot(pg)
+    for size, says in (
+        ("0", "must be a positive finite number"),
+        ("-1", "must be a positive finite number"),
+        ("nan", "must be a positive finite number"),
+        ("inf", "must be a positive finite number"),
+        ("1e-7", "finer than asmdb's grids allow"),
+    ):
+        result = cli(
+            "ingest", "features", str(sample.features), "--feature-set", "new", "--tile-size", size
+        )
+        _one_line_error(result, f"tile size {size}" if size != "1e-7" else "tile size", says)
+        assert snapshot(pg) == before

@@ -170,3 +170,100 @@ def test_labels_from_geospatial_files(engine, pg, sample, tmp_path, suffix):
         "SELECT lon, lat FROM asmdb.labels WHERE unique_id = %s", (csv.unique_id[0],)
     ).fetchone()
     assert (lon, lat) == pytest.approx((csv.lon[0], csv.lat[0]), abs=1e-9)
+
+
+def _coarser_features(sample, path, cell_size: float = 0.02):
+    """The sample's features on a coarser grid: each coarse cell's vector is the mean of the
+    sample tiles in it, at the cell's centre (lat/lon columns)."""
+    from asm_db.grid import Grid
+
+    table = _features_table(sample).to_pandas()
+    parts = table.image_id.str.extract(r"lat_(?P<lat>[-\d]+--\d+)__lon_(?P<lon>[-\d]+--\d+)")
+    lat = parts.lat.str.replace("--", ".").astype(float).to_numpy()
+    lon = parts.lon.str.replace("--", ".").astype(float).to_numpy()
+    grid = Grid(cell_size=cell_size)
+    cells = grid.tile_ids(lat, lon)
+    coarse = table.drop(columns="image_id").groupby(cells).mean().astype(np.float32)
+    c_lat, c_lon = grid.centres(coarse.index.to_numpy())
+    coarse.insert(0, "lon", np.round(c_lon, 6))
+    coarse.insert(0, "lat", np.round(c_lat, 6))
+    feather.write_feather(coarse.reset_index(drop=True), path)
+    return len(coarse)
+
+
+TILE_ROWS = (
+    "SELECT tile_id, grid_id, image_id, lat, lon, ST_AsBinary(geom) FROM asmdb.tiles "
+    "WHERE tile_id IN (SELECT tile_id FROM asmdb.tile_features f "
+    "JOIN asmdb.feature_sets s USING (feature_set_id) WHERE s.name = %s) ORDER BY tile_id"
+)
+
+
+def test_a_second_tile_size_gets_its_own_grid_and_tiles_and_rewrites_nothing(
+    engine, pg, sample, tmp_path
+):
+    from asm_db.modeling.protocols import Protocol
+    from asm_db.runs.train import train_run
+
+    ingest_labels(engine, sample.labels)
+    ingest_features(engine, sample.features, feature_set="A")
+    tiles_a = pg.execute(TILE_ROWS, ("A",)).fetchall()
+    vectors_a = _stored_vectors(pg, "A")
+    coarse = tmp_path / "coarse.feather"
+    n_coarse = _coarser_features(sample, coarse)
+    assert n_coarse == sample.n_tiles // 4
+
+    result = ingest_features(engine, coarse, feature_set="B", tile_size=0.02)
+    assert (result.rows, result.tiles_added) == (n_coarse, n_coarse)
+    # A's tiles, polygons and vectors are exactly as they were.
+    assert pg.execute(TILE_ROWS, ("A",)).fetchall() == tiles_a
+    assert _stored_vectors(pg, "A").keys() == vectors_a.keys()
+    assert all(np.array_equal(v, vectors_a[k]) for k, v in _stored_vectors(pg, "A").items())
+    # B is on a grid of its own, with tiles of its own: 0.02-degree squares around its centres.
+    grids = pg.execute(
+        "SELECT s.name, g.grid_id, g.cell_size, g.origin_lon, g.origin_lat, s.tile_half_size "
+        "FROM asmdb.feature_sets s JOIN asmdb.grids g USING (grid_id) ORDER BY s.name"
+    ).fetchall()
+    assert grids == [("A", 1, 0.01, -180, -90, 0.005), ("B", 2, 0.02, -180, -90, 0.01)]
+    tiles_b = pg.execute(TILE_ROWS, ("B",)).fetchall()
+    assert len(tiles_b) == n_coarse and {g for _, g, *_ in tiles_b} == {2}
+    assert not {t for t, *_ in tiles_b} & {t for t, *_ in tiles_a}
+    squares = pg.execute(
+        "SELECT bool_and(ST_Equals(geom, ST_MakeEnvelope(lon - 0.01, lat - 0.01, lon + 0.01, "
+        "lat + 0.01, 4326))), count(*) FROM asmdb.tiles WHERE grid_id = 2"
+    ).fetchone()
+    assert squares == (True, n_coarse)
+    assert pg.execute("SELECT count(*) FROM asmdb.tiles").fetchone()[0] == (
+        sample.n_tiles + n_coarse
+    )
+
+    # Re-loading A (its grid) leaves B's tiles alone too.
+    ingest_features(engine, sample.features, feature_set="A")
+    assert pg.execute(TILE_ROWS, ("B",)).fetchall() == tiles_b
+
+    # Each set trains on its own grid's tiles: every label joins the tiles it touches there.
+    protocol = Protocol(cv="seed", bootstrap=0)
+    run_a = train_run(engine, feature_set="A", protocol=protocol)
+    run_b = train_run(engine, feature_set="B", protocol=protocol)
+    assert run_a.counts["tiles_predicted"] == sample.n_tiles
+    assert run_b.counts["tiles_predicted"] == n_coarse
+    assert run_b.counts["labels_joined"] == run_b.counts["labels_after_filters"]
+    assert run_b.counts["training_rows"] < run_a.counts["training_rows"]  # fewer edges
+    joined = pg.execute(
+        "SELECT grid_id, count(*) FROM asmdb.run_evaluations e JOIN asmdb.tiles USING (tile_id) "
+        "WHERE e.run_id = %s GROUP BY grid_id",
+        (run_b.run_id,),
+    ).fetchall()
+    assert joined == [(2, run_b.counts["test"])]
+    assert run_b.metrics["auc_calibrated"] > 0.6
+
+
+def test_a_feature_set_stays_on_its_grid(engine, pg, sample, tmp_path):
+    from asm_db.errors import InputError
+
+    ingest_features(engine, sample.features)
+    before = snapshot(pg)
+    coarse = tmp_path / "coarse.feather"
+    _coarser_features(sample, coarse)
+    with pytest.raises(InputError, match="feature set 'default' has 0.01-degree tiles, not 0.02"):
+        ingest_features(engine, coarse, tile_size=0.02)
+    assert snapshot(pg) == before

@@ -56,3 +56,43 @@ def test_filtered_labels_applies_the_seed_filters(engine, pg, sample):
             & (all_labels.proportion_inspected.notna() | (all_labels.label == 1))
         ]
     )
+
+
+def test_training_join_reads_only_the_feature_sets_grid_on_the_spatial_index(engine, pg, sample):
+    from asm_db.db.sqlfiles import load_sql
+    from asm_db.grid import Grid
+    from asm_db.ingest.tiles import ensure_tiles
+
+    ingest_labels(engine, sample.labels)
+    ingest_features(engine, sample.features)
+    with pg.transaction():  # tiles of another grid under the same labels
+        grid = Grid(2, 0.02)
+        pg.execute(
+            "INSERT INTO asmdb.grids (cell_size, origin_lon, origin_lat) VALUES (0.02, -180, -90)"
+        )
+        ensure_tiles(pg, grid, grid.cells_in_bbox(-11.2, 8.4, -10.96, 8.64))
+    copy = load_sql("training_rows")
+    query = copy[copy.index("COPY (") + len("COPY (") : copy.rindex(") TO STDOUT")]
+    params = {
+        "feature_set_id": 1,
+        "grid_id": 1,
+        "min_proportion_inspected": 0.2,
+        "exclude_mine_types": ["commercial"],
+        "min_confidence": 3,
+    }
+    pg.execute("SET enable_seqscan = off")
+    plan = json.dumps(pg.execute("EXPLAIN (FORMAT JSON) " + query, params).fetchone()[0])
+    assert "tiles_geom_idx" in plan and "st_intersects" in plan.lower()
+    assert "grid_id" in plan
+    pg.execute("RESET enable_seqscan")
+    grids = pg.execute(
+        f"SELECT DISTINCT t.grid_id FROM ({query}) AS r JOIN asmdb.tiles AS t USING (tile_id)",
+        params,
+    ).fetchall()
+    assert grids == [(1,)]
+    # The view shows both grids, each label's tiles keyed once.
+    keys = pg.execute(
+        "SELECT count(*), count(DISTINCT label_tile_id), count(DISTINCT grid_id) "
+        "FROM asmdb.label_tiles"
+    ).fetchone()
+    assert keys[0] == keys[1] and keys[2] == 2

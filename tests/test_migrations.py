@@ -191,4 +191,96 @@ def test_large_tables_keep_tile_id_in_every_key_for_distribution(engine, pg):
         ([f"asmdb.{t}" for t in large],),
     ).fetchall()
     for table, target in references:
-        assert target in ("asmdb.tiles", "asmdb.feature_sets", "asmdb.model_runs"), (table, target)
+        assert target in (
+            "asmdb.tiles",
+            "asmdb.feature_sets",
+            "asmdb.model_runs",
+            "asmdb.grids",
+        ), (table, target)
+
+
+GRID_TABLES = {
+    "tiles": "SELECT tile_id, image_id, lat, lon, ST_AsBinary(geom) FROM asmdb.tiles ORDER BY 1",
+    "tile_features": "SELECT feature_set_id, tile_id, features FROM asmdb.tile_features "
+    "ORDER BY 1, 2",
+    "predictions": "SELECT run_id, tile_id, score, probability, ST_AsBinary(geom) "
+    "FROM asmdb.predictions ORDER BY 1, 2",
+    "run_evaluations": "SELECT run_id, label_id, tile_id, fold, score FROM asmdb.run_evaluations "
+    "ORDER BY 1, 2, 3",
+    "review_queue": "SELECT review_id, run_id, tile_id, probability FROM asmdb.review_queue "
+    "ORDER BY 1",
+    "label_tiles": "SELECT label_id, tile_id FROM asmdb.label_tiles ORDER BY 1, 2",
+}
+
+
+def _tile_id_types(pg) -> set[str]:
+    """The types of tile_id in every table and view that has one (and has each of these)."""
+    rows = set(
+        pg.execute(
+            "SELECT table_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'asmdb' AND column_name = 'tile_id' "
+        ).fetchall()
+    )
+    assert {table for table, _ in rows} >= set(GRID_TABLES)
+    return {data_type for _, data_type in rows}
+
+
+def test_grid_revision_keeps_every_tile_id_up_and_down(engine, pg, sample):
+    from asm_db.grid import Grid
+    from asm_db.ingest.features import ingest_features
+    from asm_db.ingest.labels import ingest_labels
+    from asm_db.modeling.protocols import Protocol
+    from asm_db.review.queue import make_queue
+    from asm_db.runs.train import train_run
+
+    ingest_labels(engine, sample.labels)
+    ingest_features(engine, sample.features)
+    train_run(engine, protocol=Protocol(cv="seed", bootstrap=0))
+    make_queue(engine)
+
+    # The data as revision 0006 holds it, plus a tile written by 0006's own SQL.
+    assert downgrade(engine, "0006") == "0006"
+    assert _tile_id_types(pg) == {"integer"}
+    pg.execute(
+        "INSERT INTO asmdb.tiles (tile_id, lat, lon, geom) SELECT asmdb.tile_id(-33.915, 18.425), "
+        "-33.915, 18.425, ST_MakeEnvelope(18.42, -33.92, 18.43, -33.91, 4326)"
+    )
+    old = {name: pg.execute(query).fetchall() for name, query in GRID_TABLES.items()}
+    assert all(old.values()), {k: len(v) for k, v in old.items()}
+
+    assert upgrade(engine) == head_revision()
+    assert _tile_id_types(pg) == {"bigint"}
+    assert {name: pg.execute(query).fetchall() for name, query in GRID_TABLES.items()} == old
+    assert pg.execute("SELECT DISTINCT grid_id FROM asmdb.tiles").fetchall() == [(1,)]
+    assert pg.execute("SELECT DISTINCT grid_id FROM asmdb.feature_sets").fetchall() == [(1,)]
+    assert pg.execute("SELECT * FROM asmdb.grids").fetchone()[:5] == (1, 0.01, -180, -90, 4326)
+    # The tile 0006 numbered has the id grid 1 gives it today.
+    (cape_town,) = pg.execute("SELECT tile_id FROM asmdb.tiles WHERE lat = -33.915").fetchone()
+    assert cape_town == Grid().tile_ids([-33.915], [18.425])[0]
+
+    assert downgrade(engine, "0006") == "0006"
+    assert {name: pg.execute(query).fetchall() for name, query in GRID_TABLES.items()} == old
+    assert upgrade(engine) == head_revision()
+    assert {name: pg.execute(query).fetchall() for name, query in GRID_TABLES.items()} == old
+
+
+def test_grid_revision_refuses_to_downgrade_over_tiles_of_other_grids(engine, pg, sample, tmp_path):
+    from test_ingest import _coarser_features
+
+    from asm_db.errors import AsmdbError
+    from asm_db.ingest.features import ingest_features
+
+    from conftest import snapshot
+
+    _coarser_features(sample, tmp_path / "coarse.feather")
+    ingest_features(engine, tmp_path / "coarse.feather", feature_set="coarse", tile_size=0.02)
+    before = snapshot(pg)
+    with pytest.raises(AsmdbError, match="cannot downgrade below revision 0007: 1 feature sets"):
+        downgrade(engine, "0006")
+    assert snapshot(pg) == before
+    assert (
+        pg.execute("SELECT version_num FROM public.asmdb_version").fetchone()[0] == head_revision()
+    )
+    pg.execute("DELETE FROM asmdb.feature_sets WHERE grid_id <> 1")
+    pg.execute("DELETE FROM asmdb.tiles WHERE grid_id <> 1")
+    assert downgrade(engine, "0006") == "0006"

@@ -34,7 +34,13 @@ def ingest_features_command(
     feature_set: Annotated[
         str, typer.Option(help="Name of the feature set to load into.")
     ] = "default",
-    tile_size: Annotated[float, typer.Option(help="Tile edge in degrees.")] = 0.01,
+    tile_size: Annotated[
+        float,
+        typer.Option(
+            help="Tile edge in degrees: the feature set is on the grid of that cell size "
+            "from (-180, -90), recorded when new.",
+        ),
+    ] = 0.01,
     batch_rows: Annotated[
         int, typer.Option(help="Rows per COPY batch (bounds memory).", min=1)
     ] = 1000,

@@ -20,10 +20,12 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.grid import DEFAULT_GRID, Grid, check_cell_size, grid_for_cell_size
 from asm_db.ingest.readers import open_batches
+from asm_db.ingest.tiles import merge_staged_tiles
 
 DEFAULT_FEATURE_SET = "default"
-DEFAULT_TILE_SIZE = 0.01
+DEFAULT_TILE_SIZE = DEFAULT_GRID.cell_size
 DEFAULT_BATCH_ROWS = 1000
 
 FEATURE_COLUMN = re.compile(r"^feature_(\d+)$")
@@ -197,20 +199,28 @@ def _feature_matrix(
     return matrix
 
 
-def _feature_set_id(cur, path: Path, name: str, names: list[str], half_size: float) -> int:
-    cur.execute(
-        "SELECT feature_set_id, n_features, feature_names FROM asmdb.feature_sets WHERE name = %s",
-        (name,),
-    )
+def _feature_set_id(cur, path: Path, name: str, names: list[str], grid: Grid) -> int:
+    cur.execute(load_sql("feature_set_find"), {"name": name})
     row = cur.fetchone()
     if row is None:
         cur.execute(
-            "INSERT INTO asmdb.feature_sets (name, n_features, feature_names, tile_half_size) "
-            "VALUES (%s, %s, %s, %s) RETURNING feature_set_id",
-            (name, len(names), names, half_size),
+            load_sql("feature_set_insert"),
+            {
+                "name": name,
+                "n_features": len(names),
+                "feature_names": names,
+                "tile_half_size": grid.half_size,
+                "grid_id": grid.grid_id,
+            },
         )
         return cur.fetchone()[0]
-    fs_id, n_features, stored = row
+    fs_id, n_features, stored, grid_id, cell_size = row
+    if grid_id != grid.grid_id:
+        raise InputError(
+            path,
+            f"feature set '{name}' has {cell_size:g}-degree tiles, not {grid.cell_size:g}; "
+            "use --feature-set to load it as a new feature set",
+        )
     if n_features != len(names):
         raise InputError(
             path,
@@ -237,8 +247,14 @@ def ingest_features(
 ) -> FeatureIngestResult:
     """Load a feature file in one transaction, in two passes over the file.
 
-    1. The coordinate columns only: validated, staged by binary COPY, checked for two rows in
-       one tile, and upserted as tiles (each centre buffered by tile_size/2, square caps).
+    The feature set is on the grid of `tile_size`-degree cells from (-180, -90), recorded in
+    `asmdb.grids` when it is new; a feature set stays on its grid. A tile size that is not a
+    positive finite number of degrees (or is too fine for a grid) is refused before anything
+    is read or written.
+
+    1. The coordinate columns only: validated, given their tile ids on the grid, staged by
+       binary COPY, checked for two rows in one tile, and upserted as tiles (each centre
+       buffered by half a cell, square caps; asm_db.ingest.tiles).
     2. The feature columns, batch by batch: validated and COPYed straight into
        `asmdb.tile_features` as float32 bytes, after the file's tiles' old vectors in
        `feature_set` are deleted. The vectors are written once, with no staging copy.
@@ -246,6 +262,7 @@ def ingest_features(
     Re-loading a file, or an overlapping region, replaces those tiles' vectors. Any error
     rolls the whole file back.
     """
+    check_cell_size(tile_size)
     path = Path(path)
     started = time.perf_counter()
     layout = detect_layout(path, open_batches(path, batch_rows).schema)
@@ -256,8 +273,9 @@ def ingest_features(
         pg = driver(conn)
         locks.hold(pg, "ingest features", notify)
         with pg.cursor() as cur:
-            fs_id = _feature_set_id(cur, path, feature_set, layout.features, tile_size / 2)
-            tile_ids, tiles_added = _merge_tiles(cur, path, layout, tile_size, batch_rows)
+            grid = grid_for_cell_size(pg, tile_size)
+            fs_id = _feature_set_id(cur, path, feature_set, layout.features, grid)
+            tile_ids, tiles_added = _merge_tiles(cur, path, layout, grid, batch_rows)
             cur.execute(load_sql("features_delete_tiles"), {"feature_set_id": fs_id})
             _copy_vectors(cur, path, layout, fs_id, tile_ids, batch_rows, progress)
         pg.execute("ANALYZE asmdb.tiles")
@@ -267,11 +285,11 @@ def ingest_features(
     )
 
 
-STAGE_COLUMNS = [("line", "int4"), ("lat", "float8"), ("lon", "float8")]
+STAGE_COLUMNS = [("line", "int4"), ("tile_id", "int8"), ("lat", "float8"), ("lon", "float8")]
 
 
 def _merge_tiles(
-    cur, path: Path, layout: FeatureLayout, tile_size: float, batch_rows: int
+    cur, path: Path, layout: FeatureLayout, grid: Grid, batch_rows: int
 ) -> tuple[np.ndarray, int]:
     """Pass 1: stage the file's tile centres and upsert its tiles; returns each row's
     tile_id (in file order) and how many tiles were new."""
@@ -279,6 +297,7 @@ def _merge_tiles(
     source = open_batches(path, max(batch_rows, 50_000), columns=names)
     cur.execute(load_sql("features_stage_create"))
     rows = 0
+    tile_ids = []
     with cur.copy(sql.SQL(load_sql("features_stage_copy"))) as copy:
         copy.write(pgcopy.HEADER)
         for batch in source.batches:
@@ -290,11 +309,9 @@ def _merge_tiles(
                 else [None] * batch.num_rows
             )
             line = np.arange(first, first + batch.num_rows, dtype=np.int32)
-            copy.write(
-                pgcopy.encode_rows(
-                    STAGE_COLUMNS, {"line": line, "lat": lat, "lon": lon}, text_tail=ids
-                )
-            )
+            tile_ids.append(grid.tile_ids(lat, lon))
+            values = {"line": line, "tile_id": tile_ids[-1], "lat": lat, "lon": lon}
+            copy.write(pgcopy.encode_rows(STAGE_COLUMNS, values, text_tail=ids))
             rows += batch.num_rows
         copy.write(pgcopy.TRAILER)
     if rows == 0:
@@ -304,16 +321,13 @@ def _merge_tiles(
     if duplicates:
         raise InputError(
             path,
-            "several rows fall in the same 0.01-degree tile "
+            f"several rows fall in the same {grid.cell_size:g}-degree tile "
             f"(rows {', '.join(map(str, duplicates[0][0]))} share a tile)",
             rows=[r for group in duplicates for r in group[0][1:]],
             column=layout.image_id or layout.lat,
         )
-    cur.execute(load_sql("features_merge_tiles"), {"half": tile_size / 2})
-    tiles_added = cur.fetchone()[0]
-    cur.execute(load_sql("features_stage_tile_ids"))
-    tile_ids = np.fromiter((r[0] for r in cur), dtype=np.int32, count=rows)
-    return tile_ids, tiles_added
+    tiles_added = merge_staged_tiles(cur, grid, stage="features_stage")
+    return np.concatenate(tile_ids), tiles_added
 
 
 def _copy_vectors(
@@ -329,7 +343,7 @@ def _copy_vectors(
     writer sends each batch while the next is read and encoded."""
     columns = [
         ("feature_set_id", "int4"),
-        ("tile_id", "int4"),
+        ("tile_id", "int8"),
         ("features", ("float32", len(layout.features))),
     ]
     source = open_batches(path, batch_rows)

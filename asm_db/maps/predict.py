@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 BATCH_ROWS = 2000
 READERS = 2
-# tile_id is a non-negative int4 (asmdb.tile_id): these bound every range of tiles.
-MIN_TILE_ID, MAX_TILE_ID = 0, 2**31 - 1
+# tile_id is a non-negative bigint (asm_db.grid): these bound every range of tiles.
+MIN_TILE_ID, MAX_TILE_ID = 0, 2**63 - 1
 
 
 @dataclass
@@ -43,7 +43,7 @@ def tile_feature_batches(
     """(tile ids, float32 feature matrix) of the tiles of a feature set in `tile_range`
     (low included, high not), in tile order, a batch at a time: memory holds one batch,
     whatever the number of tiles."""
-    dtype = pgcopy.row_dtype([("tile_id", "int4"), ("features", ("float32", n_features))])
+    dtype = pgcopy.row_dtype([("tile_id", "int8"), ("features", ("float32", n_features))])
     params = {"feature_set_id": feature_set_id, "low": tile_range[0], "high": tile_range[1]}
     with pg.cursor() as cur, cur.copy(load_sql("tile_feature_rows"), params) as copy:
         for rows in pgcopy.decode_batches(copy, dtype, batch_rows):
@@ -76,7 +76,7 @@ def predict_tiles(
     done = [0]
 
     def score_range(conn: psycopg.Connection, tile_range: tuple[int, int]):
-        ids, scores = [np.empty(0, np.int32)], [np.empty(0)]
+        ids, scores = [np.empty(0, np.int64)], [np.empty(0)]
         for batch_ids, features in tile_feature_batches(
             conn, feature_set_id, n_features, tile_range=tile_range
         ):
@@ -146,7 +146,7 @@ def write_predictions(pg: psycopg.Connection, run_id: int, predictions: TilePred
         "check": sql.Identifier(f"{name}_run"),
         "run_id": sql.Literal(run_id),
     }
-    columns = [("tile_id", "int4"), ("score", "float8"), ("probability", "float8")]
+    columns = [("tile_id", "int8"), ("score", "float8"), ("probability", "float8")]
     with pg.cursor() as cur:
         cur.execute(sql.SQL(load_sql("predictions_partition_create")).format(**names))
         cur.execute(load_sql("predictions_stage_create"))

@@ -175,7 +175,7 @@ def fit(
     _check_rows(y, protocol)
     n = len(y)
     label_id = np.arange(n) if label_id is None else label_id
-    tile_id = np.zeros(n, np.int32) if tile_id is None else tile_id
+    tile_id = np.zeros(n, np.int64) if tile_id is None else tile_id
     with _quiet():
         if protocol.cv == "seed":
             return _fit_seed(X, y, protocol, label_id, tile_id)

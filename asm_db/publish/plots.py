@@ -18,12 +18,10 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from asm_db.db.engine import check_ready, connect, driver  # noqa: E402
 from asm_db.db.sqlfiles import load_sql  # noqa: E402
+from asm_db.grid import Grid, feature_set_grid  # noqa: E402
 from asm_db.maps.predict import tile_feature_batches  # noqa: E402
 from asm_db.runs.registry import RunSummary, get_run  # noqa: E402
 
-# tile_id = row * GRID_COLUMNS + column on the 0.01-degree grid (see asmdb.tile_id in SQL).
-GRID_COLUMNS = 36001
-GRID_STEP = 0.01
 FEATURE_MAPS = 3
 
 
@@ -32,6 +30,7 @@ class RunData:
     """What the figures of one run are drawn from."""
 
     run: RunSummary
+    grid: Grid  # the grid of the run's feature set: where its tiles are drawn
     y: np.ndarray
     score: np.ndarray
     raw_probability: np.ndarray
@@ -54,21 +53,22 @@ def load_run_data(engine: Engine, run_id: int, n_feature_maps: int = FEATURE_MAP
         feature_set_id, n_features = pg.execute(
             load_sql("run_feature_set"), {"run_id": run_id}
         ).fetchone()
-        ids, values = [np.empty(0, np.int32)], [np.empty((0, len(columns)))]
+        grid = feature_set_grid(pg, feature_set_id)
+        ids, values = [np.empty(0, np.int64)], [np.empty((0, len(columns)))]
         if columns:
             for batch_ids, features in tile_feature_batches(pg, feature_set_id, n_features):
                 ids.append(batch_ids)
                 values.append(features[:, columns].astype(float))
     ev = np.array(evaluated, dtype=float).reshape(-1, 5)
-    td = np.array(tiles, dtype=float).reshape(-1, 2)
     return RunData(
         run=run,
+        grid=grid,
         y=ev[:, 0].astype(int),
         score=ev[:, 1],
         raw_probability=ev[:, 2],
         probability=ev[:, 3],
-        tile_id=td[:, 0].astype(np.int64),
-        tile_probability=td[:, 1],
+        tile_id=np.array([t for t, _ in tiles], dtype=np.int64),
+        tile_probability=np.array([p for _, p in tiles], dtype=float),
         feature_tile_id=np.concatenate(ids).astype(np.int64),
         feature_values=np.concatenate(values),
     )
@@ -146,6 +146,7 @@ def reliability(y, raw_probability, probability, bins: int = 10) -> Figure:
 
 
 def tile_map(
+    grid: Grid,
     tile_id: np.ndarray,
     values: np.ndarray,
     title: str,
@@ -153,16 +154,17 @@ def tile_map(
     cmap: str = "viridis",
     limits=(0, 1),
 ) -> Figure:
-    """Tiles on their grid as one raster image: fast and small whatever the tile count."""
-    row, col = np.divmod(tile_id.astype(np.int64), GRID_COLUMNS)
+    """Tiles on their grid as one raster image (a pixel a cell): fast and small whatever the
+    tile count."""
+    row, col = grid.cell_indices(tile_id)
     r0, c0 = row.min(), col.min()
     image = np.full((row.max() - r0 + 1, col.max() - c0 + 1), np.nan)
     image[row - r0, col - c0] = values
     extent = (
-        c0 * GRID_STEP - 180,
-        (col.max() + 1) * GRID_STEP - 180,
-        r0 * GRID_STEP - 90,
-        (row.max() + 1) * GRID_STEP - 90,
+        grid.origin_lon + c0 * grid.cell_size,
+        grid.origin_lon + (col.max() + 1) * grid.cell_size,
+        grid.origin_lat + r0 * grid.cell_size,
+        grid.origin_lat + (row.max() + 1) * grid.cell_size,
     )
     fig, ax = plt.subplots(figsize=(7, 7))
     vmin, vmax = limits if limits is not None else np.nanpercentile(values, [2, 98])
@@ -211,6 +213,7 @@ def run_figures(data: RunData) -> dict[str, Figure]:
             figures["reliability"] = reliability(data.y, data.raw_probability, data.probability)
     if len(data.tile_id):
         figures["probability-map"] = tile_map(
+            data.grid,
             data.tile_id,
             data.tile_probability,
             f"Predicted ASM probability, run {run_id}",
@@ -218,6 +221,7 @@ def run_figures(data: RunData) -> dict[str, Figure]:
         )
     for i, feature in enumerate(m.get("top_features", [])[: data.feature_values.shape[1]]):
         figures[f"feature-{i + 1}-{feature['feature']}"] = tile_map(
+            data.grid,
             data.feature_tile_id,
             data.feature_values[:, i],
             f"{feature['feature']} (importance {feature['importance']:.3g}), run {run_id}",

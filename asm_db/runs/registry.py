@@ -104,7 +104,7 @@ def write_evaluations(pg: psycopg.Connection, run_id: int, fit: FitResult) -> No
     columns = [
         ("run_id", "int4"),
         ("label_id", "int4"),
-        ("tile_id", "int4"),
+        ("tile_id", "int8"),
         ("fold", "int2"),
         ("label", "int2"),
         ("score", "float8"),

@@ -47,6 +47,7 @@ class FeatureSet:
     name: str
     n_features: int
     feature_names: list[str]
+    grid_id: int
 
 
 @dataclass
@@ -59,7 +60,12 @@ class TrainingRows:
     def fingerprint(self) -> str:
         """SHA-256 of exactly what was fitted: label and tile ids, labels and features."""
         digest = hashlib.sha256()
-        for part in (self.label_id, self.tile_id, self.y, self.X):
+        tile_id = self.tile_id
+        if len(tile_id) == 0 or tile_id.max() < 2**31:
+            # Grid 1's ids hashed as the int4 they were before grids: the same rows keep the
+            # fingerprint their earlier runs recorded.
+            tile_id = tile_id.astype(np.int32)
+        for part in (self.label_id, tile_id, self.y, self.X):
             digest.update(np.ascontiguousarray(part).tobytes())
         return digest.hexdigest()
 
@@ -99,16 +105,21 @@ def choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
 def fetch_training_rows(
     pg: psycopg.Connection, feature_set: FeatureSet, filters: LabelFilters
 ) -> TrainingRows:
-    """Pull only the joined, filtered rows, streamed by binary COPY."""
+    """Pull only the joined, filtered rows (labels on tiles of the feature set's grid),
+    streamed by binary COPY."""
     dtype = pgcopy.row_dtype(
         [
             ("label_id", "int4"),
-            ("tile_id", "int4"),
+            ("tile_id", "int8"),
             ("label", "int2"),
             ("features", ("float32", feature_set.n_features)),
         ]
     )
-    params = {"feature_set_id": feature_set.feature_set_id, **filters.params()}
+    params = {
+        "feature_set_id": feature_set.feature_set_id,
+        "grid_id": feature_set.grid_id,
+        **filters.params(),
+    }
     with pg.cursor() as cur, cur.copy(load_sql("training_rows"), params) as copy:
         parts = list(pgcopy.decode_batches(copy, dtype, 4096))
     rows = np.concatenate(parts) if parts else np.empty(0, dtype)

@@ -1,5 +1,5 @@
 -- Feature sets that have vectors, newest first, to pick the one to train on.
-SELECT fs.feature_set_id, fs.name, fs.n_features, fs.feature_names
+SELECT fs.feature_set_id, fs.name, fs.n_features, fs.feature_names, fs.grid_id
 FROM asmdb.feature_sets AS fs
 WHERE EXISTS (SELECT 1 FROM asmdb.tile_features AS f WHERE f.feature_set_id = fs.feature_set_id)
 ORDER BY fs.feature_set_id DESC;

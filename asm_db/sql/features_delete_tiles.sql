@@ -2,4 +2,4 @@
 DELETE FROM asmdb.tile_features AS f
 USING features_stage AS s
 WHERE f.feature_set_id = %(feature_set_id)s
-  AND f.tile_id = asmdb.tile_id(s.lat, s.lon);
+  AND f.tile_id = s.tile_id;

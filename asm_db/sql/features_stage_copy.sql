@@ -1,1 +1,1 @@
-COPY features_stage (line, lat, lon, image_id) FROM STDIN (FORMAT BINARY)
+COPY features_stage (line, tile_id, lat, lon, image_id) FROM STDIN (FORMAT BINARY)

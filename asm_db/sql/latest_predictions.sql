@@ -12,4 +12,4 @@ FROM asmdb.predictions AS p
 WHERE p.run_id = asmdb.promoted_run();
 
 COMMENT ON VIEW asmdb.latest_predictions IS
-    'The promoted model run''s calibrated probability per tile. QGIS key: tile_id (int4, unique).';
+    'The promoted model run''s calibrated probability per tile. QGIS key: tile_id (int8, unique).';

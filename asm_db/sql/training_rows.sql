@@ -1,16 +1,19 @@
--- The training matrix: filtered labels joined to the tiles they intersect (label_tiles),
--- with that tile's feature vector. Ordered as the seed's sjoin output (labels in file order,
--- then tiles), so the seed's split with the same random_state picks the same rows.
+-- The training matrix: filtered labels joined to the tiles of the feature set's grid they
+-- intersect (as label_tiles joins them, on the tiles' GiST index), with that tile's feature
+-- vector. Ordered as the seed's sjoin output (labels in file order, then tiles), so the
+-- seed's split with the same random_state picks the same rows.
 COPY (
-    SELECT lt.label_id, lt.tile_id, lt.label, f.features
-    FROM asmdb.label_tiles AS lt
-    JOIN asmdb.tile_features AS f ON f.tile_id = lt.tile_id
+    SELECT l.label_id, t.tile_id, l.label, f.features
+    FROM asmdb.filtered_labels(%(min_proportion_inspected)s,
+                               %(exclude_mine_types)s::text[],
+                               %(min_confidence)s) AS l
+    CROSS JOIN LATERAL (
+        SELECT t.tile_id
+        FROM asmdb.tiles AS t
+        WHERE ST_Intersects(l.geom, t.geom) AND t.grid_id = %(grid_id)s
+        OFFSET 0
+    ) AS t
+    JOIN asmdb.tile_features AS f ON f.tile_id = t.tile_id
     WHERE f.feature_set_id = %(feature_set_id)s
-      AND lt.label_id IN (
-          SELECT label_id
-          FROM asmdb.filtered_labels(%(min_proportion_inspected)s,
-                                     %(exclude_mine_types)s::text[],
-                                     %(min_confidence)s)
-      )
-    ORDER BY lt.label_id, lt.tile_id
+    ORDER BY l.label_id, t.tile_id
 ) TO STDOUT (FORMAT BINARY)
