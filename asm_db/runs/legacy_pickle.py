@@ -54,7 +54,10 @@ ALLOWED = {
     ("sklearn._loss.loss", "HalfBinomialLoss"),
     ("sklearn.ensemble._forest", "RandomForestClassifier"),
     ("sklearn.ensemble._hist_gradient_boosting.binning", "_BinMapper"),
-    ("sklearn.ensemble._hist_gradient_boosting.gradient_boosting", "HistGradientBoostingClassifier"),
+    (
+        "sklearn.ensemble._hist_gradient_boosting.gradient_boosting",
+        "HistGradientBoostingClassifier",
+    ),
     ("sklearn.ensemble._hist_gradient_boosting.predictor", "TreePredictor"),
     ("sklearn.isotonic", "IsotonicRegression"),
     ("sklearn.linear_model._logistic", "LogisticRegression"),
@@ -160,3 +163,156 @@ def load_legacy_model(data: bytes) -> LegacyModel:
     if not isinstance(model, LegacyModel):
         raise LegacyPickleRefused(f"it holds a {type(model).__name__}, not asmdb's model")
     return model
+
+
+# --- back to a pickle, for migration 0008's downgrade -----------------------------------------
+
+
+def _params(estimator, params: dict) -> None:
+    """Set the stored parameters the estimator has (JSON kept them as plain values)."""
+    own = estimator.get_params()
+    estimator.set_params(**{k: v for k, v in params.items() if k in own and "__" not in k})
+
+
+def _isotonic(stored):
+    from sklearn.isotonic import IsotonicRegression
+
+    c, a = stored.header["calibrator"], stored.arrays
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=c["y_min"], y_max=c["y_max"])
+    x, y = np.array(a["iso_x"]), np.array(a["iso_y"])
+    iso.X_thresholds_, iso.y_thresholds_ = x, y
+    iso.X_min_, iso.X_max_ = x.dtype.type(c["X_min"]), x.dtype.type(c["X_max"])
+    iso.increasing_ = c["increasing"]
+    iso._build_f(x, y)
+    return iso
+
+
+def _linear(stored):
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import LabelBinarizer, StandardScaler
+
+    a, n = stored.arrays, stored.n_features
+    params = stored.header["estimator"]["params"]
+    if stored.kind == "ridge":
+        final = RidgeClassifier()
+        _params(final, params)
+        final._label_binarizer = LabelBinarizer(pos_label=1, neg_label=-1).fit(a["classes"])
+        model = final
+    else:
+        scaler, final = StandardScaler(), LogisticRegression()
+        for prefix, step in (("standardscaler__", scaler), ("logisticregression__", final)):
+            _params(step, {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)})
+        scaler.mean_, scaler.scale_ = np.array(a["scaler_mean"]), np.array(a["scaler_scale"])
+        scaler.var_ = scaler.scale_**2
+        scaler.n_features_in_ = n
+        model = make_pipeline(scaler, final)
+    final.classes_ = np.array(a["classes"])
+    final.coef_, final.intercept_ = np.array(a["coef"]), np.array(a["intercept"])
+    final.n_features_in_ = n
+    return model
+
+
+def _forest(stored):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.tree import DecisionTreeClassifier
+    from sklearn.tree._tree import NODE_DTYPE, Tree
+
+    a, n = stored.arrays, stored.n_features
+    forest = RandomForestClassifier()
+    _params(forest, stored.header["estimator"]["params"])
+    offsets = a["tree_offsets"]
+    trees = []
+    for start, end in zip(offsets[:-1], offsets[1:], strict=True):
+        nodes = np.zeros(end - start, dtype=NODE_DTYPE)
+        nodes["left_child"] = a["children_left"][start:end]
+        nodes["right_child"] = a["children_right"][start:end]
+        nodes["feature"] = a["feature"][start:end]
+        nodes["threshold"] = a["threshold"][start:end]
+        nodes["missing_go_to_left"] = a["missing_go_to_left"][start:end]
+        depth = np.zeros(end - start, dtype=np.int64)
+        for i in range(end - start):  # children come after their parent
+            for child in (nodes["left_child"][i], nodes["right_child"][i]):
+                if child > 0:
+                    depth[child] = depth[i] + 1
+        tree = Tree(n, np.array([2], dtype=np.intp), 1)
+        tree.__setstate__(
+            {
+                "max_depth": int(depth.max()),
+                "node_count": int(end - start),
+                "nodes": nodes,
+                "values": np.ascontiguousarray(a["value"][start:end].reshape(-1, 1, 2)),
+            }
+        )
+        estimator = DecisionTreeClassifier(max_features=forest.max_features)
+        estimator.tree_ = tree
+        estimator.n_features_in_, estimator.n_outputs_, estimator.n_classes_ = n, 1, 2
+        estimator.classes_ = np.array(a["classes"])
+        estimator.max_features_ = max(1, int(np.sqrt(n)))
+        trees.append(estimator)
+    forest.estimators_ = trees
+    forest.estimator_ = DecisionTreeClassifier()
+    forest.n_features_in_, forest.n_outputs_, forest.n_classes_ = n, 1, 2
+    forest.classes_ = np.array(a["classes"])
+    return forest
+
+
+def _boosting(stored):
+    from sklearn._loss.loss import HalfBinomialLoss
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
+    from sklearn.ensemble._hist_gradient_boosting.common import (
+        PREDICTOR_RECORD_DTYPE,
+        X_BITSET_INNER_DTYPE,
+    )
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+
+    a, n = stored.arrays, stored.n_features
+    boosting = HistGradientBoostingClassifier()
+    _params(boosting, stored.header["estimator"]["params"])
+    offsets = a["tree_offsets"]
+    predictors = []
+    for start, end in zip(offsets[:-1], offsets[1:], strict=True):
+        nodes = np.zeros(end - start, dtype=PREDICTOR_RECORD_DTYPE)
+        leaf = a["children_left"][start:end] == -1
+        nodes["value"] = a["value"][start:end]
+        nodes["is_leaf"] = leaf
+        nodes["left"] = np.where(leaf, 0, a["children_left"][start:end])
+        nodes["right"] = np.where(leaf, 0, a["children_right"][start:end])
+        nodes["feature_idx"] = np.where(leaf, 0, a["feature"][start:end])
+        nodes["num_threshold"] = np.where(leaf, 0.0, a["threshold"][start:end])
+        nodes["missing_go_to_left"] = a["missing_go_to_left"][start:end]
+        no_bitsets = np.zeros((0, 8), dtype=X_BITSET_INNER_DTYPE)
+        predictors.append([TreePredictor(nodes, no_bitsets, no_bitsets.copy())])
+    mapper = _BinMapper()
+    mapper.is_categorical_ = np.zeros(n, dtype=np.uint8)
+    mapper.bin_thresholds_ = [np.zeros(0) for _ in range(n)]
+    mapper.missing_values_bin_idx_ = mapper.n_bins - 1
+    boosting._bin_mapper, boosting._predictors = mapper, predictors
+    boosting._preprocessor, boosting.is_categorical_ = None, None
+    boosting._baseline_prediction = np.array(a["baseline"])
+    boosting._loss = HalfBinomialLoss()
+    boosting.n_trees_per_iteration_ = 1
+    boosting.n_features_in_, boosting.classes_ = n, np.array(a["classes"])
+    return boosting
+
+
+def to_sklearn(stored):
+    """scikit-learn's own classifier and calibrator, rebuilt from a stored model's arrays."""
+    if stored.kind in ("ridge", "logistic"):
+        return _linear(stored), _isotonic(stored)
+    if stored.kind == "random-forest":
+        return _forest(stored), _isotonic(stored)
+    return _boosting(stored), _isotonic(stored)
+
+
+def dump_legacy_model(stored) -> bytes:
+    """The joblib pickle of `CalibratedClassifier` that asmdb wrote before `asmdb-model/1`."""
+    import joblib
+
+    from asm_db.modeling.protocols import CalibratedClassifier
+
+    classifier, calibrator = to_sklearn(stored)
+    buffer = io.BytesIO()
+    joblib.dump(CalibratedClassifier(classifier, calibrator, stored.feature_names), buffer)
+    return buffer.getvalue()
