@@ -116,7 +116,7 @@ def _tampered(data: bytes, how: str, marker) -> tuple[bytes, str]:
         edited = members["header.json"].replace(b'"ridge"', b'"logistic"')
         return model_store._archive({**members, "header.json": edited}), "digest"
     if how == "kind changed, digests recomputed":
-        return _rebuilt(members, lambda h: h.update(kind="logistic")), "archive's members differ"
+        return _rebuilt(members, lambda h: h.update(kind="logistic")), "not a logistic's"
     if how == "wrong shapes":
         coef = np.lib.format.read_array(io.BytesIO(members["coef.npy"]))
         return _rebuilt({**members, "coef.npy": _npy(coef[:, :-1])}), "array coef is"

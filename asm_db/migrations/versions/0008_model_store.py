@@ -9,7 +9,8 @@ stops the upgrade with a message naming the run, and the transaction leaves the 
 was. Downgrade writes each run back as the joblib pickle of
 `asm_db.modeling.protocols.CalibratedClassifier`, with scikit-learn estimators rebuilt from the
 arrays (their predictions are the stored model's; what prediction does not use, such as the
-trees' impurities, is not kept).
+trees' impurities, is not kept). joblib, which scikit-learn itself requires, writes them; asmdb
+imports it nowhere else.
 
 Revision ID: 0008
 Revises: 0006
