@@ -47,7 +47,7 @@ def test_a_stored_model_scores_bit_for_bit_as_the_fitted_one(kind):
     X, y = _synthetic()
     model = _fitted(kind, X, y)
     data = model_store.encode(model)
-    assert not data.startswith(b"\x80") and b"asm_db" not in data.split(b"header.sha256")[-1]
+    assert not data.startswith(b"\x80") and b"asm_db" not in data  # no class path of asmdb
     stored = model_store.decode(data, model_store.FORMAT)
     assert stored.kind == kind and stored.feature_names == model.feature_names
     new = np.random.default_rng(1).normal(scale=1.5, size=(3000, X.shape[1])).astype(np.float32)
@@ -308,7 +308,7 @@ def test_migration_refuses_a_pickle_that_would_run_code(engine, pg, sample, cli,
         (
             pickle.dumps(_Marker(marker)),
             "joblib:asm_db.model.CalibratedClassifier",
-            "it names builtins.open",
+            "which a model pickle never does",
         ),
         (
             pickle.dumps(_Marker(marker)),
