@@ -47,14 +47,18 @@ def runs_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """A run's protocol, data counts, metrics with intervals, and how to reproduce it."""
+    """A run's protocol, data counts, metrics with intervals, its stored model (read and
+    checked), and how to reproduce it."""
     from dataclasses import asdict
 
-    from asm_db.runs.registry import reproduce_command, show_run
+    from asm_db.runs.registry import load_model, reproduce_command, show_run
 
-    run = show_run(create_engine(database_url), run_id)
+    engine = create_engine(database_url)
+    run = show_run(engine, run_id)
+    model = load_model(engine, run_id)  # a model that does not read back intact stops here
+    stored = {"format": model.header["format"], "kind": model.kind, "features": model.n_features}
     if as_json:
-        print(json.dumps(asdict(run), default=str))
+        print(json.dumps({**asdict(run), "stored_model": stored}, default=str))
         return
     print(_run_line(run))
     print(f"promoted at: {run.promoted_at or 'never'}; shown: {'yes' if run.shown else 'no'}")
@@ -66,6 +70,10 @@ def runs_show(
     if top:
         print("top features: " + ", ".join(f"{f['feature']} ({f['importance']:.3g})" for f in top))
     print(f"data fingerprint: {run.data_fingerprint or '-'}; code: {run.code_version or '-'}")
+    print(
+        f"stored model: {stored['format']}, {stored['kind']}, {stored['features']} features; "
+        "read back and checked"
+    )
     print(f"reproduce: {reproduce_command(run)}")
 
 

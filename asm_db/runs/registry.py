@@ -1,15 +1,13 @@
 """Model runs: recording a run with its evidence, listing, showing, comparing and promoting runs,
-and loading a run's model again."""
+and loading a run's model again (stored as `asmdb-model/1`, see `asm_db.runs.model_store`)."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
 from typing import TYPE_CHECKING
 
-import joblib
 import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
@@ -18,12 +16,17 @@ from sqlalchemy.engine import Engine
 from asm_db.db import copy as pgcopy
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
-from asm_db.errors import NotFound
+from asm_db.errors import AsmdbError, NotFound
+from asm_db.runs import model_store
 
 if TYPE_CHECKING:
     from asm_db.modeling.protocols import CalibratedClassifier, FitResult
 
-MODEL_FORMAT = "joblib:asm_db.modeling.protocols.CalibratedClassifier"
+MODEL_FORMAT = model_store.FORMAT
+
+
+class ModelRefused(AsmdbError):
+    """A run's stored model is not an intact `asmdb-model/1` model: it is never loaded."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,8 @@ def library_versions() -> dict[str, str]:
 
 
 def dump_model(model: CalibratedClassifier) -> bytes:
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer)
-    return buffer.getvalue()
+    """The `asmdb-model/1` bytes of a fitted model, as `model_runs.model` stores them."""
+    return model_store.encode(model)
 
 
 def record_run(
@@ -136,18 +138,25 @@ def resolve_run(pg: psycopg.Connection, run_id: int | None) -> int:
     return row[0]
 
 
-def load_model(engine: Engine, run_id: int) -> CalibratedClassifier:
-    """The fitted model of a run, ready to score new feature vectors."""
-    with connect(engine) as conn:
-        check_ready(conn)
-        row = (
-            driver(conn)
-            .execute("SELECT model FROM asmdb.model_runs WHERE run_id = %s", (run_id,))
-            .fetchone()
-        )
+def read_model(pg: psycopg.Connection, run_id: int) -> model_store.StoredModel:
+    """The fitted model of a run, ready to score new feature vectors (`.score(X)`, then
+    `.probability(scores)`), read from its arrays; ModelRefused if the row is not intact."""
+    row = pg.execute(load_sql("model_run_model"), {"run_id": run_id}).fetchone()
     if row is None:
         raise NotFound(f"no model run {run_id}; `asmdb runs list` lists them")
-    return joblib.load(io.BytesIO(row[0]))
+    try:
+        return model_store.decode(row[0], row[1])
+    except model_store.ModelFormatError as exc:
+        raise ModelRefused(
+            f"run {run_id}: its stored model is refused, nothing was loaded: {exc}"
+        ) from None
+
+
+def load_model(engine: Engine, run_id: int) -> model_store.StoredModel:
+    """`read_model` in a transaction of its own."""
+    with connect(engine) as conn:
+        check_ready(conn)
+        return read_model(driver(conn), run_id)
 
 
 def _summaries(pg: psycopg.Connection, run_id: int | None) -> list[RunSummary]:
