@@ -25,6 +25,7 @@ from asm_db.runs.registry import ModelRefused, load_model
 
 from conftest import snapshot
 
+BEFORE_MODEL_STORE = "0007"  # the revision before 0008 converted the pickles
 KINDS = tuple(estimators.MODELS)
 
 
@@ -239,8 +240,8 @@ def test_migration_converts_old_pickles_of_every_kind_and_downgrades(engine, pg,
         "SELECT run_id, tile_id, score, probability FROM asmdb.predictions ORDER BY 1, 2"
     ).fetchall()
 
-    # Down to 0006: the runs become joblib pickles that scikit-learn loads to the same scores.
-    assert downgrade(engine, "0006") == "0006"
+    # Down to 0007 (before the model store): the runs become joblib pickles that scikit-learn loads to the same scores.
+    assert downgrade(engine, BEFORE_MODEL_STORE) == BEFORE_MODEL_STORE
     for kind, result in fitted.items():
         data, model_format = pg.execute(
             "SELECT model, model_format FROM asmdb.model_runs WHERE run_id = %s",
@@ -302,7 +303,7 @@ def test_migration_refuses_a_pickle_that_would_run_code(engine, pg, sample, cli,
     ingest_labels(engine, sample.labels)
     ingest_features(engine, sample.features)
     run = train_run(engine, protocol=Protocol(cv="seed", bootstrap=0))
-    assert downgrade(engine, "0006") == "0006"
+    assert downgrade(engine, BEFORE_MODEL_STORE) == BEFORE_MODEL_STORE
     marker = tmp_path / "executed"
     for data, model_format, reason in (
         (
@@ -328,7 +329,7 @@ def test_migration_refuses_a_pickle_that_would_run_code(engine, pg, sample, cli,
         assert len(lines) == 1 and f"run {run.run_id}:" in lines[0] and reason in lines[0], lines
         assert not marker.exists()
         assert snapshot(pg) == before
-        assert pg.execute("SELECT version_num FROM public.asmdb_version").fetchone()[0] == "0006"
+        assert pg.execute("SELECT version_num FROM public.asmdb_version").fetchone()[0] == BEFORE_MODEL_STORE
 
 
 def test_the_restricted_unpickler_refuses_names_outside_its_list():

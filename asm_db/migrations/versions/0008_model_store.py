@@ -13,7 +13,7 @@ trees' impurities, is not kept). joblib, which scikit-learn itself requires, wri
 imports it nowhere else.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-25
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy import text
 from asm_db.errors import AsmdbError
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
