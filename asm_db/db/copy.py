@@ -18,7 +18,7 @@ TRAILER = struct.pack(">h", -1)
 
 # Column kinds: a PostgreSQL scalar (big-endian on the wire), or ("float32", k) for a bytea
 # holding k little-endian float32 values (asmdb's stored feature vectors).
-SCALARS = {"int2": ">i2", "int4": ">i4", "float8": ">f8"}
+SCALARS = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8"}
 
 
 def _column_dtype(kind: str | tuple[str, int]) -> list[tuple]:

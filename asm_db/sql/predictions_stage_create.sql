@@ -1,5 +1,5 @@
 CREATE TEMPORARY TABLE predictions_stage (
-    tile_id integer NOT NULL,
+    tile_id bigint NOT NULL,
     score double precision NOT NULL,
     probability double precision NOT NULL
 ) ON COMMIT DROP;
