@@ -14,7 +14,12 @@ from asm_db.db.engine import create_engine
 app = typer.Typer(
     help="The review loop: queue tiles, take reviews back, estimate area.", no_args_is_help=True
 )
-RunOption = Annotated[int | None, typer.Option("--run", help="Run (default: the promoted one).")]
+RunOption = Annotated[
+    int | None,
+    typer.Option(
+        "--run", help="Run, by the map it made on its own feature set (default: the promoted map)."
+    ),
+]
 
 
 @app.command("queue")
