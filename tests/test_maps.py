@@ -89,7 +89,7 @@ def test_train_then_maps_list_show_promote_and_the_runs_alias(cli, pg, sample):
 
     for args, message in (
         (("maps", "promote", "9"), "error: no map 9; `asmdb maps list` lists them"),
-        (("runs", "promote", "9"), "error: no model run 9; `asmdb runs list` lists them"),
+        (("runs", "promote", "9"), "error: no model run 9; `asmdb runs` lists them"),
         (("maps", "show", "9"), "error: no map 9; `asmdb maps list` lists them"),
     ):
         missing = cli(*args)

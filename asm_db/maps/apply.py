@@ -64,7 +64,7 @@ def check_compatible(run_id: int, trained: FeatureSetShape, target: FeatureSetSh
 def _trained_on(pg: psycopg.Connection, run_id: int) -> FeatureSetShape:
     row = pg.execute(load_sql("run_model_feature_set"), {"run_id": run_id}).fetchone()
     if row is None:
-        raise NotFound(f"no model run {run_id}; `asmdb runs list` lists them")
+        raise NotFound(f"no model run {run_id}; `asmdb runs` lists them")
     return FeatureSetShape(*row)
 
 

@@ -51,7 +51,7 @@ def resolve_map(
                 f"run {run_id} has no map; `asmdb predict --run {run_id} --feature-set NAME` "
                 "makes one"
             )
-        raise NotFound(f"no model run {run_id}; `asmdb runs list` lists them")
+        raise NotFound(f"no model run {run_id}; `asmdb runs` lists them")
     raise NotFound(
         "no promoted map; `asmdb maps list` lists maps, `asmdb maps promote ID` shows one"
     )
