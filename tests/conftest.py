@@ -144,7 +144,8 @@ def snapshot(pg: psycopg.Connection) -> dict:
         ("tiles", "tile_id"),
         ("tile_features", "feature_set_id, tile_id"),
         ("model_runs", "run_id"),
-        ("predictions", "run_id, tile_id"),
+        ("maps", "map_id"),
+        ("predictions", "map_id, tile_id"),
     ):
         query = sql.SQL(
             "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY {}), '')) "

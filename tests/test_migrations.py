@@ -130,7 +130,7 @@ def test_run_history_revision_down_and_up_keeps_runs_and_the_map(engine, pg, sam
     assert pg.execute(shown).fetchall() == [(2,)]  # before 0003 the newest run was shown
     assert upgrade(engine) == head_revision()
     assert pg.execute(
-        "SELECT count(*) FROM asmdb.model_runs WHERE promoted_at IS NOT NULL"
+        "SELECT count(*) FROM asmdb.maps WHERE promoted_at IS NOT NULL"
     ).fetchone() == (2,)
     assert pg.execute(shown).fetchall() == [(2,)]
 
@@ -196,6 +196,7 @@ def test_large_tables_keep_tile_id_in_every_key_for_distribution(engine, pg):
             "asmdb.feature_sets",
             "asmdb.model_runs",
             "asmdb.grids",
+            "asmdb.maps",
         ), (table, target)
 
 
@@ -284,3 +285,103 @@ def test_grid_revision_refuses_to_downgrade_over_tiles_of_other_grids(engine, pg
     pg.execute("DELETE FROM asmdb.feature_sets WHERE grid_id <> 1")
     pg.execute("DELETE FROM asmdb.tiles WHERE grid_id <> 1")
     assert downgrade(engine, "0006") == "0006"
+
+
+def _partitions(pg) -> list[str]:
+    return [
+        r[0]
+        for r in pg.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'asmdb.predictions'::regclass ORDER BY 1"
+        )
+    ]
+
+
+def test_maps_revision_down_and_up_keeps_runs_predictions_and_the_map_shown(
+    engine, pg, sample, tmp_path
+):
+    from asm_db.ingest.features import ingest_features
+    from asm_db.ingest.labels import ingest_labels
+    from asm_db.ingest.sample import write_sample_data
+    from asm_db.maps.apply import predict_map
+    from asm_db.modeling.protocols import Protocol
+    from asm_db.runs.train import train_run
+
+    ingest_labels(engine, sample.labels)
+    ingest_features(engine, sample.features)
+    seed = Protocol(cv="seed", bootstrap=0)
+    first = train_run(engine, protocol=seed)
+    second = train_run(engine, protocol=Protocol(cv="seed", bootstrap=0, random_state=2))
+    third = train_run(
+        engine, protocol=Protocol(cv="seed", bootstrap=0, random_state=3), promote=False
+    )
+    pg.execute("SELECT pg_sleep(0.01)")
+    # run 1 promoted again, after run 2: promotion order differs from run order.
+    pg.execute(
+        "UPDATE asmdb.maps SET promoted_at = clock_timestamp() WHERE map_id = %s", (first.map_id,)
+    )
+    later = write_sample_data(
+        tmp_path / "later", n_lat=24, n_lon=24, n_features=256, n_labels=10, seed=11
+    )
+    ingest_features(engine, later.features, feature_set="later")
+    other = predict_map(engine, second.run_id, "later", promote=False)
+    assert (first.map_id, second.map_id, third.map_id, other.map.map_id) == (1, 2, 3, 4)
+
+    by_run = "SELECT run_id, tile_id, score, probability, ST_AsBinary(geom) FROM asmdb.predictions WHERE run_id = %s ORDER BY tile_id"
+    own = {
+        r.run_id: pg.execute(
+            by_run.replace("WHERE", "WHERE map_id = run_id AND"), (r.run_id,)
+        ).fetchall()
+        for r in (first, second, third)
+    }
+    assert all(len(rows) == sample.n_tiles for rows in own.values())
+    shown = "SELECT DISTINCT run_id FROM asmdb.latest_predictions"
+    assert pg.execute(shown).fetchall() == [(first.run_id,)]
+
+    assert downgrade(engine, "0006") == "0006"
+    assert pg.execute("SELECT to_regclass('asmdb.maps')").fetchone()[0] is None
+    assert _partitions(pg) == ["predictions_run_1", "predictions_run_2", "predictions_run_3"]
+    for run_id, rows in own.items():
+        assert pg.execute(by_run, (run_id,)).fetchall() == rows  # the map on "later" is gone
+    assert pg.execute(shown).fetchall() == [(first.run_id,)]
+    promoted = pg.execute(
+        "SELECT run_id FROM asmdb.model_runs WHERE promoted_at IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    assert promoted == [(1,), (2,)]
+
+    assert upgrade(engine) == head_revision()
+    assert _partitions(pg) == ["predictions_map_1", "predictions_map_2", "predictions_map_3"]
+    maps = pg.execute(
+        "SELECT map_id, run_id, feature_set_id, tiles, promoted_at IS NOT NULL FROM asmdb.maps ORDER BY 1"
+    ).fetchall()
+    assert maps == [
+        (1, 1, 1, sample.n_tiles, True),
+        (2, 2, 1, sample.n_tiles, True),
+        (3, 3, 1, sample.n_tiles, False),
+    ]
+    for run_id, rows in own.items():
+        assert pg.execute(by_run, (run_id,)).fetchall() == rows
+    assert pg.execute(shown).fetchall() == [(first.run_id,)]
+    # New maps continue after the migrated ones.
+    again = predict_map(engine, second.run_id, "later", promote=False)
+    assert again.map.map_id == 4
+
+
+def test_maps_revision_keeps_showing_a_never_promoted_run(engine, pg, sample):
+    # Before maps, a database whose only run was trained with --no-promote showed it anyway;
+    # the upgrade promotes its map, so what QGIS shows does not change.
+    from asm_db.ingest.features import ingest_features
+    from asm_db.ingest.labels import ingest_labels
+    from asm_db.modeling.protocols import Protocol
+    from asm_db.runs.train import train_run
+
+    ingest_labels(engine, sample.labels)
+    ingest_features(engine, sample.features)
+    run = train_run(engine, protocol=Protocol(cv="seed", bootstrap=0), promote=False)
+    shown = "SELECT count(*), min(run_id) FROM asmdb.latest_predictions"
+    assert pg.execute(shown).fetchone() == (0, None)
+    assert downgrade(engine, "0006") == "0006"
+    assert pg.execute(shown).fetchone() == (sample.n_tiles, run.run_id)
+    assert upgrade(engine) == head_revision()
+    assert pg.execute(shown).fetchone() == (sample.n_tiles, run.run_id)
+    assert pg.execute("SELECT asmdb.promoted_map()").fetchone() == (run.map_id,)

@@ -221,7 +221,7 @@ def test_stored_project_opens_with_its_layers_labels_on_top(world):
     assert names == [
         "Review queue",
         "Field labels",
-        "ASM probability (latest run)",
+        "ASM probability (promoted map)",
         "Feature tiles",
     ]
     assert all(layer["valid"] for layer in project["layers"]), world["seen"]["messages"]

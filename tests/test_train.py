@@ -64,14 +64,14 @@ def test_latest_predictions_is_the_newest_run_and_stored_model_reapplies(loaded,
     ).fetchone()
     assert rows == (second.counts["tiles_predicted"],) * 2 + (second.run_id,) * 2
     assert second.run_id > first.run_id
-    # Each run is its own partition, and the map reads only the promoted run's.
+    # Each run's map is its own partition, and the view reads only the promoted map's.
     partitions = pg.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = 'asmdb.predictions'::regclass ORDER BY 1"
     ).fetchall()
     assert [r[0] for r in partitions] == [
-        f"predictions_run_{first.run_id}",
-        f"predictions_run_{second.run_id}",
+        f"predictions_map_{first.map_id}",
+        f"predictions_map_{second.map_id}",
     ]
     plan = "\n".join(
         r[0]
@@ -79,8 +79,8 @@ def test_latest_predictions_is_the_newest_run_and_stored_model_reapplies(loaded,
             "EXPLAIN (ANALYZE, COSTS OFF) SELECT count(*) FROM asmdb.latest_predictions"
         )
     )
-    assert f"predictions_run_{second.run_id}" in plan
-    assert f"predictions_run_{first.run_id} " not in plan and "Subplans Removed: 1" in plan
+    assert f"predictions_map_{second.map_id}" in plan
+    assert f"predictions_map_{first.map_id} " not in plan and "Subplans Removed: 1" in plan
     model = load_model(loaded, first.run_id)
     tile_id, features = pg.execute(
         "SELECT tile_id, features FROM asmdb.tile_features LIMIT 1"

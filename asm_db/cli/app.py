@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from asm_db.cli import db, export, ingest, qgis, review, roles, runs, sample, train
+from asm_db.cli import db, export, ingest, maps, qgis, review, roles, runs, sample, train
 from asm_db.cli.common import err
 from asm_db.errors import AsmdbError
 
@@ -24,6 +24,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(ingest.app, name="ingest")
 app.command("train")(train.train)
 app.add_typer(runs.app, name="runs")
+app.command("predict")(maps.predict)
+app.add_typer(maps.app, name="maps")
 app.command("report")(runs.report)
 app.add_typer(review.app, name="review")
 app.add_typer(qgis.app, name="qgis")

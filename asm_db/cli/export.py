@@ -16,11 +16,20 @@ app = typer.Typer(help="Write results to files.", no_args_is_help=True)
 @app.command("predictions")
 def export_predictions_command(
     out: Annotated[Path, typer.Argument(help="OUT.gpkg (style embedded) or OUT.parquet.")],
-    run: Annotated[int | None, typer.Option(help="Run to export (default: the latest).")] = None,
+    run: Annotated[
+        int | None,
+        typer.Option(help="Export the map this run made on its own feature set."),
+    ] = None,
+    map_id: Annotated[
+        int | None, typer.Option("--map", help="Map to export (default: the promoted one).")
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Write a run's probability map to a GeoPackage or GeoParquet file, styled for QGIS."""
+    """Write a probability map to a GeoPackage or GeoParquet file, styled for QGIS."""
     from asm_db.publish.export import export_predictions
 
-    result = export_predictions(create_engine(database_url), out, run)
-    print(f"{result.path}: run {result.run_id}, {result.rows} tiles, style {result.style}")
+    result = export_predictions(create_engine(database_url), out, run, map_id)
+    print(
+        f"{result.path}: map {result.map_id} (run {result.run_id}), {result.rows} tiles, "
+        f"style {result.style}"
+    )

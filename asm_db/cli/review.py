@@ -14,7 +14,12 @@ from asm_db.db.engine import create_engine
 app = typer.Typer(
     help="The review loop: queue tiles, take reviews back, estimate area.", no_args_is_help=True
 )
-RunOption = Annotated[int | None, typer.Option("--run", help="Run (default: the promoted one).")]
+RunOption = Annotated[
+    int | None,
+    typer.Option(
+        "--run", help="Run, by the map it made on its own feature set (default: the promoted map)."
+    ),
+]
 
 
 @app.command("queue")
@@ -104,13 +109,14 @@ def review_estimate(
 ) -> None:
     """Area of ASM and map accuracy with 95% intervals, from the reviewed stratified sample."""
     from asm_db.db.engine import connect, driver
+    from asm_db.maps.registry import resolve_map
     from asm_db.review.area import estimate_area
-    from asm_db.runs.registry import resolve_run
 
     engine = create_engine(database_url)
     with connect(engine) as conn:
-        run_id = resolve_run(driver(conn), run)
-    e = estimate_area(engine, run_id, threshold)
+        chosen = resolve_map(driver(conn), run_id=run)
+    run_id = chosen.run_id
+    e = estimate_area(engine, run_id, threshold, map_id=chosen.map_id)
     if as_json:
         print(json.dumps({"run_id": run_id, **e}))
         return

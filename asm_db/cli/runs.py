@@ -27,14 +27,14 @@ def _run_line(run) -> str:
 
 @app.callback()
 def runs(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
-    """List model runs, newest first (* marks the run latest_predictions shows)."""
+    """List model runs, newest first (* marks the run of the map latest_predictions shows)."""
     if ctx.invoked_subcommand is None:
         runs_list(database_url)
 
 
 @app.command("list")
 def runs_list(database_url: DatabaseUrl = None) -> None:
-    """List model runs, newest first (* marks the run latest_predictions shows)."""
+    """List model runs, newest first (* marks the run of the map latest_predictions shows)."""
     from asm_db.runs.registry import list_runs
 
     for run in list_runs(create_engine(database_url)):
@@ -115,16 +115,14 @@ def runs_compare(
 
 @app.command("promote")
 def runs_promote(
-    run_id: Annotated[int, typer.Argument(help="Run to show in asmdb.latest_predictions.")],
+    run_id: Annotated[int, typer.Argument(help="Run whose map to show.")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Make a run the one asmdb.latest_predictions (and so QGIS) shows."""
-    from asm_db.runs.registry import promote_run
+    """Promote the map a run made on its own feature set (the newest): `maps promote` by run."""
+    from asm_db.cli.maps import promoted_line
+    from asm_db.maps.registry import promote_map
 
-    run = promote_run(create_engine(database_url), run_id)
-    print(
-        f"run {run.run_id} promoted: asmdb.latest_predictions shows its {run.counts['tiles_predicted']} tiles"
-    )
+    print(promoted_line(promote_map(create_engine(database_url), run_id=run_id)))
 
 
 def report(

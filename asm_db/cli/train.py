@@ -65,7 +65,14 @@ def train(
     ] = 200,
     promote: Annotated[
         bool,
-        typer.Option(help="Make this run the one asmdb.latest_predictions shows."),
+        typer.Option(help="Make this run's map the one asmdb.latest_predictions shows."),
+    ] = True,
+    make_map: Annotated[
+        bool,
+        typer.Option(
+            "--map/--no-map",
+            help="Score every tile of the feature set as the run's map (--no-map: the run only).",
+        ),
     ] = True,
     readers: Annotated[
         int,
@@ -76,7 +83,7 @@ def train(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Join labels to tiles in SQL, fit and evaluate a calibrated model, predict every tile."""
+    """Join labels to tiles in SQL, fit and evaluate a calibrated model, map every tile."""
     from asm_db.modeling.protocols import Protocol
     from asm_db.runs.train import LabelFilters, train_run
 
@@ -105,6 +112,7 @@ def train(
             filters=filters,
             protocol=protocol,
             promote=promote,
+            make_map=make_map,
             readers=readers,
             plots_dir=plots,
             progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
@@ -116,6 +124,7 @@ def train(
             json.dumps(
                 {
                     "run_id": result.run_id,
+                    "map_id": result.map_id,
                     "feature_set": result.feature_set,
                     "protocol": fit.protocol,
                     "model": protocol.model,
@@ -125,7 +134,7 @@ def train(
                     "auc_calibrated": fit.auc_calibrated,
                     "metrics": result.metrics,
                     "counts": result.counts,
-                    "promoted": promote,
+                    "promoted": promote and result.map_id is not None,
                     "plots": [str(p) for p in result.plots],
                     "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
                 }
@@ -157,8 +166,14 @@ def train(
     print(f"AUC before calibration: {fit.auc_uncalibrated:.3f}")
     print(f"AUC after calibration: {fit.auc_calibrated:.3f}")
     print_metrics(result.metrics, fit.protocol)
-    shown = "view asmdb.latest_predictions" if promote else "not promoted"
-    print(f"tiles predicted: {c['tiles_predicted']} -> asmdb.predictions, {shown}")
+    if result.map_id is None:
+        print("no map made (--no-map); `asmdb predict` makes one")
+    else:
+        shown = "view asmdb.latest_predictions" if promote else "not promoted"
+        print(
+            f"tiles predicted: {c['tiles_predicted']} -> asmdb.predictions, map "
+            f"{result.map_id}, {shown}"
+        )
     for path in result.plots:
         print(f"plot: {path}")
 

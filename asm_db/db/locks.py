@@ -2,7 +2,7 @@
 
 Two ingests of the same kind would upsert overlapping rows in different orders (a deadlock)
 and ANALYZE the same table at once (PostgreSQL refuses concurrent ANALYZE of one table); two
-runs' write-backs would ANALYZE `predictions` together. Each such step takes a transaction-level
+maps' write-backs would ANALYZE `predictions` together. Each such step takes a transaction-level
 advisory lock: a second one waits for the first to commit, after saying so on stderr. Fitting
 is not locked: two `asmdb train` fit at the same time and only write one after the other.
 """
@@ -20,6 +20,7 @@ LOCKS = {
     "ingest labels": (1, "waiting for another `asmdb ingest labels` to commit ..."),
     "ingest features": (2, "waiting for another `asmdb ingest features` to commit ..."),
     "write run": (3, "waiting for another `asmdb train` to finish writing its run ..."),
+    "write map": (4, "waiting for another `asmdb train` or `asmdb predict` to write its map ..."),
 }
 
 Notify = Callable[[str], None]

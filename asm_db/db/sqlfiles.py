@@ -13,4 +13,10 @@ def load_sql(name: str) -> str:
 
 
 # Replaceable objects (CREATE OR REPLACE), re-applied after every upgrade, in dependency order.
-REPLACEABLE_FILES = ("filtered_labels", "label_tiles", "promoted_run", "latest_predictions")
+REPLACEABLE_FILES = (
+    "filtered_labels",
+    "label_tiles",
+    "promoted_map",
+    "promoted_run",
+    "latest_predictions",
+)

@@ -1,4 +1,5 @@
-"""Predict every tile of a feature set in streamed batches and write the run's predictions."""
+"""Score every tile of a feature set with a model, in streamed batches read by parallel
+connections in one snapshot."""
 
 from __future__ import annotations
 
@@ -135,36 +136,3 @@ def _snapshot_reader(
         raise
     finally:
         raw.close()
-
-
-def write_predictions(pg: psycopg.Connection, run_id: int, predictions: TilePredictions) -> int:
-    """A run's predictions, with their tile polygons, as the run's own partition of
-    `asmdb.predictions`: loaded, then indexed, then attached. Returns the row count."""
-    name = f"predictions_run_{run_id:d}"
-    names = {
-        "partition": sql.Identifier("asmdb", name),
-        "check": sql.Identifier(f"{name}_run"),
-        "run_id": sql.Literal(run_id),
-    }
-    columns = [("tile_id", "int8"), ("score", "float8"), ("probability", "float8")]
-    with pg.cursor() as cur:
-        cur.execute(sql.SQL(load_sql("predictions_partition_create")).format(**names))
-        cur.execute(load_sql("predictions_stage_create"))
-        with cur.copy(load_sql("predictions_stage_copy")) as copy:
-            copy.write(pgcopy.HEADER)
-            copy.write(
-                pgcopy.encode_rows(
-                    columns,
-                    {
-                        "tile_id": predictions.tile_id,
-                        "score": predictions.score,
-                        "probability": predictions.probability,
-                    },
-                )
-            )
-            copy.write(pgcopy.TRAILER)
-        cur.execute(sql.SQL(load_sql("predictions_insert")).format(**names))
-        written = cur.rowcount
-        cur.execute(sql.SQL(load_sql("predictions_partition_attach")).format(**names))
-        cur.execute(sql.SQL("ANALYZE {partition}").format(**names))
-    return written

@@ -1,4 +1,4 @@
-"""`asmdb export predictions`: a run's probability map as a file for people without database
+"""`asmdb export predictions`: a probability map as a file for people without database
 access, styled as in the database (GeoPackage: style embedded; GeoParquet: a .qml beside it,
 which QGIS applies when it opens the file)."""
 
@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
+from asm_db.maps.registry import resolve_map
 from asm_db.publish import qml
 from asm_db.publish.styles import write_gpkg_style
-from asm_db.runs.registry import resolve_run
 
 LAYER = "predictions"
 FORMATS = {".gpkg": "GeoPackage", ".parquet": "GeoParquet"}
@@ -29,19 +29,28 @@ class ExportResult:
     run_id: int
     rows: int
     style: str
+    map_id: int
 
 
-def export_predictions(engine: Engine, out: str | Path, run_id: int | None = None) -> ExportResult:
-    """Write a run's predictions (default: the latest) to OUT.gpkg or OUT.parquet, styled."""
+def export_predictions(
+    engine: Engine, out: str | Path, run_id: int | None = None, map_id: int | None = None
+) -> ExportResult:
+    """Write a map's predictions to OUT.gpkg or OUT.parquet, styled: map `map_id`, or the map
+    run `run_id` made on its own feature set, or (neither given) the promoted map."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         raise AsmdbError(f"{out}: unknown format; the file name must end in .gpkg or .parquet")
+    if run_id is not None and map_id is not None:
+        raise AsmdbError("give --map or --run, not both (a map belongs to one run)")
     with connect(engine) as conn:
         check_ready(conn)
-        run_id = resolve_run(driver(conn), run_id)
+        chosen = resolve_map(driver(conn), map_id, run_id)
         frame = gpd.read_postgis(
-            load_sql("predictions_for_export"), conn, geom_col="geom", params={"run_id": run_id}
+            load_sql("predictions_for_export"),
+            conn,
+            geom_col="geom",
+            params={"map_id": chosen.map_id},
         )
     style = qml.probability_qml()
     # Written beside the target and renamed into place: a failed export leaves no half file.
@@ -62,4 +71,4 @@ def export_predictions(engine: Engine, out: str | Path, run_id: int | None = Non
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
-    return ExportResult(out, run_id, len(frame), style_place)
+    return ExportResult(out, chosen.run_id, len(frame), style_place, chosen.map_id)

@@ -19,7 +19,9 @@ from sqlalchemy.engine import Engine  # noqa: E402
 from asm_db.db.engine import check_ready, connect, driver  # noqa: E402
 from asm_db.db.sqlfiles import load_sql  # noqa: E402
 from asm_db.grid import Grid, feature_set_grid  # noqa: E402
+from asm_db.errors import NotFound  # noqa: E402
 from asm_db.maps.predict import tile_feature_batches  # noqa: E402
+from asm_db.maps.registry import resolve_map  # noqa: E402
 from asm_db.runs.registry import RunSummary, get_run  # noqa: E402
 
 FEATURE_MAPS = 3
@@ -47,7 +49,11 @@ def load_run_data(engine: Engine, run_id: int, n_feature_maps: int = FEATURE_MAP
         pg = driver(conn)
         run = get_run(pg, run_id)
         evaluated = pg.execute(load_sql("run_evaluation_rows"), {"run_id": run_id}).fetchall()
-        tiles = pg.execute(load_sql("run_prediction_rows"), {"run_id": run_id}).fetchall()
+        try:
+            map_id = resolve_map(pg, run_id=run_id).map_id
+        except NotFound:
+            map_id = None  # a run trained without a map: no map figure
+        tiles = pg.execute(load_sql("map_prediction_rows"), {"map_id": map_id}).fetchall()
         top = run.metrics.get("top_features", [])[:n_feature_maps]
         columns = [f["index"] for f in top]
         feature_set_id, n_features = pg.execute(

@@ -72,7 +72,7 @@ class ProjectLayer:
 PROJECT_LAYERS = (
     ProjectLayer("review_queue", "Review queue", "review_id", "Polygon"),
     ProjectLayer("labels", "Field labels", "label_id", "Point"),
-    ProjectLayer("latest_predictions", "ASM probability (latest run)", "tile_id", "Polygon"),
+    ProjectLayer("latest_predictions", "ASM probability (promoted map)", "tile_id", "Polygon"),
     ProjectLayer("tiles", "Feature tiles", "tile_id", "Polygon", visible=False),
 )
 

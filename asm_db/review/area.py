@@ -102,13 +102,20 @@ def stratified_estimates(strata: list[dict], threshold: float) -> dict:
     }
 
 
-def estimate_area(engine: Engine, run_id: int, threshold: float = 0.5) -> dict:
-    """Estimate from a run's reviewed sample, store it with the run, and return it."""
+def estimate_area(
+    engine: Engine, run_id: int, threshold: float = 0.5, map_id: int | None = None
+) -> dict:
+    """Estimate from a run's reviewed sample, store it with the run, and return it. The strata
+    are those of map `map_id` (default: the map the run made on its own feature set)."""
+    from asm_db.maps.registry import resolve_map
+
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
+        if map_id is None:
+            map_id = resolve_map(pg, run_id=run_id).map_id
         sizes = pg.execute(
-            load_sql("review_strata_sizes"), {"run_id": run_id, "threshold": threshold}
+            load_sql("review_strata_sizes"), {"map_id": map_id, "threshold": threshold}
         ).fetchall()
         if not sizes:
             raise AsmdbError(f"run {run_id} has no predictions; `asmdb runs list` lists runs")

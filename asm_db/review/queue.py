@@ -22,9 +22,9 @@ from sqlalchemy.engine import Engine
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.maps.registry import resolve_map
 from asm_db.publish import qml
 from asm_db.publish.styles import write_gpkg_style
-from asm_db.runs.registry import resolve_run
 
 STATUSES = ("pending", "confirmed", "rejected", "unclear")
 CLASS_NAMES = {
@@ -79,14 +79,15 @@ def make_queue(
     spacing: float = 0.03,
     seed: int = 1991,
 ) -> QueueResult:
-    """Choose the tiles of a run (default: the promoted one) to review, and queue them."""
+    """Choose the tiles of a run's map (default: the promoted map) to review, and queue them."""
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
-        run_id = resolve_run(pg, run_id)
+        chosen_map = resolve_map(pg, run_id=run_id)
+        run_id = chosen_map.run_id
         rows = pg.execute(
             load_sql("review_candidates"),
-            {"run_id": run_id, "min_label_distance": min_label_distance},
+            {"map_id": chosen_map.map_id, "min_label_distance": min_label_distance},
         ).fetchall()
         tile_id = np.array([r[0] for r in rows], dtype=np.int64)
         probability = np.array([r[1] for r in rows], dtype=float)
@@ -120,6 +121,7 @@ def make_queue(
             load_sql("review_queue_insert"),
             {
                 "run_id": run_id,
+                "map_id": chosen_map.map_id,
                 "tile_ids": [c[0] for c in chosen],
                 "strata": [c[1] for c in chosen],
                 "reasons": [c[2] for c in chosen],

@@ -1,5 +1,6 @@
-"""Model runs: recording a run with its evidence, listing, showing, comparing and promoting runs,
-and loading a run's model again (stored as `asmdb-model/1`, see `asm_db.runs.model_store`)."""
+"""Model runs: recording a run with its evidence, listing, showing and comparing runs, and
+loading a run's model again (stored as `asmdb-model/1`, see `asm_db.runs.model_store`). A run's
+maps (its model applied to feature sets) are in `asm_db.maps`."""
 
 from __future__ import annotations
 
@@ -76,7 +77,6 @@ def record_run(
     data_fingerprint: str,
     feature_importance: np.ndarray,
     importance_method: str,
-    promote: bool = True,
 ) -> tuple[int, datetime]:
     """Insert a run; the caller's transaction decides whether it is ever seen."""
     row = pg.execute(
@@ -95,7 +95,6 @@ def record_run(
             "code_version": f"asmdb {metadata.version('asmdb')}",
             "feature_importance": [float(v) for v in feature_importance],
             "importance_method": importance_method,
-            "promote": promote,
         },
     ).fetchone()
     return row[0], row[1]
@@ -127,15 +126,6 @@ def write_evaluations(pg: psycopg.Connection, run_id: int, fit: FitResult) -> No
         copy.write(pgcopy.HEADER)
         copy.write(pgcopy.encode_rows(columns, values))
         copy.write(pgcopy.TRAILER)
-
-
-def resolve_run(pg: psycopg.Connection, run_id: int | None) -> int:
-    """The run asked for, or the promoted one; NotFound if there is none."""
-    row = pg.execute(load_sql("run_to_export"), {"run_id": run_id}).fetchone()
-    if row is None:
-        wanted = f"no model run {run_id}" if run_id is not None else "no model runs yet"
-        raise NotFound(f"{wanted}; `asmdb runs` lists them")
-    return row[0]
 
 
 def read_model(pg: psycopg.Connection, run_id: int) -> model_store.StoredModel:
@@ -184,24 +174,25 @@ def show_run(engine: Engine, run_id: int) -> RunSummary:
 
 
 def compare_runs(engine: Engine, first: int, second: int) -> RunComparison:
-    """Two runs' metrics, and how much their probability maps differ tile by tile."""
+    """Two runs' metrics, and how much their maps (each on its own feature set) differ tile by
+    tile."""
+    from asm_db.maps.registry import resolve_map
+
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
         a, b = get_run(pg, first), get_run(pg, second)
+        map_ids = []
+        for run_id in (first, second):
+            try:
+                map_ids.append(resolve_map(pg, run_id=run_id).map_id)
+            except NotFound:
+                map_ids.append(None)
         with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
-            maps = cur.execute(load_sql("runs_compare_maps"), {"a": first, "b": second}).fetchone()
+            maps = cur.execute(
+                load_sql("runs_compare_maps"), {"a": map_ids[0], "b": map_ids[1]}
+            ).fetchone()
     return RunComparison(a, b, {k: (float(v) if v is not None else None) for k, v in maps.items()})
-
-
-def promote_run(engine: Engine, run_id: int) -> RunSummary:
-    """Make `run_id` the run `asmdb.latest_predictions` shows."""
-    with connect(engine) as conn:
-        check_ready(conn)
-        pg = driver(conn)
-        if pg.execute(load_sql("run_promote"), {"run_id": run_id}).fetchone() is None:
-            raise NotFound(f"no model run {run_id}; `asmdb runs list` lists them")
-        return get_run(pg, run_id)
 
 
 def reproduce_command(run: RunSummary) -> str:

@@ -1,5 +1,5 @@
-"""`asmdb train`: join in SQL, fit and evaluate a calibrated model, predict every tile, and
-record the run with everything needed to compare and reproduce it."""
+"""`asmdb train`: join in SQL, fit and evaluate a calibrated model, record the run with
+everything needed to compare and reproduce it, and (by default) its map of every tile."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import NotFound
-from asm_db.maps.predict import READERS, TilePredictions, predict_tiles, write_predictions
+from asm_db.maps.predict import READERS, TilePredictions, predict_tiles
+from asm_db.maps.write import record_map
 from asm_db.modeling import estimators
 from asm_db.modeling import protocols as fitting
 from asm_db.runs.registry import record_run, write_evaluations
@@ -75,13 +76,14 @@ class RunResult:
     run_id: int
     feature_set: str
     fit: fitting.FitResult
-    predictions: TilePredictions
+    predictions: TilePredictions | None
     label_counts: dict[int, int]
     counts: dict
     metrics: dict
     top_features: list[dict]
     seconds: dict = field(default_factory=dict)
     plots: list[Path] = field(default_factory=list)
+    map_id: int | None = None
 
 
 def choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
@@ -168,16 +170,18 @@ def train_run(
     filters: LabelFilters = LabelFilters(),
     protocol: fitting.Protocol = fitting.Protocol(),
     promote: bool = True,
+    make_map: bool = True,
     readers: int = READERS,
     plots_dir: str | Path | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
     notify: locks.Notify | None = None,
 ) -> RunResult:
-    """Train and evaluate on the joined labels, predict every tile, and record one new run.
+    """Train and evaluate on the joined labels and record one new run; with `make_map`
+    (the default), also score every tile of the feature set and record that as the run's map.
 
-    The run, its evaluation rows and its predictions commit together, and the run is promoted
-    (shown by `asmdb.latest_predictions`) in that same transaction unless `promote` is false:
-    readers never see a half-written run.
+    The run, its evaluation rows and its map commit together, and the map is promoted (shown by
+    `asmdb.latest_predictions`) in that same transaction unless `promote` is false: readers
+    never see a half-written run or map.
     """
     estimators.model_spec(protocol.model)  # an unknown model fails before any work
     seconds = {}
@@ -213,22 +217,26 @@ def train_run(
         )
         seconds["fit"] = time.perf_counter() - started
 
-        started = time.perf_counter()
-        tile_count = pg.execute(
-            "SELECT count(*) FROM asmdb.tile_features WHERE feature_set_id = %s",
-            (fs.feature_set_id,),
-        ).fetchone()[0]
-        tile_progress = (lambda done: progress("predict", done, tile_count)) if progress else None
-        predictions = predict_tiles(
-            pg,
-            fit.model,
-            fs.feature_set_id,
-            fs.n_features,
-            open_connection=engine.raw_connection,
-            readers=readers,
-            progress=tile_progress,
-        )
-        seconds["predict"] = time.perf_counter() - started
+        predictions = None
+        if make_map:
+            started = time.perf_counter()
+            tile_count = pg.execute(
+                "SELECT count(*) FROM asmdb.tile_features WHERE feature_set_id = %s",
+                (fs.feature_set_id,),
+            ).fetchone()[0]
+            tile_progress = (
+                (lambda done: progress("predict", done, tile_count)) if progress else None
+            )
+            predictions = predict_tiles(
+                pg,
+                fit.model,
+                fs.feature_set_id,
+                fs.n_features,
+                open_connection=engine.raw_connection,
+                readers=readers,
+                progress=tile_progress,
+            )
+            seconds["predict"] = time.perf_counter() - started
 
         counts = {
             **{k: int(v) for k, v in filter_counts.items()},
@@ -239,7 +247,7 @@ def train_run(
             "positives": int(rows.y.sum()),
             "train": fit.n_train,
             "test": fit.n_test,
-            "tiles_predicted": int(len(predictions.tile_id)),
+            "tiles_predicted": int(len(predictions.tile_id)) if predictions is not None else 0,
         }
         if protocol.cv == "spatial":
             counts["spatial_blocks"] = int(len(np.unique(fit.groups)))
@@ -268,14 +276,32 @@ def train_run(
             data_fingerprint=rows.fingerprint(),
             feature_importance=importance,
             importance_method=importance_method,
-            promote=promote,
         )
         write_evaluations(pg, run_id, fit)
-        write_predictions(pg, run_id, predictions)
+        map_id = None
+        if predictions is not None:
+            written = record_map(
+                pg,
+                run_id=run_id,
+                feature_set_id=fs.feature_set_id,
+                predictions=predictions,
+                promote=promote,
+                notify=notify,
+            )
+            map_id = written.map_id
         seconds["write"] = time.perf_counter() - started
 
     result = RunResult(
-        run_id, fs.name, fit, predictions, label_counts, counts, metrics, top, seconds
+        run_id,
+        fs.name,
+        fit,
+        predictions,
+        label_counts,
+        counts,
+        metrics,
+        top,
+        seconds,
+        map_id=map_id,
     )
     if plots_dir is not None:
         from asm_db.publish.plots import plot_run

@@ -1,15 +1,16 @@
--- The promoted run's predictions (see promoted_run.sql). tile_id is unique within a run, so it
--- is the layer's key. A run is written and promoted in one transaction, so the
--- view never shows a half-written run.
+-- The promoted map's predictions (see promoted_map.sql). tile_id is unique within a map, so it
+-- is the layer's key. A map is written and promoted in one transaction and the view is read in
+-- one snapshot, so it never shows a half-written map, nor two maps at once.
 CREATE OR REPLACE VIEW asmdb.latest_predictions AS
 SELECT
     p.tile_id,
+    p.map_id,
     p.run_id,
     p.score,
     p.probability,
     p.geom
 FROM asmdb.predictions AS p
-WHERE p.run_id = asmdb.promoted_run();
+WHERE p.map_id = asmdb.promoted_map();
 
 COMMENT ON VIEW asmdb.latest_predictions IS
-    'The promoted model run''s calibrated probability per tile. QGIS key: tile_id (int8, unique).';
+    'The promoted map''s calibrated probability per tile. QGIS key: tile_id (int8, unique).';

@@ -1,4 +1,8 @@
-SELECT r.run_id, r.created_at, r.promoted_at, r.run_id = asmdb.promoted_run() AS shown,
+-- Runs, newest first; promoted_at is when one of the run's maps was last promoted, and shown
+-- says whether the promoted map is the run's.
+SELECT r.run_id, r.created_at,
+       (SELECT max(m.promoted_at) FROM asmdb.maps AS m WHERE m.run_id = r.run_id) AS promoted_at,
+       r.run_id IS NOT DISTINCT FROM asmdb.promoted_run() AS shown,
        fs.name, coalesce(r.protocol, 'seed'), coalesce(r.model_name, 'ridge'), r.parameters,
        r.metrics, r.counts, r.data_fingerprint, r.code_version, r.library_versions,
        r.area_estimate

@@ -1,10 +1,7 @@
--- The run asmdb shows: the one promoted last (a new run is promoted unless trained with
--- --no-promote; `asmdb runs promote ID` promotes an older one again).
+-- The run of the promoted map (see promoted_map.sql): the run asmdb shows.
 CREATE OR REPLACE FUNCTION asmdb.promoted_run()
 RETURNS integer
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT run_id FROM asmdb.model_runs
-    ORDER BY promoted_at DESC NULLS LAST, run_id DESC
-    LIMIT 1
+    SELECT run_id FROM asmdb.maps WHERE map_id = asmdb.promoted_map()
 $$;

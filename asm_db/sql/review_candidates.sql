@@ -1,4 +1,4 @@
--- Every tile of a run with its probability, its map class (1-5: 0-0.2, ..., 0.8-1), its
+-- Every tile of a map with its probability, its map class (1-5: 0-0.2, ..., 0.8-1), its
 -- centre, and whether a label lies within reach.
 SELECT p.tile_id, p.probability, least(width_bucket(p.probability, 0, 1, 5), 5), t.lon, t.lat,
        EXISTS (
@@ -7,5 +7,5 @@ SELECT p.tile_id, p.probability, least(width_bucket(p.probability, 0, 1, 5), 5),
        ) AS near_label
 FROM asmdb.predictions AS p
 JOIN asmdb.tiles AS t USING (tile_id)
-WHERE p.run_id = %(run_id)s
+WHERE p.map_id = %(map_id)s
 ORDER BY p.tile_id;

@@ -1,6 +1,6 @@
--- How much two runs' probability maps differ, tile by tile, and in the map's fixed classes.
-WITH a AS (SELECT tile_id, probability FROM asmdb.predictions WHERE run_id = %(a)s),
-     b AS (SELECT tile_id, probability FROM asmdb.predictions WHERE run_id = %(b)s)
+-- How much two probability maps differ, tile by tile, and in the map's fixed classes.
+WITH a AS (SELECT tile_id, probability FROM asmdb.predictions WHERE map_id = %(a)s),
+     b AS (SELECT tile_id, probability FROM asmdb.predictions WHERE map_id = %(b)s)
 SELECT
     count(*) FILTER (WHERE a.tile_id IS NOT NULL AND b.tile_id IS NOT NULL) AS common_tiles,
     count(*) FILTER (WHERE b.tile_id IS NULL) AS only_first,
