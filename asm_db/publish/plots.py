@@ -18,8 +18,8 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from asm_db.db.engine import check_ready, connect, driver  # noqa: E402
 from asm_db.db.sqlfiles import load_sql  # noqa: E402
-from asm_db.grid import Grid, feature_set_grid  # noqa: E402
 from asm_db.errors import NotFound  # noqa: E402
+from asm_db.grid import Grid, feature_set_grid  # noqa: E402
 from asm_db.maps.predict import tile_feature_batches  # noqa: E402
 from asm_db.maps.registry import resolve_map  # noqa: E402
 from asm_db.runs.registry import RunSummary, get_run  # noqa: E402
