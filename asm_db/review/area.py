@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
+from asm_db.probability_classes import sql_params
 from asm_db.review.queue import CLASS_NAMES
 
 Z95 = 1.959964
@@ -108,7 +109,8 @@ def estimate_area(engine: Engine, run_id: int, threshold: float = 0.5) -> dict:
         check_ready(conn)
         pg = driver(conn)
         sizes = pg.execute(
-            load_sql("review_strata_sizes"), {"run_id": run_id, "threshold": threshold}
+            load_sql("review_strata_sizes"),
+            {"run_id": run_id, "threshold": threshold, **sql_params()},
         ).fetchall()
         if not sizes:
             raise AsmdbError(f"run {run_id} has no predictions; `asmdb runs list` lists runs")

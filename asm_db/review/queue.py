@@ -22,17 +22,14 @@ from sqlalchemy.engine import Engine
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.probability_classes import CLASSES, sql_params
 from asm_db.publish import qml
 from asm_db.publish.styles import write_gpkg_style
 from asm_db.runs.registry import resolve_run
 
 STATUSES = ("pending", "confirmed", "rejected", "unclear")
-CLASS_NAMES = {
-    k + 1: f"p{lo:.1f}-{hi:.1f}"
-    for k, (lo, hi) in enumerate(
-        zip(qml.PROBABILITY_BREAKS[:-1], qml.PROBABILITY_BREAKS[1:], strict=True)
-    )
-}
+# The strata of the stratified sample: the map's probability classes, by class number.
+CLASS_NAMES = {c.number: c.stratum for c in CLASSES}
 HOTSPOT, UNCERTAIN, SAMPLE = "hotspot", "uncertain", "stratified sample"
 
 
@@ -86,7 +83,7 @@ def make_queue(
         run_id = resolve_run(pg, run_id)
         rows = pg.execute(
             load_sql("review_candidates"),
-            {"run_id": run_id, "min_label_distance": min_label_distance},
+            {"run_id": run_id, "min_label_distance": min_label_distance, **sql_params()},
         ).fetchall()
         tile_id = np.array([r[0] for r in rows], dtype=np.int64)
         probability = np.array([r[1] for r in rows], dtype=float)

@@ -15,6 +15,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Engine
 
+from asm_db import probability_classes as classes
 from asm_db.db import copy as pgcopy
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
@@ -181,7 +182,9 @@ def compare_runs(engine: Engine, first: int, second: int) -> RunComparison:
         pg = driver(conn)
         a, b = get_run(pg, first), get_run(pg, second)
         with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
-            maps = cur.execute(load_sql("runs_compare_maps"), {"a": first, "b": second}).fetchone()
+            maps = cur.execute(
+                load_sql("runs_compare_maps"), {"a": first, "b": second, **classes.sql_params()}
+            ).fetchone()
     return RunComparison(a, b, {k: (float(v) if v is not None else None) for k, v in maps.items()})
 
 
