@@ -52,3 +52,13 @@ def test_plots_keep_the_backend_a_program_chose():
     )
     seen = _run(code)
     assert seen == {"backend": "svg", "pyplot": False}
+
+
+def test_importing_the_command_line_does_not_import_scikit_learn():
+    code = (
+        "import json, sys\n"
+        "import asm_db.cli.app\n"
+        "print(json.dumps({'heavy': sorted(m for m in ('sklearn', 'matplotlib', 'scipy') "
+        "if m in sys.modules)}))"
+    )
+    assert _run(code) == {"heavy": []}

@@ -18,6 +18,7 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
 from asm_db.probability_classes import sql_params
+from asm_db.review.options import MAP_THRESHOLD
 from asm_db.review.queue import CLASS_NAMES
 
 Z95 = 1.959964
@@ -103,7 +104,7 @@ def stratified_estimates(strata: list[dict], threshold: float) -> dict:
     }
 
 
-def estimate_area(engine: Engine, run_id: int, threshold: float = 0.5) -> dict:
+def estimate_area(engine: Engine, run_id: int, threshold: float = MAP_THRESHOLD) -> dict:
     """Estimate from a run's reviewed sample, store it with the run, and return it."""
     with connect(engine) as conn:
         check_ready(conn)

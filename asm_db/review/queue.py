@@ -25,12 +25,14 @@ from asm_db.errors import InputError
 from asm_db.probability_classes import CLASSES, sql_params
 from asm_db.publish import qml
 from asm_db.publish.styles import write_gpkg_style
+from asm_db.review.options import QueueOptions
 from asm_db.runs.registry import resolve_run
 
 STATUSES = ("pending", "confirmed", "rejected", "unclear")
 # The strata of the stratified sample: the map's probability classes, by class number.
 CLASS_NAMES = {c.number: c.stratum for c in CLASSES}
 HOTSPOT, UNCERTAIN, SAMPLE = "hotspot", "uncertain", "stratified sample"
+QUEUE = QueueOptions()
 
 
 @dataclass(frozen=True)
@@ -68,13 +70,13 @@ def make_queue(
     engine: Engine,
     run_id: int | None = None,
     *,
-    hotspots: int = 20,
-    uncertain: int = 20,
-    per_stratum: int = 20,
-    threshold: float = 0.5,
-    min_label_distance: float = 0.02,
-    spacing: float = 0.03,
-    seed: int = 1991,
+    hotspots: int = QUEUE.hotspots,
+    uncertain: int = QUEUE.uncertain,
+    per_stratum: int = QUEUE.per_stratum,
+    threshold: float = QUEUE.threshold,
+    min_label_distance: float = QUEUE.min_label_distance,
+    spacing: float = QUEUE.spacing,
+    seed: int = QUEUE.seed,
 ) -> QueueResult:
     """Choose the tiles of a run (default: the promoted one) to review, and queue them."""
     with connect(engine) as conn:
