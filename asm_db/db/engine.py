@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -137,18 +137,25 @@ def apply_replaceable(conn: Connection) -> None:
         conn.exec_driver_sql(load_sql(name))
 
 
-def upgrade(engine: Engine, revision: str = "head") -> str:
-    """Migrate the database to `revision` and re-apply the views; returns the new revision."""
+def upgrade(
+    engine: Engine,
+    revision: str = "head",
+    *,
+    then: Callable[[Connection], object] | None = None,
+) -> str:
+    """Migrate the database to `revision` and re-apply the views; returns the new revision.
+
+    `then` runs in the same transaction afterwards (a failure there undoes the migration):
+    `asm_db.publish.workflows.upgrade_database`, what `asmdb db upgrade` runs, passes the
+    installation of the QGIS styles.
+    """
     with connect(engine) as conn:
         require_postgis_package(conn)
         command.upgrade(_alembic_config(conn), revision)
         if current_revision(conn) == head_revision():
             apply_replaceable(conn)
-            from asm_db.publish.styles import (
-                install_styles,  # matplotlib's colour maps: import late
-            )
-
-            install_styles(driver(conn))
+        if then is not None:
+            then(conn)
         return current_revision(conn) or "base"
 
 
