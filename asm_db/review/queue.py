@@ -29,6 +29,7 @@ from asm_db.review.options import QueueOptions
 from asm_db.runs.registry import resolve_run
 
 STATUSES = ("pending", "confirmed", "rejected", "unclear")
+OPTIONAL_COLUMNS = ("reviewer", "reviewed_at", "notes")  # in the order review_stage_copy has
 # The strata of the stratified sample: the map's probability classes, by class number.
 CLASS_NAMES = {c.number: c.stratum for c in CLASSES}
 HOTSPOT, UNCERTAIN, SAMPLE = "hotspot", "uncertain", "stratified sample"
@@ -191,23 +192,20 @@ def import_reviews(engine: Engine, path: str | Path) -> ImportResult:
         raise InputError(
             path, f"status must be one of {', '.join(STATUSES)}", rows=bad + 1, column="status"
         )
+    optional = {c: frame[c] if c in frame.columns else None for c in OPTIONAL_COLUMNS}
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
-        missing = []
-        for i, row in enumerate(frame.to_dict("records")):
-            found = pg.execute(
-                load_sql("review_update"),
-                {
-                    "review_id": int(ids.iloc[i]),
-                    "status": status.iloc[i],
-                    "reviewer": _clean(row.get("reviewer")),
-                    "reviewed_at": _clean(row.get("reviewed_at")),
-                    "notes": _clean(row.get("notes")),
-                },
-            ).fetchone()
-            if found is None:
-                missing.append(i + 1)
+        # Staged with COPY, then taken in with one UPDATE ... FROM.
+        with pg.cursor() as cur:
+            cur.execute(load_sql("review_stage_create"))
+            with cur.copy(load_sql("review_stage_copy")) as copy:
+                for i in range(len(frame)):
+                    copy.write_row(
+                        [i + 1, int(ids.iloc[i]), status.iloc[i]]
+                        + [_clean(v.iloc[i]) if v is not None else None for v in optional.values()]
+                    )
+            missing = [r[0] for r in cur.execute(load_sql("review_update_from_stage"))]
         if missing:
             raise InputError(
                 path, "no such review_id in asmdb.review_queue", rows=missing, column="review_id"
