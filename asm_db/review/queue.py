@@ -24,7 +24,7 @@ from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
 from asm_db.probability_classes import CLASSES, sql_params
 from asm_db.publish import qml
-from asm_db.publish.styles import write_gpkg_style
+from asm_db.publish.files import write_styled_gpkg
 from asm_db.review.options import QueueOptions
 from asm_db.runs.registry import resolve_run
 
@@ -142,11 +142,7 @@ def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> 
     for column in ("reviewer", "notes"):
         frame[column] = frame[column].astype("string")
     frame["reviewed_at"] = frame["reviewed_at"].astype("string")
-    out.unlink(missing_ok=True)
-    pyogrio.write_dataframe(
-        frame, out, layer="review_queue", driver="GPKG", dataset_options={"VERSION": "1.2"}
-    )
-    write_gpkg_style(out, "review_queue", qml.review_qml(), "review status")
+    write_styled_gpkg(frame, out, "review_queue", qml.review_qml(), "review status")
     return len(frame)
 
 
