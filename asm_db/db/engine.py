@@ -46,7 +46,10 @@ def create_engine(url: str | None = None) -> Engine:
     Its sessions run with JIT compilation off: asmdb's queries stream rows or probe indexes,
     and JIT only adds its compile time (measured: 245 ms of a 489 ms label-tile join).
     """
-    engine = sa.create_engine(database_url(url), pool_pre_ping=False)
+    try:
+        engine = sa.create_engine(database_url(url), pool_pre_ping=False)
+    except ValueError as exc:  # a port that is not a number, say; the URL is not repeated
+        raise sa.exc.ArgumentError(f"Could not parse the URL: {exc}") from None
     sa.event.listen(engine, "connect", _session_settings)
     return engine
 
