@@ -16,8 +16,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from asm_db.db.engine import create_engine, upgrade
+from asm_db.db.engine import create_engine
 from asm_db.ingest.sample import write_sample_data
+from asm_db.publish.workflows import upgrade_database
 
 ADMIN_URL = os.environ.get("ASMDB_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ASMDB = Path(sys.executable).with_name("asmdb")
@@ -60,7 +61,7 @@ def template_db():
     name = f"asmdb_tpl_{uuid.uuid4().hex[:8]}"
     _create_db(name)
     engine = create_engine(_db_url(name))
-    upgrade(engine)
+    upgrade_database(engine)  # as `asmdb db upgrade` leaves it: schema and QGIS styles
     engine.dispose()
     yield name
     _drop_db(name)

@@ -13,6 +13,7 @@ from asm_db.db.engine import (
     upgrade,
 )
 from asm_db.errors import DatabaseNotReady
+from asm_db.publish.workflows import upgrade_database
 
 
 def _tables(conn) -> set[str]:
@@ -82,7 +83,7 @@ def test_not_migrated_database_says_what_to_run(empty_db_url):
 
 
 def test_upgrade_twice_is_harmless(engine, pg):
-    upgrade(engine)
+    upgrade_database(engine)
     assert (
         pg.execute("SELECT version_num FROM public.asmdb_version").fetchone()[0] == head_revision()
     )
@@ -107,7 +108,7 @@ def test_qgis_revision_down_and_up_keeps_data_and_other_styles(engine, pg, sampl
     assert pg.execute("SELECT to_regclass('asmdb.qgis_projects')").fetchone()[0] is None
     assert pg.execute("SELECT stylename FROM public.layer_styles").fetchall() == [("roads",)]
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
-    assert upgrade(engine) == head_revision()
+    assert upgrade_database(engine) == head_revision()
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
     assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 6
 

@@ -329,7 +329,10 @@ def test_migration_refuses_a_pickle_that_would_run_code(engine, pg, sample, cli,
         assert len(lines) == 1 and f"run {run.run_id}:" in lines[0] and reason in lines[0], lines
         assert not marker.exists()
         assert snapshot(pg) == before
-        assert pg.execute("SELECT version_num FROM public.asmdb_version").fetchone()[0] == BEFORE_MODEL_STORE
+        assert (
+            pg.execute("SELECT version_num FROM public.asmdb_version").fetchone()[0]
+            == BEFORE_MODEL_STORE
+        )
 
 
 def test_the_restricted_unpickler_refuses_names_outside_its_list():

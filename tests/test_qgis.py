@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from psycopg import errors, sql
 
-from asm_db.publish.qml import PROBABILITY_BREAKS
+from asm_db.probability_classes import BREAKS as PROBABILITY_BREAKS
 
 from conftest import ADMIN_URL, run_asmdb, throwaway_db
 

@@ -13,7 +13,7 @@ import typer
 
 from asm_db.cli import db, export, ingest, maps, qgis, review, roles, runs, sample, train
 from asm_db.cli.common import err
-from asm_db.errors import AsmdbError
+from asm_db.cli.errors import one_line
 
 app = typer.Typer(
     help="asmdb: map artisanal and small-scale mining from satellite features in PostGIS.",
@@ -35,9 +35,14 @@ app.command("sample-data")(sample.sample_data)
 
 
 def main() -> None:
-    """Entry point: AsmdbError becomes one line on stderr and exit status 1."""
+    """Entry point: a user's error (see `asm_db.cli.errors`) becomes one line on stderr and a
+    non-zero exit status."""
     try:
         app()
-    except AsmdbError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(1)
+    except BaseException as exc:
+        mapped = one_line(exc)
+        if mapped is None:
+            raise
+        message, status = mapped
+        err.print(message, markup=False, highlight=False, soft_wrap=True)
+        sys.exit(status)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from asm_db.cli.common import DatabaseUrl
-from asm_db.db.engine import create_engine, downgrade, redacted, upgrade
+from asm_db.db.engine import create_engine, downgrade, redacted
 
 app = typer.Typer(help="Create or migrate the asmdb schema (Alembic).", no_args_is_help=True)
 
@@ -17,9 +17,12 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Install PostGIS (if needed) and migrate the schema to the latest revision."""
+    """Install PostGIS (if needed), migrate the schema to the latest revision and write the
+    layers' default QGIS styles."""
+    from asm_db.publish.workflows import upgrade_database
+
     engine = create_engine(database_url)
-    now = upgrade(engine, revision)
+    now = upgrade_database(engine, revision)
     print(f"database {redacted(engine.url)} at revision {now}")
 
 

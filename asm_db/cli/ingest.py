@@ -19,9 +19,9 @@ def ingest_labels_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Load field labels (upsert by unique_id); quality filters apply at training time."""
-    from asm_db.ingest.labels import ingest_labels
+    from asm_db.publish.workflows import ingest_labels_styled
 
-    result = ingest_labels(create_engine(database_url), file, notify=notify)
+    result = ingest_labels_styled(create_engine(database_url), file, notify=notify)
     print(
         f"{result.path}: {result.rows} labels ({result.added} new, {result.updated} updated) "
         f"in {result.seconds:.1f} s"

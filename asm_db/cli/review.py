@@ -10,6 +10,9 @@ import typer
 
 from asm_db.cli.common import DatabaseUrl
 from asm_db.db.engine import create_engine
+from asm_db.review.options import MAP_THRESHOLD, QueueOptions
+
+QUEUE = QueueOptions()  # option defaults come from the library's own dataclass
 
 app = typer.Typer(
     help="The review loop: queue tiles, take reviews back, estimate area.", no_args_is_help=True
@@ -27,19 +30,23 @@ def review_queue(
     run: RunOption = None,
     hotspots: Annotated[
         int, typer.Option(help="Most likely tiles with no label nearby.", min=0)
-    ] = 20,
-    uncertain: Annotated[int, typer.Option(help="Tiles nearest the threshold.", min=0)] = 20,
+    ] = QUEUE.hotspots,
+    uncertain: Annotated[
+        int, typer.Option(help="Tiles nearest the threshold.", min=0)
+    ] = QUEUE.uncertain,
     per_stratum: Annotated[
         int, typer.Option(help="Random tiles per probability class (for area estimates).", min=0)
-    ] = 20,
-    threshold: Annotated[float, typer.Option(help="Probability the map calls ASM.")] = 0.5,
+    ] = QUEUE.per_stratum,
+    threshold: Annotated[
+        float, typer.Option(help="Probability the map calls ASM.")
+    ] = QUEUE.threshold,
     min_label_distance: Annotated[
         float, typer.Option(help="Hotspots/uncertain: no label within this (degrees).")
-    ] = 0.02,
+    ] = QUEUE.min_label_distance,
     spacing: Annotated[
         float, typer.Option(help="Hotspots/uncertain: at least this far apart (degrees).")
-    ] = 0.03,
-    seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = 1991,
+    ] = QUEUE.spacing,
+    seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = QUEUE.seed,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Choose tiles to review and add them to asmdb.review_queue (a QGIS layer)."""
@@ -103,7 +110,9 @@ def review_labels(database_url: DatabaseUrl = None) -> None:
 @app.command("estimate")
 def review_estimate(
     run: RunOption = None,
-    threshold: Annotated[float, typer.Option(help="Probability the map calls ASM.")] = 0.5,
+    threshold: Annotated[
+        float, typer.Option(help="Probability the map calls ASM.")
+    ] = MAP_THRESHOLD,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:

@@ -11,7 +11,10 @@ import typer
 
 from asm_db.cli.common import DatabaseUrl, notify, print_table, progress_bar
 from asm_db.db.engine import create_engine
-from asm_db.modeling.options import MODEL_NAMES, PROTOCOLS
+from asm_db.modeling.options import MODEL_NAMES, PROTOCOLS, LabelFilters, Protocol
+
+# Option defaults come from the library's own dataclasses.
+FILTERS, PROTOCOL = LabelFilters(), Protocol()
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -23,6 +26,7 @@ def _floats(text: str) -> tuple[float, ...]:
 
 CrossValidation = Enum("CrossValidation", {name: name for name in PROTOCOLS}, type=str)
 ModelName = Enum("ModelName", {name.replace("-", "_"): name for name in MODEL_NAMES}, type=str)
+DEFAULT_CV, DEFAULT_MODEL = CrossValidation(PROTOCOL.cv), ModelName(PROTOCOL.model)
 
 
 def train(
@@ -36,33 +40,38 @@ def train(
             help="Evaluation protocol: 'spatial' (blocked CV, honest) or 'seed' (the notebook's "
             "random split, calibrated on its own test rows).",
         ),
-    ] = CrossValidation.spatial,
-    model: Annotated[ModelName, typer.Option(help="Classifier to fit.")] = ModelName.ridge,
+    ] = DEFAULT_CV,
+    model: Annotated[ModelName, typer.Option(help="Classifier to fit.")] = DEFAULT_MODEL,
     block_size: Annotated[
         float, typer.Option(help="Spatial CV block edge in degrees.", min=0.0001)
-    ] = 0.5,
+    ] = PROTOCOL.block_size,
     min_proportion_inspected: Annotated[
         float,
         typer.Option(help="Keep labels inspected at least this much (positives always kept)."),
-    ] = 0.2,
+    ] = FILTERS.min_proportion_inspected,
     exclude_mine_type: Annotated[
         list[str] | None,
-        typer.Option(help="Drop labels of this mine_type (repeatable; default commercial)."),
+        typer.Option(
+            help="Drop labels of this mine_type (repeatable; default "
+            f"{', '.join(FILTERS.exclude_mine_types) or 'none'})."
+        ),
     ] = None,
     min_confidence: Annotated[
         float, typer.Option(help="Keep labels with at least this confidence.")
-    ] = 3,
+    ] = FILTERS.min_confidence,
     test_size: Annotated[
         float, typer.Option(help="Seed protocol: share of joined rows held out for testing.")
-    ] = 0.2,
-    random_state: Annotated[int, typer.Option(help="Seed of splits, models and bootstrap.")] = 1991,
+    ] = PROTOCOL.test_size,
+    random_state: Annotated[
+        int, typer.Option(help="Seed of splits, models and bootstrap.")
+    ] = PROTOCOL.random_state,
     alphas: Annotated[
         str, typer.Option(help="Ridge alphas to search, comma-separated.")
-    ] = "0.01,0.1,1,10",
-    folds: Annotated[int, typer.Option(help="Cross-validation folds.", min=2)] = 5,
+    ] = ",".join(f"{a:g}" for a in PROTOCOL.alphas),
+    folds: Annotated[int, typer.Option(help="Cross-validation folds.", min=2)] = PROTOCOL.folds,
     bootstrap: Annotated[
         int, typer.Option(help="Bootstrap resamples for the 95% intervals (0: none).", min=0)
-    ] = 200,
+    ] = PROTOCOL.bootstrap,
     promote: Annotated[
         bool,
         typer.Option(help="Make this run's map the one asmdb.latest_predictions shows."),
@@ -84,14 +93,13 @@ def train(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Join labels to tiles in SQL, fit and evaluate a calibrated model, map every tile."""
-    from asm_db.modeling.protocols import Protocol
-    from asm_db.runs.train import LabelFilters, train_run
+    from asm_db.runs.train import train_run
 
     filters = LabelFilters(
         min_proportion_inspected=min_proportion_inspected,
         exclude_mine_types=tuple(exclude_mine_type)
         if exclude_mine_type is not None
-        else ("commercial",),
+        else FILTERS.exclude_mine_types,
         min_confidence=min_confidence,
     )
     protocol = Protocol(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -46,7 +46,10 @@ def create_engine(url: str | None = None) -> Engine:
     Its sessions run with JIT compilation off: asmdb's queries stream rows or probe indexes,
     and JIT only adds its compile time (measured: 245 ms of a 489 ms label-tile join).
     """
-    engine = sa.create_engine(database_url(url), pool_pre_ping=False)
+    try:
+        engine = sa.create_engine(database_url(url), pool_pre_ping=False)
+    except ValueError as exc:  # a port that is not a number, say; the URL is not repeated
+        raise sa.exc.ArgumentError(f"Could not parse the URL: {exc}") from None
     sa.event.listen(engine, "connect", _session_settings)
     return engine
 
@@ -137,18 +140,25 @@ def apply_replaceable(conn: Connection) -> None:
         conn.exec_driver_sql(load_sql(name))
 
 
-def upgrade(engine: Engine, revision: str = "head") -> str:
-    """Migrate the database to `revision` and re-apply the views; returns the new revision."""
+def upgrade(
+    engine: Engine,
+    revision: str = "head",
+    *,
+    then: Callable[[Connection], object] | None = None,
+) -> str:
+    """Migrate the database to `revision` and re-apply the views; returns the new revision.
+
+    `then` runs in the same transaction afterwards (a failure there undoes the migration):
+    `asm_db.publish.workflows.upgrade_database`, what `asmdb db upgrade` runs, passes the
+    installation of the QGIS styles.
+    """
     with connect(engine) as conn:
         require_postgis_package(conn)
         command.upgrade(_alembic_config(conn), revision)
         if current_revision(conn) == head_revision():
             apply_replaceable(conn)
-            from asm_db.publish.styles import (
-                install_styles,  # matplotlib's colour maps: import late
-            )
-
-            install_styles(driver(conn))
+        if then is not None:
+            then(conn)
         return current_revision(conn) or "base"
 
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
-from asm_db.publish.styles import install_styles
 
 # The seed's label columns; lon/lat may instead come from a point geometry.
 TEXT_COLUMNS = ("unique_id", "country", "sample_type", "mine_type")
@@ -170,11 +170,18 @@ def validate_labels(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def ingest_labels(
-    engine: Engine, path: str | Path, notify: locks.Notify | None = None
+    engine: Engine,
+    path: str | Path,
+    notify: locks.Notify | None = None,
+    *,
+    then: Callable[[Connection], object] | None = None,
 ) -> LabelIngestResult:
     """Upsert every label of a file by `unique_id`, in one transaction.
 
-    All labels are kept; the seed's quality filters are applied when training.
+    All labels are kept; the seed's quality filters are applied when training. `then` runs in
+    the same transaction after the labels are written (a failure there undoes the ingest):
+    `asm_db.publish.workflows.ingest_labels_styled`, what `asmdb ingest labels` runs, passes
+    the refresh of the label layer's QGIS style.
     """
     path = Path(path)
     started = time.perf_counter()
@@ -192,6 +199,6 @@ def ingest_labels(
             cur.execute(load_sql("labels_merge"), {"source_file": path.name})
             added, updated = cur.fetchone()
         driver(conn).execute("ANALYZE asmdb.labels")
-        # The label layer's legend lists the (label, mine type) pairs present.
-        install_styles(driver(conn), only={"labels"})
+        if then is not None:
+            then(conn)
     return LabelIngestResult(str(path), len(labels), added, updated, time.perf_counter() - started)

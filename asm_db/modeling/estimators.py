@@ -19,8 +19,6 @@ from sklearn.preprocessing import StandardScaler
 from asm_db.errors import AsmdbError
 from asm_db.modeling.options import MODEL_NAMES
 
-SEED_ALPHAS = (0.01, 0.1, 1.0, 10.0)
-
 
 @dataclass(frozen=True)
 class ModelSpec:

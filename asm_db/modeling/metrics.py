@@ -8,8 +8,9 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from asm_db.modeling.options import DEFAULT_BOOTSTRAP
+
 ECE_BINS = 10
-DEFAULT_BOOTSTRAP = 200
 
 
 def expected_calibration_error(

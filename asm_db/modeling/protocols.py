@@ -26,30 +26,12 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, t
 
 from asm_db.errors import AsmdbError
 from asm_db.modeling import estimators, metrics
-from asm_db.modeling.options import PROTOCOLS
+from asm_db.modeling.options import PROTOCOLS, Protocol
 from asm_db.modeling.ridge import RidgeSearch, ridge_search
-
-SEED_ALPHAS = estimators.SEED_ALPHAS
 
 
 class TrainingDataError(AsmdbError):
     """The joined training data cannot support the protocol (too few rows, one class)."""
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """How a run is fitted and evaluated; the seed's choices are the defaults it shares."""
-
-    cv: str = "spatial"
-    model: str = "ridge"
-    block_size: float = 0.5
-    test_size: float = 0.2
-    random_state: int = 1991
-    alphas: tuple[float, ...] = SEED_ALPHAS
-    folds: int = 5
-    scoring: str = "roc_auc"
-    n_jobs: int = -1
-    bootstrap: int = metrics.DEFAULT_BOOTSTRAP
 
 
 @dataclass

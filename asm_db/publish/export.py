@@ -4,12 +4,10 @@ which QGIS applies when it opens the file)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
-import pyogrio
 from sqlalchemy.engine import Engine
 
 from asm_db.db.engine import check_ready, connect, driver
@@ -17,7 +15,7 @@ from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
 from asm_db.maps.registry import resolve_map
 from asm_db.publish import qml
-from asm_db.publish.styles import write_gpkg_style
+from asm_db.publish.files import replacing, write_styled_gpkg
 
 LAYER = "predictions"
 FORMATS = {".gpkg": "GeoPackage", ".parquet": "GeoParquet"}
@@ -54,21 +52,13 @@ def export_predictions(
         )
     style = qml.probability_qml()
     # Written beside the target and renamed into place: a failed export leaves no half file.
-    partial = out.with_name(f".partial-{out.name}")
-    partial.unlink(missing_ok=True)
-    try:
-        if suffix == ".gpkg":
-            # GeoPackage 1.2: what GDAL 3.6 (QGIS 3.22 on Debian 12) reads without warnings.
-            pyogrio.write_dataframe(
-                frame, partial, layer=LAYER, driver="GPKG", dataset_options={"VERSION": "1.2"}
-            )
-            write_gpkg_style(partial, LAYER, style, "calibrated probability of ASM, fixed classes")
-            style_place = "embedded"
-        else:
+    if suffix == ".gpkg":
+        write_styled_gpkg(frame, out, LAYER, style, "calibrated probability of ASM, fixed classes")
+        style_place = "embedded"
+    else:
+        with replacing(out) as partial:
             frame.to_parquet(partial)
-            out.with_suffix(".qml").write_text(style, encoding="utf-8")
-            style_place = str(out.with_suffix(".qml"))
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
+        with replacing(out.with_suffix(".qml")) as partial:
+            partial.write_text(style, encoding="utf-8")
+        style_place = str(out.with_suffix(".qml"))
     return ExportResult(out, chosen.run_id, len(frame), style_place, chosen.map_id)

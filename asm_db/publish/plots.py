@@ -1,28 +1,31 @@
 """Figures of a run, drawn from what the database holds about it: class balance, ROC and
-precision-recall curves, reliability diagram, probability map, maps of the top features."""
+precision-recall curves, reliability diagram, probability map, maps of the top features.
+
+Figures are `matplotlib.figure.Figure` objects drawn without pyplot, so making them neither
+needs a display nor changes the backend of a program that imports asmdb.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import precision_recall_curve, roc_curve
+from sqlalchemy.engine import Engine
 
-matplotlib.use("Agg")  # files only, no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
-from sqlalchemy.engine import Engine  # noqa: E402
-
-from asm_db.db.engine import check_ready, connect, driver  # noqa: E402
-from asm_db.db.sqlfiles import load_sql  # noqa: E402
-from asm_db.errors import NotFound  # noqa: E402
-from asm_db.grid import Grid, feature_set_grid  # noqa: E402
-from asm_db.maps.predict import tile_feature_batches  # noqa: E402
-from asm_db.maps.registry import resolve_map  # noqa: E402
-from asm_db.runs.registry import RunSummary, get_run  # noqa: E402
+from asm_db import probability_classes
+from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import NotFound
+from asm_db.grid import Grid, feature_set_grid
+from asm_db.maps.predict import tile_feature_batches
+from asm_db.maps.registry import resolve_map
+from asm_db.runs.registry import RunSummary, get_run
 
 FEATURE_MAPS = 3
 
@@ -81,12 +84,13 @@ def load_run_data(engine: Engine, run_id: int, n_feature_maps: int = FEATURE_MAP
 
 
 def class_balance(counts_by_class: dict[str, int]) -> Figure:
-    fig, ax = plt.subplots(figsize=(5, 2.5))
+    fig = Figure(figsize=(5, 2.5))
+    ax = fig.subplots()
     classes = sorted(counts_by_class)
     ax.barh(
         classes,
         [counts_by_class[c] for c in classes],
-        color=plt.get_cmap("Dark2")(range(len(classes))),
+        color=colormaps["Dark2"](range(len(classes))),
     )
     ax.set_xlabel("labels after filters")
     ax.set_ylabel("label")
@@ -108,7 +112,8 @@ def _unit_square(fig: Figure, ax, legend: str) -> Figure:
 def roc_curves(y, score, probability, auc_uncal: float, auc_cal: float, note: str = "") -> Figure:
     fpr_u, tpr_u, _ = roc_curve(y, score)
     fpr_c, tpr_c, _ = roc_curve(y, probability)
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     ax.plot(fpr_u, tpr_u, "b-", label=f"Uncalibrated (AUC = {auc_uncal:.3f})")
     ax.plot(fpr_c, tpr_c, "r-", label=f"Calibrated (AUC = {auc_cal:.3f})")
     ax.plot([0, 1], [0, 1], "k--", label="Random")
@@ -119,7 +124,8 @@ def roc_curves(y, score, probability, auc_uncal: float, auc_cal: float, note: st
 
 
 def pr_curves(y, score, probability, ap_uncal: float, ap_cal: float) -> Figure:
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     for values, style, name, ap in (
         (score, "b-", "Uncalibrated", ap_uncal),
         (probability, "r-", "Calibrated", ap_cal),
@@ -134,7 +140,8 @@ def pr_curves(y, score, probability, ap_uncal: float, ap_cal: float) -> Figure:
 
 
 def reliability(y, raw_probability, probability, bins: int = 10) -> Figure:
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     ax.plot([0, 1], [0, 1], "k--", label="Perfectly calibrated")
     for values, style, name in (
         (raw_probability, "bs-", "Before calibration"),
@@ -159,9 +166,11 @@ def tile_map(
     label: str,
     cmap: str = "viridis",
     limits=(0, 1),
+    classes: bool = False,
 ) -> Figure:
-    """Tiles on their grid as one raster image (a pixel a cell): fast and small whatever the
-    tile count."""
+    """Tiles on their grid as one raster image (a pixel a cell): fast and small whatever the tile count.
+    With `classes`, values are probabilities drawn in the map's fixed classes and colours
+    (`asm_db.probability_classes`), as QGIS draws them."""
     row, col = grid.cell_indices(tile_id)
     r0, c0 = row.min(), col.min()
     image = np.full((row.max() - r0 + 1, col.max() - c0 + 1), np.nan)
@@ -172,16 +181,17 @@ def tile_map(
         grid.origin_lat + r0 * grid.cell_size,
         grid.origin_lat + (row.max() + 1) * grid.cell_size,
     )
-    fig, ax = plt.subplots(figsize=(7, 7))
-    vmin, vmax = limits if limits is not None else np.nanpercentile(values, [2, 98])
+    fig = Figure(figsize=(7, 7))
+    ax = fig.subplots()
+    if classes:
+        colours = ListedColormap(probability_classes.COLORS)
+        scale = {"norm": BoundaryNorm(probability_classes.BREAKS, len(probability_classes.COLORS))}
+    else:
+        colours = cmap
+        vmin, vmax = limits if limits is not None else np.nanpercentile(values, [2, 98])
+        scale = {"vmin": vmin, "vmax": vmax}
     shown = ax.imshow(
-        image,
-        origin="lower",
-        extent=extent,
-        cmap=cmap,
-        vmin=vmin,
-        vmax=vmax,
-        interpolation="nearest",
+        image, origin="lower", extent=extent, cmap=colours, interpolation="nearest", **scale
     )
     fig.colorbar(shown, ax=ax, label=label, shrink=0.8)
     ax.set_title(title)
@@ -224,6 +234,7 @@ def run_figures(data: RunData) -> dict[str, Figure]:
             data.tile_probability,
             f"Predicted ASM probability, run {run_id}",
             "Predicted ASM Probability",
+            classes=True,
         )
     for i, feature in enumerate(m.get("top_features", [])[: data.feature_values.shape[1]]):
         figures[f"feature-{i + 1}-{feature['feature']}"] = tile_map(
@@ -245,6 +256,5 @@ def plot_run(engine: Engine, run_id: int, out_dir: Path) -> list[Path]:
     for stem, fig in run_figures(load_run_data(engine, run_id)).items():
         path = out_dir / f"run-{run_id}-{stem}.png"
         fig.savefig(path, dpi=100)
-        plt.close(fig)
         paths.append(path)
     return paths

@@ -11,10 +11,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from matplotlib import colormaps
+from asm_db.probability_classes import CLASSES, ProbabilityClass
 
-# Fixed classes, not quantiles: a probability of 0.7 reads the same on every run's map.
-PROBABILITY_BREAKS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 # Label categories are the value of this expression (see `label_categories`).
 LABEL_CATEGORY_EXPRESSION = (
     "CASE WHEN \"label\" = 1 THEN 'mine: ' || coalesce(\"mine_type\", 'type unknown') "
@@ -32,8 +30,13 @@ class Category:
     size: float = 2.4  # millimetres
 
 
-def _rgba(color: Sequence[float], alpha: float = 1.0) -> str:
-    r, g, b = (round(255 * c) for c in color[:3])
+# Mine colours that stand out on viridis (matplotlib's Set1 without blue, green or yellow).
+MINE_COLORS = ("#e41a1c", "#ff7f00", "#984ea3", "#a65628", "#f781bf")
+
+
+def _rgba(color: str, alpha: float = 1.0) -> str:
+    """ "#rrggbb" as QGIS's "r,g,b,a"."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
     return f"{r},{g},{b},{round(255 * alpha)}"
 
 
@@ -101,15 +104,11 @@ def renderer_element(qml: str) -> ET.Element:
     return root.find("renderer-v2")
 
 
-def _viridis(n: int) -> list[str]:
-    cmap = colormaps["viridis"]
-    return [_rgba(cmap(i / (n - 1))) for i in range(n)]
-
-
 def probability_qml(
-    attribute: str = "probability", breaks: Sequence[float] = PROBABILITY_BREAKS
+    attribute: str = "probability", classes: Sequence[ProbabilityClass] = CLASSES
 ) -> str:
-    """Graduated fill on the calibrated probability: viridis, fixed classes, no outlines."""
+    """Graduated fill on the calibrated probability: the fixed classes of
+    `asm_db.probability_classes` in their colours, no outlines."""
     renderer = ET.Element(
         "renderer-v2",
         type="graduatedSymbol",
@@ -121,30 +120,31 @@ def probability_qml(
     )
     ranges = ET.SubElement(renderer, "ranges")
     symbols = ET.SubElement(renderer, "symbols")
-    colors = _viridis(len(breaks) - 1)
-    for i, (lower, upper) in enumerate(zip(breaks[:-1], breaks[1:], strict=True)):
+    colors = [_rgba(c.color) for c in classes]
+    for i, c in enumerate(classes):
         ET.SubElement(
             ranges,
             "range",
             symbol=str(i),
-            lower=f"{lower:.6f}",
-            upper=f"{upper:.6f}",
-            label=f"{lower:g} - {upper:g}",
+            lower=f"{c.lower:.6f}",
+            upper=f"{c.upper:.6f}",
+            label=c.label,
             render="true",
         )
         _fill(symbols, str(i), colors[i])
     source = ET.SubElement(renderer, "source-symbol")
     _fill(source, "0", colors[0])
+    # The ramp QGIS offers when a user reclassifies: the classes' colours, evenly spaced.
     ramp = ET.SubElement(renderer, "colorramp", type="gradient", name="[source]")
-    cmap = colormaps["viridis"]
+    inner = [(i / (len(colors) - 1), color) for i, color in enumerate(colors)][1:-1]
     _options(
         ramp,
         {
-            "color1": _rgba(cmap(0.0)),
-            "color2": _rgba(cmap(1.0)),
+            "color1": colors[0],
+            "color2": colors[-1],
             "discrete": "0",
             "rampType": "gradient",
-            "stops": ":".join(f"{s};{_rgba(cmap(s))}" for s in (0.25, 0.5, 0.75)),
+            "stops": ":".join(f"{stop:g};{color}" for stop, color in inner),
         },
     )
     method = ET.SubElement(renderer, "classificationMethod", id="Fixed")
@@ -163,10 +163,8 @@ def label_categories(values: Iterable[tuple[int, str | None]]) -> list[Category]
     # A mine type with characters XML cannot hold (control characters) falls under "other".
     mine_types = sorted({mt or "type unknown" for label, mt in values if label == 1} - {None})
     mine_types = [mt for mt in mine_types if not XML_INVALID.search(mt)]
-    palette = colormaps["Set1"]
-    strong = [palette(i) for i in (0, 4, 3, 6, 7)]  # no blue, green or yellow: viridis has them
     categories = [
-        Category(f"mine: {mt}", f"mine ({mt})", _rgba(strong[i % len(strong)]))
+        Category(f"mine: {mt}", f"mine ({mt})", _rgba(MINE_COLORS[i % len(MINE_COLORS)]))
         for i, mt in enumerate(mine_types)
     ]
     # Non-mines far outnumber mines: small and pale, so they do not hide the map.

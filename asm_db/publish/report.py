@@ -7,7 +7,6 @@ import html
 import io
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 from sqlalchemy.engine import Engine
 
 from asm_db.modeling.metrics import interval_note, metric_rows
@@ -43,7 +42,6 @@ def _table(header: tuple[str, ...], rows: list[tuple]) -> str:
 def _png(fig) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode()
 
 

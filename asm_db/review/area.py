@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
+from asm_db.probability_classes import sql_params
+from asm_db.review.options import MAP_THRESHOLD
 from asm_db.review.queue import CLASS_NAMES
 
 Z95 = 1.959964
@@ -103,7 +105,7 @@ def stratified_estimates(strata: list[dict], threshold: float) -> dict:
 
 
 def estimate_area(
-    engine: Engine, run_id: int, threshold: float = 0.5, map_id: int | None = None
+    engine: Engine, run_id: int, threshold: float = MAP_THRESHOLD, map_id: int | None = None
 ) -> dict:
     """Estimate from a run's reviewed sample, store it with the run, and return it. The strata
     are those of map `map_id` (default: the map the run made on its own feature set)."""
@@ -115,7 +117,8 @@ def estimate_area(
         if map_id is None:
             map_id = resolve_map(pg, run_id=run_id).map_id
         sizes = pg.execute(
-            load_sql("review_strata_sizes"), {"map_id": map_id, "threshold": threshold}
+            load_sql("review_strata_sizes"),
+            {"map_id": map_id, "threshold": threshold, **sql_params()},
         ).fetchall()
         if not sizes:
             raise AsmdbError(f"run {run_id} has no predictions; `asmdb runs list` lists runs")

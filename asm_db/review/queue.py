@@ -23,17 +23,17 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
 from asm_db.maps.registry import resolve_map
+from asm_db.probability_classes import CLASSES, sql_params
 from asm_db.publish import qml
-from asm_db.publish.styles import write_gpkg_style
+from asm_db.publish.files import write_styled_gpkg
+from asm_db.review.options import QueueOptions
 
 STATUSES = ("pending", "confirmed", "rejected", "unclear")
-CLASS_NAMES = {
-    k + 1: f"p{lo:.1f}-{hi:.1f}"
-    for k, (lo, hi) in enumerate(
-        zip(qml.PROBABILITY_BREAKS[:-1], qml.PROBABILITY_BREAKS[1:], strict=True)
-    )
-}
+OPTIONAL_COLUMNS = ("reviewer", "reviewed_at", "notes")  # in the order review_stage_copy has
+# The strata of the stratified sample: the map's probability classes, by class number.
+CLASS_NAMES = {c.number: c.stratum for c in CLASSES}
 HOTSPOT, UNCERTAIN, SAMPLE = "hotspot", "uncertain", "stratified sample"
+QUEUE = QueueOptions()
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,13 @@ def make_queue(
     engine: Engine,
     run_id: int | None = None,
     *,
-    hotspots: int = 20,
-    uncertain: int = 20,
-    per_stratum: int = 20,
-    threshold: float = 0.5,
-    min_label_distance: float = 0.02,
-    spacing: float = 0.03,
-    seed: int = 1991,
+    hotspots: int = QUEUE.hotspots,
+    uncertain: int = QUEUE.uncertain,
+    per_stratum: int = QUEUE.per_stratum,
+    threshold: float = QUEUE.threshold,
+    min_label_distance: float = QUEUE.min_label_distance,
+    spacing: float = QUEUE.spacing,
+    seed: int = QUEUE.seed,
 ) -> QueueResult:
     """Choose the tiles of a run's map (default: the promoted map) to review, and queue them."""
     with connect(engine) as conn:
@@ -87,7 +87,7 @@ def make_queue(
         run_id = chosen_map.run_id
         rows = pg.execute(
             load_sql("review_candidates"),
-            {"map_id": chosen_map.map_id, "min_label_distance": min_label_distance},
+            {"map_id": chosen_map.map_id, "min_label_distance": min_label_distance, **sql_params()},
         ).fetchall()
         tile_id = np.array([r[0] for r in rows], dtype=np.int64)
         probability = np.array([r[1] for r in rows], dtype=float)
@@ -144,11 +144,7 @@ def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> 
     for column in ("reviewer", "notes"):
         frame[column] = frame[column].astype("string")
     frame["reviewed_at"] = frame["reviewed_at"].astype("string")
-    out.unlink(missing_ok=True)
-    pyogrio.write_dataframe(
-        frame, out, layer="review_queue", driver="GPKG", dataset_options={"VERSION": "1.2"}
-    )
-    write_gpkg_style(out, "review_queue", qml.review_qml(), "review status")
+    write_styled_gpkg(frame, out, "review_queue", qml.review_qml(), "review status")
     return len(frame)
 
 
@@ -194,23 +190,20 @@ def import_reviews(engine: Engine, path: str | Path) -> ImportResult:
         raise InputError(
             path, f"status must be one of {', '.join(STATUSES)}", rows=bad + 1, column="status"
         )
+    optional = {c: frame[c] if c in frame.columns else None for c in OPTIONAL_COLUMNS}
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
-        missing = []
-        for i, row in enumerate(frame.to_dict("records")):
-            found = pg.execute(
-                load_sql("review_update"),
-                {
-                    "review_id": int(ids.iloc[i]),
-                    "status": status.iloc[i],
-                    "reviewer": _clean(row.get("reviewer")),
-                    "reviewed_at": _clean(row.get("reviewed_at")),
-                    "notes": _clean(row.get("notes")),
-                },
-            ).fetchone()
-            if found is None:
-                missing.append(i + 1)
+        # Staged with COPY, then taken in with one UPDATE ... FROM.
+        with pg.cursor() as cur:
+            cur.execute(load_sql("review_stage_create"))
+            with cur.copy(load_sql("review_stage_copy")) as copy:
+                for i in range(len(frame)):
+                    copy.write_row(
+                        [i + 1, int(ids.iloc[i]), status.iloc[i]]
+                        + [_clean(v.iloc[i]) if v is not None else None for v in optional.values()]
+                    )
+            missing = [r[0] for r in cur.execute(load_sql("review_update_from_stage"))]
         if missing:
             raise InputError(
                 path, "no such review_id in asmdb.review_queue", rows=missing, column="review_id"

@@ -14,10 +14,12 @@ import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Engine
 
+from asm_db import probability_classes as classes
 from asm_db.db import copy as pgcopy
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
+from asm_db.modeling.options import LabelFilters, Protocol
 from asm_db.runs import model_store
 
 if TYPE_CHECKING:
@@ -190,7 +192,8 @@ def compare_runs(engine: Engine, first: int, second: int) -> RunComparison:
                 map_ids.append(None)
         with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
             maps = cur.execute(
-                load_sql("runs_compare_maps"), {"a": map_ids[0], "b": map_ids[1]}
+                load_sql("runs_compare_maps"),
+                {"a": map_ids[0], "b": map_ids[1], **classes.sql_params()},
             ).fetchone()
     return RunComparison(a, b, {k: (float(v) if v is not None else None) for k, v in maps.items()})
 
@@ -199,23 +202,26 @@ def reproduce_command(run: RunSummary) -> str:
     """The `asmdb train` command line that re-runs this run's protocol on the same data."""
     p = run.parameters
     protocol, filters = p.get("protocol", {}), p.get("filters", {})
+    # Runs recorded before an option existed ran with its default.
+    default, default_filters = Protocol(), LabelFilters()
     parts = ["asmdb train", f"--feature-set {p.get('feature_set')}"]
     parts += [f"--cv {run.protocol}", f"--model {run.model}"]
     if run.protocol == "spatial":
-        parts.append(f"--block-size {protocol.get('block_size', 0.5):g}")
+        parts.append(f"--block-size {protocol.get('block_size', default.block_size):g}")
     else:
-        parts.append(f"--test-size {protocol.get('test_size', 0.2):g}")
+        parts.append(f"--test-size {protocol.get('test_size', default.test_size):g}")
     parts += [
-        f"--folds {protocol.get('folds', 5)}",
-        f"--random-state {protocol.get('random_state', 1991)}",
+        f"--folds {protocol.get('folds', default.folds)}",
+        f"--random-state {protocol.get('random_state', default.random_state)}",
     ]
     if run.model == "ridge":
         parts.append("--alphas " + ",".join(f"{a:g}" for a in protocol.get("alphas", [])))
     if "bootstrap" in protocol:
         parts.append(f"--bootstrap {protocol['bootstrap']}")
     parts += [
-        f"--min-proportion-inspected {filters.get('min_proportion_inspected', 0.2):g}",
-        f"--min-confidence {filters.get('min_confidence', 3):g}",
+        "--min-proportion-inspected "
+        f"{filters.get('min_proportion_inspected', default_filters.min_proportion_inspected):g}",
+        f"--min-confidence {filters.get('min_confidence', default_filters.min_confidence):g}",
     ]
     parts += [f"--exclude-mine-type '{t}'" for t in filters.get("exclude_mine_types", [])]
     return " ".join(parts)

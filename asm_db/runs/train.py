@@ -21,25 +21,10 @@ from asm_db.maps.predict import READERS, TilePredictions, predict_tiles
 from asm_db.maps.write import record_map
 from asm_db.modeling import estimators
 from asm_db.modeling import protocols as fitting
+from asm_db.modeling.options import LabelFilters
 from asm_db.runs.registry import record_run, write_evaluations
 
 TOP_FEATURES = 20
-
-
-@dataclass(frozen=True)
-class LabelFilters:
-    """The seed's label quality filters, applied at training time; defaults are the seed's."""
-
-    min_proportion_inspected: float = 0.2
-    exclude_mine_types: tuple[str, ...] = ("commercial",)
-    min_confidence: float = 3
-
-    def params(self) -> dict:
-        return {
-            "min_proportion_inspected": self.min_proportion_inspected,
-            "exclude_mine_types": list(self.exclude_mine_types),
-            "min_confidence": self.min_confidence,
-        }
 
 
 @dataclass(frozen=True)

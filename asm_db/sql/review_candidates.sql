@@ -1,6 +1,7 @@
--- Every tile of a map with its probability, its map class (1-5: 0-0.2, ..., 0.8-1), its
--- centre, and whether a label lies within reach.
-SELECT p.tile_id, p.probability, least(width_bucket(p.probability, 0, 1, 5), 5), t.lon, t.lat,
+-- Every tile of a map with its probability, its map class (1-based; the classes' lower bounds
+-- are bound, see asm_db.probability_classes), its centre, and whether a label lies within reach.
+SELECT p.tile_id, p.probability, width_bucket(p.probability, %(class_lower_bounds)s::float8[]),
+       t.lon, t.lat,
        EXISTS (
            SELECT 1 FROM asmdb.labels AS l
            WHERE ST_DWithin(l.geom, p.geom, %(min_label_distance)s)

@@ -1,4 +1,5 @@
--- How much two probability maps differ, tile by tile, and in the map's fixed classes.
+-- How much two probability maps differ, tile by tile, and in the map's fixed classes
+-- (their lower bounds are bound, see asm_db.probability_classes).
 WITH a AS (SELECT tile_id, probability FROM asmdb.predictions WHERE map_id = %(a)s),
      b AS (SELECT tile_id, probability FROM asmdb.predictions WHERE map_id = %(b)s)
 SELECT
@@ -9,7 +10,7 @@ SELECT
     max(abs(a.probability - b.probability)) AS max_abs_difference,
     corr(a.probability, b.probability) AS correlation,
     count(*) FILTER (
-        WHERE least(width_bucket(a.probability, 0, 1, 5), 5)
-           <> least(width_bucket(b.probability, 0, 1, 5), 5)
+        WHERE width_bucket(a.probability, %(class_lower_bounds)s::float8[])
+           <> width_bucket(b.probability, %(class_lower_bounds)s::float8[])
     ) AS tiles_changing_class
 FROM a FULL JOIN b USING (tile_id);

@@ -1,0 +1,23 @@
+"""The review loop's options and their defaults, in one place: `make_queue` and
+`estimate_area` take their defaults from here and `asmdb review` reads its option defaults from
+here. Nothing heavy is imported, so the command line starts fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The probability at and above which the map calls a tile ASM.
+MAP_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class QueueOptions:
+    """How many tiles of each kind a review queue takes, and how they are spread."""
+
+    hotspots: int = 20  # most likely tiles with no label nearby
+    uncertain: int = 20  # tiles nearest the threshold
+    per_stratum: int = 20  # random tiles per probability class (for area estimates)
+    threshold: float = MAP_THRESHOLD
+    min_label_distance: float = 0.02  # degrees: hotspots/uncertain have no label this near
+    spacing: float = 0.03  # degrees: hotspots/uncertain at least this far apart
+    seed: int = 1991  # seed of the random sample
