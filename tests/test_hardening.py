@@ -101,3 +101,66 @@ def test_a_service_name_cannot_rewrite_the_layer_source(cli, pg):
     assert done.code == 0, done.stderr
     content = pg.execute("SELECT content FROM asmdb.qgis_projects WHERE name = 'asmdb'")
     assert content.fetchone() is not None
+
+
+@pytest.fixture
+def reader_url(db_url, pg):
+    """A read-only role made by `asmdb roles create`, and its URL; dropped afterwards."""
+    import uuid
+
+    from psycopg import sql
+
+    from asm_db.db.engine import create_engine
+    from asm_db.publish.roles import create_reader
+
+    name = f"asmdb_reader_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(db_url)
+    create_reader(engine, name, None)
+    engine.dispose()
+    user_part = db_url.split("//", 1)[1].split("@", 1)
+    url = f"postgresql://{name}@{user_part[1]}"
+    yield url
+    pg.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+    pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+def test_the_reader_cannot_take_a_writers_lock_nor_stall_an_ingest(cli, pg, reader_url, sample):
+    import zlib
+
+    import psycopg
+    from psycopg import errors
+
+    with psycopg.connect(reader_url, autocommit=True) as reader:
+        # Any session may switch read-only off: the grants are what keep the reader out.
+        reader.execute("SET default_transaction_read_only = off")
+        with pytest.raises(errors.InsufficientPrivilege), reader.transaction():
+            reader.execute("SELECT * FROM asmdb.operation_locks FOR UPDATE")
+        # The advisory lock asmdb once used: taking it now stalls nothing.
+        reader.execute("SELECT pg_advisory_lock(%s, 1)", (zlib.crc32(b"asmdb") - 2**31,)).fetchone()
+        done = cli("ingest", "labels", str(sample.labels))
+        assert done.code == 0, done.stderr
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] > 0
+
+
+def test_a_held_lock_times_out_naming_the_session_and_changes_nothing(
+    cli, pg, db_url, sample, monkeypatch
+):
+    import psycopg
+
+    monkeypatch.setenv("ASMDB_LOCK_TIMEOUT", "1")
+    with psycopg.connect(db_url.replace("+psycopg", ""), application_name="long-ingest") as other:
+        other.execute("SELECT * FROM asmdb.operation_locks WHERE name = 'ingest labels' FOR UPDATE")
+        pid = other.info.backend_pid
+        done = cli("ingest", "labels", str(sample.labels))
+    assert done.code == 1
+    assert "Traceback" not in done.stderr, done.stderr[-2500:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert "gave up after 1 s" in last and f"pid {pid}" in last and "long-ingest" in last
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == 0
+
+
+def test_a_bad_lock_timeout_is_one_line(cli, sample, monkeypatch):
+    monkeypatch.setenv("ASMDB_LOCK_TIMEOUT", "soon")
+    done = cli("ingest", "labels", str(sample.labels))
+    assert done.code == 1
+    assert "ASMDB_LOCK_TIMEOUT" in done.stderr and "Traceback" not in done.stderr
