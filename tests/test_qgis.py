@@ -346,7 +346,7 @@ def test_project_without_service_names_the_server_not_the_user(db_url, pg):
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         document = archive.read("field team.qgs").decode()
     dbname = db_url.rsplit("/", 1)[1]
-    assert f"dbname='{dbname}' host=127.0.0.1 port=5432" in document
+    assert f"dbname='{dbname}' host='127.0.0.1' port=5432" in document
     assert "user=" not in document and "password" not in document
 
 

@@ -33,10 +33,34 @@ def database_url(url: str | None = None) -> str:
     return url
 
 
+# libpq takes a password in the user-info part, as a `password` query parameter, or inside a
+# `dbname` that is itself a conninfo string; every form is masked.
+_SECRET_KEYS = frozenset({"password", "sslpassword"})
+MASK = "***"
+
+
 def redacted(url: str | sa.URL) -> str:
-    """The URL with its password hidden, for messages."""
-    return make_url(str(url) if not isinstance(url, sa.URL) else url).render_as_string(
-        hide_password=True
+    """The URL with every password hidden, for messages."""
+    try:
+        parsed = url if isinstance(url, sa.URL) else make_url(str(url))
+    except (sa.exc.ArgumentError, ValueError):
+        return "(an unreadable database URL)"
+    query = {
+        key: (MASK if key.lower() in _SECRET_KEYS else value) for key, value in parsed.query.items()
+    }
+    parsed = parsed.set(query=query)
+    if parsed.database and "=" in parsed.database:
+        parsed = parsed.set(database=_redacted_conninfo(parsed.database))
+    return parsed.render_as_string(hide_password=True)
+
+
+def _redacted_conninfo(conninfo: str) -> str:
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return MASK
+    return " ".join(
+        f"{key}={MASK if key.lower() in _SECRET_KEYS else value}" for key, value in params.items()
     )
 
 

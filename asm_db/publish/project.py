@@ -9,6 +9,7 @@ a user or password, so every reader connects with their own credentials.
 from __future__ import annotations
 
 import io
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import AsmdbError
 from asm_db.publish import qml
 from asm_db.publish.styles import GEOMETRY_COLUMN, SCHEMA, install_styles, layer_styles
 
@@ -25,6 +27,12 @@ DEFAULT_PROJECT = "asmdb"
 # Sierra Leone, for a project made before any data is loaded.
 EMPTY_EXTENT = (-13.4, 6.8, -10.2, 10.1)
 WGS84_PROJ = "+proj=longlat +datum=WGS84 +no_defs"
+SERVICE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,63}")
+
+
+def _quoted(value: str) -> str:
+    """A value of a QGIS data source URI, quoted as QgsDataSourceUri quotes it."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 @dataclass(frozen=True)
@@ -36,19 +44,24 @@ class LayerSource:
     port: int | None = None
     dbname: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.service is not None and not SERVICE_NAME.fullmatch(self.service):
+            raise AsmdbError(
+                f"service name {self.service!r} is not a pg_service.conf section name "
+                "(letters, digits, '_', '-' and '.', at most 63)"
+            )
+
     def connection(self) -> str:
-        if self.service:
-            parts = [f"service='{self.service}'"]
-            if self.dbname:
-                parts.append(f"dbname='{self.dbname}'")
-            return " ".join(parts)
         parts = []
+        if self.service:
+            parts.append(f"service={_quoted(self.service)}")
         if self.dbname:
-            parts.append(f"dbname='{self.dbname}'")
-        if self.host:
-            parts.append(f"host={self.host}")
-        if self.port:
-            parts.append(f"port={self.port}")
+            parts.append(f"dbname={_quoted(self.dbname)}")
+        if not self.service:
+            if self.host:
+                parts.append(f"host={_quoted(self.host)}")
+            if self.port:
+                parts.append(f"port={int(self.port)}")
         return " ".join(parts)
 
     def datasource(self, table: str, key: str, geometry_type: str) -> str:

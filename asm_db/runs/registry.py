@@ -4,6 +4,7 @@ maps (its model applied to feature sets) are in `asm_db.maps`."""
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
@@ -199,29 +200,39 @@ def compare_runs(engine: Engine, first: int, second: int) -> RunComparison:
 
 
 def reproduce_command(run: RunSummary) -> str:
-    """The `asmdb train` command line that re-runs this run's protocol on the same data."""
+    """The `asmdb train` command line that re-runs this run's protocol on the same data.
+
+    Every argument is shell-quoted (a feature-set name or mine type is data, never shell
+    syntax), and numbers are printed exactly (`repr`), so pasting it reproduces the run.
+    """
     p = run.parameters
     protocol, filters = p.get("protocol", {}), p.get("filters", {})
     # Runs recorded before an option existed ran with its default.
     default, default_filters = Protocol(), LabelFilters()
-    parts = ["asmdb train", f"--feature-set {p.get('feature_set')}"]
-    parts += [f"--cv {run.protocol}", f"--model {run.model}"]
+    args = ["asmdb", "train", "--feature-set", str(p.get("feature_set"))]
+    args += ["--cv", run.protocol, "--model", run.model]
     if run.protocol == "spatial":
-        parts.append(f"--block-size {protocol.get('block_size', default.block_size):g}")
+        args += ["--block-size", _exact(protocol.get("block_size", default.block_size))]
     else:
-        parts.append(f"--test-size {protocol.get('test_size', default.test_size):g}")
-    parts += [
-        f"--folds {protocol.get('folds', default.folds)}",
-        f"--random-state {protocol.get('random_state', default.random_state)}",
-    ]
+        args += ["--test-size", _exact(protocol.get("test_size", default.test_size))]
+    args += ["--folds", str(protocol.get("folds", default.folds))]
+    args += ["--random-state", str(protocol.get("random_state", default.random_state))]
     if run.model == "ridge":
-        parts.append("--alphas " + ",".join(f"{a:g}" for a in protocol.get("alphas", [])))
+        args += ["--alphas", ",".join(_exact(a) for a in protocol.get("alphas", []))]
     if "bootstrap" in protocol:
-        parts.append(f"--bootstrap {protocol['bootstrap']}")
-    parts += [
-        "--min-proportion-inspected "
-        f"{filters.get('min_proportion_inspected', default_filters.min_proportion_inspected):g}",
-        f"--min-confidence {filters.get('min_confidence', default_filters.min_confidence):g}",
+        args += ["--bootstrap", str(protocol["bootstrap"])]
+    args += [
+        "--min-proportion-inspected",
+        _exact(filters.get("min_proportion_inspected", default_filters.min_proportion_inspected)),
+        "--min-confidence",
+        _exact(filters.get("min_confidence", default_filters.min_confidence)),
     ]
-    parts += [f"--exclude-mine-type '{t}'" for t in filters.get("exclude_mine_types", [])]
-    return " ".join(parts)
+    for mine_type in filters.get("exclude_mine_types", []):
+        args += ["--exclude-mine-type", str(mine_type)]
+    return shlex.join(args)
+
+
+def _exact(value) -> str:
+    """A number as the shortest text that reads back to the same float (0.1, 3, 0.123456789)."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)

@@ -1,0 +1,166 @@
+"""Cases an adversarial review found: passwords in every URL form, pasteable reproduce commands,
+service names that would rewrite a QGIS layer source."""
+
+from __future__ import annotations
+
+import shlex
+from datetime import UTC, datetime
+
+import pytest
+
+from asm_db.db.engine import redacted
+from asm_db.runs.registry import RunSummary, reproduce_command
+
+SECRET = "s3cr3t-Pa55"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql+psycopg://ceo:{SECRET}@db.example.org:5432/asmdb",
+        f"postgresql+psycopg://ceo@db.example.org:5432/asmdb?password={SECRET}",
+        f"postgresql+psycopg://ceo@db.example.org/asmdb?sslmode=require&PASSWORD={SECRET}",
+        f"postgresql+psycopg:///host%3Ddb%20password%3D{SECRET}",
+        f"postgresql+psycopg://ceo@db.example.org/asmdb?sslpassword={SECRET}",
+    ],
+)
+def test_every_form_of_password_is_masked(url):
+    shown = redacted(url)
+    assert SECRET not in shown
+    assert "db.example.org" in shown or "host%3Ddb" in shown
+
+
+def test_upgrade_and_connection_errors_never_print_a_query_password(cli, db_url):
+    done = cli("db", "upgrade", "--database-url", f"{db_url}?password={SECRET}")
+    assert done.code == 0, done.stderr
+    assert "at revision" in done.stdout
+    assert SECRET not in done.stdout + done.stderr
+
+    closed = f"postgresql+psycopg://nobody@127.0.0.1:1/none?password={SECRET}"
+    done = cli("runs", "list", "--database-url", closed)
+    assert done.code == 1
+    assert SECRET not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def _run(feature_set: str, mine_types: list[str], alphas: list[float]) -> RunSummary:
+    return RunSummary(
+        run_id=1,
+        created_at=datetime.now(UTC),
+        promoted_at=None,
+        shown=True,
+        feature_set=feature_set,
+        protocol="spatial",
+        model="ridge",
+        parameters={
+            "feature_set": feature_set,
+            "protocol": {
+                "block_size": 0.123456789,
+                "folds": 5,
+                "random_state": 7,
+                "alphas": alphas,
+                "bootstrap": 0,
+            },
+            "filters": {
+                "min_proportion_inspected": 0.2,
+                "min_confidence": 3,
+                "exclude_mine_types": mine_types,
+            },
+        },
+        metrics={},
+        counts={},
+        data_fingerprint=None,
+        code_version=None,
+        library_versions={},
+    )
+
+
+def test_reproduce_command_is_quoted_and_exact(tmp_path):
+    hostile = f"x; touch {tmp_path}/pwned; echo"
+    command = reproduce_command(_run(hostile, ["commercial", "it's $(id)"], [0.01, 1e-7, 10.0]))
+    args = shlex.split(command)
+    assert args[:2] == ["asmdb", "train"]
+    assert args[args.index("--feature-set") + 1] == hostile
+    excluded = [args[i + 1] for i, a in enumerate(args) if a == "--exclude-mine-type"]
+    assert excluded == ["commercial", "it's $(id)"]
+    assert float(args[args.index("--block-size") + 1]) == 0.123456789
+    alphas = [float(a) for a in args[args.index("--alphas") + 1].split(",")]
+    assert alphas == [0.01, 1e-7, 10.0]
+
+
+def test_a_service_name_cannot_rewrite_the_layer_source(cli, pg):
+    before = pg.execute("SELECT count(*) FROM asmdb.qgis_projects").fetchone()[0]
+    done = cli("qgis", "install", "--service", "asmdb' host=evil.example.org")
+    assert done.code == 1
+    assert "service name" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert pg.execute("SELECT count(*) FROM asmdb.qgis_projects").fetchone()[0] == before
+
+    done = cli("qgis", "install", "--service", "asmdb.prod-1")
+    assert done.code == 0, done.stderr
+    content = pg.execute("SELECT content FROM asmdb.qgis_projects WHERE name = 'asmdb'")
+    assert content.fetchone() is not None
+
+
+@pytest.fixture
+def reader_url(db_url, pg):
+    """A read-only role made by `asmdb roles create`, and its URL; dropped afterwards."""
+    import uuid
+
+    from psycopg import sql
+
+    from asm_db.db.engine import create_engine
+    from asm_db.publish.roles import create_reader
+
+    name = f"asmdb_reader_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(db_url)
+    create_reader(engine, name, None)
+    engine.dispose()
+    user_part = db_url.split("//", 1)[1].split("@", 1)
+    url = f"postgresql://{name}@{user_part[1]}"
+    yield url
+    pg.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+    pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+def test_the_reader_cannot_take_a_writers_lock_nor_stall_an_ingest(cli, pg, reader_url, sample):
+    import zlib
+
+    import psycopg
+    from psycopg import errors
+
+    with psycopg.connect(reader_url, autocommit=True) as reader:
+        # Any session may switch read-only off: the grants are what keep the reader out.
+        reader.execute("SET default_transaction_read_only = off")
+        with pytest.raises(errors.InsufficientPrivilege), reader.transaction():
+            reader.execute("SELECT * FROM asmdb.operation_locks FOR UPDATE")
+        # The advisory lock asmdb once used: taking it now stalls nothing.
+        reader.execute("SELECT pg_advisory_lock(%s, 1)", (zlib.crc32(b"asmdb") - 2**31,)).fetchone()
+        done = cli("ingest", "labels", str(sample.labels))
+        assert done.code == 0, done.stderr
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] > 0
+
+
+def test_a_held_lock_times_out_naming_the_session_and_changes_nothing(
+    cli, pg, db_url, sample, monkeypatch
+):
+    import psycopg
+
+    monkeypatch.setenv("ASMDB_LOCK_TIMEOUT", "1")
+    with psycopg.connect(db_url.replace("+psycopg", ""), application_name="long-ingest") as other:
+        other.execute("SELECT * FROM asmdb.operation_locks WHERE name = 'ingest labels' FOR UPDATE")
+        pid = other.info.backend_pid
+        done = cli("ingest", "labels", str(sample.labels))
+    assert done.code == 1
+    assert "Traceback" not in done.stderr, done.stderr[-2500:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert "gave up after 1 s" in last and f"pid {pid}" in last and "long-ingest" in last
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == 0
+
+
+def test_a_bad_lock_timeout_is_one_line(cli, sample, monkeypatch):
+    monkeypatch.setenv("ASMDB_LOCK_TIMEOUT", "soon")
+    done = cli("ingest", "labels", str(sample.labels))
+    assert done.code == 1
+    assert "ASMDB_LOCK_TIMEOUT" in done.stderr and "Traceback" not in done.stderr
