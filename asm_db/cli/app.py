@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from asm_db.cli import db, export, ingest, qgis, review, roles, runs, sample, train
+from asm_db.cli import db, export, featurize, ingest, qgis, review, roles, runs, sample, train
 from asm_db.cli.common import err
 from asm_db.errors import AsmdbError
 
@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(ingest.app, name="ingest")
+app.command("featurize")(featurize.featurize)
+app.add_typer(featurize.app, name="feature-sets")
 app.command("train")(train.train)
 app.add_typer(runs.app, name="runs")
 app.command("report")(runs.report)
