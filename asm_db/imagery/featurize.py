@@ -385,10 +385,10 @@ def featurize(
     )
 
 
-def _with(method: Method, **changes) -> Method:
+def _with(current: Method, **changes) -> Method:
     from dataclasses import replace
 
-    return replace(method, **changes)
+    return replace(current, **changes)
 
 
 def _method_like(provenance: dict, imagery: Imagery, like: str, method: Method):

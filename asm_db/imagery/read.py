@@ -173,7 +173,9 @@ def _asset_href(item, name: str, where: str) -> tuple[str, dict]:
             where,
             f"STAC item '{item.id}' has no asset '{name}' (it has: {', '.join(sorted(item.assets))})",
         )
-    href = asset.get_absolute_href() or asset.href
+    href = asset.href
+    if "://" not in href and not href.startswith("/"):  # relative to the STAC document
+        href = str(Path(where).parent / href)
     if href.startswith(("http://", "https://")) and not href.startswith("/vsicurl/"):
         href = "/vsicurl/" + href
     bands = asset.extra_fields.get("raster:bands") or [{}]
