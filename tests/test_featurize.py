@@ -520,3 +520,30 @@ def test_bad_input_is_one_line_and_changes_nothing(cli, pg, tmp_path):
 def test_bad_options_are_one_line(cli, pg, tmp_path, option):
     good = write_4326(tmp_path / "good.tif")
     _bad(cli, pg, str(good), "--feature-set", "x", *option)
+
+
+def test_ingested_file_records_its_checksum_source_and_period(cli, pg, sample):
+    import hashlib
+
+    done = cli(
+        "ingest",
+        "features",
+        str(sample.features),
+        "--feature-set",
+        "planet",
+        "--source",
+        "mosaiks-planet-2019q3",
+        "--period",
+        "2019-07-01/2019-09-30",
+    )
+    assert done.code == 0, done.stderr
+    row = pg.execute(
+        "SELECT source, period_start::text, period_end::text, provenance, complete "
+        "FROM asmdb.feature_sets WHERE name = 'planet'"
+    ).fetchone()
+    assert row[:3] == ("mosaiks-planet-2019q3", "2019-07-01", "2019-09-30") and row[4] is True
+    (record,) = row[3]["files"]
+    assert record["sha256"] == hashlib.sha256(sample.features.read_bytes()).hexdigest()
+    assert record["size"] == sample.features.stat().st_size
+    shown = json.loads(cli("feature-sets", "show", "planet").stdout)
+    assert shown["provenance"]["files"][0]["sha256"] == record["sha256"]
