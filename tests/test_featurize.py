@@ -20,6 +20,7 @@ from conftest import ASMDB, snapshot
 from rasters import EAST, NORTH, RES_DEG, SOUTH, WEST, write_4326, write_utm
 
 K = 64
+SAMPLE_TILES = 24 * 24  # conftest.SAMPLE
 
 
 def vectors(pg: psycopg.Connection, name: str) -> dict[int, np.ndarray]:
@@ -547,3 +548,27 @@ def test_ingested_file_records_its_checksum_source_and_period(cli, pg, sample):
     assert record["size"] == sample.features.stat().st_size
     shown = json.loads(cli("feature-sets", "show", "planet").stdout)
     assert shown["provenance"]["files"][0]["sha256"] == record["sha256"]
+
+
+def test_sample_imagery_shows_mines_as_bright_ground(cli, pg, sample):
+    import pandas as pd
+
+    with rasterio.open(sample.imagery) as src:
+        assert src.crs.to_epsg() == 32629 and src.scales == (1e-4,) * 3
+    done = cli("featurize", str(sample.imagery), "--feature-set", "colour", "--method", "mean")
+    assert done.code == 0, done.stderr
+    rows = pg.execute(
+        "SELECT t.lat, t.lon, asmdb.feature_value(f.features, 1) FROM asmdb.tile_features AS f "
+        "JOIN asmdb.tiles AS t USING (tile_id)"
+    ).fetchall()
+    assert len(rows) == SAMPLE_TILES
+    red = pd.DataFrame(rows, columns=["lat", "lon", "red"])
+    red["image_id"] = [
+        f"lat_{a:.3f}__lon_{o:.3f}".replace(".", "--")
+        for a, o in zip(red.lat, red.lon, strict=True)
+    ]
+    truth = pd.read_csv(sample.truth).merge(red, on="image_id")
+    assert len(truth) == SAMPLE_TILES
+    mined = truth[truth.is_mine == 1].red.mean()
+    other = truth[truth.is_mine == 0].red.mean()
+    assert 0 < other < 0.06 and mined > 2 * other  # bare ground is brighter than vegetation

@@ -10,6 +10,7 @@ of tiles, and writes each one to the database itself: the database sees one writ
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -34,6 +35,7 @@ def _client(workers: int, scheduler: str | None):
         processes=True,
         dashboard_address=None,
         host="127.0.0.1",
+        silence_logs=logging.ERROR,  # the user sees the progress bar, not the cluster's log
     )
     return Client(cluster), cluster
 

@@ -139,10 +139,20 @@ def _file_scene(
             bounds=bounds,
             resolution=resolution,
             mask=_band(src, path, mask_index) if mask_index else None,
-            datetime=src.tags().get("TIFFTAG_DATETIME"),
+            datetime=_tiff_datetime(src.tags().get("TIFFTAG_DATETIME")),
             size=os.path.getsize(path) if os.path.exists(path) else None,
         )
     return scene, names
+
+
+def _tiff_datetime(value: str | None) -> str | None:
+    """TIFF's 'YYYY:MM:DD HH:MM:SS' as ISO 8601, or None when it is not that."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.strptime(value or "", "%Y:%m:%d %H:%M:%S").isoformat()
+    except ValueError:
+        return None
 
 
 def _stac_items(path: str):
