@@ -26,7 +26,7 @@ GAUSSIAN_BIAS = -1.0  # the `mosaiks` package's bias for N(0, 1) filters
 PATCHES_BIAS = 1.0  # the paper's bias for whitened image patches
 ZCA_EPSILON = 1e-3  # regularises the whitening of nearly constant patches (e.g. water)
 WINDOW = 3
-CHUNK_WINDOWS = 4096  # windows per matrix product: the product stays in cache, memory flat
+CHUNK_WINDOWS = 1024  # windows per matrix product: the product (8 MB at K=4000) stays small
 STATS = ("mean", "std")
 
 
@@ -111,22 +111,30 @@ def patch_filters(windows: np.ndarray, n_features: int, seed: int) -> FilterBank
 def rcf_features(pixels: np.ndarray, valid: np.ndarray, bank: FilterBank) -> np.ndarray | None:
     """The K random convolutional features of one tile (float32), or None with no valid window.
 
-    sum relu(-z) = sum relu(z) - sum z, and sum z = (sum of the windows) . w + n b, so one
-    rectification of the product gives both halves.
+    The windows are multiplied by the bank in chunks that keep the product in cache, the bias
+    folded into the product as a column of ones; sum relu(-z) = sum relu(z) - sum z, and
+    sum z = (sum of the windows) . w + n b, so one rectification gives both halves.
     """
     x = tile_windows(pixels, valid)
     n = len(x)
     if n == 0:
         return None
-    weights = np.ascontiguousarray(bank.weights.T)  # (bands * 9, K/2)
-    positive = np.zeros(weights.shape[1], dtype=np.float64)
-    bias = np.float32(bank.bias)
+    d = x.shape[1]
+    half = bank.weights.shape[0]
+    weights = np.empty((d + 1, half), dtype=np.float32)
+    weights[:d] = bank.weights.T
+    weights[d] = bank.bias
+    chunk = np.ones((min(n, CHUNK_WINDOWS), d + 1), dtype=np.float32)
+    z = np.empty((len(chunk), half), dtype=np.float32)
+    positive = np.zeros(half, dtype=np.float64)
     for start in range(0, n, CHUNK_WINDOWS):
-        z = x[start : start + CHUNK_WINDOWS] @ weights
-        z += bias
-        np.maximum(z, 0, out=z)
-        positive += z.sum(axis=0, dtype=np.float64)
-    total = x.sum(axis=0, dtype=np.float64) @ weights.astype(np.float64) + n * bank.bias
+        rows = min(CHUNK_WINDOWS, n - start)
+        chunk[:rows, :d] = x[start : start + rows]
+        out = z[:rows]
+        np.matmul(chunk[:rows], weights, out=out)
+        np.maximum(out, 0, out=out)
+        positive += out.sum(axis=0)
+    total = x.sum(axis=0, dtype=np.float64) @ weights[:d].astype(np.float64) + n * bank.bias
     negative = positive - total
     return (np.concatenate([positive, negative]) / n).astype(np.float32)
 
