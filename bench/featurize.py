@@ -209,6 +209,7 @@ def main() -> None:
     parser.add_argument(
         "--pixels", type=int, default=48, help="Pixels per tile edge (memory, Dask)."
     )
+    parser.add_argument("--core-only", action="store_true", help="Only part 1 (no database).")
     args = parser.parse_args()
     blas = [
         {k: i.get(k) for k in ("internal_api", "version", "architecture")}
@@ -221,6 +222,10 @@ def main() -> None:
             row["mosaiks"] = mosaiks(args.torch_python, args.mosaiks_model, size, n)
         results["core"].append(row)
         print(json.dumps(row), flush=True)
+    out = HERE / "results" / ("featurize-core.json" if args.core_only else "featurize.json")
+    if args.core_only:
+        out.write_text(json.dumps(results, indent=2))
+        return
     name, url = database()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -242,7 +247,6 @@ def main() -> None:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
-    out = HERE / "results" / "featurize.json"
     out.write_text(json.dumps(results, indent=2))
     print(f"written to {out}")
 
