@@ -215,7 +215,13 @@ def main() -> None:
         {k: i.get(k) for k in ("internal_api", "version", "architecture")}
         for i in threadpool_info()
     ]
-    results = {"machine": platform.platform(), "cpus": os.cpu_count(), "blas": blas, "core": []}
+    results = {
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+        "blas": blas,
+        "core": [],
+    }
     for size, n in ((48, 40), (110, 8)):
         row = core(size, n)
         if args.torch_python and args.mosaiks_model:
@@ -247,6 +253,7 @@ def main() -> None:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+    results["load_average_at_end"] = os.getloadavg()
     out.write_text(json.dumps(results, indent=2))
     print(f"written to {out}")
 

@@ -572,3 +572,45 @@ def test_sample_imagery_shows_mines_as_bright_ground(cli, pg, sample):
     mined = truth[truth.is_mine == 1].red.mean()
     other = truth[truth.is_mine == 0].red.mean()
     assert 0 < other < 0.06 and mined > 2 * other  # bare ground is brighter than vegetation
+
+
+def test_provenance_revision_down_and_up_keeps_sets_and_vectors(engine, pg, cli, tmp_path):
+    from asm_db.db.engine import downgrade, head_revision, upgrade
+
+    path = write_4326(tmp_path / "scene.tif")
+    assert cli("featurize", str(path), "--feature-set", "s", "--features", str(K)).code == 0
+    stored = vectors(pg, "s")
+    assert downgrade(engine, "0006") == "0006"
+    columns = {
+        r[0]
+        for r in pg.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'asmdb' AND table_name = 'feature_sets'"
+        )
+    }
+    assert "provenance" not in columns and "complete" not in columns
+    assert upgrade(engine) == head_revision()
+    again = vectors(pg, "s")
+    assert again.keys() == stored.keys() and all(np.array_equal(again[t], stored[t]) for t in again)
+    row = pg.execute(
+        "SELECT complete, provenance FROM asmdb.feature_sets WHERE name = 's'"
+    ).fetchone()
+    assert row == (True, {})  # what a set from before the revision is: complete, unknown origin
+
+
+def test_aoi_in_any_crs_selects_the_tiles_it_meets(cli, pg, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    path = write_4326(tmp_path / "scene.tif")
+    # Two tiles' worth around (8.415, -11.185) and (8.415, -11.175), drawn in UTM 29N.
+    area = gpd.GeoSeries([shapely.box(-11.188, 8.412, -11.172, 8.418)], crs=4326).to_crs(32629)
+    aoi = tmp_path / "aoi.gpkg"
+    gpd.GeoDataFrame(geometry=area).to_file(aoi)
+    done = cli(
+        "featurize", str(path), "--feature-set", "a", "--features", str(K), "--aoi", str(aoi)
+    )
+    assert done.code == 0, done.stderr
+    grid = Grid()
+    want = {int(grid.tile_ids(8.415, -11.185)), int(grid.tile_ids(8.415, -11.175))}
+    assert set(vectors(pg, "a")) == want
