@@ -20,6 +20,8 @@ from conftest import ASMDB, snapshot
 from rasters import EAST, NORTH, RES_DEG, SOUTH, WEST, write_4326, write_utm
 
 K = 64
+# In this process: a local Dask cluster (the default) is tested on its own below.
+FEATURIZE = ("featurize", "--workers", "0")
 SAMPLE_TILES = 24 * 24  # conftest.SAMPLE
 
 
@@ -49,7 +51,7 @@ def tile_block(data: np.ndarray, tile_id: int, bounds=(WEST, NORTH), res=RES_DEG
 def test_features_equal_a_direct_computation_from_the_file(cli, pg, tmp_path):
     path = write_4326(tmp_path / "scene.tif")
     done = cli(
-        "featurize",
+        *FEATURIZE,
         str(path),
         "--feature-set",
         "s2",
@@ -112,7 +114,7 @@ def test_same_scene_in_4326_utm_and_in_parts_gives_the_same_features(cli, pg, tm
         ("folder", [folder]),
     ):
         done = cli(
-            "featurize",
+            *FEATURIZE,
             *map(str, inputs),
             "--feature-set",
             name,
@@ -158,7 +160,7 @@ def test_nodata_and_mask_pixels_are_left_out_and_sparse_tiles_skipped(cli, pg, t
         tile_block(data, t_sparse)[:3, :, :12] = 0  # 60% nodata: below --min-valid 0.5
         dst.write(data)
     done = cli(
-        "featurize",
+        *FEATURIZE,
         str(path),
         "--feature-set",
         "m",
@@ -186,7 +188,7 @@ def test_nodata_and_mask_pixels_are_left_out_and_sparse_tiles_skipped(cli, pg, t
         np.testing.assert_allclose(got[tile_id], want, rtol=1e-4, atol=1e-5)
     # Stricter --min-valid skips the tiles with holes too.
     strict = cli(
-        "featurize",
+        *FEATURIZE,
         str(path),
         "--feature-set",
         "strict",
@@ -206,7 +208,7 @@ def test_nodata_and_mask_pixels_are_left_out_and_sparse_tiles_skipped(cli, pg, t
 def test_mean_method_gives_band_statistics_of_valid_pixels(cli, pg, tmp_path):
     path = write_4326(tmp_path / "emb.tif", bands=2, nodata=0)
     done = cli(
-        "featurize",
+        *FEATURIZE,
         str(path),
         "--feature-set",
         "emb",
@@ -263,7 +265,7 @@ def test_stac_item_collection_assets_scale_and_period(cli, pg, tmp_path):
     stac = tmp_path / "items.json"
     stac.write_text(json.dumps({"type": "FeatureCollection", "features": [item]}))
     done = cli(
-        "featurize",
+        *FEATURIZE,
         str(stac),
         "--assets",
         "red,green,blue",
@@ -278,7 +280,7 @@ def test_stac_item_collection_assets_scale_and_period(cli, pg, tmp_path):
     )
     assert done.code == 0, done.stderr
     tif = cli(
-        "featurize",
+        *FEATURIZE,
         str(path),
         "--feature-set",
         "tif",
@@ -304,7 +306,7 @@ def test_stac_item_collection_assets_scale_and_period(cli, pg, tmp_path):
 def test_like_reuses_method_parameters_and_filters(cli, pg, tmp_path):
     first = write_4326(tmp_path / "2023.tif")
     done = cli(
-        "featurize",
+        *FEATURIZE,
         str(first),
         "--feature-set",
         "y2023",
@@ -321,7 +323,7 @@ def test_like_reuses_method_parameters_and_filters(cli, pg, tmp_path):
     )
     assert done.code == 0, done.stderr
     again = cli(
-        "featurize",
+        *FEATURIZE,
         str(first),
         "--feature-set",
         "y2024",
@@ -340,7 +342,7 @@ def test_like_reuses_method_parameters_and_filters(cli, pg, tmp_path):
     assert a.keys() == b.keys() and all(np.array_equal(a[t], b[t]) for t in a)
     # The same command again has nothing to do; `delete` wants --yes.
     same = cli(
-        "featurize", str(first), "--feature-set", "y2024", "--like", "y2023", "--scale", "1/10000"
+        *FEATURIZE, str(first), "--feature-set", "y2024", "--like", "y2023", "--scale", "1/10000"
     )
     assert same.code == 0 and "already complete" in same.stdout
     refused = cli("feature-sets", "delete", "y2024")
@@ -360,8 +362,18 @@ def _count(url: str, name: str) -> int:
 
 def test_resume_after_sigkill_equals_an_uninterrupted_run(cli, pg, db_url, tmp_path, sample):
     path = write_4326(tmp_path / "big.tif", bounds=(WEST, SOUTH, -11.10, 8.50))  # 100 tiles
-    args = [str(path), "--features", "1000", "--scale", "1/10000", "--batch-tiles", "2"]
-    whole = cli("featurize", *args, "--feature-set", "whole")
+    args = [
+        str(path),
+        "--features",
+        "1000",
+        "--scale",
+        "1/10000",
+        "--batch-tiles",
+        "2",
+        "--workers",
+        "0",
+    ]
+    whole = cli(*FEATURIZE, *args, "--feature-set", "whole")
     assert whole.code == 0, whole.stderr
     env = {**os.environ, "ASMDB_DATABASE_URL": db_url}
     proc = subprocess.Popen(
@@ -386,7 +398,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(cli, pg, db_url, tmp_p
     refused = cli("train", "--feature-set", "killed")
     assert refused.code == 1
     assert "incomplete" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
-    resumed = cli("featurize", *args, "--feature-set", "killed")
+    resumed = cli(*FEATURIZE, *args, "--feature-set", "killed")
     assert resumed.code == 0, resumed.stderr
     assert f"resumed after {stored}" in resumed.stdout
     a, b = vectors(pg, "whole"), vectors(pg, "killed")
@@ -442,14 +454,14 @@ def test_dask_scheduler_and_two_workers_give_the_local_result(cli, pg, tmp_path)
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
         common = [str(path), "--features", str(K), "--scale", "1/10000", "--batch-tiles", "3"]
-        remote = cli("featurize", *common, "--feature-set", "remote", "--scheduler", address)
+        remote = cli(*FEATURIZE, *common, "--feature-set", "remote", "--scheduler", address)
         assert remote.code == 0, remote.stderr
     finally:
         for proc in reversed(procs):
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
-    local = cli("featurize", *common, "--feature-set", "local")
+    local = cli(*FEATURIZE, *common, "--feature-set", "local")
     assert local.code == 0, local.stderr
     a, b = vectors(pg, "remote"), vectors(pg, "local")
     assert len(a) == 16 and a.keys() == b.keys()
@@ -459,15 +471,15 @@ def test_dask_scheduler_and_two_workers_give_the_local_result(cli, pg, tmp_path)
 def test_local_cluster_of_worker_processes(cli, pg, tmp_path):
     path = write_4326(tmp_path / "scene.tif")
     common = [str(path), "--features", str(K), "--batch-tiles", "4"]
-    assert cli("featurize", *common, "--feature-set", "two", "--workers", "2").code == 0
-    assert cli("featurize", *common, "--feature-set", "here").code == 0
+    assert cli("featurize", *common, "--feature-set", "two").code == 0  # default: one per core
+    assert cli(*FEATURIZE, *common, "--feature-set", "here").code == 0
     a, b = vectors(pg, "two"), vectors(pg, "here")
     assert len(a) == 16 and all(a[t].tobytes() == b[t].tobytes() for t in a)
 
 
 def _bad(cli, pg, *args) -> str:
     before = snapshot(pg)
-    done = cli("featurize", *args)
+    done = cli(*FEATURIZE, *args)
     assert done.code == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
@@ -507,7 +519,7 @@ def test_bad_input_is_one_line_and_changes_nothing(cli, pg, tmp_path):
     line = _bad(cli, pg, str(stac), "--assets", "red,nir", "--feature-set", "x")
     assert "S2B_X" in line and "'nir'" in line
     # A set made with some parameters; the same name with others, and --like with other bands.
-    assert cli("featurize", str(good), "--feature-set", "three", "--features", str(K)).code == 0
+    assert cli(*FEATURIZE, str(good), "--feature-set", "three", "--features", str(K)).code == 0
     line = _bad(cli, pg, str(good), "--feature-set", "three", "--features", "32")
     assert "other parameters" in line and "features" in line
     two_bands = write_4326(tmp_path / "two.tif", bands=2)
@@ -555,7 +567,7 @@ def test_sample_imagery_shows_mines_as_bright_ground(cli, pg, sample):
 
     with rasterio.open(sample.imagery) as src:
         assert src.crs.to_epsg() == 32629 and src.scales == (1e-4,) * 3
-    done = cli("featurize", str(sample.imagery), "--feature-set", "colour", "--method", "mean")
+    done = cli(*FEATURIZE, str(sample.imagery), "--feature-set", "colour", "--method", "mean")
     assert done.code == 0, done.stderr
     rows = pg.execute(
         "SELECT t.lat, t.lon, asmdb.feature_value(f.features, 1) FROM asmdb.tile_features AS f "
@@ -578,7 +590,7 @@ def test_provenance_revision_down_and_up_keeps_sets_and_vectors(engine, pg, cli,
     from asm_db.db.engine import downgrade, head_revision, upgrade
 
     path = write_4326(tmp_path / "scene.tif")
-    assert cli("featurize", str(path), "--feature-set", "s", "--features", str(K)).code == 0
+    assert cli(*FEATURIZE, str(path), "--feature-set", "s", "--features", str(K)).code == 0
     stored = vectors(pg, "s")
     assert downgrade(engine, "0006") == "0006"
     columns = {
@@ -607,9 +619,7 @@ def test_aoi_in_any_crs_selects_the_tiles_it_meets(cli, pg, tmp_path):
     area = gpd.GeoSeries([shapely.box(-11.188, 8.412, -11.172, 8.418)], crs=4326).to_crs(32629)
     aoi = tmp_path / "aoi.gpkg"
     gpd.GeoDataFrame(geometry=area).to_file(aoi)
-    done = cli(
-        "featurize", str(path), "--feature-set", "a", "--features", str(K), "--aoi", str(aoi)
-    )
+    done = cli(*FEATURIZE, str(path), "--feature-set", "a", "--features", str(K), "--aoi", str(aoi))
     assert done.code == 0, done.stderr
     grid = Grid()
     want = {int(grid.tile_ids(8.415, -11.185)), int(grid.tile_ids(8.415, -11.175))}

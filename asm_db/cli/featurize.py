@@ -109,8 +109,13 @@ def featurize(
         str | None, typer.Option(help="Name of the imagery product, e.g. sentinel-2-l2a.")
     ] = None,
     workers: Annotated[
-        int, typer.Option(help="Local Dask worker processes (0: compute in this process).", min=0)
-    ] = 0,
+        int | None,
+        typer.Option(
+            help="Worker processes of a local Dask cluster (default: one per core; "
+            "0: compute in this process).",
+            min=0,
+        ),
+    ] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="An existing Dask scheduler, e.g. tcp://HOST:8786.")
     ] = None,

@@ -20,7 +20,7 @@ from asm_db.errors import AsmdbError
 IN_FLIGHT_PER_THREAD = 2
 
 
-def _client(workers: int, scheduler: str | None):
+def _client(workers: int | None, scheduler: str | None):
     from dask.distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -28,7 +28,7 @@ def _client(workers: int, scheduler: str | None):
             return Client(scheduler, timeout="20s"), None
         except (OSError, TimeoutError) as exc:
             raise AsmdbError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
-    n = workers if workers > 0 else os.cpu_count() or 1
+    n = workers or os.cpu_count() or 1
     cluster = LocalCluster(
         n_workers=n,
         threads_per_worker=1,
@@ -41,7 +41,7 @@ def _client(workers: int, scheduler: str | None):
 
 
 def dask_batches(
-    works: Iterable, bank, *, workers: int = 0, scheduler: str | None = None
+    works: Iterable, bank, *, workers: int | None = None, scheduler: str | None = None
 ) -> Iterator:
     """Results of `compute_batch` for each work, in the order they finish."""
     from dask.distributed import as_completed

@@ -277,7 +277,7 @@ def featurize(
     period: str | None = None,
     source: str | None = None,
     batch_tiles: int = DEFAULT_BATCH_TILES,
-    workers: int = 0,
+    workers: int | None = 0,
     scheduler: str | None = None,
     progress: Progress | None = None,
     notify: locks.Notify | None = None,
@@ -462,9 +462,10 @@ def _write_batch(pg, fs_id: int, grid: Grid, result: BatchResult, k: int, notify
 
 
 def run_batches(
-    works: Iterable[Work], bank, *, workers: int = 0, scheduler: str | None = None
+    works: Iterable[Work], bank, *, workers: int | None = 0, scheduler: str | None = None
 ) -> Iterator[BatchResult]:
-    """Each work's result, in the order they finish: here (workers=0) or on Dask."""
+    """Each work's result, in the order they finish: here (workers=0) or on Dask (a local
+    cluster of `workers` processes, one per core when None, or the cluster of `scheduler`)."""
     if scheduler is None and workers == 0:
         for work in works:
             yield compute_batch(work, bank)
