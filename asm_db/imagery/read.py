@@ -12,7 +12,6 @@ each file is read: memory follows the tiles in hand, never the scene.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -382,10 +381,3 @@ class TileReader:
         scaled = (pixels * scale + offset).astype(np.float32)
         scaled[:, ~valid] = 0
         return scaled, valid
-
-
-def tile_bounds_in_degrees(bounds) -> tuple[float, float, float, float]:
-    w, s, e, n = bounds
-    if not all(math.isfinite(v) for v in bounds):
-        raise AsmdbError("imagery footprint is not finite in EPSG:4326")
-    return (w, s, e, n)
