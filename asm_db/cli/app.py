@@ -11,7 +11,19 @@ import sys
 
 import typer
 
-from asm_db.cli import db, export, ingest, maps, qgis, review, roles, runs, sample, train
+from asm_db.cli import (
+    db,
+    export,
+    featurize,
+    ingest,
+    maps,
+    qgis,
+    review,
+    roles,
+    runs,
+    sample,
+    train,
+)
 from asm_db.cli.common import err
 from asm_db.cli.errors import one_line
 
@@ -22,6 +34,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(ingest.app, name="ingest")
+app.command("featurize")(featurize.featurize)
+app.add_typer(featurize.app, name="feature-sets")
 app.command("train")(train.train)
 app.add_typer(runs.app, name="runs")
 app.command("predict")(maps.predict)

@@ -44,6 +44,13 @@ def ingest_features_command(
     batch_rows: Annotated[
         int, typer.Option(help="Rows per COPY batch (bounds memory).", min=1)
     ] = 1000,
+    source: Annotated[
+        str | None, typer.Option(help="Name of the product, e.g. mosaiks-planet-2019q3.")
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(help="Dates the imagery shows, START/END, e.g. 2019-07-01/2019-09-30."),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Load a feature file as tiles and feature vectors (binary COPY in batches, upsert)."""
@@ -63,6 +70,8 @@ def ingest_features_command(
             batch_rows=batch_rows,
             progress=report,
             notify=notify,
+            source=source,
+            period=period,
         )
     print(
         f"{result.path}: {result.rows} tiles x {result.n_features} features into feature set "

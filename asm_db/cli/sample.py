@@ -30,3 +30,4 @@ def sample_data(
     )
     print(f"{data.labels}: {data.n_labels} labels")
     print(f"{data.features}: {data.n_tiles} tiles x {data.n_features} features")
+    print(f"{data.imagery}: red, green, blue reflectance in UTM 29N, for `asmdb featurize`")

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
+from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Engine
 
 from asm_db.db import copy as pgcopy
@@ -244,6 +245,8 @@ def ingest_features(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Progress | None = None,
     notify: locks.Notify | None = None,
+    source: str | None = None,
+    period: str | None = None,
 ) -> FeatureIngestResult:
     """Load a feature file in one transaction, in two passes over the file.
 
@@ -260,10 +263,14 @@ def ingest_features(
        `feature_set` are deleted. The vectors are written once, with no staging copy.
 
     Re-loading a file, or an overlapping region, replaces those tiles' vectors. Any error
-    rolls the whole file back.
+    rolls the whole file back. The file (size, sha256), `source` and `period` go into the
+    feature set's provenance.
     """
+    from asm_db.imagery.featurize import file_sha256, parse_period
+
     check_cell_size(tile_size)
     path = Path(path)
+    period_start, period_end = parse_period(period)
     started = time.perf_counter()
     layout = detect_layout(path, open_batches(path, batch_rows).schema)
     k = len(layout.features)
@@ -275,6 +282,21 @@ def ingest_features(
         with pg.cursor() as cur:
             grid = grid_for_cell_size(pg, tile_size)
             fs_id = _feature_set_id(cur, path, feature_set, layout.features, grid)
+            record = {
+                "path": str(path.resolve()),
+                "size": path.stat().st_size,
+                "sha256": file_sha256(path),
+            }
+            cur.execute(
+                load_sql("feature_set_record_file"),
+                {
+                    "feature_set_id": fs_id,
+                    "file": Jsonb(record),
+                    "source": source,
+                    "period_start": period_start,
+                    "period_end": period_end,
+                },
+            )
             tile_ids, tiles_added = _merge_tiles(cur, path, layout, grid, batch_rows)
             cur.execute(load_sql("features_delete_tiles"), {"feature_set_id": fs_id})
             _copy_vectors(cur, path, layout, fs_id, tile_ids, batch_rows, progress)

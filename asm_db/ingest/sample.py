@@ -32,6 +32,7 @@ class SampleData:
     n_labels: int
     n_features: int
     truth: Path | None = None  # SLE_truth.csv: image_id, is_mine (what a reviewer would see)
+    imagery: Path | None = None  # SLE_imagery.tif: what a satellite sees, for `asmdb featurize`
 
 
 def image_id(lat: float, lon: float) -> str:
@@ -138,8 +139,15 @@ def write_sample_data(
             .astype(int),
         }
     ).to_csv(truth_path, index=False)
+    imagery_path = write_sample_imagery(out / "SLE_imagery.tif", fields["intensity"], seed=seed)
     return SampleData(
-        labels_path, features_path, n_lat * n_lon, len(labels), n_features, truth_path
+        labels_path,
+        features_path,
+        n_lat * n_lon,
+        len(labels),
+        n_features,
+        truth_path,
+        imagery_path,
     )
 
 
@@ -187,3 +195,83 @@ def _labels(
             "survey_round": rng.choice(["2022-dry", "2023-wet", "2023-dry"], n),
         }
     )
+
+
+IMAGERY_CRS = "EPSG:32629"  # UTM zone 29N, the zone of Sierra Leone
+IMAGERY_RESOLUTION = 60.0  # metres: about 18 pixels along a 0.01-degree tile
+
+
+def write_sample_imagery(
+    path: str | Path,
+    intensity: np.ndarray,
+    *,
+    resolution: float = IMAGERY_RESOLUTION,
+    seed: int = 7,
+) -> Path:
+    """A 3-band (red, green, blue) reflectance GeoTIFF of the sample region in UTM 29N.
+
+    Stored as Sentinel-2 L2A stores it (uint16, reflectance x 10000, scale 1e-4 in the file's
+    metadata, nodata 0). Where mining `intensity` (one value per tile, rows from the south) is
+    high the ground is bright and bare with dark ponds; elsewhere it is vegetation. The texture
+    varies within a tile, so convolutional features see more than a mean colour.
+    """
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.warp import transform as warp_points
+    from scipy.ndimage import map_coordinates
+
+    n_lat, n_lon = intensity.shape
+    rng = np.random.default_rng(seed + 1)
+    west, south = ORIGIN_LON, ORIGIN_LAT
+    east, north = west + n_lon * TILE, south + n_lat * TILE
+    xs, ys = warp_points(
+        "EPSG:4326", IMAGERY_CRS, [west, east, west, east], [south, south, north, north]
+    )
+    left, right, bottom, top = min(xs), max(xs), min(ys), max(ys)
+    width, height = int((right - left) // resolution), int((top - bottom) // resolution)
+    cols, rows = np.meshgrid(np.arange(width), np.arange(height))
+    x = left + (cols + 0.5) * resolution
+    y = top - (rows + 0.5) * resolution
+    lon, lat = (
+        np.reshape(v, x.shape) for v in warp_points(IMAGERY_CRS, "EPSG:4326", x.ravel(), y.ravel())
+    )
+    # Mining intensity at each pixel, from the tile-centre values (bilinear).
+    field = map_coordinates(
+        intensity, [(lat - south) / TILE - 0.5, (lon - west) / TILE - 0.5], order=1, mode="nearest"
+    )
+    texture = gaussian_filter(rng.standard_normal(x.shape), 1.5)
+    texture /= texture.std()
+    blobs = gaussian_filter(rng.standard_normal(x.shape), 2.5)
+    blobs /= blobs.std()
+    bare = np.clip((field - 0.4) * 4 + 0.5 * texture, 0, 1)  # share of bare ground
+    pond = (bare > 0.6) & (blobs > 1.2)
+    veg = np.array([0.035, 0.07, 0.03])[:, None, None] * (1 + 0.25 * texture)
+    soil = np.array([0.32, 0.27, 0.2])[:, None, None] * (1 + 0.1 * texture)
+    water = np.array([0.03, 0.05, 0.06])[:, None, None]
+    reflectance = veg * (1 - bare) + soil * bare
+    reflectance = np.where(pond, water, reflectance)
+    reflectance += rng.normal(0, 0.004, reflectance.shape)
+    inside = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+    data = np.clip(np.round(reflectance * 10000), 1, 10000).astype(np.uint16)
+    data[:, ~inside] = 0
+    path = Path(path)
+    profile = dict(
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=3,
+        dtype="uint16",
+        crs=IMAGERY_CRS,
+        transform=from_origin(left, top, resolution, resolution),
+        nodata=0,
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="deflate",
+    )
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        dst.scales = (1e-4,) * 3
+        dst.descriptions = ("red", "green", "blue")
+        dst.update_tags(TIFFTAG_DATETIME="2024:02:15 10:30:00")
+    return path

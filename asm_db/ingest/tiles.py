@@ -58,3 +58,26 @@ def ensure_tiles(
         added = merge_staged_tiles(cur, grid)
         cur.execute("DROP TABLE tiles_stage")
     return added
+
+
+CENTRE_DECIMALS = 9  # 8.125000000000014 is stored as 8.125, the centre a file would give
+
+
+def create_missing_tiles(cur: psycopg.Cursor, grid: Grid, tile_ids) -> int:
+    """Create the tiles of `grid` among `tile_ids` that are missing, at the cells' centres,
+    leaving existing tiles as they are (imagery names cells, not centres); returns how many
+    were new."""
+    ids = np.unique(np.asarray(tile_ids, dtype=np.int64))
+    if len(ids) == 0:
+        return 0
+    lat, lon = grid.centres(ids)
+    cur.execute(
+        load_sql("tiles_ensure"),
+        {
+            "tile_ids": ids.tolist(),
+            "lat": np.round(lat, CENTRE_DECIMALS).tolist(),
+            "lon": np.round(lon, CENTRE_DECIMALS).tolist(),
+            "half": grid.half_size,
+        },
+    )
+    return cur.fetchone()[0]

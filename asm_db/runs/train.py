@@ -16,7 +16,7 @@ from asm_db.db import copy as pgcopy
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
-from asm_db.errors import NotFound
+from asm_db.errors import AsmdbError, NotFound
 from asm_db.maps.predict import READERS, TilePredictions, predict_tiles
 from asm_db.maps.write import record_map
 from asm_db.modeling import estimators
@@ -72,6 +72,17 @@ class RunResult:
 
 
 def choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
+    chosen = _choose_feature_set(pg, name)
+    params = {"feature_set_id": chosen.feature_set_id}
+    if pg.execute(load_sql("feature_set_incomplete"), params).fetchone()[0]:
+        raise AsmdbError(
+            f"feature set '{chosen.name}' is incomplete (its `asmdb featurize` was stopped or is "
+            "still running); run the same featurize command again to finish it"
+        )
+    return chosen
+
+
+def _choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
     rows = [FeatureSet(*row) for row in pg.execute(load_sql("feature_set_for_training"))]
     if not rows:
         raise NotFound("no features in the database; run `asmdb ingest features FILE` first")

@@ -1,0 +1,1 @@
+"""From imagery to features: reading rasters by tile, the RCF and band-statistics core, runs."""

@@ -1,0 +1,484 @@
+"""`asmdb featurize`: imagery into a feature set, batch by batch, resumable, on Dask or alone.
+
+The run is planned and checked before any tile is computed: the imagery's metadata, the tiles,
+the filter bank, and the feature set (new, or the same parameters to resume). The feature set
+row is committed first, marked incomplete; then each batch of tiles is computed (here, or on
+Dask workers that read the imagery themselves from a work description: paths, tile ids,
+parameters) and its vectors are committed by this process alone, one transaction per batch
+(tiles created, vectors COPYed). A stopped run leaves whole batches; running the same command
+again computes only the tiles that have no vector yet, and the vectors of a tile depend only on
+its pixels and the filters, so the set ends bit for bit as an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from sqlalchemy.engine import Engine
+from threadpoolctl import threadpool_limits
+
+from asm_db.db import copy as pgcopy
+from asm_db.db import locks
+from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import AsmdbError
+from asm_db.grid import Grid, check_cell_size
+from asm_db.imagery import rcf
+from asm_db.imagery.read import Imagery, TileReader, tile_pixels_for
+from asm_db.ingest.tiles import create_missing_tiles
+
+METHODS = ("rcf", "mean")
+FILTER_KINDS = ("gaussian", "patches")
+DEFAULT_BATCH_TILES = 32
+PATCH_SAMPLE_TILES = 64  # tiles read to draw the patch filter bank from
+PATCH_SAMPLE_WINDOWS = 100_000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Method:
+    """What is computed per tile: every parameter a feature set's vectors depend on."""
+
+    method: str = "rcf"
+    features: int = 4000
+    seed: int = 0
+    filters: str = "gaussian"
+    stats: tuple[str, ...] = ("mean",)
+    tile_size: float = 0.01
+    tile_pixels: int | None = None
+    min_valid: float = 0.5
+
+    def check(self) -> None:
+        if self.method not in METHODS:
+            raise AsmdbError(f"--method {self.method!r}: choose one of {', '.join(METHODS)}")
+        if self.filters not in FILTER_KINDS:
+            raise AsmdbError(f"--filters {self.filters!r}: choose one of {', '.join(FILTER_KINDS)}")
+        if self.method == "rcf" and (self.features < 2 or self.features % 2):
+            raise AsmdbError(f"--features {self.features}: needs an even number of at least 2")
+        for stat in self.stats:
+            if stat not in rcf.STATS:
+                raise AsmdbError(f"--stats {stat!r}: choose from {', '.join(rcf.STATS)}")
+        if not 0 <= self.min_valid <= 1:
+            raise AsmdbError(f"--min-valid {self.min_valid}: must be between 0 and 1")
+        check_cell_size(self.tile_size)
+
+
+@dataclass(frozen=True)
+class Work:
+    """One batch's work description: small enough to ship to a Dask worker."""
+
+    imagery: Imagery
+    method: Method
+    tile_ids: tuple[int, ...]
+
+
+@dataclass
+class BatchResult:
+    tile_ids: np.ndarray
+    vectors: np.ndarray
+    skipped: dict[str, int]
+    seconds: float
+
+
+@dataclass
+class FeaturizeResult:
+    feature_set: str
+    n_features: int
+    tiles_planned: int
+    tiles_done: int
+    tiles_skipped: dict[str, int]
+    tiles_added: int
+    resumed_from: int
+    seconds: float
+    already_complete: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def grid_for(tile_size: float) -> Grid:
+    """asmdb's grid of this tile size (grid 1 is the 0.01-degree MOSAIKS grid)."""
+    if abs(tile_size - 0.01) > 1e-12:
+        raise AsmdbError(f"--tile-size {tile_size:g}: only the 0.01-degree grid is available here")
+    return Grid()
+
+
+def compute_batch(work: Work, bank: rcf.FilterBank | None) -> BatchResult:
+    """Read and featurize one batch of tiles (runs wherever it is sent: here or a Dask worker)."""
+    started = time.perf_counter()
+    grid = grid_for(work.method.tile_size)
+    n = work.method.tile_pixels
+    ids, vectors = [], []
+    skipped = {"no_valid_pixels": 0, "below_min_valid": 0}
+    # One BLAS thread: the product per chunk is small (1,024 x 28 x K/2), where OpenBLAS's
+    # threads wait on each other more than they compute; parallelism is one process per core.
+    with TileReader(work.imagery) as reader, threadpool_limits(1):
+        for tile_id in work.tile_ids:
+            pixels, valid = reader.read(grid.bounds(tile_id), n)
+            share = valid.mean()
+            if share == 0:
+                skipped["no_valid_pixels"] += 1
+                continue
+            if share < work.method.min_valid:
+                skipped["below_min_valid"] += 1
+                continue
+            if work.method.method == "rcf":
+                vector = rcf.rcf_features(pixels, valid, bank)
+            else:
+                vector = rcf.band_stats(pixels, valid, work.method.stats)
+            if vector is None:  # valid pixels, but no whole valid 3x3 window
+                skipped["below_min_valid"] += 1
+                continue
+            ids.append(tile_id)
+            vectors.append(vector)
+    k = bank.n_features if work.method.method == "rcf" else None
+    matrix = np.vstack(vectors) if vectors else np.empty((0, k or 0), np.float32)
+    return BatchResult(np.asarray(ids, np.int64), matrix, skipped, time.perf_counter() - started)
+
+
+def plan_tiles(imagery: Imagery, grid: Grid, bbox=None, aoi: str | None = None) -> np.ndarray:
+    """Tile ids to featurize: those in --bbox or meeting --aoi, else every tile the imagery
+    covers; always only tiles that some scene's footprint meets."""
+    if aoi is not None:
+        import geopandas as gpd
+        import shapely
+
+        try:
+            shapes = gpd.read_file(aoi)
+        except Exception as exc:  # pyogrio/fiona raise many kinds
+            raise AsmdbError(f"{aoi}: cannot be read as a vector file: {exc}") from None
+        if shapes.crs is None:
+            raise AsmdbError(f"{aoi}: has no coordinate reference system (CRS)")
+        area = shapes.to_crs(4326).union_all()
+        ids = grid.cells_in_bbox(*area.bounds)
+        cells = shapely.box(*np.array([grid.bounds(i) for i in ids]).T)
+        ids = ids[shapely.intersects(cells, area) & ~shapely.touches(cells, area)]
+    elif bbox is not None:
+        ids = grid.cells_in_bbox(*bbox)
+    else:
+        ids = np.unique(np.concatenate([grid.cells_in_bbox(*s.bounds) for s in imagery.scenes]))
+    ids = np.unique(ids)
+    keep = np.zeros(len(ids), bool)
+    for i, tile_id in enumerate(ids):
+        b = grid.bounds(tile_id)
+        keep[i] = any(s.overlaps(b) for s in imagery.scenes)
+    return ids[keep]
+
+
+def sample_patch_bank(imagery: Imagery, method: Method, tile_ids: np.ndarray) -> rcf.FilterBank:
+    """The `patches` bank: whitened 3x3 patches from tiles of this imagery drawn by the seed."""
+    grid = grid_for(method.tile_size)
+    rng = np.random.default_rng(method.seed)
+    order = rng.permutation(len(tile_ids))
+    windows = []
+    with TileReader(imagery) as reader:
+        for i in order[:PATCH_SAMPLE_TILES]:
+            pixels, valid = reader.read(grid.bounds(tile_ids[i]), method.tile_pixels)
+            windows.append(rcf.tile_windows(pixels, valid))
+    sample = np.concatenate(windows)
+    if len(sample) > PATCH_SAMPLE_WINDOWS:
+        sample = sample[rng.choice(len(sample), PATCH_SAMPLE_WINDOWS, replace=False)]
+    if len(sample) < 2:
+        raise AsmdbError("the imagery has too few valid 3x3 patches to draw --filters patches from")
+    return rcf.patch_filters(sample, method.features, method.seed)
+
+
+def parameters(imagery: Imagery, method: Method) -> dict:
+    """Every parameter the vectors depend on, as stored and compared on resume."""
+    out = {
+        "method": method.method,
+        "tile_size": method.tile_size,
+        "tile_pixels": method.tile_pixels,
+        "min_valid": method.min_valid,
+        "bands": list(imagery.band_names),
+        "scale": list(imagery.scale),
+        "offset": list(imagery.offset),
+        "mask_values": list(imagery.mask_values),
+        "mask_band": any(s.mask is not None for s in imagery.scenes),
+    }
+    if method.method == "rcf":
+        out.update(features=method.features, seed=method.seed, filters=method.filters)
+    else:
+        out.update(stats=list(method.stats))
+    return out
+
+
+def feature_names(imagery: Imagery, method: Method) -> list[str]:
+    if method.method == "rcf":
+        return [f"feature_{i}" for i in range(method.features)]
+    return rcf.stat_names(list(imagery.band_names), method.stats)
+
+
+def parse_period(text: str | None) -> tuple[date | None, date | None]:
+    """'2024-01-01/2024-12-31' as two dates (either may be empty)."""
+    if not text:
+        return None, None
+    parts = text.split("/")
+    if len(parts) != 2:
+        raise AsmdbError(f"--period {text!r}: expected START/END, e.g. 2024-01-01/2024-12-31")
+    try:
+        start, end = (date.fromisoformat(p) if p else None for p in parts)
+    except ValueError as exc:
+        raise AsmdbError(f"--period {text!r}: {exc}") from None
+    if start and end and start > end:
+        raise AsmdbError(f"--period {text!r}: starts after it ends")
+    return start, end
+
+
+def load_like(pg, name: str) -> dict:
+    """The provenance of an existing featurized set, to reuse its method, parameters and filters."""
+    row = pg.execute(load_sql("feature_set_get"), {"name": name}).fetchone()
+    if row is None:
+        raise AsmdbError(f"--like {name}: no feature set named '{name}'")
+    provenance = row[5]
+    if "parameters" not in provenance:
+        raise AsmdbError(f"--like {name}: feature set '{name}' was not made by asmdb featurize")
+    return provenance
+
+
+def _existing(pg, name: str, params: dict):
+    row = pg.execute(load_sql("feature_set_get"), {"name": name}).fetchone()
+    if row is None:
+        return None
+    fs_id, _, _, _, complete, provenance = row
+    stored = provenance.get("parameters")
+    if stored != params:
+        differs = sorted(
+            k for k in set(stored or {}) | set(params) if (stored or {}).get(k) != params.get(k)
+        )
+        raise AsmdbError(
+            f"feature set '{name}' exists with other parameters ({', '.join(differs) or 'not featurized'}); "
+            "choose another --feature-set name or delete it with `asmdb feature-sets delete`"
+        )
+    return fs_id, complete, provenance
+
+
+def batches(ids: np.ndarray, size: int) -> Iterator[tuple[int, ...]]:
+    for start in range(0, len(ids), size):
+        yield tuple(int(i) for i in ids[start : start + size])
+
+
+def featurize(
+    engine: Engine,
+    imagery: Imagery,
+    feature_set: str,
+    method: Method,
+    *,
+    bbox=None,
+    aoi: str | None = None,
+    like: str | None = None,
+    period: str | None = None,
+    source: str | None = None,
+    batch_tiles: int = DEFAULT_BATCH_TILES,
+    workers: int | None = 0,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    notify: locks.Notify | None = None,
+) -> FeaturizeResult:
+    """Compute and store one vector per tile; commits batch by batch and resumes a stopped run."""
+    started = time.perf_counter()
+    period_start, period_end = parse_period(period)
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        bank = None
+        if like is not None:
+            provenance = load_like(pg, like)
+            method, bank = _method_like(provenance, imagery, like, method)
+        method.check()
+        if method.tile_pixels is None:
+            method = _with(
+                method, tile_pixels=tile_pixels_for(imagery.resolution, method.tile_size)
+            )
+        grid = grid_for(method.tile_size)
+        tile_ids = plan_tiles(imagery, grid, bbox, aoi)
+        if len(tile_ids) == 0:
+            raise AsmdbError(
+                "the imagery does not overlap the requested tiles "
+                f"(imagery covers W,S,E,N = {','.join(f'{v:.4f}' for v in imagery.bounds)})"
+            )
+        params = parameters(imagery, method)
+        existing = _existing(pg, feature_set, params)
+        pg.rollback()
+        if existing is not None:
+            fs_id, complete, provenance = existing
+            if complete:
+                return FeaturizeResult(
+                    feature_set,
+                    len(provenance["feature_names"]),
+                    len(tile_ids),
+                    provenance["tiles"]["done"],
+                    provenance["tiles"]["skipped"],
+                    0,
+                    0,
+                    time.perf_counter() - started,
+                    already_complete=True,
+                )
+            if method.method == "rcf":
+                bank = rcf.FilterBank.from_json(provenance["filters"])
+        if method.method == "rcf" and bank is None:
+            if method.filters == "gaussian":
+                bank = rcf.gaussian_filters(method.features, len(imagery.band_names), method.seed)
+            else:
+                bank = sample_patch_bank(imagery, method, tile_ids)
+        names = feature_names(imagery, method)
+        if existing is None:
+            provenance = _provenance(imagery, method, params, bank, names, like, tile_ids)
+            dates = imagery.dates()
+            if period_start is None and period_end is None and dates:
+                period_start, period_end = (
+                    date.fromisoformat(dates[0][:10]),
+                    date.fromisoformat(dates[-1][:10]),
+                )
+            # Committed at once: the set exists, incomplete, before any batch.
+            fs_id = pg.execute(
+                load_sql("feature_set_create"),
+                {
+                    "name": feature_set,
+                    "n_features": len(names),
+                    "feature_names": names,
+                    "half": grid.half_size,
+                    "grid_id": grid.grid_id,
+                    "provenance": Jsonb(provenance),
+                    "source": source,
+                    "period_start": period_start,
+                    "period_end": period_end,
+                },
+            ).fetchone()[0]
+        done = {
+            r[0] for r in pg.execute(load_sql("feature_set_tile_ids"), {"feature_set_id": fs_id})
+        }
+        pg.commit()
+        resumed_from = len(done)
+        todo = np.array([t for t in tile_ids if int(t) not in done], dtype=np.int64)
+        skipped = {"no_valid_pixels": 0, "below_min_valid": 0}
+        added = 0
+        stored = resumed_from
+        handled = resumed_from
+        if progress:
+            progress(handled, len(tile_ids))
+        works = (Work(imagery, method, ids) for ids in batches(todo, batch_tiles))
+        for result in run_batches(works, bank, workers=workers, scheduler=scheduler):
+            added += _write_batch(pg, fs_id, grid, result, len(names), notify)
+            stored += len(result.tile_ids)
+            for reason, count in result.skipped.items():
+                skipped[reason] += count
+            handled += len(result.tile_ids) + sum(result.skipped.values())
+            if progress:
+                progress(handled, len(tile_ids))
+        tiles = {"planned": len(tile_ids), "done": stored, "skipped": skipped}
+        pg.execute(load_sql("feature_set_finish"), {"feature_set_id": fs_id, "tiles": Jsonb(tiles)})
+        pg.commit()
+        pg.execute("ANALYZE asmdb.tile_features")
+    return FeaturizeResult(
+        feature_set,
+        len(names),
+        len(tile_ids),
+        stored,
+        skipped,
+        added,
+        resumed_from,
+        time.perf_counter() - started,
+    )
+
+
+def _with(current: Method, **changes) -> Method:
+    from dataclasses import replace
+
+    return replace(current, **changes)
+
+
+def _method_like(provenance: dict, imagery: Imagery, like: str, method: Method):
+    p = provenance["parameters"]
+    if len(p["bands"]) != len(imagery.band_names):
+        raise AsmdbError(
+            f"--like {like}: feature set '{like}' was made from {len(p['bands'])} bands, "
+            f"this imagery has {len(imagery.band_names)}"
+        )
+    reused = _with(
+        method,
+        method=p["method"],
+        features=p.get("features", method.features),
+        seed=p.get("seed", method.seed),
+        filters=p.get("filters", method.filters),
+        stats=tuple(p.get("stats", method.stats)),
+        tile_size=p["tile_size"],
+        tile_pixels=p["tile_pixels"],
+        min_valid=p["min_valid"],
+    )
+    bank = rcf.FilterBank.from_json(provenance["filters"]) if p["method"] == "rcf" else None
+    return reused, bank
+
+
+def _provenance(imagery, method, params, bank, names, like, tile_ids) -> dict:
+    return {
+        "made_by": "asmdb featurize",
+        "parameters": params,
+        "filters": bank.to_json() if bank is not None else None,
+        "filters_sha256": hashlib.sha256(bank.weights.tobytes()).hexdigest()
+        if bank is not None
+        else None,
+        "like": like,
+        "feature_names": names,
+        "imagery": list(imagery.sources),
+        "bounds": list(imagery.bounds),
+        "tiles": {"planned": len(tile_ids), "done": 0, "skipped": {}},
+    }
+
+
+COPY_COLUMNS = [("feature_set_id", "int4"), ("tile_id", "int8")]
+
+
+def _write_batch(pg, fs_id: int, grid: Grid, result: BatchResult, k: int, notify) -> int:
+    """One batch in one transaction: its tiles created, its vectors COPYed. The only writer."""
+    if len(result.tile_ids) == 0:
+        return 0
+    columns = COPY_COLUMNS + [("features", ("float32", k))]
+    # One transaction, committed below; an error rolls this batch back.
+    locks.hold(pg, "ingest features", notify)
+    with pg.cursor() as cur:
+        added = create_missing_tiles(cur, grid, result.tile_ids)
+        with cur.copy(sql.SQL(load_sql("tile_features_copy"))) as copy:
+            copy.write(pgcopy.HEADER)
+            copy.write(
+                pgcopy.encode_rows(
+                    columns,
+                    {
+                        "feature_set_id": np.full(len(result.tile_ids), fs_id, np.int32),
+                        "tile_id": result.tile_ids.astype(np.int64),
+                        "features": result.vectors,
+                    },
+                )
+            )
+            copy.write(pgcopy.TRAILER)
+    pg.commit()
+    return added
+
+
+def run_batches(
+    works: Iterable[Work], bank, *, workers: int | None = 0, scheduler: str | None = None
+) -> Iterator[BatchResult]:
+    """Each work's result, in the order they finish: here (workers=0) or on Dask (a local
+    cluster of `workers` processes, one per core when None, or the cluster of `scheduler`)."""
+    if scheduler is None and workers == 0:
+        for work in works:
+            yield compute_batch(work, bank)
+        return
+    from asm_db.imagery.cluster import dask_batches
+
+    yield from dask_batches(works, bank, workers=workers, scheduler=scheduler)
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

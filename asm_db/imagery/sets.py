@@ -1,0 +1,58 @@
+"""Feature sets as a user sees them: list, show (provenance), delete."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import NotFound
+
+LIST_COLUMNS = (
+    "name",
+    "n_features",
+    "tiles",
+    "made_by",
+    "method",
+    "source",
+    "period_start",
+    "period_end",
+    "complete",
+    "created_at",
+)
+
+
+def list_feature_sets(engine: Engine) -> list[dict]:
+    """Every feature set with its number of tiles, origin, period and completeness."""
+    with connect(engine) as conn:
+        check_ready(conn)
+        rows = driver(conn).execute(load_sql("feature_sets_list")).fetchall()
+    return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in rows]
+
+
+def show_feature_set(engine: Engine, name: str, *, with_filters: bool = False) -> dict:
+    """One feature set's row and provenance; the filter weights are left out unless asked for."""
+    for row in list_feature_sets(engine):
+        if row["name"] == name:
+            break
+    else:
+        raise NotFound(f"no feature set named '{name}'")
+    with connect(engine) as conn:
+        provenance = driver(conn).execute(load_sql("feature_set_get"), {"name": name}).fetchone()[5]
+    filters = provenance.get("filters")
+    if filters and not with_filters:
+        provenance["filters"] = {k: v for k, v in filters.items() if k != "weights"}
+    provenance.pop("feature_names", None)
+    return {**row, "provenance": provenance}
+
+
+def delete_feature_set(engine: Engine, name: str) -> int:
+    """Delete a feature set (vectors and runs cascade); returns how many runs went with it."""
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        with pg.transaction():
+            row = pg.execute(load_sql("feature_set_delete"), {"name": name}).fetchone()
+            if row is None:
+                raise NotFound(f"no feature set named '{name}'")
+    return row[1]
