@@ -75,7 +75,16 @@ def _target(pg: psycopg.Connection, name: str) -> FeatureSetShape:
         raise NotFound(f"no feature set named '{name}' (have: {', '.join(names) or 'none'})")
     if row[4] == 0:
         raise NotFound(f"feature set '{name}' has no tiles; `asmdb ingest features` loads them")
-    return FeatureSetShape(*row[:4])
+    shape = FeatureSetShape(*row[:4])
+    incomplete = pg.execute(
+        load_sql("feature_set_incomplete"), {"feature_set_id": shape.feature_set_id}
+    )
+    if incomplete.fetchone()[0]:
+        raise AsmdbError(
+            f"feature set '{name}' is incomplete (its `asmdb featurize` was stopped or is still "
+            "running); run the same featurize command again to finish it"
+        )
+    return shape
 
 
 def predict_map(
