@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from asm_db.cli import db, export, ingest, qgis, review, roles, runs, sample, train
+from asm_db.cli import db, export, ingest, qgis, review, roles, runs, sample, serve, similar, train
 from asm_db.cli.common import err
 from asm_db.errors import AsmdbError
 
@@ -30,6 +30,8 @@ app.add_typer(qgis.app, name="qgis")
 app.add_typer(roles.app, name="roles")
 app.add_typer(export.app, name="export")
 app.command("sample-data")(sample.sample_data)
+app.command("serve")(serve.serve)
+app.command("similar")(similar.similar)
 
 
 def main() -> None:
