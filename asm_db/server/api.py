@@ -231,7 +231,7 @@ async def review_answer(
                     load_sql("web_review_item"), {"review_id": review_id}
                 )
                 current = await cur.fetchone()
-        except psycopg.errors.InsufficientPrivilege:
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction):
             raise HTTPException(
                 status_code=403, detail=f"role {session.user} may not answer reviews"
             ) from None

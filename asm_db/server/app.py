@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
+from asyncpg.exceptions import DataError
+from cql2 import Expr
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -38,6 +42,8 @@ The OGC API at <a href="/collections">/collections</a> works without it.</p>"""
 CLIENT_ERRORS = {
     exc: code for exc, code in tipg_errors.DEFAULT_STATUS_CODES.items() if 400 <= code < 500
 }
+# A time filter on a layer without time is the request's fault, not the server's.
+CLIENT_ERRORS[tipg_errors.MissingDatetimeColumn] = 400
 
 
 def static_dir() -> Path:
@@ -117,7 +123,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.middleware("http")
     async def headers(request: Request, call_next):
         await app.state.sessions.sweep()
-        response = await call_next(request)
+        problem = invalid_query(request)
+        if problem is not None:
+            response = JSONResponse({"detail": problem}, status_code=400)
+        else:
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # what no handler answered: no detail leaves the server
+                log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+                response = JSONResponse({"detail": "internal error"}, status_code=500)
         path = request.url.path
         if path.startswith(("/api", "/collections")) or path == "/":
             # Private answers must not sit in shared caches; map tiles change with promotions.
@@ -138,6 +152,34 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         CatalogUpdateMiddleware, func=ogc.register_catalog, ttl=settings.catalog_ttl_seconds
     )
     return app
+
+
+def invalid_query(request: Request) -> str | None:
+    """Why the OGC query parameters tipg would choke on are malformed, or None.
+
+    tipg binds every value, so nothing malformed reaches SQL as code; this answers 400
+    instead of letting a value fail deep inside (a 500)."""
+    if not request.url.path.startswith("/collections"):
+        return None
+    params = request.query_params
+    bbox = params.get("bbox")
+    if bbox is not None:
+        try:
+            values = [float(v) for v in bbox.split(",")]
+        except ValueError:
+            return "bbox: four (or six) comma-separated numbers"
+        if len(values) not in (4, 6) or not all(math.isfinite(v) for v in values):
+            return "bbox: four (or six) comma-separated numbers"
+    expression = params.get("filter")
+    if expression is not None:
+        try:
+            if params.get("filter-lang") == "cql2-json":
+                Expr(json.loads(expression))
+            else:
+                Expr(expression)
+        except Exception:  # cql2 raises plain Exception for a parse error
+            return "filter: not a valid CQL2 expression"
+    return None
 
 
 def landing(request: Request) -> JSONResponse:
@@ -176,6 +218,11 @@ def _error_handlers(app: FastAPI) -> None:
 
     for exc, code in CLIENT_ERRORS.items():
         app.add_exception_handler(exc, client_error(code))
+
+    @app.exception_handler(DataError)
+    async def bad_value(request: Request, exc: DataError) -> JSONResponse:
+        # A value PostgreSQL refused as a bound parameter (e.g. text for an integer column).
+        return JSONResponse({"detail": f"invalid value: {exc.args[0] if exc.args else ''}"}, 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
