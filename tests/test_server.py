@@ -330,3 +330,34 @@ def test_injection_through_every_parameter(site, pg):
     assert pg.execute(
         "SELECT count(*) FROM asmdb.review_queue WHERE status <> 'pending' AND review_id NOT IN (5, 6, 8)"
     ).fetchone() == (0,)
+
+
+def test_sessions_expire_when_idle_and_at_their_limit(site):
+    import asyncio
+    import time as clock
+
+    from asm_db.server.auth import SessionStore, open_login
+
+    name, password = site["roles"]["ana"]
+    base = site["url"].replace("+psycopg", "")
+
+    async def scenario():
+        idle = SessionStore(idle_seconds=0.5, max_seconds=60, max_sessions=5)
+        conn, can_review = await open_login(base, name, password)
+        assert can_review
+        session = await idle.add(name, conn, can_review)
+        assert idle.get(session.sid) is session
+        clock.sleep(0.7)
+        assert idle.get(session.sid) is None  # idle too long
+        await idle.sweep()
+        assert conn.closed  # its connection is closed with it
+        capped = SessionStore(idle_seconds=60, max_seconds=0.5, max_sessions=5)
+        conn, _ = await open_login(base, name, password)
+        session = await capped.add(name, conn, True)
+        for _ in range(4):  # in use all along, yet it ends at its limit
+            clock.sleep(0.15)
+            capped.get(session.sid)
+        assert capped.get(session.sid) is None
+        await capped.close_all()
+
+    asyncio.run(scenario())

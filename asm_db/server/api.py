@@ -257,11 +257,12 @@ async def similar(
         raise HTTPException(status_code=401, detail="log in first")
     if any(t < 0 or t > MAX_TILE_ID for t in tile or []):
         raise HTTPException(status_code=422, detail="tile ids are integers from 0 to 2^31-1")
+    from asm_db.similar.index import RECHECK_SECONDS
     from asm_db.similar.search import find_similar
 
     def run() -> dict:
         settings = request.app.state.settings
-        with psycopg.connect(settings.libpq_url(), autocommit=True) as pg:
+        with request.app.state.sync_pool.connection() as pg:
             result = find_similar(
                 pg,
                 tile or None,
@@ -269,6 +270,7 @@ async def similar(
                 top=top,
                 feature_set=feature_set,
                 cache_dir=settings.cache_dir,
+                recheck_seconds=RECHECK_SECONDS,
             )
             rows = pg.execute(
                 load_sql("similar_tile_positions"), {"tile_ids": result.tile_ids}

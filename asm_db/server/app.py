@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette_cramjam.middleware import CompressionMiddleware
 from tipg import errors as tipg_errors
@@ -70,6 +70,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             kwargs={"autocommit": True},
         )
         await app.state.psycopg_pool.open()
+        # Searches run in worker threads on plain connections (numpy releases the GIL).
+        app.state.sync_pool = ConnectionPool(
+            settings.libpq_url(), min_size=1, max_size=2, open=True, kwargs={"autocommit": True}
+        )
         await ogc.register_catalog(app)
         if not app.state.maplibre_ready:
             log.warning(
@@ -82,6 +86,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         finally:
             await app.state.sessions.close_all()
             await app.state.psycopg_pool.close()
+            app.state.sync_pool.close()
             await app.state.pool.close()
 
     app = FastAPI(

@@ -46,12 +46,13 @@ def find_similar(
     feature_set: str | None = None,
     cache_dir: Path | None = None,
     progress=None,
+    recheck_seconds: float = 0.0,
 ) -> SimilarTiles:
     """The `top` tiles most similar to any of `tiles` (or to every confirmed mine), best first."""
     if bool(tiles) == bool(confirmed):
         raise AsmdbError("give query tiles (--tile ID, repeatable) or --confirmed, not both")
     chosen = choose_feature_set(pg, feature_set)
-    index = load_index(pg, chosen, cache_dir, progress=progress)
+    index = load_index(pg, chosen, cache_dir, progress=progress, recheck_seconds=recheck_seconds)
     skipped: list[int] = []
     if confirmed:
         query = confirmed_tiles(pg)
