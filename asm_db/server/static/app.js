@@ -34,9 +34,20 @@ function element(tag, content, attrs = {}) {
   return node;
 }
 
+// Only the columns the map draws and the popup reads: smaller tiles at country zooms.
+const TILE_PROPERTIES = {
+  "asmdb.latest_predictions": "tile_id,probability,run_id",
+  "asmdb.labels": "label_id,label,mine_type",
+  "asmdb.review_queue": "review_id,tile_id,status",
+};
+
 function tileUrl(collection) {
   const base = `${location.origin}/collections/${encodeURIComponent(collection)}/tiles/${TMS}/{z}/{x}/{y}`;
-  return state.reloads && state.reloads[collection] ? `${base}?v=${state.reloads[collection]}` : base;
+  const query = new URLSearchParams();
+  if (TILE_PROPERTIES[collection]) query.set("properties", TILE_PROPERTIES[collection]);
+  if (state.reloads && state.reloads[collection]) query.set("v", state.reloads[collection]);
+  const q = query.toString();
+  return q ? `${base}?${q}` : base;
 }
 
 // Layers asmdb draws, by the collection they read.
