@@ -131,6 +131,7 @@ def test_the_map_shows_the_probability_classes_and_the_popup(browser, site, pg):
         "ORDER BY width_bucket(probability, 0, 1.0000001, 5), tile_id"
     ).fetchall()
     assert len(tiles) >= 3
+    settle(page)  # every tile of the view drawn
     for tile_id, probability, lon, lat in tiles:
         x, y = screen_position(page, lon, lat)
         assert close(pixel(page, x, y), expected_rgb(probability)), (tile_id, probability)
