@@ -326,9 +326,9 @@ def test_injection_through_every_parameter(site, pg):
     assert ana.post("/api/review/8", json={"status": "unclear", "notes": note}).status_code == 200
     assert _queue(pg, 8)[3] == note
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone() == labels_before
-    # Nothing else was answered by any of those requests (5 and 6 are the conflict test's).
+    # Nothing else was answered by any of those requests (5 and 6 are the conflict test's, 9 the grant test's).
     assert pg.execute(
-        "SELECT count(*) FROM asmdb.review_queue WHERE status <> 'pending' AND review_id NOT IN (5, 6, 8)"
+        "SELECT count(*) FROM asmdb.review_queue WHERE status <> 'pending' AND review_id NOT IN (5, 6, 8, 9)"
     ).fetchone() == (0,)
 
 
@@ -361,3 +361,23 @@ def test_sessions_expire_when_idle_and_at_their_limit(site):
         await capped.close_all()
 
     asyncio.run(scenario())
+
+
+def test_a_reviewer_role_may_change_only_the_answer_columns(site):
+    name, password = site["roles"]["ana"]
+    info = psycopg.conninfo.conninfo_to_dict(site["url"].replace("+psycopg", ""))
+    as_ana = psycopg.conninfo.make_conninfo(**{**info, "user": name, "password": password})
+    with psycopg.connect(as_ana, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE asmdb.review_queue SET status = 'unclear', reviewer = current_user, "
+            "reviewed_at = now(), notes = 'grant check' WHERE review_id = 9"
+        )
+        assert conn.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] > 0
+        for forbidden in (
+            "UPDATE asmdb.review_queue SET probability = 1 WHERE review_id = 9",
+            "DELETE FROM asmdb.review_queue WHERE review_id = 9",
+            "UPDATE asmdb.labels SET label = 1 WHERE label_id = 1",
+            "DELETE FROM asmdb.predictions",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(forbidden)
