@@ -326,7 +326,8 @@ def test_injection_through_every_parameter(site, pg):
     assert ana.post("/api/review/8", json={"status": "unclear", "notes": note}).status_code == 200
     assert _queue(pg, 8)[3] == note
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone() == labels_before
-    # Nothing else was answered by any of those requests (5 and 6 are the conflict test's, 9 the grant test's).
+    # Nothing else was answered by any of those requests
+    # (5 and 6 are the conflict test's, 9 the grant test's).
     assert pg.execute(
         "SELECT count(*) FROM asmdb.review_queue WHERE status <> 'pending' AND review_id NOT IN (5, 6, 8, 9)"
     ).fetchone() == (0,)
