@@ -22,6 +22,8 @@ from asm_db.cli import (
     roles,
     runs,
     sample,
+    serve,
+    similar,
     train,
 )
 from asm_db.cli.common import err
@@ -46,6 +48,8 @@ app.add_typer(qgis.app, name="qgis")
 app.add_typer(roles.app, name="roles")
 app.add_typer(export.app, name="export")
 app.command("sample-data")(sample.sample_data)
+app.command("serve")(serve.serve)
+app.command("similar")(similar.similar)
 
 
 def main() -> None:

@@ -15,8 +15,17 @@ app = typer.Typer(help="Database roles for people who use asmdb.", no_args_is_he
 @app.command("create")
 def roles_create(
     name: Annotated[
-        str, typer.Option("--name", help="Name of the read-only role.")
-    ] = "asmdb_reader",
+        str | None,
+        typer.Option("--name", help="Name of the role (default asmdb_reader, or asmdb_reviewer)."),
+    ] = None,
+    reviewer: Annotated[
+        bool,
+        typer.Option(
+            "--reviewer",
+            help="A reviewer: reads like the reader and may answer the review queue "
+            "(status, reviewer, reviewed_at, notes), e.g. in the web page.",
+        ),
+    ] = False,
     password: Annotated[
         str | None,
         typer.Option(
@@ -27,12 +36,24 @@ def roles_create(
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Create a read-only login role: reads asmdb's data, styles and project, writes nothing."""
-    from asm_db.publish.roles import create_reader
+    """Create a read-only login role: reads asmdb's data, styles and project, writes nothing
+    (with --reviewer: may also answer the review queue)."""
+    from asm_db.publish.roles import (
+        DEFAULT_READER,
+        DEFAULT_REVIEWER,
+        create_reader,
+        create_reviewer,
+    )
 
-    role = create_reader(create_engine(database_url), name, password)
+    engine = create_engine(database_url)
+    if reviewer:
+        role = create_reviewer(engine, name or DEFAULT_REVIEWER, password)
+        rights = "reads asmdb, answers the review queue"
+    else:
+        role = create_reader(engine, name or DEFAULT_READER, password)
+        rights = "read-only"
     verb = "created" if role.created else "updated"
-    print(f"role {role.name} {verb}: read-only on database {role.database}")
+    print(f"role {role.name} {verb}: {rights} on database {role.database}")
     if not role.password_set:
         err.print(
             "note: no password given (--password or ASMDB_READER_PASSWORD); the role logs in "

@@ -4,7 +4,7 @@ Advisory locks, which any role that can connect may take, let a read-only user s
 ingest and train; a row lock needs UPDATE rights on this table, which readers never get.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-25
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,245 @@
+"""The web application: `create_app(settings)` builds it; `asmdb serve` runs it under uvicorn."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+from asyncpg.exceptions import DataError
+from cql2 import Expr
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette_cramjam.middleware import CompressionMiddleware
+from tipg import errors as tipg_errors
+from tipg.middleware import CatalogUpdateMiddleware
+
+from asm_db.server import api, ogc
+from asm_db.server.auth import LoginThrottle, SessionStore, current_session
+from asm_db.server.settings import ServerSettings
+
+log = logging.getLogger("asmdb.server")
+MAPLIBRE_FILES = ("maplibre-gl.js", "maplibre-gl.css", "LICENSE.txt")
+CSP = (
+    "default-src 'self'; script-src 'self'; worker-src 'self' blob:; child-src blob:; "
+    "img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+MISSING_ASSETS = """<!doctype html><meta charset="utf-8"><title>asmdb</title>
+<h1>asmdb: the map's JavaScript is missing</h1>
+<p>MapLibre GL JS is not installed in this copy of asmdb ({folder}). Run <code>bash
+scripts/setup</code> (it fetches the pinned version from the npm registry) and reinstall.
+The OGC API at <a href="/collections">/collections</a> works without it.</p>"""
+# tipg's errors caused by a request (bad bbox, unknown property, ...): their message is the
+# answer. Anything else becomes a bare 500, logged on the server.
+CLIENT_ERRORS = {
+    exc: code for exc, code in tipg_errors.DEFAULT_STATUS_CODES.items() if 400 <= code < 500
+}
+# A time filter on a layer without time is the request's fault, not the server's.
+CLIENT_ERRORS[tipg_errors.MissingDatetimeColumn] = 400
+
+
+def static_dir() -> Path:
+    return Path(str(resources.files("asm_db.server").joinpath("static")))
+
+
+def maplibre_ready() -> bool:
+    vendor = static_dir() / "vendor" / "maplibre-gl"
+    return all((vendor / name).is_file() for name in MAPLIBRE_FILES)
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    """The asmdb web application for these settings (default: from the environment)."""
+    settings = settings or ServerSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await ogc.open_pool(app, settings)
+        app.state.psycopg_pool = AsyncConnectionPool(
+            settings.libpq_url(),
+            min_size=1,
+            max_size=4,
+            open=False,
+            kwargs={"autocommit": True},
+        )
+        await app.state.psycopg_pool.open()
+        # Searches run in worker threads on plain connections (numpy releases the GIL).
+        app.state.sync_pool = ConnectionPool(
+            settings.libpq_url(), min_size=1, max_size=2, open=True, kwargs={"autocommit": True}
+        )
+        await ogc.register_catalog(app)
+        if not app.state.maplibre_ready:
+            log.warning(
+                "MapLibre GL JS is missing from %s: the page cannot draw the map; "
+                "run scripts/setup",
+                static_dir() / "vendor",
+            )
+        try:
+            yield
+        finally:
+            await app.state.sessions.close_all()
+            await app.state.psycopg_pool.close()
+            app.state.sync_pool.close()
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="asmdb",
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.sessions = SessionStore(
+        settings.session_idle_minutes * 60, settings.session_max_hours * 3600, settings.max_sessions
+    )
+    app.state.login_throttle = LoginThrottle(settings.login_attempts, settings.login_window_seconds)
+    app.state.maplibre_ready = maplibre_ready()
+
+    @app.get("/", include_in_schema=False)
+    def page(request: Request):
+        """The web map; OGC clients asking for JSON get the API's landing page."""
+        accept = request.headers.get("accept", "")
+        if request.query_params.get("f") == "json" or (
+            "application/json" in accept and "text/html" not in accept
+        ):
+            return landing(request)
+        if not app.state.maplibre_ready:
+            return HTMLResponse(MISSING_ASSETS.format(folder=static_dir() / "vendor"), 503)
+        return FileResponse(static_dir() / "index.html", media_type="text/html")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"ok": True, "maplibre": app.state.maplibre_ready}
+
+    app.include_router(api.router)
+    app.include_router(ogc.ogc_router().router)
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+
+    _error_handlers(app)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):
+        await app.state.sessions.sweep()
+        problem = invalid_query(request)
+        if problem is not None:
+            response = JSONResponse({"detail": problem}, status_code=400)
+        else:
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # what no handler answered: no detail leaves the server
+                log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+                response = JSONResponse({"detail": "internal error"}, status_code=500)
+        path = request.url.path
+        if path.startswith(("/api", "/collections")) or path == "/":
+            # Private answers must not sit in shared caches; map tiles change with promotions.
+            if current_session(request) is not None or path.startswith("/api"):
+                response.headers["Cache-Control"] = "private, no-store"
+            else:
+                response.headers["Cache-Control"] = "no-cache"
+            response.headers["Vary"] = "Cookie"
+        elif path.startswith("/static"):
+            response.headers["Cache-Control"] = "public, max-age=3600"
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        return response
+
+    app.add_middleware(CompressionMiddleware, compression_level=6)
+    app.add_middleware(
+        CatalogUpdateMiddleware, func=ogc.register_catalog, ttl=settings.catalog_ttl_seconds
+    )
+    return app
+
+
+def invalid_query(request: Request) -> str | None:
+    """Why the OGC query parameters tipg would choke on are malformed, or None.
+
+    tipg binds every value, so nothing malformed reaches SQL as code; this answers 400
+    instead of letting a value fail deep inside (a 500)."""
+    if not request.url.path.startswith("/collections"):
+        return None
+    params = request.query_params
+    bbox = params.get("bbox")
+    if bbox is not None:
+        try:
+            values = [float(v) for v in bbox.split(",")]
+        except ValueError:
+            return "bbox: four (or six) comma-separated numbers"
+        if len(values) not in (4, 6) or not all(math.isfinite(v) for v in values):
+            return "bbox: four (or six) comma-separated numbers"
+    expression = params.get("filter")
+    if expression is not None:
+        try:
+            if params.get("filter-lang") == "cql2-json":
+                Expr(json.loads(expression))
+            else:
+                Expr(expression)
+        except Exception:  # cql2 raises plain Exception for a parse error
+            return "filter: not a valid CQL2 expression"
+    return None
+
+
+def landing(request: Request) -> JSONResponse:
+    """OGC API landing page (what QGIS, ArcGIS and OWSLib read first)."""
+    base = str(request.base_url).rstrip("/")
+    links = [
+        ("self", "application/json", "/?f=json", "this document"),
+        ("conformance", "application/json", "/conformance", "conformance classes"),
+        ("data", "application/json", "/collections", "asmdb's layers"),
+        (
+            "service-desc",
+            "application/vnd.oai.openapi+json;version=3.0",
+            "/api/openapi.json",
+            "API",
+        ),
+        ("alternate", "text/html", "/", "the web map"),
+    ]
+    return JSONResponse(
+        {
+            "title": "asmdb",
+            "description": "Artisanal and small-scale mining maps: OGC API - Features and Tiles",
+            "links": [
+                {"rel": rel, "type": kind, "href": base + href, "title": title}
+                for rel, kind, href, title in links
+            ],
+        }
+    )
+
+
+def _error_handlers(app: FastAPI) -> None:
+    def client_error(code: int):
+        async def handler(request: Request, exc: Exception) -> JSONResponse:
+            return JSONResponse({"detail": str(exc)}, status_code=code)
+
+        return handler
+
+    for exc, code in CLIENT_ERRORS.items():
+        app.add_exception_handler(exc, client_error(code))
+
+    @app.exception_handler(DataError)
+    async def bad_value(request: Request, exc: DataError) -> JSONResponse:
+        # A value PostgreSQL refused as a bound parameter (e.g. text for an integer column).
+        return JSONResponse({"detail": f"invalid value: {exc.args[0] if exc.args else ''}"}, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The browser gets no traceback, SQL or connection string; the log gets the kind.
+        log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse({"detail": "internal error"}, status_code=500)

@@ -1,0 +1,115 @@
+"""tipg's OGC API - Features and Tiles, limited to asmdb's user-facing layers.
+
+Only the collections in `USER_COLLECTIONS` are in the catalog: never the partitions of
+`predictions` nor `model_runs`. Anonymous visitors of a `--public` server see the map layers
+(`PUBLIC_COLLECTIONS`) only; labels, the review queue and similar tiles need a login.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from tipg import collections as tipg_collections
+from tipg.collections import Catalog, Collection, CollectionList, pg_get_collection_index
+from tipg.database import connection_factory
+from tipg.dependencies import CollectionParams, CollectionsParams
+from tipg.factory import Endpoints
+from tipg.settings import DatabaseSettings
+
+from asm_db.server.auth import current_session
+from asm_db.server.settings import ServerSettings
+
+SCHEMA = "asmdb"
+PUBLIC_COLLECTIONS = ("asmdb.latest_predictions", "asmdb.maps_by_period", "asmdb.latest_change")
+PRIVATE_COLLECTIONS = ("asmdb.labels", "asmdb.review_queue", "asmdb.similar_tiles")
+USER_COLLECTIONS = PUBLIC_COLLECTIONS + PRIVATE_COLLECTIONS
+# Views have no primary key for tipg to find: their unique integer key, by name.
+VIEW_KEYS = {
+    "asmdb.latest_predictions": "tile_id",
+    "asmdb.maps_by_period": "map_tile_id",
+    "asmdb.latest_change": "tile_id",
+}
+
+
+def may_read(request: Request, collection_id: str) -> bool:
+    """Whether this request may read that collection: any with a session, map layers when public."""
+    if current_session(request) is not None:
+        return True
+    return request.app.state.settings.public and collection_id in PUBLIC_COLLECTIONS
+
+
+def collection_for_user(
+    request: Request,
+    collectionId: Annotated[str, Path(description="Collection identifier")],  # noqa: N803
+) -> Collection:
+    """tipg's collection lookup, after asmdb's access rule (401 without the right to read)."""
+    catalog = getattr(request.app.state, "collection_catalog", None)
+    if catalog is None or collectionId not in catalog["collections"]:
+        raise HTTPException(status_code=404, detail=f"collection '{collectionId}' not found")
+    if not may_read(request, collectionId):
+        raise HTTPException(status_code=401, detail="log in to read this layer")
+    return CollectionParams(request, collectionId)
+
+
+def collections_for_user(
+    request: Request, listed: Annotated[CollectionList, Depends(CollectionsParams)]
+) -> CollectionList:
+    """tipg's collection list without the collections this request may not read."""
+    if current_session(request) is None and not request.app.state.settings.public:
+        raise HTTPException(status_code=401, detail="log in to read the layers")
+    visible = [c for c in listed["collections"] if may_read(request, c.id)]
+    hidden = len(listed["collections"]) - len(visible)
+    return CollectionList(
+        collections=visible,
+        matched=(listed.get("matched") or len(visible)) - hidden,
+        next=listed.get("next"),
+        prev=listed.get("prev"),
+    )
+
+
+def ogc_router() -> Endpoints:
+    """tipg's endpoints (with /conformance; asmdb's own page answers at `/`)."""
+    return Endpoints(
+        title="asmdb",
+        collection_dependency=collection_for_user,
+        collections_dependency=collections_for_user,
+        with_tiles_viewer=False,
+        with_common=True,
+    )
+
+
+async def open_pool(app: FastAPI, settings: ServerSettings) -> None:
+    """The server's asyncpg pool, with tipg's catalog functions in each session's pg_temp."""
+    tipg_collections.mvt_settings.max_features_per_tile = settings.max_features_per_tile
+    app.state.pool = await asyncpg.create_pool(
+        settings.libpq_url(),
+        min_size=1,
+        max_size=settings.pool_size,
+        init=connection_factory([SCHEMA], "pg_temp"),
+        server_settings={"jit": "off", "application_name": "asmdb serve"},
+    )
+
+
+async def register_catalog(app: FastAPI, **_: object) -> None:
+    """Read asmdb's user-facing layers into tipg's catalog (again every catalog TTL)."""
+    db_settings = DatabaseSettings(
+        schemas=[SCHEMA], tables=list(USER_COLLECTIONS), only_spatial_tables=True
+    )
+    async with app.state.pool.acquire() as conn:
+        found = await pg_get_collection_index(conn, settings=db_settings)
+    collections = {}
+    for collection in found:
+        if collection.id not in USER_COLLECTIONS:
+            continue
+        key = VIEW_KEYS.get(collection.id)
+        if collection.id_column is None and key is not None:
+            collection.id_column = next(
+                (c for c in collection.table_columns if c.name == key), None
+            )
+        collections[collection.id] = collection
+    app.state.collection_catalog = Catalog(
+        collections=collections, last_updated=datetime.datetime.now()
+    )

@@ -1,0 +1,352 @@
+// asmdb's web map: the promoted probability map in the QGIS style's classes, labels, the review
+// queue and "find more like this", all from this server (no base map, no CDN).
+"use strict";
+
+const TMS = "WebMercatorQuad";
+const state = { config: null, session: null, items: [], index: 0, conflict: null, similar: null };
+const $ = (id) => document.getElementById(id);
+
+async function api(path, options = {}) {
+  const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  if (options.method && options.method !== "GET" && state.session && state.session.csrf) {
+    headers["X-CSRF-Token"] = state.session.csrf;
+  }
+  const response = await fetch(path, {
+    method: options.method || "GET",
+    headers,
+    credentials: "same-origin",
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  let data = null;
+  try { data = await response.json(); } catch (e) { data = null; }
+  return { status: response.status, ok: response.ok, data };
+}
+
+function text(value) {
+  return value === null || value === undefined ? "" : String(value);
+}
+
+function element(tag, content, attrs = {}) {
+  const node = document.createElement(tag);
+  if (content !== undefined) node.textContent = content;
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
+
+// Only the columns the map draws and the popup reads: smaller tiles at country zooms.
+const TILE_PROPERTIES = {
+  "asmdb.latest_predictions": "tile_id,probability,run_id",
+  "asmdb.labels": "label_id,label,mine_type",
+  "asmdb.review_queue": "review_id,tile_id,status",
+};
+
+function tileUrl(collection) {
+  const base = `${location.origin}/collections/${encodeURIComponent(collection)}/tiles/${TMS}/{z}/{x}/{y}`;
+  const query = new URLSearchParams();
+  if (TILE_PROPERTIES[collection]) query.set("properties", TILE_PROPERTIES[collection]);
+  if (state.reloads && state.reloads[collection]) query.set("v", state.reloads[collection]);
+  const q = query.toString();
+  return q ? `${base}?${q}` : base;
+}
+
+// Layers asmdb draws, by the collection they read.
+const LAYERS = [
+  {
+    collection: "asmdb.latest_predictions", id: "predictions", title: "Probability (promoted map)",
+    layer: (cfg) => ({ type: "fill", paint: { "fill-color": cfg.probability_color, "fill-opacity": 0.85 } }),
+  },
+  {
+    collection: "asmdb.maps_by_period", id: "periods", title: "Maps by period", hidden: true,
+    layer: (cfg) => ({ type: "fill", paint: { "fill-color": cfg.probability_color, "fill-opacity": 0.85 } }),
+  },
+  {
+    collection: "asmdb.latest_change", id: "change", title: "Change", hidden: true,
+    layer: () => ({
+      type: "fill",
+      paint: {
+        "fill-color": ["match", ["get", "change_class"], "new", "#d7301f", "gone", "#2b8cbe", "persistent", "#888888", "rgba(0,0,0,0)"],
+        "fill-opacity": 0.8,
+      },
+    }),
+  },
+  {
+    collection: "asmdb.review_queue", id: "review", title: "Review queue",
+    layer: () => ({
+      type: "line",
+      paint: {
+        "line-color": ["match", ["get", "status"], "confirmed", "#e41a1c", "rejected", "#377eb8", "unclear", "#ffc800", "#141414"],
+        "line-width": 2,
+      },
+    }),
+  },
+  {
+    collection: "asmdb.labels", id: "labels", title: "Labels",
+    layer: () => ({
+      type: "circle",
+      paint: {
+        "circle-color": ["case", ["==", ["get", "label"], 1], "#e41a1c", "#ebf0fa"],
+        "circle-radius": ["case", ["==", ["get", "label"], 1], 4, 2.5],
+        "circle-stroke-color": "#232323",
+        "circle-stroke-width": 0.6,
+      },
+    }),
+  },
+];
+
+function drawLegend(cfg) {
+  const box = $("legend-classes");
+  box.textContent = "";
+  for (const cls of cfg.classes) {
+    const row = element("div", undefined, { class: "legend-row" });
+    const swatch = element("span", undefined, { class: "swatch" });
+    swatch.style.background = cls.color;
+    row.append(swatch, element("span", cls.label));
+    box.append(row);
+  }
+}
+
+function addLayers(map, cfg) {
+  const list = $("layer-list");
+  list.textContent = "";
+  for (const def of LAYERS) {
+    if (!cfg.collections[def.collection]) continue;
+    const info = cfg.collections[def.collection];
+    map.addSource(def.id, {
+      type: "vector",
+      tiles: [tileUrl(def.collection)],
+      minzoom: 0,
+      maxzoom: 14,
+      bounds: info.bounds || undefined,
+    });
+    const spec = def.layer(cfg);
+    map.addLayer(Object.assign({ id: def.id, source: def.id, "source-layer": "default" }, spec, {
+      layout: { visibility: def.hidden ? "none" : "visible" },
+    }));
+    const label = element("label");
+    const box = element("input", undefined, { type: "checkbox", "data-layer": def.id });
+    box.checked = !def.hidden;
+    box.addEventListener("change", () => {
+      map.setLayoutProperty(def.id, "visibility", box.checked ? "visible" : "none");
+    });
+    label.append(box, document.createTextNode(" " + def.title));
+    list.append(label, element("br"));
+  }
+  map.addSource("similar", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+  map.addLayer({ id: "similar", type: "line", source: "similar", paint: { "line-color": "#ff00ff", "line-width": 3 } });
+}
+
+function reloadSource(map, id, collection) {
+  state.reloads = state.reloads || {};
+  state.reloads[collection] = Date.now();
+  const source = map.getSource(id);
+  if (source) source.setTiles([tileUrl(collection)]);
+}
+
+function fitToData(map, cfg) {
+  const info = cfg.collections["asmdb.latest_predictions"] || Object.values(cfg.collections)[0];
+  if (info && info.bounds) {
+    const b = info.bounds;
+    map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, animate: false });
+  }
+}
+
+async function showPopup(map, event) {
+  const feature = event.features[0];
+  const tileId = feature.properties.tile_id;
+  const box = element("div", undefined, { class: "popup" });
+  const table = element("table");
+  const row = (k, v) => { const tr = element("tr"); tr.append(element("td", k), element("td", text(v))); table.append(tr); };
+  const { status, data } = await api(`/api/tiles/${encodeURIComponent(tileId)}`);
+  if (status !== 200) {
+    box.append(element("p", data && data.detail ? text(data.detail) : "no data"));
+  } else {
+    row("tile", data.tile_id);
+    row("probability", Number(data.probability).toFixed(3));
+    row("run", data.run_id);
+    if (data.period) row("period", data.period);
+    box.append(table);
+    if (data.labels) {
+      box.append(element("strong", "Nearest labels"));
+      const ul = element("ul");
+      for (const l of data.labels) {
+        const kind = l.label === 1 ? `mine${l.mine_type ? " (" + l.mine_type + ")" : ""}` : "not a mine";
+        ul.append(element("li", `${l.unique_id}: ${kind}, ${(l.metres / 1000).toFixed(2)} km`));
+      }
+      box.append(ul);
+    } else {
+      box.append(element("p", "Log in to see the nearest labels.", { class: "hint" }));
+    }
+    const more = element("button", "More like this", { type: "button", id: "more-like-this" });
+    more.addEventListener("click", () => findSimilar(map, [data.tile_id]));
+    box.append(more);
+  }
+  box.setAttribute("data-tile-id", text(tileId));
+  new maplibregl.Popup({ maxWidth: "300px" }).setLngLat(event.lngLat).setDOMContent(box).addTo(map);
+}
+
+async function findSimilar(map, tiles) {
+  $("similar-message").textContent = "searching ...";
+  const query = tiles.map((t) => "tile=" + encodeURIComponent(t)).join("&");
+  const { status, data } = await api(`/api/similar?${query}&top=50`);
+  if (status !== 200) {
+    $("similar-message").textContent = data && data.detail ? text(data.detail) : "search failed";
+    return;
+  }
+  state.similar = data.results;
+  const features = data.results.map((r, i) => ({
+    type: "Feature",
+    properties: { tile_id: r.tile_id, similarity: r.similarity, rank: i + 1 },
+    geometry: {
+      type: "Polygon",
+      coordinates: [[[r.bbox[0], r.bbox[1]], [r.bbox[2], r.bbox[1]], [r.bbox[2], r.bbox[3]], [r.bbox[0], r.bbox[3]], [r.bbox[0], r.bbox[1]]]],
+    },
+  }));
+  map.getSource("similar").setData({ type: "FeatureCollection", features });
+  $("similar-message").textContent = `${features.length} similar tiles (magenta), best ${features.length ? features[0].properties.similarity.toFixed(3) : "-"}`;
+  $("similar-clear").hidden = false;
+}
+
+// --- Review -------------------------------------------------------------------------------
+function currentItem() { return state.items[state.index]; }
+
+function showItem() {
+  const item = currentItem();
+  const box = $("review-item");
+  box.textContent = "";
+  $("review-conflict").hidden = true;
+  $("review-message").textContent = "";
+  if (!item) { box.textContent = "The queue is empty."; $("review-position").textContent = ""; return; }
+  $("review-position").textContent = `${state.index + 1} / ${state.items.length}`;
+  const table = element("table");
+  const row = (k, v) => { const tr = element("tr"); tr.append(element("td", k), element("td", text(v))); table.append(tr); };
+  row("review", item.review_id);
+  row("tile", item.tile_id);
+  row("probability", Number(item.probability).toFixed(3));
+  row("why", `${item.reason} (${item.stratum})`);
+  row("status", item.status);
+  if (item.reviewer) row("by", `${item.reviewer}, ${item.reviewed_at}`);
+  box.append(table);
+  $("review-notes").value = item.notes || "";
+}
+
+function zoomToItem(map) {
+  const item = currentItem();
+  if (!item) return;
+  const b = item.bbox;
+  map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 120, maxZoom: 14, animate: false });
+}
+
+async function answer(map, status, replace) {
+  const item = currentItem();
+  if (!item) return;
+  const body = { status, notes: $("review-notes").value };
+  if (replace && state.conflict) {
+    Object.assign(body, {
+      replace: true,
+      seen_status: state.conflict.status,
+      seen_reviewer: state.conflict.reviewer,
+      seen_reviewed_at: state.conflict.reviewed_at,
+    });
+  }
+  const { status: code, data } = await api(`/api/review/${item.review_id}`, { method: "POST", body });
+  if (code === 200) {
+    state.items[state.index] = data.item;
+    state.conflict = null;
+    showItem();
+    $("review-message").textContent = `saved: ${data.item.status}`;
+    reloadSource(map, "review", "asmdb.review_queue");
+  } else if (code === 409) {
+    const current = data.current;
+    state.conflict = current;
+    state.pendingStatus = status;
+    state.items[state.index] = current;
+    $("review-conflict-text").textContent =
+      `${current.reviewer} answered "${current.status}" at ${current.reviewed_at}. `;
+    $("review-conflict").hidden = false;
+  } else {
+    $("review-message").textContent = data && data.detail ? text(data.detail) : `error ${code}`;
+  }
+}
+
+async function loadReview(map) {
+  const { status, data } = await api("/api/review");
+  if (status !== 200) return;
+  state.items = data.items;
+  state.index = Math.max(0, state.items.findIndex((i) => i.status === "pending"));
+  $("review").hidden = false;
+  showItem();
+  $("review-prev").onclick = () => { if (state.index > 0) { state.index--; showItem(); zoomToItem(map); } };
+  $("review-next").onclick = () => { if (state.index < state.items.length - 1) { state.index++; showItem(); zoomToItem(map); } };
+  $("review-zoom").onclick = () => zoomToItem(map);
+  for (const button of $("review-answers").querySelectorAll("button")) {
+    button.onclick = () => answer(map, button.dataset.status, false);
+  }
+  $("review-replace").onclick = () => answer(map, state.pendingStatus, true);
+  const answers = $("review-answers").querySelectorAll("button");
+  for (const b of answers) b.disabled = !state.session.can_review;
+  if (!state.session.can_review) $("review-message").textContent = "Your role may look at the queue but not answer it.";
+}
+
+// --- Account ------------------------------------------------------------------------------
+function showAccount() {
+  const s = state.session;
+  $("login").hidden = !!s.user;
+  $("who").hidden = !s.user;
+  if (s.user) $("user").textContent = `Logged in as ${s.user}`;
+  $("login").onsubmit = async (event) => {
+    event.preventDefault();
+    const { status, data } = await api("/api/login", {
+      method: "POST",
+      body: { username: $("username").value, password: $("password").value },
+    });
+    $("password").value = "";
+    if (status === 200) location.reload();
+    else $("login-message").textContent = data && data.detail ? text(data.detail) : "login failed";
+  };
+  $("logout").onclick = async () => { await api("/api/logout", { method: "POST", body: {} }); location.reload(); };
+}
+
+async function main() {
+  const { status, data } = await api("/api/config");
+  if (status !== 200) { document.body.textContent = "asmdb: the server did not answer."; return; }
+  state.config = data;
+  state.session = data.session;
+  showAccount();
+  drawLegend(data);
+  const map = new maplibregl.Map({
+    container: "map",
+    style: {
+      version: 8,
+      sources: {},
+      layers: [{ id: "background", type: "background", paint: { "background-color": "#f4f4f2" } }],
+    },
+    center: [0, 0],
+    zoom: 1,
+    attributionControl: false,
+  });
+  window.asmdbMap = map;
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
+  map.addControl(new maplibregl.ScaleControl());
+  map.on("load", async () => {
+    addLayers(map, data);
+    fitToData(map, data);
+    if (!data.collections["asmdb.latest_predictions"] && !data.session.user) {
+      $("login-message").textContent = "Log in to see the map.";
+    }
+    if (map.getLayer("predictions")) {
+      map.on("click", "predictions", (event) => showPopup(map, event));
+      map.on("mouseenter", "predictions", () => { map.getCanvas().style.cursor = "pointer"; });
+      map.on("mouseleave", "predictions", () => { map.getCanvas().style.cursor = ""; });
+    }
+    $("similar-clear").onclick = () => {
+      map.getSource("similar").setData({ type: "FeatureCollection", features: [] });
+      $("similar-message").textContent = "";
+      $("similar-clear").hidden = true;
+    };
+    if (data.session.user) await loadReview(map);
+    map.once("idle", () => { window.asmdbReady = true; });
+  });
+}
+
+main();

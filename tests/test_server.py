@@ -1,0 +1,384 @@
+"""`asmdb serve` over HTTP: the OGC API (collections, items, vector tiles), who may read and
+write, review answers and their conflicts, and injection attempts through every parameter.
+
+One trained sample database and one running server (the installed command) per module."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import mapbox_vector_tile
+import morecantile
+import psycopg
+import pytest
+from psycopg import sql
+
+from conftest import ADMIN_URL, run_asmdb, throwaway_db
+from web_server import serve
+
+PUBLIC = ["asmdb.latest_predictions"]
+PRIVATE = ["asmdb.labels", "asmdb.review_queue", "asmdb.similar_tiles"]
+TMS = morecantile.tms.get("WebMercatorQuad")
+
+
+def _drop_roles(names) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        for name in names:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def site(template_db, sample):
+    """A trained sample database with a review queue, two reviewers and a reader."""
+    suffix = uuid.uuid4().hex[:6]
+    roles = {
+        "ana": (f"web_ana_{suffix}", "ana-pw-1"),
+        "ben": (f"web_ben_{suffix}", "ben-pw-2"),
+        "reader": (f"web_reader_{suffix}", "reader-pw-3"),
+    }
+    try:
+        with throwaway_db(template_db) as url:
+            for args in (
+                ("ingest", "labels", str(sample.labels)),
+                ("ingest", "features", str(sample.features)),
+                ("train", "--cv", "seed", "--bootstrap", "0"),
+                ("review", "queue", "--min-label-distance", "0"),
+            ):
+                done = run_asmdb(url, *args)
+                assert done.code == 0, done.stderr
+            for key, (name, password) in roles.items():
+                extra = ("--reviewer",) if key != "reader" else ()
+                done = run_asmdb(
+                    url, "roles", "create", "--name", name, "--password", password, *extra
+                )
+                assert done.code == 0, done.stderr
+            with serve(url, "--public") as server:
+                yield {"url": url, "server": server, "roles": roles}
+    finally:
+        _drop_roles(name for name, _ in roles.values())
+
+
+@pytest.fixture
+def pg(site):
+    with psycopg.connect(site["url"].replace("+psycopg", ""), autocommit=True) as conn:
+        yield conn
+
+
+def client(site, who: str | None = None) -> httpx.Client:
+    c = httpx.Client(base_url=site["server"].url, timeout=60)
+    if who is not None:
+        name, password = site["roles"][who]
+        r = c.post("/api/login", json={"username": name, "password": password})
+        assert r.status_code == 200, r.text
+        c.headers["X-CSRF-Token"] = r.json()["csrf"]
+    return c
+
+
+def collection_ids(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return sorted(c["id"] for c in response.json()["collections"])
+
+
+def test_collections_are_the_user_facing_layers(site):
+    anonymous = client(site)
+    assert collection_ids(anonymous.get("/collections")) == PUBLIC
+    ana = client(site, "ana")
+    assert collection_ids(ana.get("/collections")) == sorted(PUBLIC + PRIVATE)
+    # Never the per-run partitions nor the model table.
+    for hidden in (
+        "asmdb.predictions_run_1",
+        "asmdb.predictions",
+        "asmdb.model_runs",
+        "asmdb.tiles",
+    ):
+        assert ana.get(f"/collections/{hidden}/items").status_code == 404
+    landing = anonymous.get("/", headers={"Accept": "application/json"}).json()
+    assert {link["rel"] for link in landing["links"]} >= {"data", "conformance"}
+    assert anonymous.get("/conformance").status_code == 200
+
+
+def test_items_in_a_bbox_are_the_tiles_there(site, pg):
+    c = client(site)
+    bbox = pg.execute(
+        "SELECT ST_XMin(e) + 0.03, ST_YMin(e) + 0.03, ST_XMin(e) + 0.081, ST_YMin(e) + 0.062 "
+        "FROM (SELECT ST_Extent(geom) e FROM asmdb.latest_predictions) x"
+    ).fetchone()
+    expected = {
+        tile_id: probability
+        for tile_id, probability in pg.execute(
+            "SELECT tile_id, probability FROM asmdb.latest_predictions "
+            "WHERE ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))",
+            bbox,
+        )
+    }
+    assert len(expected) > 10
+    r = c.get(
+        "/collections/asmdb.latest_predictions/items",
+        params={"bbox": ",".join(map(str, bbox)), "limit": 1000},
+    )
+    assert r.status_code == 200
+    features = r.json()["features"]
+    got = {f["properties"]["tile_id"]: f["properties"]["probability"] for f in features}
+    assert got == pytest.approx(expected)
+    assert {f["id"] for f in features} == set(expected)  # tile_id is the view's key
+
+
+def test_a_vector_tile_holds_the_tiles_it_covers(site, pg):
+    c = client(site)
+    lon, lat = pg.execute(
+        "SELECT lon, lat FROM asmdb.tiles ORDER BY tile_id OFFSET 300 LIMIT 1"
+    ).fetchone()
+    tile = TMS.tile(lon, lat, 12)
+    west, south, east, north = TMS.bounds(tile)
+    expected = {
+        tile_id: probability
+        for tile_id, probability in pg.execute(
+            "SELECT tile_id, probability FROM asmdb.latest_predictions "
+            "WHERE ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))",
+            (west, south, east, north),
+        )
+    }
+    r = c.get(
+        f"/collections/asmdb.latest_predictions/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+    )
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/vnd.mapbox-vector-tile")
+    decoded = mapbox_vector_tile.decode(r.content)
+    features = decoded["default"]["features"]
+    got = {f["properties"]["tile_id"]: f["properties"]["probability"] for f in features}
+    # The tile's clip buffer can add neighbours just outside; every tile inside is there.
+    assert set(expected) <= set(got)
+    assert {t: got[t] for t in expected} == pytest.approx(expected)
+    assert all(f["geometry"]["type"] == "Polygon" for f in features)
+
+
+def test_anonymous_sees_map_layers_only(site):
+    c = client(site)
+    for collection in PRIVATE:
+        assert c.get(f"/collections/{collection}/items").status_code == 401
+        assert (
+            c.get(f"/collections/{collection}/tiles/WebMercatorQuad/10/480/487").status_code == 401
+        )
+    assert c.get("/api/review").status_code == 401
+    tile = c.get("/collections/asmdb.latest_predictions/items?limit=1").json()["features"][0]
+    info = c.get(f"/api/tiles/{tile['id']}").json()
+    assert info["probability"] == pytest.approx(tile["properties"]["probability"])
+    assert info["labels"] is None  # site locations need a login
+    assert c.get("/api/similar", params={"confirmed": "true"}).status_code == 401
+
+
+def test_private_server_needs_a_login_for_everything(site):
+    with serve(site["url"]) as server:
+        c = httpx.Client(base_url=server.url, timeout=60)
+        assert c.get("/collections").status_code == 401
+        assert c.get("/collections/asmdb.latest_predictions/items").status_code == 401
+        assert c.get("/api/tiles/1").status_code == 401
+        assert c.get("/").status_code == 200  # the page, with its login form
+        name, password = site["roles"]["reader"]
+        assert (
+            c.post("/api/login", json={"username": name, "password": password}).status_code == 200
+        )
+        assert c.get("/collections/asmdb.labels/items?limit=1").status_code == 200
+
+
+def _queue(pg, review_id):
+    return pg.execute(
+        "SELECT status, reviewer, reviewed_at, notes FROM asmdb.review_queue WHERE review_id = %s",
+        (review_id,),
+    ).fetchone()
+
+
+def test_only_a_reviewer_with_a_token_can_write(site, pg):
+    before = pg.execute(
+        "SELECT md5(string_agg(q::text, '|' ORDER BY review_id)) FROM asmdb.review_queue q"
+    ).fetchone()
+    answer = {"status": "confirmed", "notes": "x"}
+    assert client(site).post("/api/review/3", json=answer).status_code == 401
+    ana = client(site, "ana")
+    no_token = httpx.Client(base_url=site["server"].url, cookies=ana.cookies, timeout=60)
+    assert no_token.post("/api/review/3", json=answer).status_code == 403
+    forged = ana.post("/api/review/3", json=answer, headers={"X-CSRF-Token": "forged"})
+    assert forged.status_code == 403
+    cross_site = ana.post("/api/review/3", json=answer, headers={"Origin": "https://evil.example"})
+    assert cross_site.status_code == 403
+    # A reader is refused by PostgreSQL's grants, not by the page.
+    reader = client(site, "reader")
+    assert reader.get("/api/session").json()["can_review"] is False
+    assert reader.post("/api/review/3", json=answer).status_code == 403
+    after = pg.execute(
+        "SELECT md5(string_agg(q::text, '|' ORDER BY review_id)) FROM asmdb.review_queue q"
+    ).fetchone()
+    assert before == after
+
+
+def test_an_answer_by_someone_else_is_replaced_only_by_choice(site, pg):
+    ana, ben = client(site, "ana"), client(site, "ben")
+    ana_name, ben_name = site["roles"]["ana"][0], site["roles"]["ben"][0]
+    r = ana.post("/api/review/5", json={"status": "confirmed", "notes": "fresh pit"})
+    assert r.status_code == 200, r.text
+    status, reviewer, reviewed_at, notes = _queue(pg, 5)
+    assert (status, reviewer, notes) == ("confirmed", ana_name, "fresh pit")
+    # Ben does not overwrite it unseen: he is told who answered and when.
+    r = ben.post("/api/review/5", json={"status": "rejected", "notes": "a road"})
+    assert r.status_code == 409
+    current = r.json()["current"]
+    assert current["reviewer"] == ana_name and current["status"] == "confirmed"
+    assert _queue(pg, 5)[:2] == ("confirmed", ana_name)
+    # Replacing needs the answer as shown; a stale one is refused again.
+    stale = dict(replace=True, seen_status="pending", seen_reviewer=None, seen_reviewed_at=None)
+    assert ben.post("/api/review/5", json={"status": "rejected", **stale}).status_code == 409
+    seen = dict(
+        replace=True,
+        seen_status=current["status"],
+        seen_reviewer=current["reviewer"],
+        seen_reviewed_at=current["reviewed_at"],
+    )
+    r = ben.post("/api/review/5", json={"status": "rejected", "notes": "a road", **seen})
+    assert r.status_code == 200
+    status, reviewer, new_time, notes = _queue(pg, 5)
+    assert (status, reviewer, notes) == ("rejected", ben_name, "a road") and new_time > reviewed_at
+    # Ana may change her own answers freely.
+    assert ana.post("/api/review/6", json={"status": "unclear"}).status_code == 200
+    assert ana.post("/api/review/6", json={"status": "confirmed"}).status_code == 200
+    assert _queue(pg, 6)[:2] == ("confirmed", ana_name)
+
+
+def test_logins_are_checked_by_postgresql(site):
+    c = client(site)
+    name, password = site["roles"]["ana"]
+    assert (
+        c.post("/api/login", json={"username": "no_such_role_x", "password": "pw"}).status_code
+        == 401
+    )
+    # Superusers are refused (their writes would not be decided by grants).
+    assert c.post("/api/login", json={"username": "postgres", "password": "pw"}).status_code == 401
+    assert c.post("/api/login", json={"username": name, "password": ""}).status_code == 422
+    assert c.get("/api/session").json()["user"] is None
+    ok = c.post("/api/login", json={"username": name, "password": password})
+    assert ok.status_code == 200 and ok.json()["user"] == name
+    cookie = ok.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    c.headers["X-CSRF-Token"] = ok.json()["csrf"]
+    assert c.post("/api/logout", json={}).status_code == 200
+    assert c.get("/api/review").status_code == 401
+    # Passwords appear in no log line.
+    log = site["server"].log()
+    assert all(pw not in log for _, pw in site["roles"].values())
+
+
+INJECTIONS = [
+    "1; DROP TABLE asmdb.labels; --",
+    "x'); DROP TABLE asmdb.labels; --",
+    "' OR '1'='1",
+    '"; SELECT pg_sleep(5); --',
+    "asmdb.labels UNION SELECT * FROM asmdb.model_runs",
+    "%00",
+    "../../etc/passwd",
+]
+
+
+def test_injection_through_every_parameter(site, pg):
+    labels_before = pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()
+    ana = client(site, "ana")
+    items = "/collections/asmdb.latest_predictions/items"
+    answers = []
+    for bad in INJECTIONS:
+        for path, params in (
+            (f"/collections/{bad}/items", {}),
+            (f"/collections/asmdb.{bad}", {}),
+            (items, {"bbox": bad}),
+            (items, {"limit": bad}),
+            (items, {"offset": bad}),
+            (items, {"properties": bad}),
+            (items, {"sortby": bad}),
+            (items, {"ids": bad}),
+            (items, {"datetime": bad}),
+            (items, {"filter": f"tile_id = '{bad}'"}),
+            (items, {"filter": bad, "filter-lang": "cql2-text"}),
+            (items, {bad: "1"}),
+            (f"{items}/{bad}", {}),
+            (f"/collections/asmdb.latest_predictions/tiles/WebMercatorQuad/{bad}/1/1", {}),
+            (
+                "/collections/asmdb.latest_predictions/tiles/WebMercatorQuad/10/480/487",
+                {"properties": bad},
+            ),
+            (f"/api/tiles/{bad}", {}),
+            ("/api/review", {"run": bad}),
+            ("/api/similar", {"tile": bad}),
+            ("/api/similar", {"tile": "1", "feature_set": bad}),
+        ):
+            answers.append((path, params, ana.get(path, params=params)))
+        answers.append(
+            ("login", bad, ana.post("/api/login", json={"username": bad, "password": bad}))
+        )
+        answers.append(
+            ("answer", bad, ana.post(f"/api/review/{bad}", json={"status": "confirmed"}))
+        )
+        answers.append(("status", bad, ana.post("/api/review/7", json={"status": bad})))
+    for where, what, response in answers:
+        assert response.status_code < 500, (where, what, response.status_code, response.text)
+        body = response.text
+        assert "Traceback" not in body and "postgresql://" not in body, (where, what, body)
+    # Notes are data: stored exactly as written.
+    ana = client(site, "ana")
+    note = INJECTIONS[1]
+    assert ana.post("/api/review/8", json={"status": "unclear", "notes": note}).status_code == 200
+    assert _queue(pg, 8)[3] == note
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone() == labels_before
+    # Nothing else was answered by any of those requests
+    # (5 and 6 are the conflict test's, 9 the grant test's).
+    assert pg.execute(
+        "SELECT count(*) FROM asmdb.review_queue WHERE status <> 'pending' AND review_id NOT IN (5, 6, 8, 9)"
+    ).fetchone() == (0,)
+
+
+def test_sessions_expire_when_idle_and_at_their_limit(site):
+    import asyncio
+    import time as clock
+
+    from asm_db.server.auth import SessionStore, open_login
+
+    name, password = site["roles"]["ana"]
+    base = site["url"].replace("+psycopg", "")
+
+    async def scenario():
+        idle = SessionStore(idle_seconds=0.5, max_seconds=60, max_sessions=5)
+        conn, can_review = await open_login(base, name, password)
+        assert can_review
+        session = await idle.add(name, conn, can_review)
+        assert idle.get(session.sid) is session
+        clock.sleep(0.7)
+        assert idle.get(session.sid) is None  # idle too long
+        await idle.sweep()
+        assert conn.closed  # its connection is closed with it
+        capped = SessionStore(idle_seconds=60, max_seconds=0.5, max_sessions=5)
+        conn, _ = await open_login(base, name, password)
+        session = await capped.add(name, conn, True)
+        for _ in range(4):  # in use all along, yet it ends at its limit
+            clock.sleep(0.15)
+            capped.get(session.sid)
+        assert capped.get(session.sid) is None
+        await capped.close_all()
+
+    asyncio.run(scenario())
+
+
+def test_a_reviewer_role_may_change_only_the_answer_columns(site):
+    name, password = site["roles"]["ana"]
+    info = psycopg.conninfo.conninfo_to_dict(site["url"].replace("+psycopg", ""))
+    as_ana = psycopg.conninfo.make_conninfo(**{**info, "user": name, "password": password})
+    with psycopg.connect(as_ana, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE asmdb.review_queue SET status = 'unclear', reviewer = current_user, "
+            "reviewed_at = now(), notes = 'grant check' WHERE review_id = 9"
+        )
+        assert conn.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] > 0
+        for forbidden in (
+            "UPDATE asmdb.review_queue SET probability = 1 WHERE review_id = 9",
+            "DELETE FROM asmdb.review_queue WHERE review_id = 9",
+            "UPDATE asmdb.labels SET label = 1 WHERE label_id = 1",
+            "DELETE FROM asmdb.predictions",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(forbidden)

@@ -1,0 +1,213 @@
+"""The web map in a real browser: Debian's Chromium, headless, WebGL through SwiftShader,
+driven by Playwright, against `asmdb serve` (the installed command) on a trained database."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from PIL import Image
+from psycopg import sql
+
+from conftest import ADMIN_URL, run_asmdb, throwaway_db
+from web_server import serve
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+BACKGROUND = (0xF4, 0xF4, 0xF2)
+OPACITY = 0.85
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.fixture(scope="module")
+def site(template_db, sample):
+    reviewer = (f"web_rev_{uuid.uuid4().hex[:6]}", "review-pw-9")
+    try:
+        with throwaway_db(template_db) as url:
+            for args in (
+                ("ingest", "labels", str(sample.labels)),
+                ("ingest", "features", str(sample.features)),
+                ("train", "--cv", "seed", "--bootstrap", "0"),
+                ("review", "queue", "--min-label-distance", "0"),
+                ("roles", "create", "--reviewer", "--name", reviewer[0], "--password", reviewer[1]),
+            ):
+                done = run_asmdb(url, *args)
+                assert done.code == 0, done.stderr
+            with serve(url, "--public") as server:
+                yield {"url": url, "server": server, "reviewer": reviewer}
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(reviewer[0])))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def pg(site):
+    with psycopg.connect(site["url"].replace("+psycopg", ""), autocommit=True) as conn:
+        yield conn
+
+
+def open_map(browser, site):
+    """A page on the map, drawn; its console errors are collected in page.errors."""
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(site["server"].url + "/")
+    wait_for(page, "window.asmdbReady === true")
+    return page
+
+
+def wait_for(page, expression: str, timeout: float = 90) -> None:
+    # page.evaluate, not wait_for_function: the page's CSP forbids the eval the latter uses.
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.25)
+
+
+def settle(page) -> None:
+    page.evaluate(
+        "window.asmdbIdle = false; window.asmdbMap.once('idle', () => { window.asmdbIdle = true; }); window.asmdbMap.triggerRepaint()"
+    )
+    wait_for(page, "window.asmdbIdle === true")
+
+
+def pixel(page, x: float, y: float) -> tuple[int, int, int]:
+    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    return image.getpixel((round(x), round(y)))
+
+
+def expected_rgb(probability: float) -> tuple[int, int, int]:
+    from asm_db.server.classes import probability_classes
+
+    color = next(c.color for c in reversed(probability_classes()) if probability >= c.lower)
+    rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    return tuple(
+        round(OPACITY * c + (1 - OPACITY) * b) for c, b in zip(rgb, BACKGROUND, strict=True)
+    )
+
+
+def close(a, b, tolerance: int = 14) -> bool:
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))
+
+
+def screen_position(page, lon: float, lat: float) -> tuple[float, float]:
+    point = page.evaluate(
+        f"(() => {{ const p = window.asmdbMap.project([{lon}, {lat}]); const r = window.asmdbMap.getCanvas().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }})()"
+    )
+    return point[0], point[1]
+
+
+def test_the_map_shows_the_probability_classes_and_the_popup(browser, site, pg):
+    page = open_map(browser, site)
+    assert page.errors == []
+    # One tile of each probability class: its centre has its class colour on the canvas.
+    tiles = pg.execute(
+        "SELECT DISTINCT ON (width_bucket(probability, 0, 1.0000001, 5)) tile_id, probability, "
+        "ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM asmdb.latest_predictions "
+        "ORDER BY width_bucket(probability, 0, 1.0000001, 5), tile_id"
+    ).fetchall()
+    assert len(tiles) >= 3
+    settle(page)  # every tile of the view drawn
+    for tile_id, probability, lon, lat in tiles:
+        x, y = screen_position(page, lon, lat)
+        assert close(pixel(page, x, y), expected_rgb(probability)), (tile_id, probability)
+    # Outside the tiles (the canvas' left edge, west of every tile): the plain background.
+    west = pg.execute("SELECT ST_XMin(ST_Extent(geom)) FROM asmdb.tiles").fetchone()[0]
+    assert page.evaluate("window.asmdbMap.unproject([4, 400]).lng") < west
+    assert close(pixel(page, 4, 400), BACKGROUND, 3)
+    # A click on a tile shows its probability.
+    tile_id, probability, lon, lat = tiles[-1]
+    x, y = screen_position(page, lon, lat)
+    page.mouse.click(x, y)
+    popup = page.locator(".maplibregl-popup .popup")
+    popup.wait_for(timeout=30_000)
+    wait_for(page, "document.querySelector('.maplibregl-popup table') !== null")
+    text = popup.inner_text()
+    assert f"{probability:.3f}" in text and str(tile_id) in text
+    assert "Log in to see the nearest labels" in text  # anonymous: no site locations
+    # "More like this" draws the similar tiles.
+    page.locator("#more-like-this").click()
+    wait_for(
+        page, "document.getElementById('similar-message').textContent.includes('similar tiles')"
+    )
+    count = page.evaluate("window.asmdbMap.querySourceFeatures('similar').length")
+    assert count > 0
+    assert page.errors == []
+    page.close()
+
+
+def test_anonymous_visitor_cannot_write(browser, site, pg):
+    before = pg.execute(
+        "SELECT md5(string_agg(q::text, '|' ORDER BY review_id)) FROM asmdb.review_queue q"
+    ).fetchone()
+    page = open_map(browser, site)
+    assert page.locator("#review").is_hidden()
+    status = page.evaluate(
+        "fetch('/api/review/1', {method: 'POST', headers: {'Content-Type': 'application/json'}, "
+        "body: JSON.stringify({status: 'confirmed'})}).then(r => r.status)"
+    )
+    assert status in (401, 403)
+    after = pg.execute(
+        "SELECT md5(string_agg(q::text, '|' ORDER BY review_id)) FROM asmdb.review_queue q"
+    ).fetchone()
+    assert before == after
+    page.close()
+
+
+def test_a_reviewer_confirms_in_the_browser(browser, site, pg):
+    page = open_map(browser, site)
+    name, password = site["reviewer"]
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("#login button[type=submit]")
+    page.wait_for_load_state("load")
+    wait_for(page, "window.asmdbReady === true && !document.getElementById('review').hidden")
+    assert name in page.locator("#user").inner_text()
+    shown = page.locator("#review-item").inner_text()
+    review_id = int(shown.split("review")[1].split()[0])
+    page.click("#review-zoom")
+    page.fill("#review-notes", "fresh pit, seen on the image")
+    page.click("#review-answers button[data-status=confirmed]")
+    wait_for(page, "document.getElementById('review-message').textContent.startsWith('saved')")
+    status, reviewer, reviewed_at, notes = pg.execute(
+        "SELECT status, reviewer, reviewed_at, notes FROM asmdb.review_queue WHERE review_id = %s",
+        (review_id,),
+    ).fetchone()
+    assert (status, reviewer, notes) == ("confirmed", name, "fresh pit, seen on the image")
+    assert reviewed_at is not None
+    # Next item, then back: the saved answer is shown.
+    page.click("#review-next")
+    page.click("#review-prev")
+    assert "confirmed" in page.locator("#review-item").inner_text()
+    assert page.errors == []
+    # The screenshot in the README: the whole map, labels and the review queue on it.
+    page.reload()
+    wait_for(page, "window.asmdbReady === true && !document.getElementById('review').hidden")
+    settle(page)
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "web-map.png"))
+    page.close()
