@@ -8,20 +8,11 @@ import shlex
 import numpy as np
 import pytest
 
-from asm_db.ingest.features import ingest_features
-from asm_db.ingest.labels import ingest_labels
 from asm_db.modeling.protocols import Protocol, spatial_blocks
 from asm_db.runs.train import train_run
 
 # The test sample spans 0.24 degrees: blocks of 0.05 give 25 of them.
 SPATIAL = Protocol(block_size=0.05)
-
-
-@pytest.fixture
-def loaded(engine, sample):
-    ingest_labels(engine, sample.labels)
-    ingest_features(engine, sample.features)
-    return engine
 
 
 def _fold_labels(pg, run_id):
@@ -125,9 +116,7 @@ def test_every_model_runs_end_to_end(loaded, pg, model):
     ).fetchone() == (model,)
 
 
-def test_runs_show_compare_promote_and_reproduce(cli, pg, sample, tmp_path):
-    assert cli("ingest", "labels", str(sample.labels)).code == 0
-    assert cli("ingest", "features", str(sample.features)).code == 0
+def test_runs_show_compare_promote_and_reproduce(cli, pg, loaded, tmp_path):
     first = json.loads(cli("train", "--cv", "seed", "--json").stdout)
     second = json.loads(
         cli("train", "--block-size", "0.05", "--no-promote", "--bootstrap", "50", "--json").stdout
@@ -168,9 +157,7 @@ def test_runs_show_compare_promote_and_reproduce(cli, pg, sample, tmp_path):
     assert len(set(fingerprints)) == 1
 
 
-def test_report_is_one_self_contained_page(cli, sample, tmp_path):
-    cli("ingest", "labels", str(sample.labels))
-    cli("ingest", "features", str(sample.features))
+def test_report_is_one_self_contained_page(cli, loaded, tmp_path):
     assert cli("train", "--block-size", "0.05", "--bootstrap", "30").code == 0
     out = tmp_path / "report" / "run-1.html"
     made = cli("report", "1", str(out))

@@ -17,13 +17,6 @@ SEED = Protocol(cv="seed")
 SPATIAL = Protocol(block_size=0.05)
 
 
-@pytest.fixture
-def loaded(engine, sample):
-    ingest_labels(engine, sample.labels)
-    ingest_features(engine, sample.features)
-    return engine
-
-
 def test_train_predicts_every_tile_with_useful_auc(loaded, pg, sample, tmp_path):
     result = train_run(loaded, protocol=SPATIAL, plots_dir=tmp_path / "plots")
     assert result.fit.auc_uncalibrated > 0.65

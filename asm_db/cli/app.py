@@ -32,10 +32,34 @@ app.add_typer(export.app, name="export")
 app.command("sample-data")(sample.sample_data)
 
 
-def main() -> None:
-    """Entry point: AsmdbError becomes one line on stderr and exit status 1."""
+def run(args: list[str]) -> int:
+    """Run `asmdb` with `args` in this process; return the status the command exits with.
+
+    Typer prints usage errors (status 2) itself; a user's error becomes one line on stderr.
+    """
     try:
-        app()
-    except AsmdbError as exc:
+        app(args, prog_name="asmdb")
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            return done.code or 0
+        err.print(done.code, markup=False, highlight=False, soft_wrap=True)
+        return 1
+    except Exception as exc:
+        status = report_error(exc)
+        if status is None:
+            raise  # a bug: its traceback is what helps
+        return status
+    return 0
+
+
+def report_error(exc: Exception) -> int | None:
+    """Print a user's error as one line on stderr and return the exit status; None for a bug."""
+    if isinstance(exc, AsmdbError):
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(1)
+        return 1
+    return None
+
+
+def main() -> None:
+    """Entry point of the installed command."""
+    sys.exit(run(sys.argv[1:]))
