@@ -11,8 +11,9 @@ import pytest
 from asm_db.modeling.protocols import Protocol, spatial_blocks
 from asm_db.runs.train import train_run
 
-# The test sample spans 0.24 degrees: blocks of 0.05 give 25 of them.
-SPATIAL = Protocol(block_size=0.05)
+# The test sample spans 0.24 degrees: blocks of 0.05 give 25 of them. No bootstrap intervals
+# unless a test asserts them.
+SPATIAL = Protocol(block_size=0.05, bootstrap=0)
 
 
 def _fold_labels(pg, run_id):
@@ -27,7 +28,7 @@ def _fold_labels(pg, run_id):
 def test_spatial_cv_is_not_more_optimistic_than_a_random_split(loaded):
     # The sample's mines cluster with a regional effect the features do not carry: a random
     # split keeps neighbours on both sides and scores that leak; blocked CV does not.
-    random_split = train_run(loaded, protocol=Protocol(cv="seed"))
+    random_split = train_run(loaded, protocol=Protocol(cv="seed", bootstrap=0))
     spatial = train_run(loaded, protocol=SPATIAL)
     assert spatial.fit.auc_uncalibrated <= random_split.fit.auc_uncalibrated
     assert spatial.fit.auc_calibrated <= random_split.fit.auc_calibrated
@@ -76,7 +77,7 @@ def test_edge_labels_never_straddle_a_split(loaded, pg):
 
 
 def test_metrics_carry_intervals_and_counts(loaded, pg):
-    result = train_run(loaded, protocol=SPATIAL)
+    result = train_run(loaded, protocol=Protocol(block_size=0.05))  # 200 resamples
     m = result.metrics
     for name in ("roc_auc", "pr_auc", "brier", "ece"):
         for when in ("uncalibrated", "calibrated"):
@@ -101,7 +102,7 @@ def test_metrics_carry_intervals_and_counts(loaded, pg):
 
 @pytest.mark.parametrize("model", ["ridge", "logistic", "random-forest", "gradient-boosting"])
 def test_every_model_runs_end_to_end(loaded, pg, model):
-    protocol = Protocol(block_size=0.05, model=model, folds=3, bootstrap=20)
+    protocol = Protocol(block_size=0.05, model=model, folds=3, bootstrap=0)
     result = train_run(loaded, protocol=protocol)
     assert 0.5 < result.fit.auc_uncalibrated <= 1
     assert (
@@ -117,7 +118,7 @@ def test_every_model_runs_end_to_end(loaded, pg, model):
 
 
 def test_runs_show_compare_promote_and_reproduce(cli, pg, loaded, tmp_path):
-    first = json.loads(cli("train", "--cv", "seed", "--json").stdout)
+    first = json.loads(cli("train", "--cv", "seed", "--bootstrap", "20", "--json").stdout)
     second = json.loads(
         cli("train", "--block-size", "0.05", "--no-promote", "--bootstrap", "50", "--json").stdout
     )
