@@ -15,6 +15,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,18 @@ def _drop_db(name: str) -> None:
     _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+# A test's database is dropped while the next test runs; the session waits for every drop.
+_dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropdb")
+_drops: list[Future] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drops_done():
+    yield
+    for drop in _drops:
+        drop.result()
+
+
 @pytest.fixture(scope="session")
 def template_db():
     name = f"asmdb_tpl_{uuid.uuid4().hex[:8]}"
@@ -90,7 +103,7 @@ def throwaway_db(template: str | None = None) -> Iterator[str]:
     try:
         yield _db_url(name)
     finally:
-        _drop_db(name)
+        _drops.append(_dropper.submit(_drop_db, name))
 
 
 @pytest.fixture(scope="session")
