@@ -3,12 +3,14 @@
 import json
 
 import pandas as pd
+import pytest
 
 from asm_db.db.engine import head_revision
 
 from conftest import snapshot
 
 
+@pytest.mark.slow
 def test_readme_flow(cli, pg, tmp_path):
     data = tmp_path / "data"
     made = cli(
@@ -89,6 +91,7 @@ def test_bad_option_is_a_usage_error(cli):
     assert result.code == 2 and "expected numbers" in result.stderr
 
 
+@pytest.mark.slow
 def test_installed_command_shows_its_help_and_usage(installed_cli):
     helped = installed_cli("--help")
     assert helped.code == 0 and helped.stderr == ""
@@ -101,6 +104,7 @@ def test_installed_command_shows_its_help_and_usage(installed_cli):
     assert wrong.code == 2 and "No such option: --no-such-option" in wrong.stderr
 
 
+@pytest.mark.slow
 def test_installed_command_ingests(installed_cli, pg, sample):
     done = installed_cli("ingest", "labels", str(sample.labels))
     assert done.code == 0, done.stderr
@@ -108,6 +112,7 @@ def test_installed_command_ingests(installed_cli, pg, sample):
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
 
 
+@pytest.mark.slow
 def test_installed_command_gives_a_users_mistake_as_one_line(installed_cli, pg, sample, tmp_path):
     path = tmp_path / "labels.csv"
     labels = pd.read_csv(sample.labels)

@@ -100,6 +100,7 @@ def test_metrics_carry_intervals_and_counts(loaded, pg):
     assert len(stored[4]) == 64 and stored[5] == 256
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["ridge", "logistic", "random-forest", "gradient-boosting"])
 def test_every_model_runs_end_to_end(loaded, pg, model):
     protocol = Protocol(block_size=0.05, model=model, folds=3, bootstrap=0)
@@ -117,6 +118,7 @@ def test_every_model_runs_end_to_end(loaded, pg, model):
     ).fetchone() == (model,)
 
 
+@pytest.mark.slow
 def test_runs_show_compare_promote_and_reproduce(cli, pg, loaded, tmp_path):
     first = json.loads(cli("train", "--cv", "seed", "--bootstrap", "20", "--json").stdout)
     second = json.loads(

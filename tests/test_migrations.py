@@ -112,6 +112,7 @@ def test_qgis_revision_down_and_up_keeps_data_and_other_styles(engine, pg, sampl
     assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 6
 
 
+@pytest.mark.slow
 def test_run_history_revision_down_and_up_keeps_runs_and_the_map(engine, loaded, pg):
     from asm_db.modeling.protocols import Protocol
     from asm_db.runs.train import train_run
@@ -131,6 +132,7 @@ def test_run_history_revision_down_and_up_keeps_runs_and_the_map(engine, loaded,
     assert pg.execute(shown).fetchall() == [(2,)]
 
 
+@pytest.mark.slow
 def test_feature_and_partition_revisions_down_and_up_keep_vectors_and_runs(
     engine, loaded, pg, sample
 ):

@@ -58,6 +58,7 @@ def big_features(tmp_path_factory):
     return data.features
 
 
+@pytest.mark.slow
 def test_sigkill_while_streaming_features_leaves_the_database_as_it_was(
     db_url, pg, trained, big_features
 ):
@@ -74,6 +75,7 @@ def test_sigkill_while_streaming_features_leaves_the_database_as_it_was(
     assert snapshot(pg) == before
 
 
+@pytest.mark.slow
 def test_sigkill_at_the_merge_leaves_the_database_as_it_was(db_url, pg, trained, big_features):
     before = snapshot(pg)
     with psycopg.connect(db_url.replace("+psycopg", "")) as blocker:
@@ -92,6 +94,7 @@ def test_sigkill_at_the_merge_leaves_the_database_as_it_was(db_url, pg, trained,
     assert snapshot(pg) == before
 
 
+@pytest.mark.slow
 def test_sigkill_during_the_write_back_leaves_no_partial_run(db_url, pg, trained):
     before = snapshot(pg)
     shown = pg.execute(
@@ -135,6 +138,7 @@ def _shifted(sample_features, tmp_path, name: str, rows: slice, offset: float):
     return path, frame
 
 
+@pytest.mark.slow
 def test_two_overlapping_ingests_at_once_end_consistent(db_url, pg, sample, tmp_path):
     first, a = _shifted(sample.features, tmp_path, "a.feather", slice(0, 400), 0.0)
     second, b = _shifted(sample.features, tmp_path, "b.feather", slice(200, 576), 100.0)
@@ -166,6 +170,7 @@ def test_two_overlapping_ingests_at_once_end_consistent(db_url, pg, sample, tmp_
     assert len(winners) == 1  # one ingest committed after the other, as a whole
 
 
+@pytest.mark.slow
 def test_two_trains_at_once_make_two_complete_runs(db_url, pg, loaded):
     procs = [
         _start(

@@ -10,6 +10,7 @@ import pytest
 from asm_db.review.area import stratified_estimates
 
 
+@pytest.mark.slow
 def test_the_whole_loop(cli, pg, trained, sample, tmp_path):
     # `trained`: the sample ingested and run 1 of `asmdb train --cv seed --bootstrap 0`.
     # The sample is dense (600 labels on 576 tiles): "no label nearby" means none in the tile.

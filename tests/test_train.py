@@ -90,6 +90,7 @@ def test_latest_predictions_is_the_newest_run_and_stored_model_reapplies(loaded,
     assert model.probability(score)[0] == pytest.approx(stored[1], abs=1e-4)
 
 
+@pytest.mark.slow
 def test_matches_the_seed_notebook_in_memory(engine, pg, tmp_path):
     # Without labels on tile edges every label joins one tile, so the seed's sjoin order equals
     # asmdb's (label, tile) order and the same split must give the same model, exactly.
