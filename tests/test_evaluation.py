@@ -190,7 +190,7 @@ def test_ridge_search_picks_gridsearchcv_alpha_with_more_or_fewer_rows_than_feat
     from sklearn.linear_model import RidgeClassifier
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-    from asm_db import estimators
+    from asm_db.modeling import estimators
     from asm_db.modeling.protocols import Protocol, _search
     from asm_db.modeling.ridge import RidgeSearch
 
