@@ -1,13 +1,21 @@
 """Fixtures: a real PostGIS, migrated once into a template, cloned into a throwaway database per
-test. There is no skip: without a database these tests fail, as a green run proves nothing."""
+test. There is no skip: without a database these tests fail, as a green run proves nothing.
+
+The data most tests start from is made once per session into further templates: a test that
+asks for `loaded` starts with the sample's labels and features ingested, one that asks for
+`trained` with those and one run. `cli` runs the command line in this process, as the installed
+command runs it but without its 2 s of imports; `installed_cli` and `run_asmdb` run the installed
+`asmdb` command."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +23,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from typer.testing import CliRunner
 
-from asm_db.db.engine import create_engine
+from asm_db.cli.app import run as run_cli
+from asm_db.db.engine import create_engine, upgrade
 from asm_db.ingest.sample import write_sample_data
 from asm_db.publish.workflows import upgrade_database
 
@@ -56,6 +66,18 @@ def _drop_db(name: str) -> None:
     _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+# A test's database is dropped while the next test runs; the session waits for every drop.
+_dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropdb")
+_drops: list[Future] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drops_done():
+    yield
+    for drop in _drops:
+        drop.result()
+
+
 @pytest.fixture(scope="session")
 def template_db():
     name = f"asmdb_tpl_{uuid.uuid4().hex[:8]}"
@@ -82,13 +104,39 @@ def throwaway_db(template: str | None = None) -> Iterator[str]:
     try:
         yield _db_url(name)
     finally:
-        _drop_db(name)
+        _drops.append(_dropper.submit(_drop_db, name))
+
+
+@pytest.fixture(scope="session")
+def loaded_template(template_db, sample):
+    """A template holding the sample's labels and features, ingested as a user would."""
+    with throwaway_db(template_db) as url:
+        for args in (("labels", str(sample.labels)), ("features", str(sample.features))):
+            done = invoke_asmdb(url, "ingest", *args)
+            assert done.code == 0, done.stderr
+        yield url.rsplit("/", 1)[1]
+
+
+@pytest.fixture(scope="session")
+def trained_template(loaded_template):
+    """The loaded template and one promoted run: `asmdb train --cv seed --bootstrap 0`."""
+    with throwaway_db(loaded_template) as url:
+        done = invoke_asmdb(url, "train", "--cv", "seed", "--bootstrap", "0")
+        assert done.code == 0, done.stderr
+        yield url.rsplit("/", 1)[1]
 
 
 @pytest.fixture
-def db_url(template_db):
-    """A throwaway database cloned from the migrated template."""
-    with throwaway_db(template_db) as url:
+def db_url(request, template_db):
+    """A throwaway database cloned from the migrated template, or from the template holding the
+    data of `loaded` or `trained` when the test asks for one of those."""
+    if "trained" in request.fixturenames:
+        template = request.getfixturevalue("trained_template")
+    elif "loaded" in request.fixturenames:
+        template = request.getfixturevalue("loaded_template")
+    else:
+        template = template_db
+    with throwaway_db(template) as url:
         yield url
 
 
@@ -97,6 +145,20 @@ def engine(db_url):
     engine = create_engine(db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def loaded(engine):
+    """The engine on a test database holding the sample's labels and features, ingested by
+    `asmdb ingest labels` and `asmdb ingest features` (once, into a template)."""
+    return engine
+
+
+@pytest.fixture
+def trained(engine):
+    """The engine on a test database holding the sample's labels and features and run 1 of
+    `asmdb train --cv seed --bootstrap 0`, promoted."""
+    return engine
 
 
 @pytest.fixture
@@ -125,8 +187,35 @@ def run_asmdb(url: str, *args: str) -> CliResult:
     return CliResult(done.returncode, done.stdout, done.stderr)
 
 
+def invoke_asmdb(url: str, *args: str) -> CliResult:
+    """Run `asmdb` in this process, as the installed command runs (`asm_db.cli.app.run`), against
+    the database at `url`. A bug raises here, with its traceback, rather than exiting 1."""
+    env = {"ASMDB_DATABASE_URL": url, "COLUMNS": "200"}
+    with CliRunner().isolation(env=env) as (stdout, stderr, _):
+        try:
+            code = run_cli(list(args))
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            out, err = stdout.getvalue().decode(), stderr.getvalue().decode()
+    # The command's engines are garbage now; collect them so their pooled connections close,
+    # as they do when the installed command exits.
+    gc.collect()
+    return CliResult(code, out, err)
+
+
 @pytest.fixture
 def cli(db_url):
+    """Run `asmdb` (in this process) against the test database."""
+
+    def run(*args: str, url: str | None = None) -> CliResult:
+        return invoke_asmdb(url or db_url, *args)
+
+    return run
+
+
+@pytest.fixture
+def installed_cli(db_url):
     """Run the installed `asmdb` command against the test database."""
 
     def run(*args: str, url: str | None = None) -> CliResult:

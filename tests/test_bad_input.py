@@ -9,12 +9,6 @@ import pytest
 from conftest import snapshot
 
 
-@pytest.fixture
-def loaded(cli, sample):
-    assert cli("ingest", "labels", str(sample.labels)).code == 0
-    assert cli("ingest", "features", str(sample.features)).code == 0
-
-
 def _one_line_error(result, *fragments):
     assert result.code == 1, result
     lines = result.stderr.splitlines()

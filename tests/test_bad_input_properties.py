@@ -109,6 +109,7 @@ def _labels_base(sample) -> pd.DataFrame:
     return pd.read_csv(sample.labels, dtype=str, keep_default_na=False).head(6)
 
 
+@pytest.mark.slow
 @given(data=st.data())
 @SETTINGS
 def test_generated_label_files(database, sample, tmp_path_factory, data):
@@ -148,6 +149,7 @@ def _features_base(n_features: int = 4) -> pd.DataFrame:
     )
 
 
+@pytest.mark.slow
 @given(data=st.data(), layout=st.sampled_from(["lat/lon", "image_id"]))
 @SETTINGS
 def test_generated_feature_files(database, tmp_path_factory, data, layout):

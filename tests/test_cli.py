@@ -1,10 +1,16 @@
-"""The installed `asmdb` command, as the README uses it."""
+"""The `asmdb` command, as the README uses it; the installed command itself, for a few."""
 
 import json
 
+import pandas as pd
+import pytest
+
 from asm_db.db.engine import head_revision
 
+from conftest import snapshot
 
+
+@pytest.mark.slow
 def test_readme_flow(cli, pg, tmp_path):
     data = tmp_path / "data"
     made = cli(
@@ -21,7 +27,9 @@ def test_readme_flow(cli, pg, tmp_path):
     features = cli("ingest", "features", str(data / "SLE_features.feather"))
     assert features.code == 0 and "400 tiles x 128 features" in features.stdout
 
-    trained = cli("train", "--block-size", "0.05", "--plots", str(tmp_path / "plots"))
+    trained = cli(
+        "train", "--block-size", "0.05", "--bootstrap", "0", "--plots", str(tmp_path / "plots")
+    )
     assert trained.code == 0, trained.stderr
     for line in (
         "Best alpha: ",
@@ -57,6 +65,8 @@ def test_readme_flow(cli, pg, tmp_path):
         "industrial",
         "--min-confidence",
         "2",
+        "--bootstrap",
+        "0",
     )
     run = json.loads(as_json.stdout)
     assert run["run_id"] == 2 and run["best_alpha"] in (0.1, 1.0)
@@ -79,3 +89,40 @@ def test_readme_flow(cli, pg, tmp_path):
 def test_bad_option_is_a_usage_error(cli):
     result = cli("train", "--alphas", "a,b")
     assert result.code == 2 and "expected numbers" in result.stderr
+
+
+@pytest.mark.slow
+def test_installed_command_shows_its_help_and_usage(installed_cli):
+    helped = installed_cli("--help")
+    assert helped.code == 0 and helped.stderr == ""
+    assert "Usage: asmdb [OPTIONS] COMMAND [ARGS]..." in helped.stdout
+    for group in ("train", "ingest", "runs", "review", "qgis", "roles", "export", "sample-data"):
+        assert f" {group} " in helped.stdout, group
+    bare = installed_cli()
+    assert bare.code == 2 and "Usage: asmdb" in bare.stdout + bare.stderr
+    wrong = installed_cli("ingest", "labels", "--no-such-option")
+    assert wrong.code == 2 and "No such option: --no-such-option" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_installed_command_ingests(installed_cli, pg, sample):
+    done = installed_cli("ingest", "labels", str(sample.labels))
+    assert done.code == 0, done.stderr
+    assert f"{sample.n_labels} labels ({sample.n_labels} new, 0 updated)" in done.stdout
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
+
+
+@pytest.mark.slow
+def test_installed_command_gives_a_users_mistake_as_one_line(installed_cli, pg, sample, tmp_path):
+    path = tmp_path / "labels.csv"
+    labels = pd.read_csv(sample.labels)
+    labels.assign(
+        confidence=labels.confidence.astype(object).where(labels.index != 2, "high")
+    ).to_csv(path, index=False)
+    before = snapshot(pg)
+    done = installed_cli("ingest", "labels", str(path))
+    assert done.code == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"error: {path} (row 3, column 'confidence'): 'high' is not a number"
+    ]
+    assert snapshot(pg) == before

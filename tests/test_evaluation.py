@@ -8,20 +8,12 @@ import shlex
 import numpy as np
 import pytest
 
-from asm_db.ingest.features import ingest_features
-from asm_db.ingest.labels import ingest_labels
 from asm_db.modeling.protocols import Protocol, spatial_blocks
 from asm_db.runs.train import train_run
 
-# The test sample spans 0.24 degrees: blocks of 0.05 give 25 of them.
-SPATIAL = Protocol(block_size=0.05)
-
-
-@pytest.fixture
-def loaded(engine, sample):
-    ingest_labels(engine, sample.labels)
-    ingest_features(engine, sample.features)
-    return engine
+# The test sample spans 0.24 degrees: blocks of 0.05 give 25 of them. No bootstrap intervals
+# unless a test asserts them.
+SPATIAL = Protocol(block_size=0.05, bootstrap=0)
 
 
 def _fold_labels(pg, run_id):
@@ -36,7 +28,7 @@ def _fold_labels(pg, run_id):
 def test_spatial_cv_is_not_more_optimistic_than_a_random_split(loaded):
     # The sample's mines cluster with a regional effect the features do not carry: a random
     # split keeps neighbours on both sides and scores that leak; blocked CV does not.
-    random_split = train_run(loaded, protocol=Protocol(cv="seed"))
+    random_split = train_run(loaded, protocol=Protocol(cv="seed", bootstrap=0))
     spatial = train_run(loaded, protocol=SPATIAL)
     assert spatial.fit.auc_uncalibrated <= random_split.fit.auc_uncalibrated
     assert spatial.fit.auc_calibrated <= random_split.fit.auc_calibrated
@@ -85,7 +77,7 @@ def test_edge_labels_never_straddle_a_split(loaded, pg):
 
 
 def test_metrics_carry_intervals_and_counts(loaded, pg):
-    result = train_run(loaded, protocol=SPATIAL)
+    result = train_run(loaded, protocol=Protocol(block_size=0.05))  # 200 resamples
     m = result.metrics
     for name in ("roc_auc", "pr_auc", "brier", "ece"):
         for when in ("uncalibrated", "calibrated"):
@@ -108,9 +100,10 @@ def test_metrics_carry_intervals_and_counts(loaded, pg):
     assert len(stored[4]) == 64 and stored[5] == 256
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["ridge", "logistic", "random-forest", "gradient-boosting"])
 def test_every_model_runs_end_to_end(loaded, pg, model):
-    protocol = Protocol(block_size=0.05, model=model, folds=3, bootstrap=20)
+    protocol = Protocol(block_size=0.05, model=model, folds=3, bootstrap=0)
     result = train_run(loaded, protocol=protocol)
     assert 0.5 < result.fit.auc_uncalibrated <= 1
     assert (
@@ -125,10 +118,9 @@ def test_every_model_runs_end_to_end(loaded, pg, model):
     ).fetchone() == (model,)
 
 
-def test_runs_show_compare_promote_and_reproduce(cli, pg, sample, tmp_path):
-    assert cli("ingest", "labels", str(sample.labels)).code == 0
-    assert cli("ingest", "features", str(sample.features)).code == 0
-    first = json.loads(cli("train", "--cv", "seed", "--json").stdout)
+@pytest.mark.slow
+def test_runs_show_compare_promote_and_reproduce(cli, pg, loaded, tmp_path):
+    first = json.loads(cli("train", "--cv", "seed", "--bootstrap", "20", "--json").stdout)
     second = json.loads(
         cli("train", "--block-size", "0.05", "--no-promote", "--bootstrap", "50", "--json").stdout
     )
@@ -168,9 +160,7 @@ def test_runs_show_compare_promote_and_reproduce(cli, pg, sample, tmp_path):
     assert len(set(fingerprints)) == 1
 
 
-def test_report_is_one_self_contained_page(cli, sample, tmp_path):
-    cli("ingest", "labels", str(sample.labels))
-    cli("ingest", "features", str(sample.features))
+def test_report_is_one_self_contained_page(cli, loaded, tmp_path):
     assert cli("train", "--block-size", "0.05", "--bootstrap", "30").code == 0
     out = tmp_path / "report" / "run-1.html"
     made = cli("report", "1", str(out))

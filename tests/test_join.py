@@ -2,18 +2,15 @@
 
 import json
 
-from asm_db.ingest.features import ingest_features
 from asm_db.ingest.labels import ingest_labels
 
 from seed_reference import seed_features
 
 
-def test_label_tiles_equals_geopandas_sjoin_with_edges_and_corners(engine, pg, sample):
+def test_label_tiles_equals_geopandas_sjoin_with_edges_and_corners(loaded, pg, sample):
     import geopandas as gpd
     import pandas as pd
 
-    ingest_labels(engine, sample.labels)
-    ingest_features(engine, sample.features)
     labels = pd.read_csv(sample.labels)  # every label: the join itself does not filter
     points = gpd.GeoDataFrame(
         labels, geometry=gpd.points_from_xy(labels.lon, labels.lat), crs="EPSG:4326"
@@ -27,9 +24,7 @@ def test_label_tiles_equals_geopandas_sjoin_with_edges_and_corners(engine, pg, s
     assert {2, 4} <= set(per_label)  # labels on a shared edge and on a corner are in the data
 
 
-def test_join_uses_the_spatial_indexes(engine, pg, sample):
-    ingest_labels(engine, sample.labels)
-    ingest_features(engine, sample.features)
+def test_join_uses_the_spatial_indexes(loaded, pg):
     pg.execute("SET enable_seqscan = off")  # the plan for a large table, on small test data
     plan = json.dumps(
         pg.execute("EXPLAIN (FORMAT JSON) SELECT * FROM asmdb.label_tiles").fetchone()[0]

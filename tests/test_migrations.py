@@ -113,14 +113,11 @@ def test_qgis_revision_down_and_up_keeps_data_and_other_styles(engine, pg, sampl
     assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 6
 
 
-def test_run_history_revision_down_and_up_keeps_runs_and_the_map(engine, pg, sample):
-    from asm_db.ingest.features import ingest_features
-    from asm_db.ingest.labels import ingest_labels
+@pytest.mark.slow
+def test_run_history_revision_down_and_up_keeps_runs_and_the_map(engine, loaded, pg):
     from asm_db.modeling.protocols import Protocol
     from asm_db.runs.train import train_run
 
-    ingest_labels(engine, sample.labels)
-    ingest_features(engine, sample.features)
     first = train_run(engine, protocol=Protocol(cv="seed", bootstrap=0))
     train_run(engine, protocol=Protocol(cv="seed", bootstrap=0, random_state=2), promote=False)
     shown = "SELECT DISTINCT run_id FROM asmdb.latest_predictions"
@@ -136,14 +133,13 @@ def test_run_history_revision_down_and_up_keeps_runs_and_the_map(engine, pg, sam
     assert pg.execute(shown).fetchall() == [(2,)]
 
 
-def test_feature_and_partition_revisions_down_and_up_keep_vectors_and_runs(engine, pg, sample):
-    from asm_db.ingest.features import ingest_features
-    from asm_db.ingest.labels import ingest_labels
+@pytest.mark.slow
+def test_feature_and_partition_revisions_down_and_up_keep_vectors_and_runs(
+    engine, loaded, pg, sample
+):
     from asm_db.modeling.protocols import Protocol
     from asm_db.runs.train import train_run
 
-    ingest_labels(engine, sample.labels)
-    ingest_features(engine, sample.features)
     runs = [train_run(engine, protocol=Protocol(cv="seed", bootstrap=0)) for _ in range(2)]
     vectors = "SELECT tile_id, features FROM asmdb.tile_features ORDER BY tile_id"
     predictions = "SELECT run_id, tile_id, score, probability FROM asmdb.predictions ORDER BY 1, 2"

@@ -20,7 +20,7 @@ from psycopg import errors, sql
 
 from asm_db.probability_classes import BREAKS as PROBABILITY_BREAKS
 
-from conftest import ADMIN_URL, run_asmdb, throwaway_db
+from conftest import ADMIN_URL, invoke_asmdb, throwaway_db
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 CLIENT = Path(__file__).with_name("qgis_client.py")
@@ -66,33 +66,41 @@ def _ok(result):
 
 
 @pytest.fixture(scope="module")
-def world(template_db, sample, tmp_path_factory):
-    """A database as a team leaves it: data, two runs, styles and project installed, a reader
-    role, and one look at it all through QGIS as that reader."""
+def world(loaded_template, sample, tmp_path_factory):
+    """A database as a team leaves it: data (ingested in the template), two runs, styles and
+    project installed, a reader role, and one look at it all through QGIS as that reader."""
     tmp = tmp_path_factory.mktemp("qgis")
     reader = f"asmdb_reader_{uuid.uuid4().hex[:6]}"
     service = f"asmdb_{uuid.uuid4().hex[:6]}"
-    with throwaway_db(template_db) as url:
+    with throwaway_db(loaded_template) as url:
         try:
-            _ok(run_asmdb(url, "ingest", "labels", str(sample.labels)))
-            _ok(run_asmdb(url, "ingest", "features", str(sample.features)))
-            _ok(run_asmdb(url, "train", "--cv", "seed", "--json"))
+            _ok(invoke_asmdb(url, "train", "--cv", "seed", "--bootstrap", "0", "--json"))
             # A second feature set covering part of the area: the newest run has fewer tiles.
             table = feather.read_table(sample.features)
             part = tmp / "part.feather"
             feather.write_feather(table.slice(0, table.num_rows // 2), part)
-            _ok(run_asmdb(url, "ingest", "features", str(part), "--feature-set", "part"))
-            _ok(run_asmdb(url, "qgis", "install", "--service", service))
+            _ok(invoke_asmdb(url, "ingest", "features", str(part), "--feature-set", "part"))
+            _ok(invoke_asmdb(url, "qgis", "install", "--service", service))
             newest = json.loads(
                 _ok(
-                    run_asmdb(url, "train", "--feature-set", "part", "--cv", "seed", "--json")
+                    invoke_asmdb(
+                        url,
+                        "train",
+                        "--feature-set",
+                        "part",
+                        "--cv",
+                        "seed",
+                        "--bootstrap",
+                        "0",
+                        "--json",
+                    )
                 ).stdout
             )
-            _ok(run_asmdb(url, "roles", "create", "--name", reader, "--password", "s3cret'; --"))
+            _ok(invoke_asmdb(url, "roles", "create", "--name", reader, "--password", "s3cret'; --"))
             gpkg = tmp / "predictions.gpkg"
             parquet = tmp / "predictions.parquet"
-            _ok(run_asmdb(url, "export", "predictions", str(gpkg)))
-            _ok(run_asmdb(url, "export", "predictions", str(parquet), "--run", "1"))
+            _ok(invoke_asmdb(url, "export", "predictions", str(gpkg)))
+            _ok(invoke_asmdb(url, "export", "predictions", str(parquet), "--run", "1"))
 
             dbname = url.rsplit("/", 1)[1]
             service_file = tmp / "pg_service.conf"
@@ -151,6 +159,7 @@ def world(template_db, sample, tmp_path_factory):
             _drop_role(reader, url)
 
 
+@pytest.mark.qgis
 def test_probability_layer_is_valid_complete_and_styled_by_default(world):
     layer = world["layers"]["latest_predictions"]
     newest_count = (
@@ -178,6 +187,7 @@ def test_probability_layer_is_valid_complete_and_styled_by_default(world):
     assert set(layer["outline_styles"]) == {"no"}
 
 
+@pytest.mark.qgis
 def test_labels_and_tiles_have_their_default_styles(world):
     labels = world["layers"]["labels"]
     assert labels["valid"] and labels["renderer"] == "categorizedSymbol"
@@ -187,6 +197,7 @@ def test_labels_and_tiles_have_their_default_styles(world):
     assert tiles["symbol"]["style"] == "no" and tiles["symbol"]["outline_style"] == "solid"
 
 
+@pytest.mark.qgis
 def test_join_view_opens_with_its_own_key(world):
     layer = world["layers"]["label_tiles"]
     joined = world["pg"].execute("SELECT count(*) FROM asmdb.label_tiles").fetchone()[0]
@@ -194,6 +205,7 @@ def test_join_view_opens_with_its_own_key(world):
     assert layer["fields"][0] == "label_tile_id"
 
 
+@pytest.mark.qgis
 def test_styles_survive_a_new_run(world):
     # `qgis install` ran before the second `train`; QGIS above still found every style.
     rows = (
@@ -213,6 +225,7 @@ def test_styles_survive_a_new_run(world):
     ]
 
 
+@pytest.mark.qgis
 def test_stored_project_opens_with_its_layers_labels_on_top(world):
     project = world["seen"]["project"]
     assert project["read"], world["seen"]["messages"]
@@ -244,12 +257,14 @@ def test_stored_project_opens_with_its_layers_labels_on_top(world):
     assert box[2] - box[0] < (xmax - xmin) + 0.1  # zoomed to the data, not the world
 
 
+@pytest.mark.qgis
 def test_rendered_map_is_not_empty(world):
     render = world["seen"]["render"]
     assert Path(render["path"]).stat().st_size > 10_000
     assert render["colours"] >= 6  # several probability classes and label colours
 
 
+@pytest.mark.qgis
 def test_stored_project_holds_no_credentials(world):
     content = (
         world["pg"]
@@ -262,6 +277,7 @@ def test_stored_project_holds_no_credentials(world):
     assert "password" not in document and "user=" not in document
 
 
+@pytest.mark.qgis
 def test_reader_is_refused_writes_and_other_schemas(world):
     inserted = world["layers"]["labels"]["insert"]
     assert not inserted["added"] and inserted["errors"]  # through QGIS
@@ -290,6 +306,7 @@ def test_reader_is_refused_writes_and_other_schemas(world):
                 reader.execute(statement)
 
 
+@pytest.mark.qgis
 def test_exports_carry_the_run_and_its_style(world):
     gpkg = world["layers"]["gpkg"]
     assert gpkg["valid"] and gpkg["renderer"] == "graduatedSymbol"
@@ -309,25 +326,26 @@ def test_exports_carry_the_run_and_its_style(world):
     assert b"geo" in pq.read_schema(world["parquet"]).metadata  # GeoParquet for any Arrow reader
 
 
+@pytest.mark.qgis
 def test_export_of_a_missing_run_or_format_is_one_line(world, tmp_path):
-    missing = run_asmdb(
+    missing = invoke_asmdb(
         world["url"], "export", "predictions", str(tmp_path / "x.gpkg"), "--run", "99"
     )
     assert missing.code == 1 and missing.stderr.strip() == (
         "error: no model run 99; `asmdb runs` lists them"
     )
-    wrong = run_asmdb(world["url"], "export", "predictions", str(tmp_path / "x.shp"))
+    wrong = invoke_asmdb(world["url"], "export", "predictions", str(tmp_path / "x.shp"))
     assert wrong.code == 1 and "must end in .gpkg or .parquet" in wrong.stderr
     assert not list(tmp_path.iterdir())
 
 
-def test_a_users_own_default_style_stays_the_default(db_url, pg):
+def test_a_users_own_default_style_stays_the_default(cli, pg):
     pg.execute(
         "INSERT INTO public.layer_styles (f_table_catalog, f_table_schema, f_table_name, "
         "f_geometry_column, stylename, styleqml, useasdefault) VALUES (current_database(), "
         "'asmdb', 'tiles', 'geom', 'mine', XMLPARSE(DOCUMENT '<qgis/>'), true)"
     )
-    _ok(run_asmdb(db_url, "qgis", "install"))
+    _ok(cli("qgis", "install"))
     defaults = pg.execute(
         "SELECT stylename FROM public.layer_styles WHERE f_table_name = 'tiles' AND useasdefault"
     ).fetchall()
@@ -338,8 +356,8 @@ def test_a_users_own_default_style_stays_the_default(db_url, pg):
     ).fetchone() == (True,)
 
 
-def test_project_without_service_names_the_server_not_the_user(db_url, pg):
-    _ok(run_asmdb(db_url, "qgis", "project", "--name", "field team"))
+def test_project_without_service_names_the_server_not_the_user(cli, db_url, pg):
+    _ok(cli("qgis", "project", "--name", "field team"))
     content = pg.execute(
         "SELECT content FROM asmdb.qgis_projects WHERE name = 'field team'"
     ).fetchone()[0]
@@ -350,12 +368,12 @@ def test_project_without_service_names_the_server_not_the_user(db_url, pg):
     assert "user=" not in document and "password" not in document
 
 
-def test_label_style_follows_the_labels_ingested(db_url, pg, sample, tmp_path):
+def test_label_style_follows_the_labels_ingested(cli, pg, sample, tmp_path):
     labels = gpd.pd.read_csv(sample.labels)
     labels.loc[labels["label"] == 1, "mine_type"] = "alluvial gold"
     path = tmp_path / "labels.csv"
     labels.to_csv(path, index=False)
-    _ok(run_asmdb(db_url, "ingest", "labels", str(path)))
+    _ok(cli("ingest", "labels", str(path)))
     qml = pg.execute(
         "SELECT styleqml::text FROM public.layer_styles WHERE f_table_name = 'labels' "
         "AND stylename = 'asmdb'"
@@ -363,30 +381,28 @@ def test_label_style_follows_the_labels_ingested(db_url, pg, sample, tmp_path):
     assert 'value="mine: alluvial gold"' in qml and 'value="mine: artisanal"' not in qml
 
 
-def test_roles_create_is_idempotent_and_refuses_an_admin_name(db_url):
+def test_roles_create_is_idempotent_and_refuses_an_admin_name(cli, db_url):
     name = f"asmdb_reader_{uuid.uuid4().hex[:6]}"
     try:
-        first = _ok(run_asmdb(db_url, "roles", "create", "--name", name))
-        again = _ok(run_asmdb(db_url, "roles", "create", "--name", name))
+        first = _ok(cli("roles", "create", "--name", name))
+        again = _ok(cli("roles", "create", "--name", name))
         assert f"role {name} created" in first.stdout and f"role {name} updated" in again.stdout
         assert "no password given" in first.stderr
     finally:
         _drop_role(name, db_url)
-    admin = run_asmdb(db_url, "roles", "create", "--name", "postgres")
+    admin = cli("roles", "create", "--name", "postgres")
     assert admin.code == 1 and admin.stderr.strip() == (
         "error: role 'postgres' exists with administrative rights; choose another --name"
     )
 
 
-def test_a_reviewer_edits_the_queue_in_qgis(db_url, pg, sample, tmp_path):
+@pytest.mark.qgis
+def test_a_reviewer_edits_the_queue_in_qgis(cli, db_url, pg, trained, tmp_path):
     for args in (
-        ("ingest", "labels", str(sample.labels)),
-        ("ingest", "features", str(sample.features)),
-        ("train", "--cv", "seed", "--bootstrap", "0"),
         ("review", "queue", "--per-stratum", "3", "--hotspots", "0", "--uncertain", "0"),
         ("qgis", "install"),
     ):
-        _ok(run_asmdb(db_url, *args))
+        _ok(cli(*args))
     review_id = pg.execute("SELECT min(review_id) FROM asmdb.review_queue").fetchone()[0]
     dbname = db_url.rsplit("/", 1)[1]
     seen = run_qgis(
@@ -412,5 +428,5 @@ def test_a_reviewer_edits_the_queue_in_qgis(db_url, pg, sample, tmp_path):
     assert pg.execute(
         "SELECT status, notes FROM asmdb.review_queue WHERE review_id = %s", (review_id,)
     ).fetchone() == ("confirmed", "pits and ponds")
-    labelled = _ok(run_asmdb(db_url, "review", "labels"))
+    labelled = _ok(cli("review", "labels"))
     assert "labels from reviews: 1 new" in labelled.stdout or "contradiction" in labelled.stdout

@@ -49,13 +49,6 @@ def _others_gone(pg: psycopg.Connection) -> None:
     )
 
 
-@pytest.fixture
-def loaded(cli, sample):
-    assert cli("ingest", "labels", str(sample.labels)).code == 0
-    assert cli("ingest", "features", str(sample.features)).code == 0
-    assert cli("train", "--cv", "seed", "--bootstrap", "0").code == 0
-
-
 @pytest.fixture(scope="module")
 def big_features(tmp_path_factory):
     """A larger file overlapping the sample's area: slow enough to be killed part-way."""
@@ -65,8 +58,9 @@ def big_features(tmp_path_factory):
     return data.features
 
 
+@pytest.mark.slow
 def test_sigkill_while_streaming_features_leaves_the_database_as_it_was(
-    db_url, pg, loaded, big_features
+    db_url, pg, trained, big_features
 ):
     before = snapshot(pg)
     proc = _start(db_url, "ingest", "features", str(big_features), "--batch-rows", "20")
@@ -81,7 +75,8 @@ def test_sigkill_while_streaming_features_leaves_the_database_as_it_was(
     assert snapshot(pg) == before
 
 
-def test_sigkill_at_the_merge_leaves_the_database_as_it_was(db_url, pg, loaded, big_features):
+@pytest.mark.slow
+def test_sigkill_at_the_merge_leaves_the_database_as_it_was(db_url, pg, trained, big_features):
     before = snapshot(pg)
     with psycopg.connect(db_url.replace("+psycopg", "")) as blocker:
         # Staging completes, then the merge waits on this lock: kill it right there.
@@ -99,7 +94,8 @@ def test_sigkill_at_the_merge_leaves_the_database_as_it_was(db_url, pg, loaded, 
     assert snapshot(pg) == before
 
 
-def test_sigkill_during_the_write_back_leaves_no_partial_run(db_url, pg, loaded):
+@pytest.mark.slow
+def test_sigkill_during_the_write_back_leaves_no_partial_run(db_url, pg, trained):
     before = snapshot(pg)
     shown = pg.execute(
         "SELECT run_id, count(*) FROM asmdb.latest_predictions GROUP BY 1"
@@ -142,6 +138,7 @@ def _shifted(sample_features, tmp_path, name: str, rows: slice, offset: float):
     return path, frame
 
 
+@pytest.mark.slow
 def test_two_overlapping_ingests_at_once_end_consistent(db_url, pg, sample, tmp_path):
     first, a = _shifted(sample.features, tmp_path, "a.feather", slice(0, 400), 0.0)
     second, b = _shifted(sample.features, tmp_path, "b.feather", slice(200, 576), 100.0)
@@ -173,9 +170,8 @@ def test_two_overlapping_ingests_at_once_end_consistent(db_url, pg, sample, tmp_
     assert len(winners) == 1  # one ingest committed after the other, as a whole
 
 
-def test_two_trains_at_once_make_two_complete_runs(db_url, pg, sample):
-    assert run_asmdb(db_url, "ingest", "labels", str(sample.labels)).code == 0
-    assert run_asmdb(db_url, "ingest", "features", str(sample.features)).code == 0
+@pytest.mark.slow
+def test_two_trains_at_once_make_two_complete_runs(db_url, pg, loaded):
     procs = [
         _start(
             db_url, "train", "--cv", "seed", "--random-state", str(s), "--bootstrap", "0", "--json"
@@ -195,19 +191,15 @@ def test_two_trains_at_once_make_two_complete_runs(db_url, pg, sample):
 HOSTILE = "x'); DROP TABLE asmdb.labels; --"
 
 
-def test_hostile_names_and_values_are_data_not_sql(db_url, pg, sample, tmp_path):
+def test_hostile_names_and_values_are_data_not_sql(db_url, cli, pg, sample, tmp_path):
     labels = pd.read_csv(sample.labels)
     labels[HOSTILE] = "1"  # a column name becomes a key of `extra`
     labels.loc[0, "mine_type"] = HOSTILE
     path = tmp_path / "labels.csv"
     labels.to_csv(path, index=False)
-    assert run_asmdb(db_url, "ingest", "labels", str(path)).code == 0
-    assert (
-        run_asmdb(db_url, "ingest", "features", str(sample.features), "--feature-set", HOSTILE).code
-        == 0
-    )
-    trained = run_asmdb(
-        db_url,
+    assert cli("ingest", "labels", str(path)).code == 0
+    assert cli("ingest", "features", str(sample.features), "--feature-set", HOSTILE).code == 0
+    trained = cli(
         "train",
         "--cv",
         "seed",
@@ -227,7 +219,7 @@ def test_hostile_names_and_values_are_data_not_sql(db_url, pg, sample, tmp_path)
         pg.execute("SELECT count(*) FROM asmdb.labels WHERE extra ? %s", (HOSTILE,)).fetchone()[0]
         == sample.n_labels
     )
-    role = run_asmdb(db_url, "roles", "create", "--name", HOSTILE)
+    role = cli("roles", "create", "--name", HOSTILE)
     try:
         assert role.code == 0, role.stderr
         assert pg.execute(
@@ -241,6 +233,7 @@ def test_hostile_names_and_values_are_data_not_sql(db_url, pg, sample, tmp_path)
     assert pg.execute("SELECT to_regclass('asmdb.labels')").fetchone()[0] == "asmdb.labels"
 
 
+@pytest.mark.slow
 def test_a_writer_needs_no_superuser(empty_db_url, sample):
     """An ordinary role that owns the asmdb schema migrates, ingests, trains and installs the
     QGIS project once an administrator has created PostGIS and let it create tables."""

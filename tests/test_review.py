@@ -10,13 +10,9 @@ import pytest
 from asm_db.review.area import stratified_estimates
 
 
-def test_the_whole_loop(cli, pg, sample, tmp_path):
-    for args in (
-        ("ingest", "labels", str(sample.labels)),
-        ("ingest", "features", str(sample.features)),
-        ("train", "--cv", "seed", "--bootstrap", "0"),
-    ):
-        assert cli(*args).code == 0
+@pytest.mark.slow
+def test_the_whole_loop(cli, pg, trained, sample, tmp_path):
+    # `trained`: the sample ingested and run 1 of `asmdb train --cv seed --bootstrap 0`.
     # The sample is dense (600 labels on 576 tiles): "no label nearby" means none in the tile.
     options = ("--per-stratum", "30", "--hotspots", "10", "--uncertain", "10")
     options += ("--min-label-distance", "0")
@@ -86,11 +82,8 @@ def test_the_whole_loop(cli, pg, sample, tmp_path):
     assert "Area and accuracy from reviews" in page and "user&#x27;s accuracy" in page
 
 
-def test_bad_review_file_is_one_line_and_changes_nothing(cli, pg, sample, tmp_path):
-    cli("ingest", "labels", str(sample.labels))
-    cli("ingest", "features", str(sample.features))
-    cli("train", "--cv", "seed", "--bootstrap", "0")
-    cli("review", "queue")
+def test_bad_review_file_is_one_line_and_changes_nothing(cli, pg, trained, tmp_path):
+    assert cli("review", "queue").code == 0
     path = tmp_path / "bad.csv"
     path.write_text("review_id,status\n1,confirmed\n2,maybe\n")
     result = cli("review", "import", str(path))

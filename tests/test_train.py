@@ -12,16 +12,10 @@ from asm_db.runs.train import LabelFilters, train_run
 
 from seed_reference import run_seed
 
-SEED = Protocol(cv="seed")
+# No bootstrap intervals: no test here asserts them (test_evaluation.py does).
+SEED = Protocol(cv="seed", bootstrap=0)
 # The test sample spans 0.24 degrees: blocks of 0.05 give 25 of them.
-SPATIAL = Protocol(block_size=0.05)
-
-
-@pytest.fixture
-def loaded(engine, sample):
-    ingest_labels(engine, sample.labels)
-    ingest_features(engine, sample.features)
-    return engine
+SPATIAL = Protocol(block_size=0.05, bootstrap=0)
 
 
 def test_train_predicts_every_tile_with_useful_auc(loaded, pg, sample, tmp_path):
@@ -56,7 +50,9 @@ def test_train_predicts_every_tile_with_useful_auc(loaded, pg, sample, tmp_path)
 def test_latest_predictions_is_the_newest_run_and_stored_model_reapplies(loaded, pg):
     first = train_run(loaded, protocol=SEED)
     second = train_run(
-        loaded, filters=LabelFilters(min_confidence=4), protocol=Protocol(cv="seed", random_state=7)
+        loaded,
+        filters=LabelFilters(min_confidence=4),
+        protocol=Protocol(cv="seed", random_state=7, bootstrap=0),
     )
     rows = pg.execute(
         "SELECT count(*), count(DISTINCT tile_id), min(run_id), max(run_id) "
@@ -94,6 +90,7 @@ def test_latest_predictions_is_the_newest_run_and_stored_model_reapplies(loaded,
     assert model.probability(score)[0] == pytest.approx(stored[1], abs=1e-4)
 
 
+@pytest.mark.slow
 def test_matches_the_seed_notebook_in_memory(engine, pg, tmp_path):
     # Without labels on tile edges every label joins one tile, so the seed's sjoin order equals
     # asmdb's (label, tile) order and the same split must give the same model, exactly.

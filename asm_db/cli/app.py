@@ -52,15 +52,29 @@ app.command("serve")(serve.serve)
 app.command("similar")(similar.similar)
 
 
-def main() -> None:
-    """Entry point: a user's error (see `asm_db.cli.errors`) becomes one line on stderr and a
-    non-zero exit status."""
+def run(args: list[str]) -> int:
+    """Run `asmdb` with `args` in this process; return the status the command exits with.
+
+    Typer prints usage errors (status 2) itself; a user's error (see `asm_db.cli.errors`)
+    becomes one line on stderr and a non-zero status; a bug keeps its traceback.
+    """
     try:
-        app()
+        app(args, prog_name="asmdb")
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            return done.code or 0
+        err.print(done.code, markup=False, highlight=False, soft_wrap=True)
+        return 1
     except BaseException as exc:
         mapped = one_line(exc)
         if mapped is None:
-            raise
+            raise  # a bug: its traceback is what helps
         message, status = mapped
         err.print(message, markup=False, highlight=False, soft_wrap=True)
-        sys.exit(status)
+        return status
+    return 0
+
+
+def main() -> None:
+    """Entry point of the installed command."""
+    sys.exit(run(sys.argv[1:]))
