@@ -26,7 +26,7 @@ from psycopg import sql
 from typer.testing import CliRunner
 
 from asm_db.cli.app import run as run_cli
-from asm_db.db.engine import create_engine, upgrade
+from asm_db.db.engine import create_engine
 from asm_db.ingest.sample import write_sample_data
 from asm_db.publish.workflows import upgrade_database
 
