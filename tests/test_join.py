@@ -2,6 +2,7 @@
 
 import json
 
+from asm_db.ingest.features import ingest_features
 from asm_db.ingest.labels import ingest_labels
 
 from seed_reference import seed_features
