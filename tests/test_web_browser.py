@@ -82,8 +82,16 @@ def open_map(browser, site):
 
 def wait_for(page, expression: str, timeout: float = 90) -> None:
     # page.evaluate, not wait_for_function: the page's CSP forbids the eval the latter uses.
+    from playwright.sync_api import Error
+
     deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except Error as exc:  # the page is navigating (a reload after login): ask again
+            if "context was destroyed" not in str(exc):
+                raise
         assert time.monotonic() < deadline, f"timed out waiting for {expression}"
         time.sleep(0.25)
 
@@ -154,8 +162,8 @@ def test_the_map_shows_the_probability_classes_and_the_popup(browser, site, pg):
     wait_for(
         page, "document.getElementById('similar-message').textContent.includes('similar tiles')"
     )
-    count = page.evaluate("window.asmdbMap.querySourceFeatures('similar').length")
-    assert count > 0
+    # The GeoJSON is parsed in a worker: its features appear shortly after.
+    wait_for(page, "window.asmdbMap.querySourceFeatures('similar').length > 0")
     assert page.errors == []
     page.close()
 
