@@ -624,3 +624,35 @@ def test_aoi_in_any_crs_selects_the_tiles_it_meets(cli, pg, tmp_path):
     grid = Grid()
     want = {int(grid.tile_ids(8.415, -11.185)), int(grid.tile_ids(8.415, -11.175))}
     assert set(vectors(pg, "a")) == want
+
+
+def test_another_tile_size_featurizes_on_a_grid_of_its_own(cli, pg, tmp_path):
+    path = write_4326(tmp_path / "scene.tif")
+    fine = cli(*FEATURIZE, str(path), "--feature-set", "fine", "--method", "mean")
+    assert fine.code == 0, fine.stderr
+    before = pg.execute("SELECT tile_id, ST_AsBinary(geom) FROM asmdb.tiles ORDER BY 1").fetchall()
+    coarse = cli(
+        *FEATURIZE, str(path), "--feature-set", "coarse", "--method", "mean", "--tile-size", "0.02"
+    )
+    assert coarse.code == 0, coarse.stderr
+    grid_id, cell = pg.execute(
+        "SELECT g.grid_id, g.cell_size FROM asmdb.feature_sets AS s "
+        "JOIN asmdb.grids AS g USING (grid_id) WHERE s.name = 'coarse'"
+    ).fetchone()
+    assert grid_id != 1 and cell == 0.02
+    coarse_tiles = pg.execute(
+        "SELECT t.tile_id, ST_XMax(t.geom) - ST_XMin(t.geom), t.grid_id FROM asmdb.tile_features "
+        "AS f JOIN asmdb.feature_sets AS s USING (feature_set_id) JOIN asmdb.tiles AS t "
+        "USING (tile_id) WHERE s.name = 'coarse'"
+    ).fetchall()
+    assert coarse_tiles
+    grid = Grid(grid_id, 0.02)
+    for tile_id, width, tile_grid in coarse_tiles:
+        assert tile_grid == grid_id and abs(width - 0.02) < 1e-9
+        lat, lon = grid.centres([tile_id])
+        assert grid.tile_ids(lat, lon)[0] == tile_id
+    # The 0.01-degree tiles made first are untouched.
+    kept = pg.execute(
+        "SELECT tile_id, ST_AsBinary(geom) FROM asmdb.tiles WHERE grid_id = 1 ORDER BY 1"
+    ).fetchall()
+    assert kept == before

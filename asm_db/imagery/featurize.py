@@ -30,7 +30,7 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
-from asm_db.grid import Grid, check_cell_size
+from asm_db.grid import Grid, check_cell_size, grid_for_cell_size
 from asm_db.imagery import rcf
 from asm_db.imagery.read import Imagery, TileReader, tile_pixels_for
 from asm_db.ingest.tiles import create_missing_tiles
@@ -79,6 +79,7 @@ class Work:
     imagery: Imagery
     method: Method
     tile_ids: tuple[int, ...]
+    grid: Grid
 
 
 @dataclass
@@ -103,17 +104,10 @@ class FeaturizeResult:
     notes: list[str] = field(default_factory=list)
 
 
-def grid_for(tile_size: float) -> Grid:
-    """asmdb's grid of this tile size (grid 1 is the 0.01-degree MOSAIKS grid)."""
-    if abs(tile_size - 0.01) > 1e-12:
-        raise AsmdbError(f"--tile-size {tile_size:g}: only the 0.01-degree grid is available here")
-    return Grid()
-
-
 def compute_batch(work: Work, bank: rcf.FilterBank | None) -> BatchResult:
     """Read and featurize one batch of tiles (runs wherever it is sent: here or a Dask worker)."""
     started = time.perf_counter()
-    grid = grid_for(work.method.tile_size)
+    grid = work.grid
     n = work.method.tile_pixels
     ids, vectors = [], []
     skipped = {"no_valid_pixels": 0, "below_min_valid": 0}
@@ -172,9 +166,10 @@ def plan_tiles(imagery: Imagery, grid: Grid, bbox=None, aoi: str | None = None) 
     return ids[keep]
 
 
-def sample_patch_bank(imagery: Imagery, method: Method, tile_ids: np.ndarray) -> rcf.FilterBank:
+def sample_patch_bank(
+    imagery: Imagery, method: Method, tile_ids: np.ndarray, grid: Grid
+) -> rcf.FilterBank:
     """The `patches` bank: whitened 3x3 patches from tiles of this imagery drawn by the seed."""
-    grid = grid_for(method.tile_size)
     rng = np.random.default_rng(method.seed)
     order = rng.permutation(len(tile_ids))
     windows = []
@@ -297,7 +292,7 @@ def featurize(
             method = _with(
                 method, tile_pixels=tile_pixels_for(imagery.resolution, method.tile_size)
             )
-        grid = grid_for(method.tile_size)
+        grid = grid_for_cell_size(pg, method.tile_size)
         tile_ids = plan_tiles(imagery, grid, bbox, aoi)
         if len(tile_ids) == 0:
             raise AsmdbError(
@@ -306,7 +301,7 @@ def featurize(
             )
         params = parameters(imagery, method)
         existing = _existing(pg, feature_set, params)
-        pg.rollback()
+        pg.commit()  # the grid, when it is new, is recorded; nothing else was written
         if existing is not None:
             fs_id, complete, provenance = existing
             if complete:
@@ -327,7 +322,7 @@ def featurize(
             if method.filters == "gaussian":
                 bank = rcf.gaussian_filters(method.features, len(imagery.band_names), method.seed)
             else:
-                bank = sample_patch_bank(imagery, method, tile_ids)
+                bank = sample_patch_bank(imagery, method, tile_ids, grid)
         names = feature_names(imagery, method)
         if existing is None:
             provenance = _provenance(imagery, method, params, bank, names, like, tile_ids)
@@ -364,7 +359,7 @@ def featurize(
         handled = resumed_from
         if progress:
             progress(handled, len(tile_ids))
-        works = (Work(imagery, method, ids) for ids in batches(todo, batch_tiles))
+        works = (Work(imagery, method, ids, grid) for ids in batches(todo, batch_tiles))
         for result in run_batches(works, bank, workers=workers, scheduler=scheduler):
             added += _write_batch(pg, fs_id, grid, result, len(names), notify)
             stored += len(result.tile_ids)
