@@ -164,3 +164,68 @@ def test_a_bad_lock_timeout_is_one_line(cli, sample, monkeypatch):
     done = cli("ingest", "labels", str(sample.labels))
     assert done.code == 1
     assert "ASMDB_LOCK_TIMEOUT" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def role_names(pg):
+    """Fresh role names; every role of those names is dropped afterwards."""
+    import uuid
+
+    from psycopg import sql
+
+    made: list[str] = []
+
+    def fresh() -> str:
+        made.append(f"asmdb_role_{uuid.uuid4().hex[:8]}")
+        return made[-1]
+
+    yield fresh
+    for name in made:
+        if pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+            pg.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+            pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+def _password(pg, name: str) -> str | None:
+    return pg.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (name,)).fetchone()[0]
+
+
+def test_roles_create_never_takes_over_a_role_it_did_not_make(cli, pg, role_names):
+    from psycopg import sql
+
+    name = role_names()
+    pg.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'theirs'").format(sql.Identifier(name)))
+    pg.execute(sql.SQL("GRANT pg_write_all_data TO {}").format(sql.Identifier(name)))
+    before = _password(pg, name)
+    done = cli("roles", "create", "--name", name, "--password", "mine")
+    assert done.code == 1
+    assert "member of pg_write_all_data" in done.stderr and "--force" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert _password(pg, name) == before
+    assert not pg.execute(
+        "SELECT 1 FROM information_schema.role_table_grants WHERE grantee = %s", (name,)
+    ).fetchone()
+
+    plain = role_names()
+    pg.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(plain)))
+    done = cli("roles", "create", "--name", plain)
+    assert done.code == 1 and "asmdb did not create it" in done.stderr
+    done = cli("roles", "create", "--name", plain, "--force")
+    assert done.code == 0, done.stderr
+
+
+def test_roles_create_sends_a_scram_verifier_and_says_when_a_password_changes(cli, pg, role_names):
+    name = role_names()
+    done = cli("roles", "create", "--name", name, "--password", "first secret")
+    assert done.code == 0, done.stderr
+    assert "first secret" not in done.stdout + done.stderr
+    first = _password(pg, name)
+    assert first.startswith("SCRAM-SHA-256$")
+    again = cli("roles", "create", "--name", name)
+    assert again.code == 0, again.stderr
+    assert "password was changed" not in again.stdout
+    assert _password(pg, name) == first
+    changed = cli("roles", "create", "--name", name, "--password", "second secret")
+    assert changed.code == 0, changed.stderr
+    assert f"role {name}: its password was changed" in changed.stdout
+    assert _password(pg, name) != first

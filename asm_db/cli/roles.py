@@ -34,6 +34,14 @@ def roles_create(
             show_envvar=True,
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Give asmdb's grants to an existing role asmdb did not make (or that is a "
+            "member of other roles); its other rights stay.",
+        ),
+    ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a read-only login role: reads asmdb's data, styles and project, writes nothing
@@ -47,13 +55,15 @@ def roles_create(
 
     engine = create_engine(database_url)
     if reviewer:
-        role = create_reviewer(engine, name or DEFAULT_REVIEWER, password)
+        role = create_reviewer(engine, name or DEFAULT_REVIEWER, password, force)
         rights = "reads asmdb, answers the review queue"
     else:
-        role = create_reader(engine, name or DEFAULT_READER, password)
+        role = create_reader(engine, name or DEFAULT_READER, password, force)
         rights = "read-only"
     verb = "created" if role.created else "updated"
     print(f"role {role.name} {verb}: {rights} on database {role.database}")
+    if role.password_set and not role.created:
+        print(f"role {role.name}: its password was changed")
     if not role.password_set:
         err.print(
             "note: no password given (--password or ASMDB_READER_PASSWORD); the role logs in "

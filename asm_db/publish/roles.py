@@ -16,6 +16,10 @@ DEFAULT_REVIEWER = "asmdb_reviewer"
 REVIEW_COLUMNS = ("status", "reviewer", "reviewed_at", "notes")
 
 
+# Written on every role asmdb makes, so that it never takes over a role someone else made.
+MARK = "made by asmdb roles create"
+
+
 @dataclass(frozen=True)
 class RoleResult:
     name: str
@@ -25,7 +29,10 @@ class RoleResult:
 
 
 def create_reader(
-    engine: Engine, name: str = DEFAULT_READER, password: str | None = None
+    engine: Engine,
+    name: str = DEFAULT_READER,
+    password: str | None = None,
+    force: bool = False,
 ) -> RoleResult:
     """Create (or bring up to date) a login role that can read asmdb and nothing else.
 
@@ -33,11 +40,14 @@ def create_reader(
     it gets no write privilege anywhere, and its sessions are read-only by default as well.
     Run it again after a migration that adds tables.
     """
-    return _create_role(engine, name, password, reviewer=False)
+    return _create_role(engine, name, password, reviewer=False, force=force)
 
 
 def create_reviewer(
-    engine: Engine, name: str = DEFAULT_REVIEWER, password: str | None = None
+    engine: Engine,
+    name: str = DEFAULT_REVIEWER,
+    password: str | None = None,
+    force: bool = False,
 ) -> RoleResult:
     """Create (or bring up to date) a reviewer: reads what the reader reads, and may change
     only the answer columns (status, reviewer, reviewed_at, notes) of `asmdb.review_queue`.
@@ -45,31 +55,63 @@ def create_reviewer(
     This grant is what lets a person answer reviews in the web page (`asmdb serve`), which
     writes as the logged-in role.
     """
-    return _create_role(engine, name, password, reviewer=True)
+    return _create_role(engine, name, password, reviewer=True, force=force)
 
 
-def _create_role(engine: Engine, name: str, password: str | None, reviewer: bool) -> RoleResult:
+def _create_role(
+    engine: Engine, name: str, password: str | None, reviewer: bool, force: bool
+) -> RoleResult:
+    """Create the role, or bring one asmdb made up to date.
+
+    An existing role is taken only when asmdb made it (its comment says so) and it is a
+    member of no other role, unless `force`; a role with administrative rights never. The
+    password goes to the server as a SCRAM verifier, so no log holds it in plain text.
+    """
     role = sql.Identifier(name)
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
         database = pg.execute("SELECT current_database()").fetchone()[0]
-        exists = pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
-        if exists:
-            can_write = pg.execute(
-                "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls "
-                "FROM pg_roles WHERE rolname = %s",
-                (name,),
-            ).fetchone()[0]
-            if can_write:
+        existing = pg.execute(
+            "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls OR rolreplication, "
+            "coalesce(shobj_description(oid, 'pg_authid'), ''), "
+            "ARRAY(SELECT g.rolname FROM pg_auth_members AS m JOIN pg_roles AS g "
+            "      ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1) "
+            "FROM pg_roles AS r WHERE rolname = %s",
+            (name,),
+        ).fetchone()
+        if existing:
+            admin, comment, memberships = existing
+            if admin:
                 raise AsmdbError(
                     f"role '{name}' exists with administrative rights; choose another --name"
                 )
+            if not force and (not comment.startswith(MARK) or memberships):
+                why = (
+                    f"it is a member of {', '.join(memberships)}"
+                    if memberships
+                    else "asmdb did not create it"
+                )
+                raise AsmdbError(
+                    f"role '{name}' exists and {why}; choose another --name, or add --force "
+                    "to give it asmdb's grants anyway (its other rights stay)"
+                )
         else:
             pg.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
+        kind = "reviewer" if reviewer else "reader"
+        pg.execute(
+            sql.SQL("COMMENT ON ROLE {} IS {}").format(
+                role, sql.Literal(f"{MARK}: {kind} of database {database}")
+            )
+        )
         if password is not None:
+            verifier = pg.pgconn.encrypt_password(
+                password.encode(), name.encode(), b"scram-sha-256"
+            )
             # Utility statements take no bound parameters: the literal is quoted by psycopg.
-            pg.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(password)))
+            pg.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(verifier.decode()))
+            )
         statements = [
             "REVOKE UPDATE ON asmdb.review_queue FROM {role}",
             "ALTER ROLE {role} RESET default_transaction_read_only"
@@ -92,4 +134,4 @@ def _create_role(engine: Engine, name: str, password: str | None, reviewer: bool
                     role=role,
                 )
             )
-    return RoleResult(name, not exists, database, password is not None)
+    return RoleResult(name, existing is None, database, password is not None)
