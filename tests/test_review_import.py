@@ -53,3 +53,32 @@ def test_unknown_review_ids_name_their_rows_and_change_nothing(engine, pg, queue
         import_reviews(engine, path)
     assert raised.value.rows == [2, 3] and raised.value.column == "review_id"
     assert _reviews(pg) == before
+
+
+def test_a_review_file_for_other_tiles_or_runs_is_refused_row_by_row(engine, pg, queued, tmp_path):
+    from asm_db.review.queue import export_queue
+
+    rows = pg.execute(
+        "SELECT review_id, tile_id, run_id FROM asmdb.review_queue ORDER BY 1"
+    ).fetchall()
+    before = _reviews(pg)
+    labels = pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0]
+    # A file from another database: the same review_ids name other tiles there.
+    path = tmp_path / "other.csv"
+    lines = ["review_id,status,tile_id,run_id"]
+    lines += [f"{r},confirmed,{t},{run}" for r, t, run in rows[:2]]
+    lines += [f"{rows[2][0]},confirmed,{rows[2][1] + 1},{rows[2][2]}"]
+    lines += [f"{rows[3][0]},confirmed,{rows[3][1]},{rows[3][2] + 7}"]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as raised:
+        import_reviews(engine, path)
+    assert raised.value.rows == [3, 4]
+    assert "another tile or run" in str(raised.value)
+    assert _reviews(pg) == before
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == labels
+
+    # The file `review export` writes carries both keys and comes back whole.
+    exported = tmp_path / "queue.gpkg"
+    export_queue(engine, exported)
+    result = import_reviews(engine, exported)
+    assert result.updated == len(rows)

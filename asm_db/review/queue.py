@@ -30,6 +30,8 @@ from asm_db.review.options import QueueOptions
 
 STATUSES = ("pending", "confirmed", "rejected", "unclear")
 OPTIONAL_COLUMNS = ("reviewer", "reviewed_at", "notes")  # in the order review_stage_copy has
+# Checked against the queue row of each review_id when the file has them (exports do).
+MATCHED_COLUMNS = ("tile_id", "run_id")
 # The strata of the stratified sample: the map's probability classes, by class number.
 CLASS_NAMES = {c.number: c.stratum for c in CLASSES}
 HOTSPOT, UNCERTAIN, SAMPLE = "hotspot", "uncertain", "stratified sample"
@@ -191,6 +193,17 @@ def import_reviews(engine: Engine, path: str | Path) -> ImportResult:
             path, f"status must be one of {', '.join(STATUSES)}", rows=bad + 1, column="status"
         )
     optional = {c: frame[c] if c in frame.columns else None for c in OPTIONAL_COLUMNS}
+    keys = {}
+    for column in MATCHED_COLUMNS:
+        if column in frame.columns:
+            keys[column] = pd.to_numeric(frame[column], errors="coerce")
+            bad = np.flatnonzero(
+                keys[column].isna().to_numpy() | (keys[column] % 1 != 0).to_numpy()
+            )
+            if len(bad):
+                raise InputError(
+                    path, f"{column} is not a whole number", rows=bad + 1, column=column
+                )
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
@@ -202,7 +215,17 @@ def import_reviews(engine: Engine, path: str | Path) -> ImportResult:
                     copy.write_row(
                         [i + 1, int(ids.iloc[i]), status.iloc[i]]
                         + [_clean(v.iloc[i]) if v is not None else None for v in optional.values()]
+                        + [int(keys[c].iloc[i]) if c in keys else None for c in MATCHED_COLUMNS]
                     )
+            mismatched = cur.execute(load_sql("review_stage_mismatches")).fetchall()
+            if mismatched:
+                raise InputError(
+                    path,
+                    "the review_id is of another tile or run in this database (a file from "
+                    "another database, or from before a restore?); nothing was imported",
+                    rows=[r[0] for r in mismatched],
+                    column=mismatched[0][1],
+                )
             missing = [r[0] for r in cur.execute(load_sql("review_update_from_stage"))]
         if missing:
             raise InputError(

@@ -1,10 +1,13 @@
 -- Rows of one review file (validated in Python), to update asmdb.review_queue from in one
--- statement; dropped at commit. `row_number` is the file's 1-based data row, for messages.
+-- statement; dropped at commit. `row_number` is the file's 1-based data row, for messages;
+-- tile_id and run_id, when the file has them, must be those of the queue row.
 CREATE TEMPORARY TABLE review_stage (
     row_number integer NOT NULL,
     review_id numeric NOT NULL,
     status text NOT NULL,
     reviewer text,
     reviewed_at text,
-    notes text
+    notes text,
+    tile_id numeric,
+    run_id numeric
 ) ON COMMIT DROP;
