@@ -229,3 +229,21 @@ def test_roles_create_sends_a_scram_verifier_and_says_when_a_password_changes(cl
     assert changed.code == 0, changed.stderr
     assert f"role {name}: its password was changed" in changed.stdout
     assert _password(pg, name) != first
+
+
+def test_a_map_of_tiles_far_apart_is_a_bounded_image():
+    import numpy as np
+
+    from asm_db.grid import Grid
+    from asm_db.publish.plots import MAX_SIDE, _raster
+
+    grid = Grid()
+    ids = grid.tile_ids([-89.995, 89.995, 8.125], [-179.995, 179.995, -11.235])
+    image, extent = _raster(grid, ids, np.array([0.1, 0.9, 0.5]))
+    assert max(image.shape) <= MAX_SIDE
+    assert np.nansum(image) == 0.1 + 0.9 + 0.5  # each tile lands in a pixel of its own
+    assert extent[0] == -180 and extent[2] == -90 and extent[1] >= 180 and extent[3] >= 90
+    # Close tiles keep a pixel a cell.
+    near = grid.cells_in_bbox(-11.2, 8.4, -11.1, 8.5)
+    image, _ = _raster(grid, near, np.linspace(0, 1, len(near)))
+    assert image.size == len(near) and not np.isnan(image).any()

@@ -28,6 +28,8 @@ from asm_db.maps.registry import resolve_map
 from asm_db.runs.registry import RunSummary, get_run
 
 FEATURE_MAPS = 3
+# The largest side of a map image, in pixels: a 2,000 x 2,000 float image is 32 MB.
+MAX_SIDE = 2000
 
 
 @dataclass
@@ -158,6 +160,26 @@ def reliability(y, raw_probability, probability, bins: int = 10) -> Figure:
     return fig
 
 
+def _raster(grid: Grid, tile_id: np.ndarray, values: np.ndarray, max_side: int = MAX_SIDE):
+    """The tiles as an image over the data's extent, at most `max_side` pixels a side: a pixel
+    is a cell, or (for data spread wider) a square of cells showing its largest value, so the
+    memory a map takes is bounded whatever the spread (two tiles at opposite corners of the
+    world make a small image). Returns the image and its (west, east, south, north)."""
+    row, col = grid.cell_indices(tile_id)
+    r0, c0 = row.min(), col.min()
+    n_rows, n_cols = row.max() - r0 + 1, col.max() - c0 + 1
+    step = max(1, -(-max(n_rows, n_cols) // max_side))  # cells a pixel, the same both ways
+    image = np.full((-(-n_rows // step), -(-n_cols // step)), np.nan)
+    np.fmax.at(image, ((row - r0) // step, (col - c0) // step), np.asarray(values, float))
+    extent = (
+        grid.origin_lon + c0 * grid.cell_size,
+        grid.origin_lon + (c0 + image.shape[1] * step) * grid.cell_size,
+        grid.origin_lat + r0 * grid.cell_size,
+        grid.origin_lat + (r0 + image.shape[0] * step) * grid.cell_size,
+    )
+    return image, extent
+
+
 def tile_map(
     grid: Grid,
     tile_id: np.ndarray,
@@ -171,16 +193,7 @@ def tile_map(
     """Tiles on their grid as one raster image (a pixel a cell): fast and small whatever the tile count.
     With `classes`, values are probabilities drawn in the map's fixed classes and colours
     (`asm_db.probability_classes`), as QGIS draws them."""
-    row, col = grid.cell_indices(tile_id)
-    r0, c0 = row.min(), col.min()
-    image = np.full((row.max() - r0 + 1, col.max() - c0 + 1), np.nan)
-    image[row - r0, col - c0] = values
-    extent = (
-        grid.origin_lon + c0 * grid.cell_size,
-        grid.origin_lon + (col.max() + 1) * grid.cell_size,
-        grid.origin_lat + r0 * grid.cell_size,
-        grid.origin_lat + (row.max() + 1) * grid.cell_size,
-    )
+    image, extent = _raster(grid, tile_id, values)
     fig = Figure(figsize=(7, 7))
     ax = fig.subplots()
     if classes:
