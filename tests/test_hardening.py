@@ -247,3 +247,32 @@ def test_a_map_of_tiles_far_apart_is_a_bounded_image():
     near = grid.cells_in_bbox(-11.2, 8.4, -11.1, 8.5)
     image, _ = _raster(grid, near, np.linspace(0, 1, len(near)))
     assert image.size == len(near) and not np.isnan(image).any()
+
+
+def test_two_style_writers_at_once_leave_one_default_style_per_layer(db_url, pg):
+    import threading
+
+    import psycopg
+
+    from asm_db.publish.styles import install_styles
+
+    plain = db_url.replace("+psycopg", "")
+    with psycopg.connect(plain) as first:
+        install_styles(first)  # its transaction stays open, holding the writers' lock
+
+        def second_writer():
+            with psycopg.connect(plain) as second:
+                install_styles(second)
+
+        other = threading.Thread(target=second_writer)
+        other.start()
+        other.join(timeout=2)
+        assert other.is_alive()  # it waits for the first writer
+        first.commit()
+    other.join(timeout=60)
+    assert not other.is_alive()
+    counts = pg.execute(
+        "SELECT f_table_name, count(*) FILTER (WHERE useasdefault) FROM public.layer_styles "
+        "WHERE f_table_schema = 'asmdb' AND stylename = 'asmdb' GROUP BY 1"
+    ).fetchall()
+    assert counts and all(n == 1 for _, n in counts), counts

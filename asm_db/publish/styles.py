@@ -67,7 +67,12 @@ def write_gpkg_style(path: Path, layer: str, qml_text: str, description: str) ->
 
 
 def install_styles(pg: psycopg.Connection, only: set[str] | None = None) -> list[str]:
-    """Write asmdb's default styles (all layers, or the tables named in `only`)."""
+    """Write asmdb's default styles (all layers, or the tables named in `only`).
+
+    Style writers take turns (a lock on `layer_styles` that only writers conflict on, held to
+    the end of the transaction): two at once would each delete the rows they see and insert
+    their own, leaving a layer with two default styles."""
+    pg.execute(load_sql("layer_styles_lock"))
     written = []
     for style in layer_styles(pg):
         if only is not None and style.table not in only:
