@@ -61,6 +61,10 @@ def run(args: list[str]) -> int:
     try:
         app(args, prog_name="asmdb")
     except SystemExit as done:
+        mapped = one_line(done)  # Typer ends a Ctrl-C with an exit of its own
+        if mapped is not None:
+            err.print(mapped[0], markup=False, highlight=False, soft_wrap=True)
+            return mapped[1]
         if done.code is None or isinstance(done.code, int):
             return done.code or 0
         err.print(done.code, markup=False, highlight=False, soft_wrap=True)
