@@ -276,3 +276,51 @@ def test_two_style_writers_at_once_leave_one_default_style_per_layer(db_url, pg)
         "WHERE f_table_schema = 'asmdb' AND stylename = 'asmdb' GROUP BY 1"
     ).fetchall()
     assert counts and all(n == 1 for _, n in counts), counts
+
+
+@pytest.mark.parametrize("alphas", ["0,1", "-1", "nan", "1,inf"])
+def test_bad_alphas_are_refused_before_anything_is_fitted(cli, pg, alphas):
+    done = cli("train", "--alphas", alphas, "--bootstrap", "0")
+    assert done.code != 0
+    assert "Traceback" not in done.stderr and "alphas" in done.stderr
+    assert pg.execute("SELECT count(*) FROM asmdb.model_runs").fetchone()[0] == 0
+
+
+def test_a_feature_name_with_a_slash_makes_a_plain_file_name():
+    from asm_db.publish.plots import _file_safe
+
+    assert _file_safe("band/ratio 1") == "band_ratio_1"
+    assert "/" not in _file_safe("../../etc/passwd")
+
+
+def test_two_upgrades_at_once_both_succeed(empty_db_url):
+    import threading
+
+    from asm_db.db.engine import create_engine, head_revision, upgrade
+
+    results, errors = [], []
+
+    def run():
+        engine = create_engine(empty_db_url)
+        try:
+            results.append(upgrade(engine))
+        except Exception as exc:  # the assertion below shows it
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == [] and results == [head_revision()] * 2
+
+
+def test_a_review_time_that_is_not_iso_8601_names_its_row(cli, pg, tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("review_id,status,reviewed_at\n1,confirmed,2026-11-25\n2,rejected,25/11/2026\n")
+    done = cli("review", "import", str(path))
+    assert done.code == 1 and "Traceback" not in done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert "reviewed_at" in line and "ISO 8601" in line and "2" in line

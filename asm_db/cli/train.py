@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -18,10 +19,14 @@ FILTERS, PROTOCOL = LabelFilters(), Protocol()
 
 
 def _floats(text: str) -> tuple[float, ...]:
+    """Ridge alphas: positive finite numbers separated by commas."""
     try:
-        return tuple(float(v) for v in text.split(","))
+        values = tuple(float(v) for v in text.split(","))
     except ValueError:
         raise typer.BadParameter(f"expected numbers separated by commas, got {text!r}") from None
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise typer.BadParameter(f"alphas must be positive finite numbers, got {text!r}")
+    return values
 
 
 CrossValidation = Enum("CrossValidation", {name: name for name in PROTOCOLS}, type=str)

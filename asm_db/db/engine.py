@@ -22,6 +22,8 @@ URL_ENV = "ASMDB_DATABASE_URL"
 DEFAULT_URL = "postgresql+psycopg://"
 # asmdb keeps its own Alembic version table so it can share a database with other applications.
 VERSION_TABLE = "asmdb_version"
+# The advisory lock `asmdb db upgrade` holds (any 64-bit number only asmdb uses).
+UPGRADE_LOCK = 0x61736D6462_7570  # "asmdb" "up"
 
 
 def database_url(url: str | None = None) -> str:
@@ -177,6 +179,9 @@ def upgrade(
     installation of the QGIS styles.
     """
     with connect(engine) as conn:
+        # Two upgrades at once would both run the same revisions ("tuple concurrently
+        # updated"): the second waits for the first, then finds nothing left to do.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
         require_postgis_package(conn)
         command.upgrade(_alembic_config(conn), revision)
         if current_revision(conn) == head_revision():

@@ -7,6 +7,7 @@ needs a display nor changes the backend of a program that imports asmdb.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,7 +251,7 @@ def run_figures(data: RunData) -> dict[str, Figure]:
             classes=True,
         )
     for i, feature in enumerate(m.get("top_features", [])[: data.feature_values.shape[1]]):
-        figures[f"feature-{i + 1}-{feature['feature']}"] = tile_map(
+        figures[f"feature-{i + 1}-{_file_safe(feature['feature'])}"] = tile_map(
             data.grid,
             data.feature_tile_id,
             data.feature_values[:, i],
@@ -260,6 +261,12 @@ def run_figures(data: RunData) -> dict[str, Figure]:
             limits=None,
         )
     return figures
+
+
+def _file_safe(name: str) -> str:
+    """A feature name as part of a file name: anything but letters, digits, '.', '-' and '_'
+    (a '/', say) becomes '_'."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80] or "feature"
 
 
 def plot_run(engine: Engine, run_id: int, out_dir: Path) -> list[Path]:

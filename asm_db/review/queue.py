@@ -11,6 +11,7 @@ accuracy estimates possible (`asm_db.review.area`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -170,8 +171,20 @@ def _read_reviews(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _iso_time(text: str | None) -> bool:
+    """Whether a reviewed_at text is empty or an ISO 8601 date or time (25/11/2026 is not:
+    day and month could be read either way)."""
+    if text is None:
+        return True
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _clean(value) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):  # NaN, NaT, NA
         return None
     text = str(value).strip()
     return text or None
@@ -193,6 +206,15 @@ def import_reviews(engine: Engine, path: str | Path) -> ImportResult:
             path, f"status must be one of {', '.join(STATUSES)}", rows=bad + 1, column="status"
         )
     optional = {c: frame[c] if c in frame.columns else None for c in OPTIONAL_COLUMNS}
+    if optional["reviewed_at"] is not None:
+        bad = [i for i, v in enumerate(optional["reviewed_at"]) if not _iso_time(_clean(v))]
+        if bad:
+            raise InputError(
+                path,
+                "reviewed_at must be an ISO 8601 time, e.g. 2026-11-25T14:30:00Z or 2026-11-25",
+                rows=np.array(bad) + 1,
+                column="reviewed_at",
+            )
     keys = {}
     for column in MATCHED_COLUMNS:
         if column in frame.columns:
