@@ -225,7 +225,8 @@ def installed_cli(db_url):
 
 
 def snapshot(pg: psycopg.Connection) -> dict:
-    """Everything asmdb stores, in a comparable form."""
+    """Everything asmdb stores, in a comparable form (at any revision: a table or key column
+    an older revision does not have is left out)."""
     out = {}
     for table, key in (
         ("labels", "label_id"),
@@ -237,6 +238,18 @@ def snapshot(pg: psycopg.Connection) -> dict:
         ("maps", "map_id"),
         ("predictions", "map_id, tile_id"),
     ):
+        columns = {
+            r[0]
+            for r in pg.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'asmdb' AND table_name = %s",
+                (table,),
+            )
+        }
+        if not columns:
+            continue
+        if not set(key.split(", ")) <= columns:
+            key = "run_id, tile_id"  # predictions before maps
         query = sql.SQL(
             "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY {}), '')) "
             "FROM asmdb.{} AS t"
