@@ -107,6 +107,16 @@ def throwaway_db(template: str | None = None) -> Iterator[str]:
         _drops.append(_dropper.submit(_drop_db, name))
 
 
+def drop_roles(names) -> None:
+    """Drop server-wide roles made by a test, once the databases holding their grants are gone
+    (databases are dropped in the background)."""
+    for pending in list(_drops):
+        pending.result()
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        for name in names:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
 @pytest.fixture(scope="session")
 def loaded_template(template_db, sample):
     """A template holding the sample's labels and features, ingested as a user would."""

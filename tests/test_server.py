@@ -12,20 +12,13 @@ import mapbox_vector_tile
 import morecantile
 import psycopg
 import pytest
-from psycopg import sql
 
-from conftest import ADMIN_URL, run_asmdb, throwaway_db
+from conftest import drop_roles, run_asmdb, throwaway_db
 from web_server import serve
 
 PUBLIC = ["asmdb.latest_predictions"]
 PRIVATE = ["asmdb.labels", "asmdb.review_queue", "asmdb.similar_tiles"]
 TMS = morecantile.tms.get("WebMercatorQuad")
-
-
-def _drop_roles(names) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        for name in names:
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +49,7 @@ def site(template_db, sample):
             with serve(url, "--public") as server:
                 yield {"url": url, "server": server, "roles": roles}
     finally:
-        _drop_roles(name for name, _ in roles.values())
+        drop_roles([name for name, _ in roles.values()])
 
 
 @pytest.fixture

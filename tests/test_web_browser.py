@@ -11,9 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from PIL import Image
-from psycopg import sql
 
-from conftest import ADMIN_URL, run_asmdb, throwaway_db
+from conftest import drop_roles, run_asmdb, throwaway_db
 from web_server import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -49,8 +48,7 @@ def site(template_db, sample):
             with serve(url, "--public") as server:
                 yield {"url": url, "server": server, "reviewer": reviewer}
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(reviewer[0])))
+        drop_roles([reviewer[0]])
 
 
 @pytest.fixture(scope="module")
