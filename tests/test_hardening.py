@@ -324,3 +324,46 @@ def test_a_review_time_that_is_not_iso_8601_names_its_row(cli, pg, tmp_path):
     assert done.code == 1 and "Traceback" not in done.stderr
     line = done.stderr.strip().splitlines()[-1]
     assert "reviewed_at" in line and "ISO 8601" in line and "2" in line
+
+
+def _labels_with(sample, tmp_path, column: str, value: str, row: int = 3):
+    import pandas as pd
+
+    frame = pd.read_csv(sample.labels)
+    frame[column] = frame[column].astype(object)
+    frame.loc[row - 1, column] = value
+    path = tmp_path / "labels.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("country", "Sierra\x00Leone"),
+        ("unique_id", "".join(chr(33 + (i * 7919) % 90) for i in range(6000))),
+        ("extra_note", "a\x00b"),
+    ],
+)
+def test_text_postgresql_cannot_store_is_one_line_and_changes_nothing(
+    cli, pg, sample, tmp_path, column, value
+):
+    import pandas as pd
+
+    if column == "extra_note":
+        frame = pd.read_csv(sample.labels)
+        frame["extra_note"] = "fine"
+        frame.loc[2, "extra_note"] = value
+        path = tmp_path / "labels.csv"
+        frame.to_csv(path, index=False)
+    else:
+        path = _labels_with(sample, tmp_path, column, value)
+    from conftest import snapshot
+
+    before = snapshot(pg)
+    done = cli("ingest", "labels", str(path))
+    assert done.code == 1
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "row 3" in done.stderr and column in done.stderr
+    assert snapshot(pg) == before

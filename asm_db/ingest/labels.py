@@ -110,6 +110,10 @@ def _numbers(path: Path, frame: pd.DataFrame, column: str, *, required: bool) ->
     return values.astype(float)
 
 
+# Longer ids do not fit a btree index entry once incompressible (about 2,700 bytes).
+MAX_UNIQUE_ID = 1000
+
+
 def validate_labels(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     """Check a label table; return the seed's columns typed, plus `extra` as JSON text."""
     if frame.empty:
@@ -150,6 +154,25 @@ def validate_labels(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
             rows=np.flatnonzero(missing_id.to_numpy()) + 1,
             column="unique_id",
         )
+    too_long = out["unique_id"].str.len() > MAX_UNIQUE_ID
+    if too_long.any():
+        raise InputError(
+            path,
+            f"unique_id longer than {MAX_UNIQUE_ID} characters",
+            rows=np.flatnonzero(too_long.to_numpy()) + 1,
+            column="unique_id",
+        )
+    # PostgreSQL text (and jsonb) cannot hold a NUL character: refused here, by row and column.
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            nul = frame[column].map(lambda v: isinstance(v, str) and "\x00" in v)
+            if nul.any():
+                raise InputError(
+                    path,
+                    "contains a NUL character, which PostgreSQL cannot store",
+                    rows=np.flatnonzero(nul.to_numpy()) + 1,
+                    column=str(column),
+                )
     repeated = out["unique_id"].duplicated(keep=False)
     if repeated.any():
         example = out["unique_id"][repeated].iloc[0]
