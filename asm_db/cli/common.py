@@ -45,3 +45,9 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+
+
+Readers = Annotated[
+    int,
+    typer.Option(help="Connections streaming tiles to score at once (about one per core).", min=1),
+]

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from asm_db.cli.common import DatabaseUrl, notify, print_table, progress_bar
+from asm_db.cli.common import DatabaseUrl, Readers, notify, print_table, progress_bar
 from asm_db.db.engine import create_engine
 
 app = typer.Typer(
@@ -127,12 +127,7 @@ def predict(
     promote: Annotated[
         bool, typer.Option(help="Make the new map the one asmdb.latest_predictions shows.")
     ] = True,
-    readers: Annotated[
-        int,
-        typer.Option(
-            help="Connections streaming tiles to score at once (about one per core).", min=1
-        ),
-    ] = 2,
+    readers: Readers = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the map as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:

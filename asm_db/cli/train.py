@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from asm_db.cli.common import DatabaseUrl, notify, print_table, progress_bar
+from asm_db.cli.common import DatabaseUrl, Readers, notify, print_table, progress_bar
 from asm_db.db.engine import create_engine
 from asm_db.modeling.options import MODEL_NAMES, PROTOCOLS, LabelFilters, Protocol
 
@@ -88,12 +88,7 @@ def train(
             help="Score every tile of the feature set as the run's map (--no-map: the run only).",
         ),
     ] = True,
-    readers: Annotated[
-        int,
-        typer.Option(
-            help="Connections streaming tiles to score at once (about one per core).", min=1
-        ),
-    ] = 2,
+    readers: Readers = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
