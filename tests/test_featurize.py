@@ -19,6 +19,8 @@ from asm_db.imagery import rcf
 from conftest import ASMDB, snapshot
 from rasters import EAST, NORTH, RES_DEG, SOUTH, WEST, write_4326, write_utm
 
+pytestmark = pytest.mark.slow  # rasters, Dask clusters and a SIGKILL: minutes, not seconds
+
 K = 64
 # In this process: a local Dask cluster (the default) is tested on its own below.
 FEATURIZE = ("featurize", "--workers", "0")

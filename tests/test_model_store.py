@@ -25,6 +25,8 @@ from asm_db.runs.registry import ModelRefused, load_model
 
 from conftest import snapshot
 
+pytestmark = pytest.mark.slow  # trains every model kind and migrates down and up
+
 BEFORE_MODEL_STORE = "0007"  # the revision before 0008 converted the pickles
 KINDS = tuple(estimators.MODELS)
 

@@ -16,6 +16,8 @@ import pytest
 from conftest import drop_roles, run_asmdb, throwaway_db
 from web_server import serve
 
+pytestmark = pytest.mark.slow  # starts the web server on a trained database
+
 PUBLIC = ["asmdb.latest_predictions"]
 PRIVATE = ["asmdb.labels", "asmdb.review_queue", "asmdb.similar_tiles"]
 TMS = morecantile.tms.get("WebMercatorQuad")

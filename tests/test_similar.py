@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # builds similarity indexes
+
 N_LAT, N_LON, K = 15, 15, 48
 
 
