@@ -57,7 +57,9 @@ def test_upgrade_down_and_up_again(empty_db_url):
                 "SELECT tablename FROM pg_indexes WHERE schemaname = 'asmdb' AND indexdef LIKE '%USING gist%'"
             )
         }
-        assert gist == {"labels", "tiles", "predictions", "review_queue", "similar_tiles"}
+        assert gist == {
+            "labels", "tiles", "predictions", "review_queue", "similar_tiles", "change_tiles"
+        }  # fmt: skip
 
     assert downgrade(engine, "base") == "base"
     with psycopg.connect(plain) as conn:

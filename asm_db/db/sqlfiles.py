@@ -19,4 +19,6 @@ REPLACEABLE_FILES = (
     "promoted_map",
     "promoted_run",
     "latest_predictions",
+    "maps_by_period",
+    "latest_change",
 )
