@@ -280,3 +280,30 @@ def test_qgis_steps_through_the_periods_and_shows_the_change_styled(
     assert change["valid"] and change["feature_count"] == n
     assert change["renderer"] == "categorizedSymbol" and change["class_attribute"] == "class"
     assert change["categories"] == ["new", "gone", "persistent", "absent", "no_data"]
+
+
+def test_periods_revision_down_and_up_keeps_every_map_with_data_in_place(two_periods, engine, pg):
+    from asm_db.db.engine import downgrade, head_revision, upgrade
+
+    assert two_periods("change", "--from", "1", "--to", "2").code == 0
+    rows = "SELECT map_id, tile_id, score, probability, ST_AsBinary(geom) FROM asmdb.predictions ORDER BY 1, 2"
+    before = pg.execute(rows).fetchall()
+    assert two_periods("maps", "promote", "1").code == 0  # promoted last: 2019's map
+
+    assert downgrade(engine, "0013") == "0013"
+    assert pg.execute("SELECT to_regclass('asmdb.changes'), to_regclass('asmdb.change_tiles'), "
+                      "to_regclass('asmdb.maps_by_period')").fetchone() == (None, None, None)  # fmt: skip
+    assert pg.execute(rows).fetchall() == before
+    # Before periods, the map promoted last is the one shown.
+    assert pg.execute("SELECT DISTINCT map_id FROM asmdb.latest_predictions").fetchall() == [(1,)]
+
+    assert upgrade(engine) == head_revision()
+    assert pg.execute(rows).fetchall() == before
+    keys = pg.execute(
+        "SELECT count(*), count(DISTINCT map_tile_id), min(map_tile_id) > 0 FROM asmdb.predictions"
+    ).fetchone()
+    assert keys == (len(before), len(before), True)
+    # With periods, the newest period's promoted map is shown.
+    assert pg.execute("SELECT DISTINCT map_id FROM asmdb.latest_predictions").fetchall() == [(2,)]
+    result = json.loads(two_periods("change", "--from", "1", "--to", "2", "--json").stdout)
+    assert result["change_id"] == 1
