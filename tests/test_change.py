@@ -307,3 +307,22 @@ def test_periods_revision_down_and_up_keeps_every_map_with_data_in_place(two_per
     assert pg.execute("SELECT DISTINCT map_id FROM asmdb.latest_predictions").fetchall() == [(2,)]
     result = json.loads(two_periods("change", "--from", "1", "--to", "2", "--json").stdout)
     assert result["change_id"] == 1
+
+
+@pytest.mark.slow
+def test_report_shows_each_period_the_change_and_its_areas(two_periods, tmp_path):
+    single = tmp_path / "single.html"
+    assert two_periods("report", "1", str(single)).code == 0
+    assert "Maps by period" in single.read_text() and "No change map" in single.read_text()
+    result = json.loads(two_periods("change", "--from", "1", "--to", "2", "--json").stdout)
+    out = tmp_path / "report.html"
+    done = two_periods("report", "1", str(out))
+    assert done.code == 0, done.stderr
+    text = out.read_text()
+    assert "alt='map-1'" in text and "alt='map-2'" in text and "alt='change-1'" in text
+    assert "2019-01-01/2019-12-31" in text and "2024-01-01/2024-12-31" in text
+    new = result["classes"]["new"]
+    assert (
+        f'<td>new</td><td class="n">{new["tiles"]}</td><td class="n">{round(new["km2"], 2)}</td>'
+        in text
+    )
