@@ -29,6 +29,8 @@ def change_json(c) -> dict:
     }
     if c.zones is not None:
         out["zones"] = c.zones
+    if c.seconds:
+        out["seconds"] = {k: round(v, 3) for k, v in c.seconds.items()}
     return out
 
 
