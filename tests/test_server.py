@@ -18,7 +18,7 @@ from web_server import serve
 
 pytestmark = pytest.mark.slow  # starts the web server on a trained database
 
-PUBLIC = ["asmdb.latest_predictions"]
+PUBLIC = ["asmdb.latest_change", "asmdb.latest_predictions", "asmdb.maps_by_period"]
 PRIVATE = ["asmdb.labels", "asmdb.review_queue", "asmdb.similar_tiles"]
 TMS = morecantile.tms.get("WebMercatorQuad")
 
