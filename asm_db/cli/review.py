@@ -131,9 +131,13 @@ def review_estimate(
         return
 
     def fmt(entry: dict, digits: int = 3) -> str:
+        if entry["value"] is None:
+            return "not defined (no tile in its denominator)"
         return f"{entry['value']:.{digits}f} ({entry['low']:.{digits}f}-{entry['high']:.{digits}f})"
 
     print(f"run {run_id}, map threshold {threshold:g}; {e['reviewed']} sample tiles reviewed")
+    for note in e.get("collapsed", []):
+        print(f"note: {note}")
     print(
         f"ASM area: {fmt(e['asm_area_km2'], 1)} km2 of {e['total_area_km2']:.1f} km2 "
         f"(the map shows {e['mapped_area_km2']:.1f} km2)"
