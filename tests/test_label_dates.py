@@ -221,6 +221,12 @@ def test_train_observed_within_keeps_the_labels_near_the_period(loaded, cli, pg,
         f"-> {len(kept)} (observed within 365 days of the period; {undated} undated dropped)"
         in text.stdout
     )
+    # A window so narrow that a search fold holds one class: one line, nothing written.
+    before = snapshot(pg)
+    narrow = cli("train", "--cv", "seed", "--bootstrap", "0", "--observed-within", "30")
+    assert narrow.code == 1 and len(narrow.stderr.strip().splitlines()) == 1
+    assert narrow.stderr.startswith("error: too few training rows of the smaller class (")
+    assert snapshot(pg) == before
     # Without the option every label counts, dated or not, as before.
     plain = json.loads(cli("train", "--cv", "seed", "--bootstrap", "0", "--json").stdout)
     assert "after_observed_within" not in plain["counts"]
