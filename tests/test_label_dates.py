@@ -265,6 +265,12 @@ def test_label_dates_revision_down_and_up_keeps_labels(engine, pg, sample, tmp_p
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone() == (len(labels),)
     assert upgrade(engine) == head_revision()
     assert pg.execute("SELECT count(*) FROM asmdb.filtered_labels()").fetchone() == (kept,)
+    # The three-argument function was replaced, not overloaded.
+    args = pg.execute(
+        "SELECT pg_get_function_identity_arguments(oid) FROM pg_proc "
+        "WHERE proname = 'filtered_labels'"
+    ).fetchall()
+    assert len(args) == 1 and args[0][0].endswith("observed_from date, observed_to date")
     assert pg.execute("SELECT count(observed_at) FROM asmdb.labels").fetchone() == (0,)
     ingest_labels(engine, path)
     assert pg.execute("SELECT count(observed_at) FROM asmdb.labels").fetchone() == (
