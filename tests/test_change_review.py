@@ -8,11 +8,13 @@ from __future__ import annotations
 import importlib
 import json
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import psycopg
 import pyogrio
 import pytest
+from shapely.geometry import box
 
 from asm_db.db.engine import create_engine, downgrade, upgrade
 from asm_db.review.area import stratified_estimates
@@ -179,6 +181,50 @@ def test_the_change_review_loop_holds_the_true_change_areas(changed, sample, tmp
     assert saved[0]["classes"] == e["classes"]
     text = cli("review", "estimate", "--change", "1")
     assert text.code == 0 and text.stdout.splitlines()[1].startswith("class")
+
+    # Per zone: two districts split down a meridian; their estimates add up to the whole.
+    with _pg(changed) as pg:
+        west, south, east, north = pg.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) AS e FROM asmdb.tiles) AS x"
+        ).fetchone()
+        centres = dict(
+            pg.execute("SELECT image_id, ST_X(ST_Centroid(geom)) FROM asmdb.tiles").fetchall()
+        )
+    cut = round((west + east) / 2, 2)  # on tile edges: every tile in one district
+    zones = gpd.GeoDataFrame(
+        {"district": ["West", "East"]},
+        geometry=[
+            box(west - 1, south - 1, cut, north + 1),
+            box(cut, south - 1, east + 1, north + 1),
+        ],
+        crs=4326,
+    )
+    path = tmp_path / "districts.gpkg"
+    zones.to_file(path)
+    by_zone = cli(
+        "review", "estimate", "--change", "1", "--zones", str(path), "--zone-field", "district",
+        "--json",
+    )  # fmt: skip
+    assert by_zone.code == 0, by_zone.stderr
+    z = {entry["zone"]: entry for entry in json.loads(by_zone.stdout)["zones"]}
+    assert set(z) == {"East", "West"}
+    for k in ("new", "gone", "persistent", "absent"):
+        estimated = [z[name]["estimated"] for name in z if z[name]["estimated"]]
+        if len(estimated) == 2:
+            total = sum(entry[k]["value"] for entry in estimated)
+            assert total == pytest.approx(e["classes"][k]["area_km2"]["value"], rel=1e-9)
+    for name, entry in z.items():
+        assert entry["reviewed"] >= 10 and entry["estimated"] is not None
+        for k in ("new", "gone"):
+            side = (lambda x: x < cut) if name == "West" else (lambda x: x >= cut)
+            true_km2 = sum(a for i, a in area.items() if truth[i] == k and side(centres[i]))
+            got = entry["estimated"][k]
+            assert got["low"] <= true_km2 <= got["high"], (name, k, got, true_km2)
+    report = tmp_path / "report.html"
+    assert cli("report", "1", str(report)).code == 0
+    html = report.read_text()
+    assert "reviewed sample tiles (95% intervals)" in html and "Estimated by zone" in html
 
 
 @pytest.mark.slow

@@ -128,7 +128,7 @@ def read_zones(path: str | Path, zone_field: str) -> list[tuple[str, bytes]]:
     return [(str(n), g.wkb) for n, g in zip(names, zones.geometry, strict=True)]
 
 
-def _zone_totals(
+def zone_totals(
     pg: psycopg.Connection, change_id: int, zones: list[tuple[str, bytes]]
 ) -> list[dict]:
     pg.execute(load_sql("change_zones_stage_create"))
@@ -192,17 +192,17 @@ def make_change(
             cur.execute(sql.SQL("ANALYZE {partition}").format(**names))
             seconds["index"] = time.perf_counter() - started
         classes = _totals(pg.execute(load_sql("change_class_totals"), {"change_id": change_id}))
-        zone_totals = None
+        per_zone = None
         if zone_rows is not None:
             started = time.perf_counter()
-            zone_totals = _zone_totals(pg, change_id, zone_rows)
+            per_zone = zone_totals(pg, change_id, zone_rows)
             seconds["zones"] = time.perf_counter() - started
         pg.execute(
             load_sql("change_save_totals"),
             {
                 "change_id": change_id,
                 "classes": Jsonb(classes),
-                "zones": Jsonb(zone_totals) if zone_totals is not None else None,
+                "zones": Jsonb(per_zone) if per_zone is not None else None,
             },
         )
         change = get_change(pg, change_id)

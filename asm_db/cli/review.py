@@ -189,18 +189,28 @@ def review_estimate(
     threshold: Annotated[
         float, typer.Option(help="Probability the map calls ASM.")
     ] = MAP_THRESHOLD,
+    zones: Annotated[
+        Path | None,
+        typer.Option(help="With --change: vector file of zones for a per-zone table."),
+    ] = None,
+    zone_field: Annotated[
+        str | None, typer.Option("--zone-field", help="The zones' name column.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Area of ASM and map accuracy with 95% intervals, from the reviewed stratified sample;
-    with --change, the area of new and of gone mining and the change map's accuracy."""
+    with --change, the area of new and of gone mining and the change map's accuracy (and with
+    --zones, per zone: the mapped areas, and estimates where a zone holds enough reviews)."""
     _one_of(run, change)
+    if zones is not None and change is None:
+        raise AsmdbError("--zones: per-zone estimates are for a change (--change ID)")
     if change is not None:
         if _given(ctx, ("threshold",)):
             raise AsmdbError("--threshold: a change has its own (`asmdb change --threshold`)")
         from asm_db.review.change_area import estimate_change
 
-        e = estimate_change(create_engine(database_url), change)
+        e = estimate_change(create_engine(database_url), change, zones, zone_field)
         if as_json:
             print(json.dumps(e))
         else:
@@ -269,3 +279,17 @@ def _print_change_estimate(e: dict) -> None:
             f"stratum {c['stratum']} has {c['reviewed']} reviewed tile(s): estimated together "
             f"with {c['into']}"
         )
+    for z in e.get("zones", []):
+        mapped = z["mapped"]
+        line = (
+            f"zone {z['zone']}: mapped new {mapped['new']['km2']:.1f} km2, gone "
+            f"{mapped['gone']['km2']:.1f} km2; {z['reviewed']} reviewed sample tiles"
+        )
+        if z["estimated"]:
+            line += (
+                f"; estimated new {_interval(z['estimated']['new'], 1)} km2, gone "
+                f"{_interval(z['estimated']['gone'], 1)} km2"
+            )
+        else:
+            line += f" ({z['note']})"
+        print(line)

@@ -234,6 +234,7 @@ class RunPeriods:
     change: object | None  # asm_db.change.compute.Change
     change_tile_id: np.ndarray
     change_class: np.ndarray  # class names
+    change_estimate: dict | None = None  # `asmdb review estimate --change`, when made
 
 
 def load_run_periods(engine: Engine, run_id: int) -> RunPeriods:
@@ -260,9 +261,12 @@ def load_run_periods(engine: Engine, run_id: int) -> RunPeriods:
                 )
             )
         found = pg.execute(load_sql("run_changes"), {"run_id": run_id}).fetchone()
-        change, tiles = None, []
+        change, tiles, estimate = None, [], None
         if found is not None:
             change = get_change(pg, found[0])
+            estimate = pg.execute(
+                "SELECT area_estimate FROM asmdb.changes WHERE change_id = %s", (found[0],)
+            ).fetchone()[0]
             tiles = pg.execute(load_sql("change_tile_classes"), {"change_id": found[0]}).fetchall()
     return RunPeriods(
         grid,
@@ -270,6 +274,7 @@ def load_run_periods(engine: Engine, run_id: int) -> RunPeriods:
         change,
         np.array([t for t, _ in tiles], np.int64),
         np.array([c for _, c in tiles], dtype=object),
+        estimate,
     )
 
 

@@ -97,6 +97,58 @@ def _periods_section(engine: Engine, run_id: int) -> list[str]:
             ],
         )
     )
+    estimate = periods.change_estimate
+    if estimate:
+
+        def cell(entry: dict) -> str:
+            if entry is None or entry.get("value") is None:
+                return "-"
+            return f"{entry['value']:.1f} ({entry['low']:.1f}-{entry['high']:.1f})"
+
+        parts.append(f"<h3>From {estimate['reviewed']} reviewed sample tiles (95% intervals)</h3>")
+        parts.append(
+            _table(
+                ("class", "mapped km2", "estimated km2", "user's accuracy", "producer's accuracy"),
+                [
+                    (
+                        name,
+                        round(e["mapped_area_km2"], 2),
+                        cell(e["area_km2"]),
+                        cell(
+                            {
+                                k: v * 100 if v is not None else None
+                                for k, v in e["users_accuracy"].items()
+                            }
+                        ),
+                        cell(
+                            {
+                                k: v * 100 if v is not None else None
+                                for k, v in e["producers_accuracy"].items()
+                            }
+                        ),
+                    )
+                    for name, e in estimate["classes"].items()
+                ],
+            )
+        )
+        parts.append("<p>Accuracies in percent.</p>")
+        zoned = [z for z in estimate.get("zones", []) if z.get("estimated")]
+        if zoned:
+            parts.append("<h3>Estimated by zone (zones with enough reviews)</h3>")
+            parts.append(
+                _table(
+                    ("zone", "reviewed", "new km2", "gone km2"),
+                    [
+                        (
+                            z["zone"],
+                            z["reviewed"],
+                            cell(z["estimated"]["new"]),
+                            cell(z["estimated"]["gone"]),
+                        )
+                        for z in zoned
+                    ],
+                )
+            )
     if c.zones:
         parts.append("<h3>By zone</h3>")
         parts.append(

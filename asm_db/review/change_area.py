@@ -225,9 +225,17 @@ def change_estimates(strata: list[dict], classes: tuple[str, ...] = SAMPLED_CLAS
     }
 
 
-def estimate_change(engine: Engine, change_id: int | None = None) -> dict:
+def estimate_change(
+    engine: Engine,
+    change_id: int | None = None,
+    zones: str | None = None,
+    zone_field: str | None = None,
+) -> dict:
     """Estimate from a change's reviewed sample (default: the newest change), store it with the
-    change (`asmdb.changes.area_estimate`), and return it."""
+    change (`asmdb.changes.area_estimate`), and return it; with `zones` and `zone_field`, also
+    per zone (asm_db.review.change_zones)."""
+    if (zones is None) != (zone_field is None):
+        raise AsmdbError("--zones and --zone-field go together: name the file and its field")
     from asm_db.change.compute import get_change
 
     with connect(engine) as conn:
@@ -274,6 +282,10 @@ def estimate_change(engine: Engine, change_id: int | None = None) -> dict:
             **change_estimates(strata),
             "not_reviewed_in_sample": unreviewed,
         }
+        if zones is not None:
+            from asm_db.review.change_zones import zone_estimates
+
+            estimate["zones"] = zone_estimates(pg, change_id, zones, zone_field)
         pg.execute(
             load_sql("review_change_estimate_save"),
             {"change_id": change_id, "estimate": Jsonb(estimate)},

@@ -1,0 +1,87 @@
+"""Where change happens: per zone (districts, concessions, protected areas), the area of each
+change class the map shows there (exact) and, where the zone holds enough reviewed sample
+tiles, the area the reviews estimate with its 95% interval.
+
+The estimate for a zone is the stratified estimator of a domain total (Cochran 1977, 5A.13):
+for class k, sum over strata h of N_h / n_h times the sum, over the stratum's reviewed sample
+tiles whose centre lies in the zone and whose reference class is k, of their areas; its variance
+is sum over h of N_h^2 (1 - n_h / N_h) s_h^2 / n_h, with s_h^2 the variance of that quantity over
+all of the stratum's reviewed tiles (zero outside the zone). The interval is normal, cut to
+[0, the zone's mapped area]. A stratum whose sample found none of a class in the zone still
+counts as uncertain about it (its spread is that of one tile of the class in its sample). A zone with fewer than `MIN_ZONE_REVIEWS` reviewed tiles gets no
+interval (it says how many it has) rather than one that cannot be defended.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+from asm_db.db.sqlfiles import load_sql
+
+Z95 = 1.959964
+MIN_ZONE_REVIEWS = 10
+SAMPLED = ("new", "gone", "persistent", "absent")
+
+
+def zone_estimates(
+    pg: psycopg.Connection, change_id: int, zones_path: str | Path, zone_field: str
+) -> list[dict]:
+    """Per zone: the mapped area of each class and, with enough reviews, the estimate."""
+    from asm_db.change.compute import read_zones, zone_totals
+
+    zones = read_zones(zones_path, zone_field)
+    mapped = {z["zone"]: z["classes"] for z in zone_totals(pg, change_id, zones)}
+    strata = {
+        name: (int(tiles), float(km2))
+        for name, tiles, km2 in pg.execute(
+            load_sql("review_change_strata"), {"change_id": change_id}
+        )
+    }
+    sample: dict[str, list[tuple[str, float, str | None]]] = {}
+    for stratum, reference, km2, zone in pg.execute(
+        load_sql("review_change_sample_zones"), {"change_id": change_id}
+    ):
+        if reference is not None:
+            sample.setdefault(stratum, []).append((reference, float(km2), zone))
+    out = []
+    for zone, classes in mapped.items():
+        reviewed = sum(1 for rows in sample.values() for *_, z in rows if z == zone)
+        entry = {"zone": zone, "mapped": classes, "reviewed": reviewed, "estimated": None}
+        if reviewed >= MIN_ZONE_REVIEWS:
+            zone_area = sum(c["km2"] for c in classes.values())
+            entry["estimated"] = {
+                k: _domain_total(strata, sample, zone, k, zone_area) for k in SAMPLED
+            }
+        else:
+            entry["note"] = (
+                f"{reviewed} reviewed sample tile(s) in the zone: at least {MIN_ZONE_REVIEWS} "
+                "are needed for an interval"
+            )
+        out.append(entry)
+    return out
+
+
+def _domain_total(strata, sample, zone: str, k: str, zone_area: float) -> dict:
+    value = var = 0.0
+    for name, (tiles, km2) in strata.items():
+        rows = sample.get(name, [])
+        n = len(rows)
+        if n == 0:
+            continue
+        y = np.array([a if (r == k and z == zone) else 0.0 for r, a, z in rows])
+        value += tiles / n * y.sum()
+        if n > 1 and n < tiles:
+            # A sample that found none of the class here is not proof there is none: its
+            # spread is taken as if one of its tiles (of the stratum's mean area) had been.
+            spread = y if y.any() else np.r_[km2 / tiles, np.zeros(n - 1)]
+            var += tiles**2 * (1 - n / tiles) * spread.var(ddof=1) / n
+    se = float(np.sqrt(var))
+    return {
+        "value": value,
+        "low": max(0.0, value - Z95 * se),
+        "high": min(zone_area, value + Z95 * se) if zone_area > 0 else value + Z95 * se,
+        "se": se,
+    }
