@@ -326,3 +326,52 @@ def test_report_shows_each_period_the_change_and_its_areas(two_periods, tmp_path
         f'<td>new</td><td class="n">{new["tiles"]}</td><td class="n">{round(new["km2"], 2)}</td>'
         in text
     )
+
+
+@pytest.mark.slow  # featurizes two scenes
+def test_from_imagery_of_two_periods_to_a_change_map(cli, pg, sample):
+    """The whole monitoring path on imagery: featurize one period, train, featurize the later
+    scene with the same featurizer (--like), predict, change; mining opened where the truth
+    says it did."""
+    import pandas as pd
+
+    assert cli("ingest", "labels", str(sample.labels)).code == 0
+    first = cli(
+        "featurize", str(sample.imagery), "--feature-set", "s2-2019", "--features", "64",
+        "--period", P2019, "--workers", "0",
+    )  # fmt: skip
+    assert first.code == 0, first.stderr
+    later = cli(
+        "featurize", str(sample.later_imagery), "--feature-set", "s2-2024", "--like", "s2-2019",
+        "--period", P2024, "--workers", "0",
+    )  # fmt: skip
+    assert later.code == 0, later.stderr
+    trained = cli("train", "--feature-set", "s2-2019", "--cv", "seed", "--bootstrap", "0", "--json")
+    assert trained.code == 0, trained.stderr
+    predicted = cli("predict", "--run", "1", "--feature-set", "s2-2024", "--json")
+    assert predicted.code == 0, predicted.stderr
+    to_map = json.loads(predicted.stdout)["map_id"]
+    done = cli("change", "--from", "1", "--to", str(to_map), "--json")
+    assert done.code == 0, done.stderr
+    classes = json.loads(done.stdout)["classes"]
+    assert classes["new"]["tiles"] > 0 and classes["gone"]["tiles"] > 0
+
+    first_truth = dict(pd.read_csv(sample.truth).itertuples(index=False, name=None))
+    later_truth = dict(pd.read_csv(sample.later_truth).itertuples(index=False, name=None))
+    from asm_db.ingest.sample import image_id
+
+    mapped = {
+        image_id(lat, lon): c
+        for lat, lon, c in pg.execute(
+            "SELECT t.lat, t.lon, c.class FROM asmdb.latest_change AS c JOIN asmdb.tiles AS t "
+            "USING (tile_id)"
+        ).fetchall()
+    }
+    opened = {i for i in mapped if later_truth[i] and not first_truth[i]}
+    closed = {i for i in mapped if first_truth[i] and not later_truth[i]}
+    new = {i for i, c in mapped.items() if c == "new"}
+    gone = {i for i, c in mapped.items() if c == "gone"}
+    # New mining is mapped where mining truly opened far more often than by chance (at least
+    # five times the share of such tiles), and gone mining where it closed.
+    assert len(new & opened) / len(new) > 5 * len(opened) / len(mapped), (new & opened, opened)
+    assert len(gone & closed) / len(gone) > 5 * len(closed) / len(mapped), (gone & closed, closed)

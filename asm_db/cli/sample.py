@@ -35,3 +35,4 @@ def sample_data(
         f"{data.later_features}: the same tiles in a later period (mining opened and stopped), "
         "for `asmdb predict` and `asmdb change`"
     )
+    print(f"{data.later_imagery}: the later period's imagery (`asmdb featurize --like`)")

@@ -35,6 +35,7 @@ class SampleData:
     imagery: Path | None = None  # SLE_imagery.tif: what a satellite sees, for `asmdb featurize`
     later_features: Path | None = None  # SLE_features_later.feather: a later period
     later_truth: Path | None = None  # SLE_truth_later.csv: the later period's truth
+    later_imagery: Path | None = None  # SLE_imagery_later.tif: the later period as imagery
 
 
 def image_id(lat: float, lon: float) -> str:
@@ -137,6 +138,7 @@ def write_sample_data(
     changed[:, 1] = np.clip(fields["vegetation"] - (later - fields["intensity"]), 0, 1).ravel()
     later_features = out / "SLE_features_later.feather"
     _write_features(later_features, ids, changed, weights, bias, later_rng)
+    later_imagery = write_sample_imagery(out / "SLE_imagery_later.tif", later, seed=seed)
     later_truth = out / "SLE_truth_later.csv"
     pd.DataFrame(
         {
@@ -154,6 +156,7 @@ def write_sample_data(
         imagery_path,
         later_features,
         later_truth,
+        later_imagery,
     )
 
 
