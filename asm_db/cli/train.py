@@ -12,7 +12,14 @@ import typer
 
 from asm_db.cli.common import DatabaseUrl, Readers, notify, print_table, progress_bar
 from asm_db.db.engine import create_engine
-from asm_db.modeling.options import MODEL_NAMES, PROTOCOLS, LabelFilters, Protocol
+from asm_db.modeling.options import (
+    BLOCK_SIZES,
+    BLOCKS_PER_FOLD,
+    MODEL_NAMES,
+    PROTOCOLS,
+    LabelFilters,
+    Protocol,
+)
 
 # Option defaults come from the library's own dataclasses.
 FILTERS, PROTOCOL = LabelFilters(), Protocol()
@@ -27,6 +34,19 @@ def _floats(text: str) -> tuple[float, ...]:
     if not all(math.isfinite(v) and v > 0 for v in values):
         raise typer.BadParameter(f"alphas must be positive finite numbers, got {text!r}")
     return values
+
+
+def _block_size(text: str) -> float | str:
+    """A block edge in degrees, or 'auto' (checked before any work)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise typer.BadParameter(f"expected a number of degrees or 'auto', got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"the block size must be a positive number, got {text!r}")
+    return value
 
 
 CrossValidation = Enum("CrossValidation", {name: name for name in PROTOCOLS}, type=str)
@@ -48,8 +68,14 @@ def train(
     ] = DEFAULT_CV,
     model: Annotated[ModelName, typer.Option(help="Classifier to fit.")] = DEFAULT_MODEL,
     block_size: Annotated[
-        float, typer.Option(help="Spatial CV block edge in degrees.", min=0.0001)
-    ] = PROTOCOL.block_size,
+        str,
+        typer.Option(
+            help="Spatial CV block edge in degrees, or 'auto': the largest of "
+            f"{', '.join(f'{s:g}' for s in BLOCK_SIZES)} degrees that leaves at least "
+            f"{BLOCKS_PER_FOLD} blocks per fold.",
+            callback=_block_size,
+        ),
+    ] = str(PROTOCOL.block_size),
     min_proportion_inspected: Annotated[
         float,
         typer.Option(help="Keep labels inspected at least this much (positives always kept)."),
@@ -126,7 +152,7 @@ def train(
             progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
             notify=notify,
         )
-    fit = result.fit
+    fit, protocol = result.fit, result.protocol
     if as_json:
         print(
             json.dumps(
@@ -136,6 +162,7 @@ def train(
                     "feature_set": result.feature_set,
                     "protocol": fit.protocol,
                     "model": protocol.model,
+                    "block_size": protocol.block_size if fit.protocol == "spatial" else None,
                     "best_params": fit.best_params,
                     "best_alpha": fit.best_alpha,
                     "auc_uncalibrated": fit.auc_uncalibrated,
@@ -156,9 +183,10 @@ def train(
             "scored on: optimistic)"
         )
     else:
+        chosen = ", chosen by --block-size auto" if block_size == "auto" else ""
         print(
             f"protocol: spatial ({protocol.folds}-fold blocked CV, "
-            f"{result.counts['spatial_blocks']} blocks of {protocol.block_size:g} degrees; "
+            f"{result.counts['spatial_blocks']} blocks of {protocol.block_size:g} degrees{chosen}; "
             "out-of-fold scores, calibration fitted on training blocks only)"
         )
     c = result.counts

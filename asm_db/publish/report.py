@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from asm_db.modeling.metrics import interval_note, metric_rows
+from asm_db.modeling.options import LEGACY_BLOCK_SIZE
 from asm_db.publish.plots import load_run_data, run_figures
 from asm_db.runs.registry import reproduce_command
 
@@ -72,7 +73,7 @@ def render_report(engine: Engine, run_id: int) -> str:
     else:
         parts.append(
             f"<p>Spatially blocked cross-validation: blocks of "
-            f"{run.parameters['protocol'].get('block_size', 0.5):g} degrees, "
+            f"{run.parameters['protocol'].get('block_size', LEGACY_BLOCK_SIZE):g} degrees, "
             f"{run.parameters['protocol'].get('folds')} folds; the grid searched and the "
             "calibration fitted on the training blocks of each fold only.</p>"
         )

@@ -21,7 +21,7 @@ from asm_db.maps.predict import READERS, TilePredictions, predict_tiles
 from asm_db.maps.write import record_map
 from asm_db.modeling import estimators
 from asm_db.modeling import protocols as fitting
-from asm_db.modeling.options import LabelFilters
+from asm_db.modeling.options import BLOCK_SIZES, BLOCKS_PER_FOLD, LabelFilters
 from asm_db.runs.registry import record_run, write_evaluations
 
 TOP_FEATURES = 20
@@ -69,6 +69,8 @@ class RunResult:
     seconds: dict = field(default_factory=dict)
     plots: list[Path] = field(default_factory=list)
     map_id: int | None = None
+    # As fitted: a block size of "auto" replaced by the size chosen.
+    protocol: fitting.Protocol | None = None
 
 
 def choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
@@ -146,6 +148,10 @@ def _top_features(importance: np.ndarray, names: list[str], k: int = TOP_FEATURE
     ]
 
 
+def _sizes() -> str:
+    return ", ".join(f"{size:g}" for size in BLOCK_SIZES)
+
+
 def _metrics(fit: fitting.FitResult, protocol: fitting.Protocol) -> dict:
     return {
         "protocol": fit.protocol,
@@ -197,6 +203,17 @@ def train_run(
                 load_sql("label_filter_counts"), filters.params()
             ).fetchone()
         seconds["join"] = time.perf_counter() - started
+
+        block_size_auto = protocol.cv == "spatial" and protocol.block_size == "auto"
+        if block_size_auto and len(rows.y):
+            protocol = fitting.resolve_block_size(protocol, lonlat)
+            if notify is not None:
+                notify(
+                    f"spatial CV blocks of {protocol.block_size:g} degrees "
+                    f"({fitting.count_blocks(lonlat, protocol.block_size)} blocks; "
+                    f"--block-size auto: the largest of {_sizes()} degrees leaving at least "
+                    f"{BLOCKS_PER_FOLD} blocks per fold)"
+                )
 
         started = time.perf_counter()
         fit = fitting.fit(
@@ -254,7 +271,11 @@ def train_run(
         parameters = {
             "feature_set": fs.name,
             "filters": filters.params(),
-            "protocol": {**asdict(protocol), "alphas": list(protocol.alphas)},
+            "protocol": {
+                **asdict(protocol),
+                "alphas": list(protocol.alphas),
+                "block_size_auto": block_size_auto,
+            },
             "model": estimators.model_spec(protocol.model).description
             + " + IsotonicRegression(out_of_bounds='clip')",
         }
@@ -298,6 +319,7 @@ def train_run(
         top,
         seconds,
         map_id=map_id,
+        protocol=protocol,
     )
     if plots_dir is not None:
         from asm_db.publish.plots import plot_run
