@@ -1,12 +1,16 @@
 """What a new analyst meets on the first day: defaults that work on a district-sized area."""
 
 import json
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from asm_db.modeling.options import BLOCK_SIZES, BLOCKS_PER_FOLD
 from asm_db.modeling.protocols import TrainingDataError, choose_block_size, count_blocks
+
+from conftest import snapshot
 
 
 def _square(width: float, n: int = 40, origin=(-11.5, 8.0)) -> np.ndarray:
@@ -65,11 +69,106 @@ def test_train_refuses_a_block_size_that_is_not_a_size(loaded, cli):
 
 
 def test_demo_and_quick_start_need_no_block_size():
-    from pathlib import Path
-
     root = Path(__file__).parent.parent
     demo = (root / "scripts" / "demo").read_text()
     readme = (root / "README.md").read_text()
     quick_start = readme[readme.index("## Using it") : readme.index("### Commands")]
     assert "--block-size" not in demo and "--block-size" not in quick_start
     assert "asmdb sample-data" in quick_start
+
+
+def _labels(sample, tmp_path, name="labels.csv", **changes) -> Path:
+    """The sample's labels with columns changed (a function of the frame, or a value)."""
+    original = pd.read_csv(sample.labels, dtype=str)
+    frame = original.copy()
+    for column, change in changes.items():
+        frame[column] = change(original) if callable(change) else change
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_labels_with_lat_and_lon_swapped_are_refused_unless_forced(
+    loaded, cli, pg, tmp_path, sample
+):
+    swapped = _labels(
+        sample,
+        tmp_path,
+        lon=lambda f: f["lat"],
+        lat=lambda f: f["lon"],
+        unique_id=lambda f: "s" + f["unique_id"],
+    )
+    before = snapshot(pg)
+    done = cli("ingest", "labels", str(swapped))
+    assert done.code == 1
+    assert f"{swapped}: 600 of 600 labels lie outside every feature set's tiles" in done.stderr
+    assert "swapping lat and lon would put 600 on them" in done.stderr
+    assert "--force" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert snapshot(pg) == before
+
+    elsewhere = _labels(
+        sample, tmp_path, "far.csv", lon=lambda f: (f["lon"].astype(float) + 30).astype(str)
+    )
+    done = cli("ingest", "labels", str(elsewhere))
+    assert done.code == 1 and "would not put them on the tiles either" in done.stderr
+    assert snapshot(pg) == before
+
+    forced = cli("ingest", "labels", str(swapped), "--force")
+    assert forced.code == 0, forced.stderr
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == 1200
+
+
+def test_a_few_labels_off_the_tiles_are_accepted(loaded, cli, tmp_path, sample):
+    frame = pd.read_csv(sample.labels, dtype=str)
+    frame.loc[:199, "lon"] = (frame.loc[:199, "lon"].astype(float) + 30).astype(str)
+    frame.to_csv(tmp_path / "some.csv", index=False)
+    done = cli("ingest", "labels", str(tmp_path / "some.csv"))
+    assert done.code == 0, done.stderr
+
+
+def test_proportion_inspected_in_percent_is_refused(cli, pg, tmp_path, sample):
+    path = _labels(
+        sample,
+        tmp_path,
+        proportion_inspected=lambda f: (f["proportion_inspected"].astype(float) * 100).astype(str),
+    )
+    before = snapshot(pg)
+    done = cli("ingest", "labels", str(path))
+    assert done.code == 1
+    assert "column 'proportion_inspected'" in done.stderr and "divide it by 100" in done.stderr
+    assert "row" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert snapshot(pg) == before
+
+
+def test_an_excluded_mine_type_no_label_has_is_named(loaded, cli):
+    done = cli(
+        "train", "--cv", "seed", "--bootstrap", "0", "--no-map", "--exclude-mine-type", "comercial"
+    )
+    assert done.code == 0, done.stderr
+    assert "no label has mine_type 'comercial'" in done.stderr
+    assert "did you mean 'commercial'?" in done.stderr
+    assert "mine types in the labels: artisanal (" in done.stderr
+    quiet = cli("train", "--cv", "seed", "--bootstrap", "0", "--no-map")
+    assert quiet.code == 0 and "mine_type" not in quiet.stderr
+
+
+def test_the_filter_that_removed_the_last_labels_is_named(loaded, cli, pg):
+    before = snapshot(pg)
+    done = cli("train", "--min-confidence", "9")
+    assert done.code == 1
+    left = pg.execute(
+        "SELECT count(*) FROM asmdb.labels WHERE (proportion_inspected >= 0.2 OR label = 1) "
+        "AND mine_type IS DISTINCT FROM 'commercial'"
+    ).fetchone()[0]
+    assert f"--min-confidence 9 removed the last labels ({left} before it, 0 after)" in done.stderr
+    assert snapshot(pg) == before
+
+
+def test_labels_and_tiles_apart_show_both_extents(cli, tmp_path, sample):
+    far = _labels(sample, tmp_path, lon=lambda f: (f["lon"].astype(float) + 30).astype(str))
+    assert cli("ingest", "labels", str(far)).code == 0  # no feature set yet: nothing to check
+    assert cli("ingest", "features", str(sample.features)).code == 0
+    done = cli("train")
+    assert done.code == 1
+    assert "none of the" in done.stderr and "lies on a tile of feature set 'default'" in done.stderr
+    assert "the labels span lon 18" in done.stderr and "the tiles lon -11" in done.stderr

@@ -16,12 +16,19 @@ app = typer.Typer(help="Load labels or features into the database.", no_args_is_
 @app.command("labels")
 def ingest_labels_command(
     file: Annotated[Path, typer.Argument(help="CSV, GeoPackage, GeoJSON or Parquet of labels.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Load the labels even if most lie outside every feature set's tiles.",
+        ),
+    ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Load field labels (upsert by unique_id); quality filters apply at training time."""
     from asm_db.publish.workflows import ingest_labels_styled
 
-    result = ingest_labels_styled(create_engine(database_url), file, notify=notify)
+    result = ingest_labels_styled(create_engine(database_url), file, notify=notify, force=force)
     print(
         f"{result.path}: {result.rows} labels ({result.added} new, {result.updated} updated) "
         f"in {result.seconds:.1f} s"

@@ -16,6 +16,7 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.ingest.label_placement import check_placement
 
 # The seed's label columns; lon/lat may instead come from a point geometry.
 TEXT_COLUMNS = ("unique_id", "country", "sample_type", "mine_type")
@@ -139,6 +140,15 @@ def validate_labels(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
                 rows=np.flatnonzero(bad.to_numpy()) + 1,
                 column=column,
             )
+    bad = (out["proportion_inspected"] < 0) | (out["proportion_inspected"] > 1)
+    if bad.any():
+        example = out["proportion_inspected"][bad].iloc[0]
+        raise InputError(
+            path,
+            f"{example:g} is not a share from 0 to 1 (a percentage? divide it by 100)",
+            rows=np.flatnonzero(bad.to_numpy()) + 1,
+            column="proportion_inspected",
+        )
     bad = ~out["label"].isin([0, 1])
     if bad.any():
         raise InputError(
@@ -198,13 +208,15 @@ def ingest_labels(
     notify: locks.Notify | None = None,
     *,
     then: Callable[[Connection], object] | None = None,
+    force: bool = False,
 ) -> LabelIngestResult:
     """Upsert every label of a file by `unique_id`, in one transaction.
 
     All labels are kept; the seed's quality filters are applied when training. `then` runs in
     the same transaction after the labels are written (a failure there undoes the ingest):
     `asm_db.publish.workflows.ingest_labels_styled`, what `asmdb ingest labels` runs, passes
-    the refresh of the label layer's QGIS style.
+    the refresh of the label layer's QGIS style. A file whose labels mostly lie on no tile of
+    any feature set is refused (see `asm_db.ingest.label_placement`) unless `force`.
     """
     path = Path(path)
     started = time.perf_counter()
@@ -219,6 +231,8 @@ def ingest_labels(
                     copy.write_row(
                         [None if isinstance(v, float) and np.isnan(v) else v for v in row]
                     )
+            if not force:
+                check_placement(cur, path)
             cur.execute(load_sql("labels_merge"), {"source_file": path.name})
             added, updated = cur.fetchone()
         driver(conn).execute("ANALYZE asmdb.labels")

@@ -22,6 +22,7 @@ from asm_db.maps.write import record_map
 from asm_db.modeling import estimators
 from asm_db.modeling import protocols as fitting
 from asm_db.modeling.options import BLOCK_SIZES, BLOCKS_PER_FOLD, LabelFilters
+from asm_db.runs.label_checks import no_rows_reason, unknown_mine_types
 from asm_db.runs.registry import record_run, write_evaluations
 
 TOP_FEATURES = 20
@@ -203,6 +204,13 @@ def train_run(
                 load_sql("label_filter_counts"), filters.params()
             ).fetchone()
         seconds["join"] = time.perf_counter() - started
+        for warning in unknown_mine_types(pg, filters):
+            if notify is not None:
+                notify(warning)
+        if len(rows.y) == 0:
+            raise fitting.TrainingDataError(
+                no_rows_reason(pg, filters, filter_counts, fs.feature_set_id, fs.name)
+            )
 
         block_size_auto = protocol.cv == "spatial" and protocol.block_size == "auto"
         if block_size_auto and len(rows.y):
