@@ -172,3 +172,33 @@ def test_labels_and_tiles_apart_show_both_extents(cli, tmp_path, sample):
     assert done.code == 1
     assert "none of the" in done.stderr and "lies on a tile of feature set 'default'" in done.stderr
     assert "the labels span lon 18" in done.stderr and "the tiles lon -11" in done.stderr
+
+
+def test_train_refuses_plots_it_cannot_write_before_fitting(loaded, cli, pg, tmp_path):
+    before = snapshot(pg)
+    taken = tmp_path / "plots.png"
+    taken.write_bytes(b"not a folder")
+    for plots, says in ((taken, "is a file"), (taken / "sub", f"is inside {taken}, a file")):
+        done = cli("train", "--plots", str(plots))
+        assert done.code == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+        assert f"{plots} {says}: --plots takes a folder" in done.stderr
+    assert taken.read_bytes() == b"not a folder"
+    assert snapshot(pg) == before
+
+
+def test_plots_that_fail_leave_no_run(loaded, cli, pg, tmp_path):
+    before = snapshot(pg)
+    plots = tmp_path / "new" / "plots"
+    done = cli("train", "--cv", "seed", "--bootstrap", "0", "--plots", str(plots))
+    assert done.code == 0, done.stderr
+    assert len(list(plots.glob("run-1-*.png"))) == 8
+    made = snapshot(pg)
+    assert made != before
+
+    # A folder where run 2's ROC curve goes: found only when drawing, after the fit.
+    (plots / "run-2-roc.png").mkdir()
+    done = cli("train", "--cv", "seed", "--bootstrap", "0", "--plots", str(plots))
+    assert done.code == 1 and "run-2-roc.png is a folder" in done.stderr
+    assert snapshot(pg) == made  # no run 2, no map
+    assert sorted(p.name for p in plots.iterdir() if "run-2" in p.name) == ["run-2-roc.png"]
+    assert not list(plots.glob(".*partial*"))

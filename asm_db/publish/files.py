@@ -12,6 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 
+from asm_db.errors import AsmdbError
 from asm_db.publish.styles import write_gpkg_style
 
 # SQLite's side files, which GDAL may leave beside a GeoPackage it was writing.
@@ -46,3 +47,55 @@ def write_styled_gpkg(
         )
         write_gpkg_style(partial, layer, qml_text, description)
     return out
+
+
+def check_output_dir(path: str | Path, option: str) -> None:
+    """Refuse, before any work, a folder that cannot be made or written in: a file where the
+    folder should be, or a folder (the nearest that exists) without write permission."""
+    path = Path(path)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "is a file" if existing == path else f"is inside {existing}, a file"
+        raise AsmdbError(f"{path} {what}: {option} takes a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise AsmdbError(f"{path}: cannot write in {existing} ({option})")
+
+
+class StagedFiles:
+    """Files written under temporary names beside their targets, all given their names by
+    `publish` (once the work they belong to has committed); `discard` removes whatever was
+    not published, and the folders made for them if left empty."""
+
+    def __init__(self) -> None:
+        self._files: list[tuple[Path, Path]] = []
+        self._made: list[Path] = []
+
+    def add(self, target: Path) -> Path:
+        """The temporary path to write `target` to (its folder made if needed)."""
+        if target.is_dir():
+            raise AsmdbError(f"{target} is a folder: cannot write a file there")
+        missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._made.extend(missing)  # deepest first
+        partial = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.partial{target.suffix}")
+        self._files.append((partial, target))
+        return partial
+
+    def publish(self) -> list[Path]:
+        for partial, target in self._files:
+            os.replace(partial, target)
+        published = [target for _, target in self._files]
+        self._files, self._made = [], []
+        return published
+
+    def discard(self) -> None:
+        for partial, _ in self._files:
+            partial.unlink(missing_ok=True)
+        for folder in self._made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty, or gone: what is left was not ours alone
+        self._files, self._made = [], []
