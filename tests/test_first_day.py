@@ -202,3 +202,49 @@ def test_plots_that_fail_leave_no_run(loaded, cli, pg, tmp_path):
     assert snapshot(pg) == made  # no run 2, no map
     assert sorted(p.name for p in plots.iterdir() if "run-2" in p.name) == ["run-2-roc.png"]
     assert not list(plots.glob(".*partial*"))
+
+
+def test_labels_as_a_spreadsheet_are_one_line_and_feather_is_read(cli, pg, tmp_path, sample):
+    sheet = tmp_path / "labels.xlsx"
+    sheet.write_bytes(b"PK\x03\x04 not really a workbook")
+    done = cli("ingest", "labels", str(sheet))
+    assert done.code == 1 and len(done.stderr.splitlines()) == 1
+    assert f"{sheet}: cannot read '.xlsx' files as labels" in done.stderr
+    assert "save a spreadsheet as CSV" in done.stderr
+
+    feather = tmp_path / "labels.feather"
+    pd.read_csv(sample.labels, dtype={"unique_id": str}).to_feather(feather)
+    done = cli("ingest", "labels", str(feather))
+    assert done.code == 0, done.stderr
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
+
+    broken = tmp_path / "broken.feather"
+    broken.write_bytes(b"ARROW1 but nothing more")
+    done = cli("ingest", "labels", str(broken))
+    assert done.code == 1 and len(done.stderr.splitlines()) == 1
+    assert f"{broken}: cannot read" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "url, says",
+    [
+        ("mysql://u@h/db", "asmdb needs PostgreSQL, not 'mysql'"),
+        ("sqlite:///x.db", "asmdb needs PostgreSQL, not 'sqlite'"),
+        ("http://h/db", "asmdb needs PostgreSQL, not 'http'"),
+        ("postgresql://u@h:port/db", "Could not parse the URL"),
+        ("no url at all", "malformed database URL"),
+    ],
+)
+def test_a_malformed_database_url_is_one_line(cli, url, says):
+    done = cli("runs", "list", "--database-url", url)
+    assert done.code == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("error: malformed database URL") and says in done.stderr
+
+
+def test_export_into_a_missing_folder_is_one_line(trained, cli, tmp_path):
+    for name in ("x.gpkg", "x.parquet"):
+        out = tmp_path / "nodir" / name
+        done = cli("export", "predictions", str(out))
+        assert done.code == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+        assert f"{out}: there is no folder {out.parent} to write it in" in done.stderr
+    assert not (tmp_path / "nodir").exists()

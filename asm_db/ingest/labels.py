@@ -44,13 +44,28 @@ class LabelIngestResult:
     seconds: float
 
 
+# What `read_label_file` reads, by file name ending.
+TEXT_SUFFIXES = (".csv", ".gz", ".txt")
+GIS_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".gml", ".kml")
+ARROW_SUFFIXES = (".feather", ".arrow", ".ipc")
+
+
 def read_label_file(path: Path) -> pd.DataFrame:
-    """Read labels from CSV, GeoPackage, GeoJSON, Shapefile or (Geo)Parquet."""
+    """Read labels from CSV, GeoPackage, GeoJSON, Shapefile, (Geo)Parquet or Feather."""
     if not path.exists():
         raise InputError(path, "no such file")
     suffix = path.suffix.lower()
+    known = (*TEXT_SUFFIXES, *GIS_SUFFIXES, *ARROW_SUFFIXES, ".parquet")
+    if suffix not in known and not path.is_dir():  # a folder may be a GIS data set
+        raise InputError(
+            path,
+            f"cannot read '{suffix or path.name}' files as labels: use CSV, GeoPackage, GeoJSON, "
+            "Shapefile, Parquet or Feather (save a spreadsheet as CSV)",
+        )
     try:
-        if suffix in (".csv", ".gz", ".txt"):
+        if suffix in ARROW_SUFFIXES:
+            return pd.read_feather(path)
+        if suffix in TEXT_SUFFIXES:
             # Text stays text (unique_id '007' must not become 7); numbers are checked below.
             return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
         if suffix == ".parquet":
