@@ -16,6 +16,7 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.ingest.columns import columns_found, csv_delimiter, match_columns
 from asm_db.ingest.label_placement import check_placement
 
 # The seed's label columns; lon/lat may instead come from a point geometry.
@@ -67,7 +68,11 @@ def read_label_file(path: Path) -> pd.DataFrame:
             return pd.read_feather(path)
         if suffix in TEXT_SUFFIXES:
             # Text stays text (unique_id '007' must not become 7); numbers are checked below.
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            delimiter = csv_delimiter(path)
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], sep=delimiter
+            )
+            return decimal_commas(frame) if delimiter == ";" else frame
         if suffix == ".parquet":
             try:
                 frame = gpd.read_parquet(path)
@@ -88,6 +93,14 @@ def read_label_file(path: Path) -> pd.DataFrame:
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
         frame = _lonlat_from_geometry(path, frame)
     return pd.DataFrame(frame)
+
+
+def decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A semicolon-separated file's numbers written with a decimal comma (8,5) read as 8.5."""
+    frame = match_columns(frame, LABEL_COLUMNS)
+    for column in frame.columns.intersection(NUMBER_COLUMNS):
+        frame[column] = frame[column].str.replace(",", ".", regex=False)
+    return frame
 
 
 def _lonlat_from_geometry(path: Path, frame: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -134,13 +147,19 @@ def validate_labels(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     """Check a label table; return the seed's columns typed, plus `extra` as JSON text."""
     if frame.empty:
         raise InputError(path, "has no rows")
+    frame = match_columns(frame, LABEL_COLUMNS)
     missing = [c for c in LABEL_COLUMNS if c not in frame.columns]
     if missing:
+        looks_like = (
+            "; this looks like a feature file (`asmdb ingest features`)"
+            if any(str(c).startswith("feature_") for c in frame.columns)
+            else ""
+        )
         raise InputError(
             path,
             "missing column (the seed's label columns are needed: "
             + ", ".join(LABEL_COLUMNS)
-            + ")",
+            + f"; {columns_found(frame.columns)}{looks_like})",
             column=missing[0],
         )
     out = pd.DataFrame(index=frame.index)
