@@ -53,7 +53,7 @@ def test_readme_flow(cli, pg, tmp_path):
         "--json",
         "--cv",
         "seed",
-        "--random-state",
+        "--seed",
         "3",
         "--alphas",
         "0.1,1",

@@ -1,6 +1,7 @@
 """What a new analyst meets on the first day: defaults that work on a district-sized area."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -332,3 +333,66 @@ def test_features_separated_by_semicolons_are_read(cli, pg, sample, tmp_path):
     done = cli("ingest", "features", str(path))
     assert done.code == 0, done.stderr
     assert f"20 tiles x {sample.n_features} features" in done.stdout
+
+
+def _help(*path: str) -> str:
+    from typer.testing import CliRunner
+
+    from asm_db.cli.app import run
+
+    with CliRunner().isolation(env={"COLUMNS": "80"}) as (stdout, _stderr, _):
+        assert run([*path, "--help"]) == 0
+        return stdout.getvalue().decode()
+
+
+def _commands():
+    from asm_db.cli.app import command
+
+    def walk(cmd, path):
+        yield path, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+
+    return list(walk(command(), ()))
+
+
+def test_help_is_readable_at_80_columns():
+    for path, cmd in _commands():
+        text = _help(*path)
+        assert all(len(line) <= 80 for line in text.splitlines()), path
+        for noise in ("<bool>", "<str>", "<int", "<float>", "<path>", "<list", "…", "╭"):
+            assert noise not in text, (path, noise)
+        assert not re.search(r"\{[A-Za-z_]+(\.\.\.)?\}", text), path  # {file}
+        for param in cmd.params:
+            if not param.hidden:
+                for name in (*param.opts, *param.secondary_opts):
+                    if name.startswith("--"):
+                        assert name in text, (path, name)  # never cut
+        assert "--random-state" not in text
+
+
+def test_version_and_one_name_for_seeds(cli, loaded, pg):
+    from asm_db import __version__
+
+    assert cli("--version").stdout == f"asmdb {__version__}\n"
+    for path, cmd in _commands():
+        names = {name for param in cmd.params if not param.hidden for name in param.opts}
+        assert not names & {"--random-state", "--random-seed", "--rng"}, path
+    assert "--seed" in _help("train") and "--seed" in _help("sample-data")
+
+    done = cli("train", "--cv", "seed", "--seed", "5", "--bootstrap", "0", "--no-map")
+    assert done.code == 0, done.stderr
+    alias = cli("train", "--cv", "seed", "--random-state", "6", "--bootstrap", "0", "--no-map")
+    assert alias.code == 0, alias.stderr
+    seeds = pg.execute(
+        "SELECT parameters->'protocol'->>'random_state' FROM asmdb.model_runs ORDER BY run_id"
+    ).fetchall()
+    assert seeds == [("5",), ("6",)]
+    assert "--seed 6" in cli("runs", "show", "2").stdout
+
+
+def test_the_seed_protocol_is_explained_where_it_appears():
+    text = _help("train")
+    assert "'seed' (the seed protocol: the original notebook's random 80/20 split" in " ".join(
+        text.split()
+    )

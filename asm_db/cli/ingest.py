@@ -15,7 +15,10 @@ app = typer.Typer(help="Load labels or features into the database.", no_args_is_
 
 @app.command("labels")
 def ingest_labels_command(
-    file: Annotated[Path, typer.Argument(help="CSV, GeoPackage, GeoJSON or Parquet of labels.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV, GeoPackage, GeoJSON, Shapefile, Parquet or Feather of labels."),
+    ],
     force: Annotated[
         bool,
         typer.Option(

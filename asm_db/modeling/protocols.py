@@ -174,7 +174,7 @@ def _fit_seed(X, y, protocol: Protocol, label_id, tile_id) -> FitResult:
         rows, test_size=protocol.test_size, random_state=protocol.random_state
     )
     if len(np.unique(y[test])) < 2:
-        raise TrainingDataError("the test split holds only one class; change --random-state")
+        raise TrainingDataError("the test split holds only one class; change --seed")
     # GridSearchCV's cv=5 for a classifier: stratified folds in row order, not shuffled.
     splits = list(StratifiedKFold(n_splits=protocol.folds).split(X[train], y[train]))
     search = _search(spec, protocol, X[train], y[train], splits)

@@ -216,7 +216,7 @@ def reproduce_command(run: RunSummary) -> str:
     else:
         args += ["--test-size", _exact(protocol.get("test_size", default.test_size))]
     args += ["--folds", str(protocol.get("folds", default.folds))]
-    args += ["--random-state", str(protocol.get("random_state", default.random_state))]
+    args += ["--seed", str(protocol.get("random_state", default.random_state))]
     if run.model == "ridge":
         args += ["--alphas", ",".join(_exact(a) for a in protocol.get("alphas", []))]
     if "bootstrap" in protocol:
