@@ -396,3 +396,112 @@ def test_the_seed_protocol_is_explained_where_it_appears():
     assert "'seed' (the seed protocol: the original notebook's random 80/20 split" in " ".join(
         text.split()
     )
+
+
+def _partitions(pg) -> set[str]:
+    return {
+        r[0]
+        for r in pg.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'asmdb.predictions'::regclass"
+        )
+    }
+
+
+def test_runs_delete_takes_its_maps_and_partitions(trained, cli, pg):
+    second = cli("train", "--cv", "seed", "--bootstrap", "0", "--no-promote")
+    assert second.code == 0, second.stderr
+    assert cli("predict", "--run", "2", "--feature-set", "default", "--no-promote").code == 0
+    maps = pg.execute("SELECT map_id FROM asmdb.maps WHERE run_id = 2").fetchall()
+    assert len(maps) == 2
+    before = snapshot(pg)
+    partitions = _partitions(pg)
+
+    refused = cli("runs", "delete", "2")  # not a terminal: asks for --yes
+    assert refused.code == 1 and "add --yes" in refused.stderr and "2 map(s)" in refused.stderr
+    assert snapshot(pg) == before and _partitions(pg) == partitions
+
+    done = cli("runs", "delete", "2", "--yes")
+    assert done.code == 0, done.stderr
+    assert "deleted run 2, 2 map(s), 0 review row(s)" in done.stdout
+    assert pg.execute("SELECT count(*) FROM asmdb.model_runs WHERE run_id = 2").fetchone()[0] == 0
+    assert pg.execute("SELECT count(*) FROM asmdb.maps WHERE run_id = 2").fetchone()[0] == 0
+    assert pg.execute("SELECT count(*) FROM asmdb.predictions WHERE run_id = 2").fetchone()[0] == 0
+    assert len(partitions - _partitions(pg)) == 2
+    # run 1's map is still the one shown
+    assert pg.execute("SELECT DISTINCT run_id FROM asmdb.latest_predictions").fetchall() == [(1,)]
+    assert cli("runs", "delete", "2", "--yes").code == 1
+
+
+def test_runs_delete_keeps_answered_reviews_unless_told(trained, cli, pg):
+    queued = cli("review", "queue")
+    assert queued.code == 0, queued.stderr
+    rows = pg.execute("SELECT count(*) FROM asmdb.review_queue").fetchone()[0]
+    assert rows > 1
+    pg.execute(
+        "UPDATE asmdb.review_queue SET status = 'confirmed', reviewer = 'ana', "
+        "reviewed_at = now() WHERE review_id = (SELECT min(review_id) FROM asmdb.review_queue)"
+    )
+    before = snapshot(pg)
+    refused = cli("runs", "delete", "1", "--yes")
+    assert refused.code == 1 and "1 answered review(s)" in refused.stderr
+    assert "--with-reviews" in refused.stderr and snapshot(pg) == before
+    done = cli("runs", "delete", "1", "--yes", "--with-reviews")
+    assert done.code == 0, done.stderr
+    assert f"{rows} review row(s)" in done.stdout
+    assert pg.execute("SELECT count(*) FROM asmdb.review_queue").fetchone()[0] == 0
+    assert pg.execute("SELECT count(*) FROM asmdb.latest_predictions").fetchone()[0] == 0
+    assert _partitions(pg) == set()
+
+
+def test_labels_delete_by_id_file_and_source(loaded, cli, pg, sample, tmp_path):
+    ids = [r[0] for r in pg.execute("SELECT unique_id FROM asmdb.labels ORDER BY label_id LIMIT 3")]
+    before = snapshot(pg)
+    typo = cli("labels", "delete", ids[0], "no-such-id", "--yes")
+    assert typo.code == 1 and "no label with unique_id no-such-id; nothing deleted" in typo.stderr
+    asked = cli("labels", "delete", ids[0])
+    assert asked.code == 1 and "add --yes" in asked.stderr
+    assert snapshot(pg) == before
+
+    done = cli("labels", "delete", ids[0], "--yes")
+    assert done.code == 0 and "deleted 1 label(s)" in done.stdout
+    (tmp_path / "ids.txt").write_text(f"{ids[1]}\n{ids[2]}\n")
+    done = cli("labels", "delete", "--from-file", str(tmp_path / "ids.txt"), "--yes")
+    assert done.code == 0 and "deleted 2 label(s)" in done.stdout
+    left = pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0]
+    assert left == sample.n_labels - 3
+
+    done = cli("labels", "delete", "--source-file", sample.labels.name, "--yes")
+    assert done.code == 0 and f"deleted {left} label(s)" in done.stdout
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == 0
+
+
+def test_ingest_labels_replace_makes_the_file_its_sources_whole_set(
+    loaded, cli, pg, sample, tmp_path
+):
+    frame = pd.read_csv(sample.labels, dtype=str)
+    trimmed = tmp_path / sample.labels.name  # the same source name, 100 labels fewer
+    frame.iloc[100:].to_csv(trimmed, index=False)
+
+    upsert = cli("ingest", "labels", str(trimmed))  # without --replace: nothing removed
+    assert upsert.code == 0
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
+    before = snapshot(pg)
+    asked = cli("ingest", "labels", str(trimmed), "--replace")
+    assert asked.code == 1 and "--replace deletes 100 label(s)" in asked.stderr
+    assert snapshot(pg) == before
+
+    done = cli("ingest", "labels", str(trimmed), "--replace", "--yes")
+    assert done.code == 0 and "100 removed" in done.stdout
+    kept = {r[0] for r in pg.execute("SELECT unique_id FROM asmdb.labels")}
+    assert kept == set(frame["unique_id"].iloc[100:])
+
+
+def test_feature_sets_delete_drops_the_partitions_of_its_maps(trained, cli, pg):
+    assert _partitions(pg)
+    refused = cli("feature-sets", "delete", "default")
+    assert refused.code == 1 and "add --yes" in refused.stderr and _partitions(pg)
+    done = cli("feature-sets", "delete", "default", "--yes")
+    assert done.code == 0, done.stderr
+    assert _partitions(pg) == set()
+    assert pg.execute("SELECT count(*) FROM asmdb.maps").fetchone()[0] == 0

@@ -17,6 +17,7 @@ from asm_db.cli import (
     export,
     featurize,
     ingest,
+    labels,
     maps,
     qgis,
     review,
@@ -63,6 +64,7 @@ def _options(
 
 app.add_typer(db.app, name="db")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(labels.app, name="labels")
 app.command("featurize")(featurize.featurize)
 app.add_typer(featurize.app, name="feature-sets")
 app.command("train")(train.train)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from asm_db.cli.common import DatabaseUrl, notify, progress_bar
+from asm_db.cli.common import DatabaseUrl, Yes, confirmation, notify, progress_bar
 from asm_db.db.engine import create_engine
 
 app = typer.Typer(help="Load labels or features into the database.", no_args_is_help=True)
@@ -26,15 +26,32 @@ def ingest_labels_command(
             help="Load the labels even if most lie outside every feature set's tiles.",
         ),
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="The file becomes its source's whole set: labels ingested before from a file "
+            "of this name that it no longer holds are deleted.",
+        ),
+    ] = False,
+    yes: Yes = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Load field labels (upsert by unique_id); quality filters apply at training time."""
     from asm_db.publish.workflows import ingest_labels_styled
 
-    result = ingest_labels_styled(create_engine(database_url), file, notify=notify, force=force)
+    result = ingest_labels_styled(
+        create_engine(database_url),
+        file,
+        notify=notify,
+        force=force,
+        replace=replace,
+        confirm=confirmation(yes),
+    )
+    removed = f", {result.removed} removed" if replace else ""
     print(
-        f"{result.path}: {result.rows} labels ({result.added} new, {result.updated} updated) "
-        f"in {result.seconds:.1f} s"
+        f"{result.path}: {result.rows} labels ({result.added} new, {result.updated} updated"
+        f"{removed}) in {result.seconds:.1f} s"
     )
 
 

@@ -43,6 +43,7 @@ class LabelIngestResult:
     added: int
     updated: int
     seconds: float
+    removed: int = 0  # with `replace`: labels of the same source file no longer in it
 
 
 # What `read_label_file` reads, by file name ending.
@@ -243,6 +244,8 @@ def ingest_labels(
     *,
     then: Callable[[Connection], object] | None = None,
     force: bool = False,
+    replace: bool = False,
+    confirm: Callable[[str], None] | None = None,
 ) -> LabelIngestResult:
     """Upsert every label of a file by `unique_id`, in one transaction.
 
@@ -250,7 +253,9 @@ def ingest_labels(
     the same transaction after the labels are written (a failure there undoes the ingest):
     `asm_db.publish.workflows.ingest_labels_styled`, what `asmdb ingest labels` runs, passes
     the refresh of the label layer's QGIS style. A file whose labels mostly lie on no tile of
-    any feature set is refused (see `asm_db.ingest.label_placement`) unless `force`.
+    any feature set is refused (see `asm_db.ingest.label_placement`) unless `force`. With
+    `replace`, the file becomes its source's whole set: labels ingested before from a file of
+    the same name that this one no longer holds are deleted (after `confirm`, if given).
     """
     path = Path(path)
     started = time.perf_counter()
@@ -269,7 +274,16 @@ def ingest_labels(
                 check_placement(cur, path)
             cur.execute(load_sql("labels_merge"), {"source_file": path.name})
             added, updated = cur.fetchone()
+            removed = 0
+            if replace:
+                removed = cur.execute(
+                    load_sql("labels_replace"), {"source_file": path.name}
+                ).fetchone()[0]
+                if removed and confirm is not None:
+                    confirm(f"--replace deletes {removed} label(s) of {path.name} not in it now?")
         driver(conn).execute("ANALYZE asmdb.labels")
         if then is not None:
             then(conn)
-    return LabelIngestResult(str(path), len(labels), added, updated, time.perf_counter() - started)
+    return LabelIngestResult(
+        str(path), len(labels), added, updated, time.perf_counter() - started, removed
+    )
