@@ -27,7 +27,7 @@ from asm_db.errors import NotFound
 from asm_db.grid import Grid, feature_set_grid
 from asm_db.maps.predict import tile_feature_batches
 from asm_db.maps.registry import resolve_map
-from asm_db.publish.files import StagedFiles, check_output_dir
+from asm_db.publish.staging import StagedFiles, check_output_dir
 from asm_db.runs.registry import RunSummary, get_run
 
 FEATURE_MAPS = 3
@@ -280,14 +280,10 @@ def _file_safe(name: str) -> str:
 
 def plot_run(engine: Engine, run_id: int, out_dir: Path) -> list[Path]:
     """Write every figure of a run as PNG into `out_dir`; returns their paths."""
-    staged = StagedFiles()
-    try:
-        with connect(engine) as conn:
-            check_ready(conn)
-            stage_run_plots(driver(conn), run_id, out_dir, staged)
-        return staged.publish()
-    finally:
-        staged.discard()
+    with StagedFiles() as staged, connect(engine) as conn:
+        check_ready(conn)
+        stage_run_plots(driver(conn), run_id, out_dir, staged)
+    return staged.published
 
 
 def stage_run_plots(

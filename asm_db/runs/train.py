@@ -22,6 +22,7 @@ from asm_db.maps.write import record_map
 from asm_db.modeling import estimators
 from asm_db.modeling import protocols as fitting
 from asm_db.modeling.options import BLOCK_SIZES, BLOCKS_PER_FOLD, LabelFilters
+from asm_db.publish.staging import StagedFiles, check_output_dir
 from asm_db.runs.label_checks import no_rows_reason, unknown_mine_types
 from asm_db.runs.registry import record_run, write_evaluations
 
@@ -189,149 +190,141 @@ def train_run(
     """
     estimators.model_spec(protocol.model)  # an unknown model fails before any work
     seconds = {}
-    staged = None
+    staged = StagedFiles()  # the plots, named only once the run has committed
     if plots_dir is not None:
-        from asm_db.publish.files import StagedFiles, check_output_dir
-
         check_output_dir(plots_dir, "--plots")
-        staged = StagedFiles()
-    try:
-        with connect(engine) as conn:
-            check_ready(conn)
-            pg = driver(conn)
-            fs = choose_feature_set(pg, feature_set)
+    with staged, connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        fs = choose_feature_set(pg, feature_set)
 
-            started = time.perf_counter()
-            rows = fetch_training_rows(pg, fs, filters)
-            lonlat = label_positions(pg, rows.label_id) if protocol.cv == "spatial" else None
-            label_counts = dict(
-                pg.execute(load_sql("filtered_label_counts"), filters.params()).fetchall()
+        started = time.perf_counter()
+        rows = fetch_training_rows(pg, fs, filters)
+        lonlat = label_positions(pg, rows.label_id) if protocol.cv == "spatial" else None
+        label_counts = dict(
+            pg.execute(load_sql("filtered_label_counts"), filters.params()).fetchall()
+        )
+        with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            filter_counts = cur.execute(
+                load_sql("label_filter_counts"), filters.params()
+            ).fetchone()
+        seconds["join"] = time.perf_counter() - started
+        for warning in unknown_mine_types(pg, filters):
+            if notify is not None:
+                notify(warning)
+        if len(rows.y) == 0:
+            raise fitting.TrainingDataError(
+                no_rows_reason(pg, filters, filter_counts, fs.feature_set_id, fs.name)
             )
-            with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
-                filter_counts = cur.execute(
-                    load_sql("label_filter_counts"), filters.params()
-                ).fetchone()
-            seconds["join"] = time.perf_counter() - started
-            for warning in unknown_mine_types(pg, filters):
-                if notify is not None:
-                    notify(warning)
-            if len(rows.y) == 0:
-                raise fitting.TrainingDataError(
-                    no_rows_reason(pg, filters, filter_counts, fs.feature_set_id, fs.name)
+
+        block_size_auto = protocol.cv == "spatial" and protocol.block_size == "auto"
+        if block_size_auto:
+            protocol = fitting.resolve_block_size(protocol, lonlat)
+            if notify is not None:
+                notify(
+                    f"spatial CV blocks of {protocol.block_size:g} degrees "
+                    f"({fitting.count_blocks(lonlat, protocol.block_size)} blocks; "
+                    f"--block-size auto: the largest of {_sizes()} degrees leaving at least "
+                    f"{BLOCKS_PER_FOLD} blocks per fold)"
                 )
 
-            block_size_auto = protocol.cv == "spatial" and protocol.block_size == "auto"
-            if block_size_auto and len(rows.y):
-                protocol = fitting.resolve_block_size(protocol, lonlat)
-                if notify is not None:
-                    notify(
-                        f"spatial CV blocks of {protocol.block_size:g} degrees "
-                        f"({fitting.count_blocks(lonlat, protocol.block_size)} blocks; "
-                        f"--block-size auto: the largest of {_sizes()} degrees leaving at least "
-                        f"{BLOCKS_PER_FOLD} blocks per fold)"
-                    )
+        started = time.perf_counter()
+        fit = fitting.fit(
+            rows.X,
+            rows.y,
+            protocol,
+            label_id=rows.label_id,
+            tile_id=rows.tile_id,
+            lonlat=lonlat,
+        )
+        fit.model.feature_names = fs.feature_names
+        importance, importance_method = estimators.feature_importance(
+            fit.model.classifier, rows.X, rows.y, protocol.random_state
+        )
+        seconds["fit"] = time.perf_counter() - started
 
+        predictions = None
+        if make_map:
             started = time.perf_counter()
-            fit = fitting.fit(
-                rows.X,
-                rows.y,
-                protocol,
-                label_id=rows.label_id,
-                tile_id=rows.tile_id,
-                lonlat=lonlat,
+            tile_count = pg.execute(
+                "SELECT count(*) FROM asmdb.tile_features WHERE feature_set_id = %s",
+                (fs.feature_set_id,),
+            ).fetchone()[0]
+            tile_progress = (
+                (lambda done: progress("predict", done, tile_count)) if progress else None
             )
-            fit.model.feature_names = fs.feature_names
-            importance, importance_method = estimators.feature_importance(
-                fit.model.classifier, rows.X, rows.y, protocol.random_state
-            )
-            seconds["fit"] = time.perf_counter() - started
-
-            predictions = None
-            if make_map:
-                started = time.perf_counter()
-                tile_count = pg.execute(
-                    "SELECT count(*) FROM asmdb.tile_features WHERE feature_set_id = %s",
-                    (fs.feature_set_id,),
-                ).fetchone()[0]
-                tile_progress = (
-                    (lambda done: progress("predict", done, tile_count)) if progress else None
-                )
-                predictions = predict_tiles(
-                    pg,
-                    fit.model,
-                    fs.feature_set_id,
-                    fs.n_features,
-                    open_connection=engine.raw_connection,
-                    readers=readers,
-                    progress=tile_progress,
-                )
-                seconds["predict"] = time.perf_counter() - started
-
-            counts = {
-                **{k: int(v) for k, v in filter_counts.items()},
-                "labels_after_filters": int(sum(label_counts.values())),
-                "labels_by_class": {str(k): int(v) for k, v in sorted(label_counts.items())},
-                "labels_joined": int(len(np.unique(rows.label_id))),
-                "training_rows": int(len(rows.y)),
-                "positives": int(rows.y.sum()),
-                "train": fit.n_train,
-                "test": fit.n_test,
-                "tiles_predicted": int(len(predictions.tile_id)) if predictions is not None else 0,
-            }
-            if protocol.cv == "spatial":
-                counts["spatial_blocks"] = int(len(np.unique(fit.groups)))
-            metrics = _metrics(fit, protocol)
-            top = _top_features(importance, fs.feature_names)
-            metrics["top_features"] = top
-            metrics["importance_method"] = importance_method
-            parameters = {
-                "feature_set": fs.name,
-                "filters": filters.params(),
-                "protocol": {
-                    **asdict(protocol),
-                    "alphas": list(protocol.alphas),
-                    "block_size_auto": block_size_auto,
-                },
-                "model": estimators.model_spec(protocol.model).description
-                + " + IsotonicRegression(out_of_bounds='clip')",
-            }
-            started = time.perf_counter()
-            locks.hold(pg, "write run", notify)
-            run_id, _ = record_run(
+            predictions = predict_tiles(
                 pg,
-                feature_set_id=fs.feature_set_id,
-                parameters=parameters,
-                metrics=metrics,
-                counts=counts,
-                model=fit.model,
-                protocol=fit.protocol,
-                model_name=protocol.model,
-                data_fingerprint=rows.fingerprint(),
-                feature_importance=importance,
-                importance_method=importance_method,
+                fit.model,
+                fs.feature_set_id,
+                fs.n_features,
+                open_connection=engine.raw_connection,
+                readers=readers,
+                progress=tile_progress,
             )
-            write_evaluations(pg, run_id, fit)
-            map_id = None
-            if predictions is not None:
-                written = record_map(
-                    pg,
-                    run_id=run_id,
-                    feature_set_id=fs.feature_set_id,
-                    predictions=predictions,
-                    promote=promote,
-                    notify=notify,
-                )
-                map_id = written.map_id
-            seconds["write"] = time.perf_counter() - started
-            if staged is not None:
-                from asm_db.publish.plots import stage_run_plots
+            seconds["predict"] = time.perf_counter() - started
 
-                # Inside the run's transaction: plots that fail leave no run behind.
-                stage_run_plots(pg, run_id, Path(plots_dir), staged)
-        plots = staged.publish() if staged is not None else []
-    finally:
-        if staged is not None:
-            staged.discard()
+        counts = {
+            **{k: int(v) for k, v in filter_counts.items()},
+            "labels_after_filters": int(sum(label_counts.values())),
+            "labels_by_class": {str(k): int(v) for k, v in sorted(label_counts.items())},
+            "labels_joined": int(len(np.unique(rows.label_id))),
+            "training_rows": int(len(rows.y)),
+            "positives": int(rows.y.sum()),
+            "train": fit.n_train,
+            "test": fit.n_test,
+            "tiles_predicted": int(len(predictions.tile_id)) if predictions is not None else 0,
+        }
+        if protocol.cv == "spatial":
+            counts["spatial_blocks"] = int(len(np.unique(fit.groups)))
+        metrics = _metrics(fit, protocol)
+        top = _top_features(importance, fs.feature_names)
+        metrics["top_features"] = top
+        metrics["importance_method"] = importance_method
+        parameters = {
+            "feature_set": fs.name,
+            "filters": filters.params(),
+            "protocol": {
+                **asdict(protocol),
+                "alphas": list(protocol.alphas),
+                "block_size_auto": block_size_auto,
+            },
+            "model": estimators.model_spec(protocol.model).description
+            + " + IsotonicRegression(out_of_bounds='clip')",
+        }
+        started = time.perf_counter()
+        locks.hold(pg, "write run", notify)
+        run_id, _ = record_run(
+            pg,
+            feature_set_id=fs.feature_set_id,
+            parameters=parameters,
+            metrics=metrics,
+            counts=counts,
+            model=fit.model,
+            protocol=fit.protocol,
+            model_name=protocol.model,
+            data_fingerprint=rows.fingerprint(),
+            feature_importance=importance,
+            importance_method=importance_method,
+        )
+        write_evaluations(pg, run_id, fit)
+        map_id = None
+        if predictions is not None:
+            written = record_map(
+                pg,
+                run_id=run_id,
+                feature_set_id=fs.feature_set_id,
+                predictions=predictions,
+                promote=promote,
+                notify=notify,
+            )
+            map_id = written.map_id
+        seconds["write"] = time.perf_counter() - started
+        if plots_dir is not None:
+            from asm_db.publish.plots import stage_run_plots
+
+            # Inside the run's transaction: plots that fail leave no run behind.
+            stage_run_plots(pg, run_id, Path(plots_dir), staged)
 
     result = RunResult(
         run_id,
@@ -346,5 +339,5 @@ def train_run(
         map_id=map_id,
         protocol=protocol,
     )
-    result.plots = plots
+    result.plots = staged.published
     return result
