@@ -505,3 +505,13 @@ def test_feature_sets_delete_drops_the_partitions_of_its_maps(trained, cli, pg):
     assert done.code == 0, done.stderr
     assert _partitions(pg) == set()
     assert pg.execute("SELECT count(*) FROM asmdb.maps").fetchone()[0] == 0
+
+
+def test_db_downgrade_base_asks_first(loaded, cli, pg):
+    before = snapshot(pg)
+    refused = cli("db", "downgrade", "base")
+    assert refused.code == 1 and "remove everything asmdb made" in refused.stderr
+    assert "add --yes" in refused.stderr and snapshot(pg) == before
+    done = cli("db", "downgrade", "base", "--yes")
+    assert done.code == 0, done.stderr
+    assert pg.execute("SELECT to_regclass('asmdb.labels')").fetchone()[0] is None
