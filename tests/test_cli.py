@@ -27,9 +27,7 @@ def test_readme_flow(cli, pg, tmp_path):
     features = cli("ingest", "features", str(data / "SLE_features.feather"))
     assert features.code == 0 and "400 tiles x 128 features" in features.stdout
 
-    trained = cli(
-        "train", "--block-size", "0.05", "--bootstrap", "0", "--plots", str(tmp_path / "plots")
-    )
+    trained = cli("train", "--bootstrap", "0", "--plots", str(tmp_path / "plots"))
     assert trained.code == 0, trained.stderr
     for line in (
         "Best alpha: ",
@@ -55,7 +53,7 @@ def test_readme_flow(cli, pg, tmp_path):
         "--json",
         "--cv",
         "seed",
-        "--random-state",
+        "--seed",
         "3",
         "--alphas",
         "0.1,1",

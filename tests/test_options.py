@@ -22,8 +22,9 @@ def test_train_option_defaults_are_the_library_defaults():
     assert cli["min_confidence"] == filters.min_confidence
     assert cli["observed_within"] == filters.observed_within
     assert cli["exclude_mine_type"] is None  # None means the library's list
-    for name in ("block_size", "test_size", "random_state", "folds", "bootstrap"):
+    for name in ("block_size", "test_size", "folds", "bootstrap"):
         assert cli[name] == getattr(protocol, name), name
+    assert cli["seed"] == protocol.random_state
     assert cli["cv"].value == protocol.cv and cli["model"].value == protocol.model
     assert tuple(float(a) for a in cli["alphas"].split(",")) == protocol.alphas
 

@@ -8,6 +8,7 @@ non-zero exit, never a traceback.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -17,6 +18,7 @@ from asm_db.cli import (
     export,
     featurize,
     ingest,
+    labels,
     maps,
     qgis,
     review,
@@ -34,9 +36,36 @@ app = typer.Typer(
     help="asmdb: map artisanal and small-scale mining from satellite features in PostGIS.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from asm_db import __version__
+
+        print(f"asmdb {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print asmdb's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """asmdb: map artisanal and small-scale mining from satellite features in PostGIS."""
+
+
 app.add_typer(db.app, name="db")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(labels.app, name="labels")
 app.command("featurize")(featurize.featurize)
 app.add_typer(featurize.app, name="feature-sets")
 app.command("train")(train.train)
@@ -54,6 +83,53 @@ app.command("serve")(serve.serve)
 app.command("similar")(similar.similar)
 
 
+# Typer's names for what an option takes, in click's plain words.
+_VALUE_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "bool": "BOOLEAN"}
+
+
+def _metavar(param) -> str:
+    """What an option takes, as click names it (TEXT, FLOAT, PATH, [a|b])."""
+    label = param.display_type(None).strip("<>")  # Typer's "<int range>", "<spatial|seed>"
+    if "|" in label:
+        return f"[{label.removeprefix('list[').removesuffix(']')}]"
+    base = label.removeprefix("list[").removesuffix("]").split()[0]
+    return _VALUE_NAMES.get(base, base.upper())
+
+
+def _plain_argument(param) -> None:
+    """An argument shown as FILE (or [FILE], IMAGERY...), without Typer's braces and type."""
+    shown = param.name.upper() + ("..." if param.nargs != 1 else "")
+    usage = shown if param.required else f"[{shown}]"
+    help_record = param.get_help_record
+
+    def plain_record(ctx):
+        record = help_record(ctx)
+        return None if record is None else (shown, record[1])
+
+    param.metavar = shown  # also in errors: "Missing argument 'FILE'"
+    param.get_usage_pieces = lambda ctx: [usage]
+    param.get_help_record = plain_record
+
+
+def plain_help(command):
+    """`command` and its subcommands with click's plain help (one line per option, names never
+    cut at 80 columns) and plain names for values instead of Typer's `<bool>`, `{file}`."""
+    command.rich_markup_mode = None
+    for param in command.params:
+        if param.param_type_name == "argument":
+            _plain_argument(param)
+        elif param.metavar is None and not getattr(param, "is_flag", False):
+            param.metavar = _metavar(param)
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+    return command
+
+
+def command():
+    """The `asmdb` command as click runs it."""
+    return plain_help(typer.main.get_command(app))
+
+
 def run(args: list[str]) -> int:
     """Run `asmdb` with `args` in this process; return the status the command exits with.
 
@@ -61,7 +137,7 @@ def run(args: list[str]) -> int:
     becomes one line on stderr and a non-zero status; a bug keeps its traceback.
     """
     try:
-        app(args, prog_name="asmdb")
+        command().main(args, prog_name="asmdb")
     except SystemExit as done:
         mapped = one_line(done)  # Typer ends a Ctrl-C with an exit of its own
         if mapped is not None:

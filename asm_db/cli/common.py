@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -9,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from asm_db.db.engine import URL_ENV
+from asm_db.errors import AsmdbError
 
 err = Console(stderr=True)
 
@@ -51,3 +54,22 @@ Readers = Annotated[
     int,
     typer.Option(help="Connections streaming tiles to score at once (about one per core).", min=1),
 ]
+
+
+def confirmation(yes: bool) -> Callable[[str], None]:
+    """What a deleting command asks before it commits: nothing with --yes; at a terminal, the
+    question (no keeps everything); elsewhere (a script) it stops, asking for --yes."""
+
+    def confirm(question: str) -> None:
+        if yes:
+            return
+        if sys.stdin.isatty() and sys.stderr.isatty():
+            if typer.confirm(question, err=True):
+                return
+            raise AsmdbError("not confirmed: nothing changed")
+        raise AsmdbError(f"{question[:-1]}: add --yes to do it (nothing changed)")
+
+    return confirm
+
+
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking.")]

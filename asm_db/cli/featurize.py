@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from asm_db.cli.common import DatabaseUrl, err, notify, print_table
+from asm_db.cli.common import DatabaseUrl, Yes, confirmation, err, notify, print_table
 from asm_db.db.engine import create_engine
 from asm_db.errors import AsmdbError
 
@@ -253,17 +253,11 @@ def show_command(
 @app.command("delete")
 def delete_command(
     name: Annotated[str, typer.Argument(help="Feature set name.")],
-    yes: Annotated[
-        bool, typer.Option("--yes", help="Really delete it (and the runs trained on it).")
-    ] = False,
+    yes: Yes = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Delete a feature set with its vectors and the runs trained on it."""
+    """Delete a feature set with its vectors and the runs and maps made from it."""
     from asm_db.imagery.sets import delete_feature_set
 
-    if not yes:
-        raise AsmdbError(
-            f"deleting feature set '{name}' removes its vectors and its runs; add --yes to do it"
-        )
-    runs = delete_feature_set(create_engine(database_url), name)
+    runs = delete_feature_set(create_engine(database_url), name, confirm=confirmation(yes))
     print(f"deleted feature set '{name}' ({runs} runs trained on it deleted too)")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from asm_db.cli.common import DatabaseUrl, notify, progress_bar
+from asm_db.cli.common import DatabaseUrl, Yes, confirmation, notify, progress_bar
 from asm_db.db.engine import create_engine
 
 app = typer.Typer(help="Load labels or features into the database.", no_args_is_help=True)
@@ -15,7 +15,26 @@ app = typer.Typer(help="Load labels or features into the database.", no_args_is_
 
 @app.command("labels")
 def ingest_labels_command(
-    file: Annotated[Path, typer.Argument(help="CSV, GeoPackage, GeoJSON or Parquet of labels.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV, GeoPackage, GeoJSON, Shapefile, Parquet or Feather of labels."),
+    ],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Load the labels even if most lie outside every feature set's tiles.",
+        ),
+    ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="The file becomes its source's whole set: labels ingested before from a file "
+            "of this name that it no longer holds are deleted.",
+        ),
+    ] = False,
+    yes: Yes = False,
     date_column: Annotated[
         str | None,
         typer.Option(
@@ -29,12 +48,19 @@ def ingest_labels_command(
     from asm_db.publish.workflows import ingest_labels_styled
 
     result = ingest_labels_styled(
-        create_engine(database_url), file, notify=notify, date_column=date_column
+        create_engine(database_url),
+        file,
+        notify=notify,
+        force=force,
+        replace=replace,
+        confirm=confirmation(yes),
+        date_column=date_column,
     )
+    removed = f", {result.removed} removed" if replace else ""
     dated = f", {result.dated} with an observation date" if result.dated else ""
     print(
         f"{result.path}: {result.rows} labels ({result.added} new, {result.updated} updated"
-        f"{dated}) in {result.seconds:.1f} s"
+        f"{removed}{dated}) in {result.seconds:.1f} s"
     )
 
 

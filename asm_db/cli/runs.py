@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 
-from asm_db.cli.common import DatabaseUrl, print_table
+from asm_db.cli.common import DatabaseUrl, Yes, confirmation, notify, print_table
 from asm_db.cli.train import print_metrics
 from asm_db.db.engine import create_engine
 
-app = typer.Typer(help="Model runs: list, show, compare, promote.", invoke_without_command=True)
+app = typer.Typer(
+    help="Model runs: list, show, compare, promote, delete.", invoke_without_command=True
+)
 
 
 def _run_line(run) -> str:
@@ -130,6 +132,37 @@ def runs_promote(
     from asm_db.maps.registry import promote_map
 
     print(promoted_line(promote_map(create_engine(database_url), run_id=run_id)))
+
+
+@app.command("delete")
+def runs_delete(
+    run_id: Annotated[int, typer.Argument(help="Run to delete.")],
+    with_reviews: Annotated[
+        bool,
+        typer.Option(
+            "--with-reviews", help="Also delete its answered reviews (otherwise it is refused)."
+        ),
+    ] = False,
+    yes: Yes = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete a run with its maps (and their predictions) and its review rows, in one
+    transaction."""
+    from asm_db.runs.delete import delete_run
+
+    done = delete_run(
+        create_engine(database_url),
+        run_id,
+        with_reviews=with_reviews,
+        confirm=confirmation(yes),
+        notify=notify,
+    )
+    shown = (
+        "; asmdb.latest_predictions shows the map promoted before it, if any"
+        if done.promoted
+        else ""
+    )
+    print(f"deleted run {done.run_id}, {done.maps} map(s), {done.reviews} review row(s){shown}")
 
 
 def report(

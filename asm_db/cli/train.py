@@ -12,7 +12,14 @@ import typer
 
 from asm_db.cli.common import DatabaseUrl, Readers, notify, print_table, progress_bar
 from asm_db.db.engine import create_engine
-from asm_db.modeling.options import MODEL_NAMES, PROTOCOLS, LabelFilters, Protocol
+from asm_db.modeling.options import (
+    BLOCK_SIZES,
+    BLOCKS_PER_FOLD,
+    MODEL_NAMES,
+    PROTOCOLS,
+    LabelFilters,
+    Protocol,
+)
 
 # Option defaults come from the library's own dataclasses.
 FILTERS, PROTOCOL = LabelFilters(), Protocol()
@@ -29,6 +36,28 @@ def _floats(text: str) -> tuple[float, ...]:
     return values
 
 
+def _block_size(text: str) -> float | str:
+    """A block edge in degrees, or 'auto' (checked before any work)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise typer.BadParameter(f"expected a number of degrees or 'auto', got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"the block size must be a positive number, got {text!r}")
+    return value
+
+
+def _seed(seed: int, random_state: int | None) -> int:
+    """--seed, or --random-state (its former name, still accepted)."""
+    if random_state is None:
+        return seed
+    if seed != PROTOCOL.random_state and seed != random_state:
+        raise typer.BadParameter("give --seed only (--random-state is its former name)")
+    return random_state
+
+
 CrossValidation = Enum("CrossValidation", {name: name for name in PROTOCOLS}, type=str)
 ModelName = Enum("ModelName", {name.replace("-", "_"): name for name in MODEL_NAMES}, type=str)
 DEFAULT_CV, DEFAULT_MODEL = CrossValidation(PROTOCOL.cv), ModelName(PROTOCOL.model)
@@ -42,14 +71,21 @@ def train(
     cv: Annotated[
         CrossValidation,
         typer.Option(
-            help="Evaluation protocol: 'spatial' (blocked CV, honest) or 'seed' (the notebook's "
-            "random split, calibrated on its own test rows).",
+            help="Evaluation protocol: 'spatial' (blocked CV, honest) or 'seed' (the seed "
+            "protocol: the original notebook's random 80/20 split, calibrated on its own test "
+            "rows, so optimistic; kept to compare with the notebook).",
         ),
     ] = DEFAULT_CV,
     model: Annotated[ModelName, typer.Option(help="Classifier to fit.")] = DEFAULT_MODEL,
     block_size: Annotated[
-        float, typer.Option(help="Spatial CV block edge in degrees.", min=0.0001)
-    ] = PROTOCOL.block_size,
+        str,
+        typer.Option(
+            help="Spatial CV block edge in degrees, or 'auto': the largest of "
+            f"{', '.join(f'{s:g}' for s in BLOCK_SIZES)} degrees that leaves at least "
+            f"{BLOCKS_PER_FOLD} blocks per fold.",
+            callback=_block_size,
+        ),
+    ] = str(PROTOCOL.block_size),
     min_proportion_inspected: Annotated[
         float,
         typer.Option(help="Keep labels inspected at least this much (positives always kept)."),
@@ -73,11 +109,17 @@ def train(
         ),
     ] = FILTERS.observed_within,
     test_size: Annotated[
-        float, typer.Option(help="Seed protocol: share of joined rows held out for testing.")
+        float,
+        typer.Option(
+            help="With --cv seed (the notebook's split): share of rows held out for testing."
+        ),
     ] = PROTOCOL.test_size,
-    random_state: Annotated[
-        int, typer.Option(help="Seed of splits, models and bootstrap.")
+    seed: Annotated[
+        int, typer.Option(help="Random seed of splits, models and bootstrap (any --cv).")
     ] = PROTOCOL.random_state,
+    random_state: Annotated[
+        int | None, typer.Option(hidden=True, help="The former name of --seed.")
+    ] = None,
     alphas: Annotated[
         str, typer.Option(help="Ridge alphas to search, comma-separated.")
     ] = ",".join(f"{a:g}" for a in PROTOCOL.alphas),
@@ -116,7 +158,7 @@ def train(
         model=model.value,
         block_size=block_size,
         test_size=test_size,
-        random_state=random_state,
+        random_state=_seed(seed, random_state),
         alphas=_floats(alphas),
         folds=folds,
         bootstrap=bootstrap,
@@ -135,7 +177,7 @@ def train(
             progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
             notify=notify,
         )
-    fit = result.fit
+    fit, protocol = result.fit, result.protocol
     if as_json:
         print(
             json.dumps(
@@ -145,6 +187,7 @@ def train(
                     "feature_set": result.feature_set,
                     "protocol": fit.protocol,
                     "model": protocol.model,
+                    "block_size": protocol.block_size if fit.protocol == "spatial" else None,
                     "best_params": fit.best_params,
                     "best_alpha": fit.best_alpha,
                     "auc_uncalibrated": fit.auc_uncalibrated,
@@ -161,13 +204,14 @@ def train(
     print(f"run {result.run_id} (feature set '{result.feature_set}', model {protocol.model})")
     if fit.protocol == "seed":
         print(
-            "protocol: seed (random 80/20 split; calibration fitted on the test rows it is "
-            "scored on: optimistic)"
+            "protocol: seed (the original notebook's protocol: random 80/20 split; calibration "
+            "fitted on the test rows it is scored on: optimistic)"
         )
     else:
+        chosen = ", chosen by --block-size auto" if block_size == "auto" else ""
         print(
             f"protocol: spatial ({protocol.folds}-fold blocked CV, "
-            f"{result.counts['spatial_blocks']} blocks of {protocol.block_size:g} degrees; "
+            f"{result.counts['spatial_blocks']} blocks of {protocol.block_size:g} degrees{chosen}; "
             "out-of-fold scores, calibration fitted on training blocks only)"
         )
     c = result.counts

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from psycopg import sql
 from sqlalchemy.engine import Engine
 
 from asm_db.db.engine import check_ready, connect, driver
@@ -46,13 +49,22 @@ def show_feature_set(engine: Engine, name: str, *, with_filters: bool = False) -
     return {**row, "provenance": provenance}
 
 
-def delete_feature_set(engine: Engine, name: str) -> int:
-    """Delete a feature set (vectors and runs cascade); returns how many runs went with it."""
+def delete_feature_set(
+    engine: Engine, name: str, confirm: Callable[[str], None] | None = None
+) -> int:
+    """Delete a feature set (vectors, runs and maps cascade; the maps' partitions of
+    `asmdb.predictions` are dropped); returns how many runs went with it. `confirm` sees what
+    is about to go before anything is committed, and raises to keep it."""
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
         with pg.transaction():
+            partitions = pg.execute(load_sql("feature_set_partitions"), {"name": name}).fetchall()
             row = pg.execute(load_sql("feature_set_delete"), {"name": name}).fetchone()
             if row is None:
                 raise NotFound(f"no feature set named '{name}'")
+            if confirm is not None:
+                confirm(f"delete feature set '{name}' with its vectors and {row[1]} run(s)?")
+            for schema, table in partitions:
+                pg.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, table)))
     return row[1]

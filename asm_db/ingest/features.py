@@ -22,6 +22,7 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
 from asm_db.grid import DEFAULT_GRID, Grid, check_cell_size, grid_for_cell_size
+from asm_db.ingest.columns import columns_found
 from asm_db.ingest.readers import open_batches
 from asm_db.ingest.tiles import merge_staged_tiles
 
@@ -69,9 +70,15 @@ def detect_layout(path: Path, schema: pa.Schema) -> FeatureLayout:
     image_id = by_lower.get("image_id")
     if (lat is None) != (lon is None):
         missing = "lon" if lon is None else "lat"
-        raise InputError(path, "has only one of lat/lon", column=missing)
+        raise InputError(
+            path, f"has only one of lat/lon ({columns_found(schema.names)})", column=missing
+        )
     if lat is None and image_id is None:
-        raise InputError(path, "needs an image_id column or lat and lon columns", column="image_id")
+        raise InputError(
+            path,
+            f"needs an image_id column or lat and lon columns ({columns_found(schema.names)})",
+            column="image_id",
+        )
 
     numbered = {}
     for name in schema.names:
@@ -94,7 +101,11 @@ def detect_layout(path: Path, schema: pa.Schema) -> FeatureLayout:
             and (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
         ]
     if not features:
-        raise InputError(path, "has no feature columns (feature_0.. or other numeric columns)")
+        raise InputError(
+            path,
+            "has no feature columns (feature_0.. or other numeric columns; "
+            f"{columns_found(schema.names)})",
+        )
     return FeatureLayout(lat, lon, image_id, features)
 
 

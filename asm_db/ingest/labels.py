@@ -17,6 +17,8 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
 from asm_db.ingest.label_dates import date_column_of, observation_dates
+from asm_db.ingest.columns import columns_found, csv_delimiter, match_columns
+from asm_db.ingest.label_placement import check_placement
 
 # The seed's label columns; lon/lat may instead come from a point geometry.
 TEXT_COLUMNS = ("unique_id", "country", "sample_type", "mine_type")
@@ -43,17 +45,37 @@ class LabelIngestResult:
     updated: int
     seconds: float
     dated: int = 0  # labels with an observation date
+    removed: int = 0  # with `replace`: labels of the same source file no longer in it
+
+
+# What `read_label_file` reads, by file name ending.
+TEXT_SUFFIXES = (".csv", ".gz", ".txt")
+GIS_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".gml", ".kml")
+ARROW_SUFFIXES = (".feather", ".arrow", ".ipc")
 
 
 def read_label_file(path: Path) -> pd.DataFrame:
-    """Read labels from CSV, GeoPackage, GeoJSON, Shapefile or (Geo)Parquet."""
+    """Read labels from CSV, GeoPackage, GeoJSON, Shapefile, (Geo)Parquet or Feather."""
     if not path.exists():
         raise InputError(path, "no such file")
     suffix = path.suffix.lower()
+    known = (*TEXT_SUFFIXES, *GIS_SUFFIXES, *ARROW_SUFFIXES, ".parquet")
+    if suffix not in known and not path.is_dir():  # a folder may be a GIS data set
+        raise InputError(
+            path,
+            f"cannot read '{suffix or path.name}' files as labels: use CSV, GeoPackage, GeoJSON, "
+            "Shapefile, Parquet or Feather (save a spreadsheet as CSV)",
+        )
     try:
-        if suffix in (".csv", ".gz", ".txt"):
+        if suffix in ARROW_SUFFIXES:
+            return pd.read_feather(path)
+        if suffix in TEXT_SUFFIXES:
             # Text stays text (unique_id '007' must not become 7); numbers are checked below.
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            delimiter = csv_delimiter(path)
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], sep=delimiter
+            )
+            return decimal_commas(frame) if delimiter == ";" else frame
         if suffix == ".parquet":
             try:
                 frame = gpd.read_parquet(path)
@@ -74,6 +96,14 @@ def read_label_file(path: Path) -> pd.DataFrame:
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
         frame = _lonlat_from_geometry(path, frame)
     return pd.DataFrame(frame)
+
+
+def decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A semicolon-separated file's numbers written with a decimal comma (8,5) read as 8.5."""
+    frame = match_columns(frame, LABEL_COLUMNS)
+    for column in frame.columns.intersection(NUMBER_COLUMNS):
+        frame[column] = frame[column].str.replace(",", ".", regex=False)
+    return frame
 
 
 def _lonlat_from_geometry(path: Path, frame: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -123,14 +153,21 @@ def validate_labels(
     `date_column`, else `observed_at`, else none), and the other columns as `extra` JSON text."""
     if frame.empty:
         raise InputError(path, "has no rows")
+    # observed_at too, unless named: a Shapefile keeps it as observed_a.
+    frame = match_columns(frame, [*LABEL_COLUMNS, *([] if date_column else ["observed_at"])])
     dated = date_column_of(path, frame.columns, date_column)
     missing = [c for c in LABEL_COLUMNS if c not in frame.columns]
     if missing:
+        looks_like = (
+            "; this looks like a feature file (`asmdb ingest features`)"
+            if any(str(c).startswith("feature_") for c in frame.columns)
+            else ""
+        )
         raise InputError(
             path,
             "missing column (the seed's label columns are needed: "
             + ", ".join(LABEL_COLUMNS)
-            + ")",
+            + f"; {columns_found(frame.columns)}{looks_like})",
             column=missing[0],
         )
     out = pd.DataFrame(index=frame.index)
@@ -145,6 +182,15 @@ def validate_labels(
                 rows=np.flatnonzero(bad.to_numpy()) + 1,
                 column=column,
             )
+    bad = (out["proportion_inspected"] < 0) | (out["proportion_inspected"] > 1)
+    if bad.any():
+        example = out["proportion_inspected"][bad].iloc[0]
+        raise InputError(
+            path,
+            f"{example:g} is not a share from 0 to 1 (a percentage? divide it by 100)",
+            rows=np.flatnonzero(bad.to_numpy()) + 1,
+            column="proportion_inspected",
+        )
     bad = ~out["label"].isin([0, 1])
     if bad.any():
         raise InputError(
@@ -206,6 +252,9 @@ def ingest_labels(
     *,
     date_column: str | None = None,
     then: Callable[[Connection], object] | None = None,
+    force: bool = False,
+    replace: bool = False,
+    confirm: Callable[[str], None] | None = None,
 ) -> LabelIngestResult:
     """Upsert every label of a file by `unique_id`, in one transaction.
 
@@ -214,7 +263,10 @@ def ingest_labels(
     leaves its labels undated (the file is the truth for its rows). `then` runs in
     the same transaction after the labels are written (a failure there undoes the ingest):
     `asm_db.publish.workflows.ingest_labels_styled`, what `asmdb ingest labels` runs, passes
-    the refresh of the label layer's QGIS style.
+    the refresh of the label layer's QGIS style. A file whose labels mostly lie on no tile of
+    any feature set is refused (see `asm_db.ingest.label_placement`) unless `force`. With
+    `replace`, the file becomes its source's whole set: labels ingested before from a file of
+    the same name that this one no longer holds are deleted (after `confirm`, if given).
     """
     path = Path(path)
     started = time.perf_counter()
@@ -229,8 +281,17 @@ def ingest_labels(
                     copy.write_row(
                         [None if isinstance(v, float) and np.isnan(v) else v for v in row]
                     )
+            if not force:
+                check_placement(cur, path)
             cur.execute(load_sql("labels_merge"), {"source_file": path.name})
             added, updated = cur.fetchone()
+            removed = 0
+            if replace:
+                removed = cur.execute(
+                    load_sql("labels_replace"), {"source_file": path.name}
+                ).fetchone()[0]
+                if removed and confirm is not None:
+                    confirm(f"--replace deletes {removed} label(s) of {path.name} not in it now?")
         driver(conn).execute("ANALYZE asmdb.labels")
         if then is not None:
             then(conn)
@@ -240,5 +301,6 @@ def ingest_labels(
         added,
         updated,
         time.perf_counter() - started,
+        removed=removed,
         dated=int(labels["observed_at"].notna().sum()),
     )

@@ -12,6 +12,7 @@ import pyarrow.feather  # noqa: F401 - pa.feather
 import pyarrow.parquet as pq
 
 from asm_db.errors import InputError
+from asm_db.ingest.columns import csv_delimiter
 
 CSV_BLOCK_BYTES = 32 << 20
 
@@ -90,6 +91,7 @@ def open_batches(path: Path, batch_rows: int, columns: list[str] | None = None) 
             stream = pacsv.open_csv(
                 path,
                 read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                parse_options=pacsv.ParseOptions(delimiter=csv_delimiter(path)),
                 convert_options=pacsv.ConvertOptions(include_columns=columns),
             )
             return _checked(

@@ -14,6 +14,12 @@ MODEL_NAMES = ("ridge", "logistic", "random-forest", "gradient-boosting")
 SEED_ALPHAS = (0.01, 0.1, 1.0, 10.0)
 # Bootstrap resamples behind each metric's 95% interval.
 DEFAULT_BOOTSTRAP = 200
+# Spatial CV block edges (degrees) that `block_size="auto"` chooses from, largest first, and
+# the blocks it wants in each outer fold.
+BLOCK_SIZES = (1.0, 0.5, 0.25, 0.1, 0.05, 0.025, 0.01)
+BLOCKS_PER_FOLD = 3
+# The block size runs recorded before "auto" existed ran with when they recorded none.
+LEGACY_BLOCK_SIZE = 0.5
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,14 @@ def _shifted(day: date, days: int) -> date:
 
 @dataclass(frozen=True)
 class Protocol:
-    """How a run is fitted and evaluated; the seed's choices are the defaults it shares."""
+    """How a run is fitted and evaluated; the seed's choices are the defaults it shares.
+
+    `block_size` is the spatial CV block edge in degrees, or "auto": the largest of
+    `BLOCK_SIZES` that leaves at least `BLOCKS_PER_FOLD` blocks per outer fold."""
 
     cv: str = "spatial"
     model: str = "ridge"
-    block_size: float = 0.5
+    block_size: float | str = "auto"
     test_size: float = 0.2
     random_state: int = 1991
     alphas: tuple[float, ...] = SEED_ALPHAS

@@ -4,7 +4,8 @@
   CV on the 80%, isotonic calibration fitted on the 20% test scores and the AUC reported on
   those same rows (so "after calibration" is optimistic). Kept to compare with the notebook.
 - `spatial` (default): spatially blocked cross-validation. Labels are grouped into square
-  blocks (0.5 degree by default); each outer fold holds out whole blocks, so no test label has
+  blocks (by default the largest of 1, 0.5, 0.25, 0.1, 0.05, 0.025 or 0.01 degrees that leaves
+  at least three blocks per fold); each outer fold holds out whole blocks, so no test label has
   a training neighbour in its block. Within the training blocks the grid is searched by inner
   blocked CV, and the isotonic calibration is fitted on out-of-fold scores of the training
   blocks: the held-out fold is never seen by the search or the calibration. A label joined to
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.linalg import LinAlgWarning
@@ -26,7 +27,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, t
 
 from asm_db.errors import AsmdbError
 from asm_db.modeling import estimators, metrics
-from asm_db.modeling.options import PROTOCOLS, Protocol
+from asm_db.modeling.options import BLOCK_SIZES, BLOCKS_PER_FOLD, PROTOCOLS, Protocol
 from asm_db.modeling.ridge import RidgeSearch, ridge_search
 
 
@@ -182,7 +183,7 @@ def _fit_seed(X, y, protocol: Protocol, label_id, tile_id) -> FitResult:
         rows, test_size=protocol.test_size, random_state=protocol.random_state
     )
     if len(np.unique(y[test])) < 2:
-        raise TrainingDataError("the test split holds only one class; change --random-state")
+        raise TrainingDataError("the test split holds only one class; change --seed")
     smallest = np.unique(y[train], return_counts=True)[1].min()
     if smallest < protocol.folds:  # a stratified fold would be scored on one class
         raise TrainingDataError(
@@ -233,6 +234,39 @@ def spatial_blocks(lonlat: np.ndarray, block_size: float) -> np.ndarray:
     return cell[:, 0] * 1_000_000 + cell[:, 1]
 
 
+def count_blocks(lonlat: np.ndarray, block_size: float) -> int:
+    return int(len(np.unique(spatial_blocks(lonlat, block_size))))
+
+
+def _blocks_needed(folds: int) -> int:
+    """Blocks without which blocked CV cannot run: inner folds split the outer training blocks
+    again, so both need `folds` blocks at least."""
+    return folds * folds // (folds - 1) + 1
+
+
+def choose_block_size(lonlat: np.ndarray, folds: int) -> float:
+    """The largest of `BLOCK_SIZES` that leaves at least `BLOCKS_PER_FOLD` blocks per fold;
+    failing that, the largest that blocked CV can run on at all."""
+    counts = {size: count_blocks(lonlat, size) for size in BLOCK_SIZES}
+    for wanted in (BLOCKS_PER_FOLD * folds, _blocks_needed(folds)):
+        for size in BLOCK_SIZES:
+            if counts[size] >= wanted:
+                return size
+    smallest = BLOCK_SIZES[-1]
+    raise TrainingDataError(
+        f"the labels fall in {counts[smallest]} spatial block(s) even at {smallest:g} degrees; "
+        f"blocked {folds}-fold CV needs at least {_blocks_needed(folds)}: use fewer --folds "
+        "or --cv seed"
+    )
+
+
+def resolve_block_size(protocol: Protocol, lonlat: np.ndarray) -> Protocol:
+    """`protocol` with `block_size="auto"` replaced by the size chosen for these positions."""
+    if protocol.block_size != "auto":
+        return protocol
+    return replace(protocol, block_size=choose_block_size(lonlat, protocol.folds))
+
+
 def _suggest_block_size(lonlat: np.ndarray, folds: int) -> float:
     span = float(np.max(lonlat.max(axis=0) - lonlat.min(axis=0)))
     return float(f"{span / (2 * folds):.1g}") if span > 0 else 0.01
@@ -261,10 +295,10 @@ def _fit_calibrated(spec, protocol: Protocol, X, y, groups):
 
 def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat) -> FitResult:
     spec = estimators.model_spec(protocol.model)
+    protocol = resolve_block_size(protocol, lonlat)
     groups = spatial_blocks(lonlat, protocol.block_size)
     n_blocks = len(np.unique(groups))
-    # Inner folds split the outer training blocks again: both need `folds` blocks at least.
-    needed = protocol.folds * protocol.folds // (protocol.folds - 1) + 1
+    needed = _blocks_needed(protocol.folds)
     if n_blocks < needed:
         raise TrainingDataError(
             f"the labels fall in {n_blocks} spatial block(s) of {protocol.block_size:g} degrees; "

@@ -12,6 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 
+from asm_db.errors import AsmdbError
 from asm_db.publish.styles import write_gpkg_style
 
 # SQLite's side files, which GDAL may leave beside a GeoPackage it was writing.
@@ -24,6 +25,10 @@ def replacing(out: str | Path) -> Iterator[Path]:
     when the block finishes; on any failure, interruptions included, it is removed and `out`
     is left as it was."""
     out = Path(out)
+    if not out.parent.is_dir():
+        raise AsmdbError(f"{out}: there is no folder {out.parent} to write it in")
+    if out.is_dir():
+        raise AsmdbError(f"{out} is a folder: cannot write a file there")
     partial = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.partial{out.suffix}")
     try:
         yield partial

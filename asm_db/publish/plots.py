@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import psycopg
 from matplotlib import colormaps
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
@@ -26,6 +27,7 @@ from asm_db.errors import NotFound
 from asm_db.grid import Grid, feature_set_grid
 from asm_db.maps.predict import tile_feature_batches
 from asm_db.maps.registry import resolve_map
+from asm_db.publish.staging import StagedFiles, check_output_dir
 from asm_db.runs.registry import RunSummary, get_run
 
 FEATURE_MAPS = 3
@@ -52,25 +54,32 @@ class RunData:
 def load_run_data(engine: Engine, run_id: int, n_feature_maps: int = FEATURE_MAPS) -> RunData:
     with connect(engine) as conn:
         check_ready(conn)
-        pg = driver(conn)
-        run = get_run(pg, run_id)
-        evaluated = pg.execute(load_sql("run_evaluation_rows"), {"run_id": run_id}).fetchall()
-        try:
-            map_id = resolve_map(pg, run_id=run_id).map_id
-        except NotFound:
-            map_id = None  # a run trained without a map: no map figure
-        tiles = pg.execute(load_sql("map_prediction_rows"), {"map_id": map_id}).fetchall()
-        top = run.metrics.get("top_features", [])[:n_feature_maps]
-        columns = [f["index"] for f in top]
-        feature_set_id, n_features = pg.execute(
-            load_sql("run_feature_set"), {"run_id": run_id}
-        ).fetchone()
-        grid = feature_set_grid(pg, feature_set_id)
-        ids, values = [np.empty(0, np.int64)], [np.empty((0, len(columns)))]
-        if columns:
-            for batch_ids, features in tile_feature_batches(pg, feature_set_id, n_features):
-                ids.append(batch_ids)
-                values.append(features[:, columns].astype(float))
+        return read_run_data(driver(conn), run_id, n_feature_maps)
+
+
+def read_run_data(
+    pg: psycopg.Connection, run_id: int, n_feature_maps: int = FEATURE_MAPS
+) -> RunData:
+    """What the figures of run `run_id` are drawn from, read on `pg` (which may be the
+    transaction still writing the run)."""
+    run = get_run(pg, run_id)
+    evaluated = pg.execute(load_sql("run_evaluation_rows"), {"run_id": run_id}).fetchall()
+    try:
+        map_id = resolve_map(pg, run_id=run_id).map_id
+    except NotFound:
+        map_id = None  # a run trained without a map: no map figure
+    tiles = pg.execute(load_sql("map_prediction_rows"), {"map_id": map_id}).fetchall()
+    top = run.metrics.get("top_features", [])[:n_feature_maps]
+    columns = [f["index"] for f in top]
+    feature_set_id, n_features = pg.execute(
+        load_sql("run_feature_set"), {"run_id": run_id}
+    ).fetchone()
+    grid = feature_set_grid(pg, feature_set_id)
+    ids, values = [np.empty(0, np.int64)], [np.empty((0, len(columns)))]
+    if columns:
+        for batch_ids, features in tile_feature_batches(pg, feature_set_id, n_features):
+            ids.append(batch_ids)
+            values.append(features[:, columns].astype(float))
     ev = np.array(evaluated, dtype=float).reshape(-1, 5)
     return RunData(
         run=run,
@@ -393,10 +402,18 @@ def _file_safe(name: str) -> str:
 
 def plot_run(engine: Engine, run_id: int, out_dir: Path) -> list[Path]:
     """Write every figure of a run as PNG into `out_dir`; returns their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for stem, fig in run_figures(load_run_data(engine, run_id)).items():
-        path = out_dir / f"run-{run_id}-{stem}.png"
-        fig.savefig(path, dpi=100)
-        paths.append(path)
-    return paths
+    with StagedFiles() as staged, connect(engine) as conn:
+        check_ready(conn)
+        stage_run_plots(driver(conn), run_id, out_dir, staged)
+    return staged.published
+
+
+def stage_run_plots(
+    pg: psycopg.Connection, run_id: int, out_dir: Path, staged: StagedFiles
+) -> None:
+    """Draw every figure of a run as PNG under a temporary name in `out_dir`: the files get
+    their names when `staged` is published (after the run's transaction commits)."""
+    check_output_dir(out_dir, "--plots")
+    for stem, fig in run_figures(read_run_data(pg, run_id)).items():
+        path = staged.add(out_dir / f"run-{run_id}-{stem}.png")
+        fig.savefig(path, dpi=100, format="png")

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from asm_db.maps.write import MAPPED_THRESHOLD
 from asm_db.modeling.metrics import interval_note, metric_rows
+from asm_db.modeling.options import LEGACY_BLOCK_SIZE
 from asm_db.publish.plots import load_run_data, load_run_periods, period_figures, run_figures
 from asm_db.runs.registry import reproduce_command
 
@@ -197,7 +198,7 @@ def render_report(engine: Engine, run_id: int) -> str:
     else:
         parts.append(
             f"<p>Spatially blocked cross-validation: blocks of "
-            f"{run.parameters['protocol'].get('block_size', 0.5):g} degrees, "
+            f"{run.parameters['protocol'].get('block_size', LEGACY_BLOCK_SIZE):g} degrees, "
             f"{run.parameters['protocol'].get('folds')} folds; the grid searched and the "
             "calibration fitted on the training blocks of each fold only.</p>"
         )

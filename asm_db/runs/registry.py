@@ -20,7 +20,7 @@ from asm_db.db import copy as pgcopy
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
-from asm_db.modeling.options import LabelFilters, Protocol
+from asm_db.modeling.options import LEGACY_BLOCK_SIZE, LabelFilters, Protocol
 from asm_db.runs import model_store
 
 if TYPE_CHECKING:
@@ -212,11 +212,11 @@ def reproduce_command(run: RunSummary) -> str:
     args = ["asmdb", "train", "--feature-set", str(p.get("feature_set"))]
     args += ["--cv", run.protocol, "--model", run.model]
     if run.protocol == "spatial":
-        args += ["--block-size", _exact(protocol.get("block_size", default.block_size))]
+        args += ["--block-size", _exact(protocol.get("block_size", LEGACY_BLOCK_SIZE))]
     else:
         args += ["--test-size", _exact(protocol.get("test_size", default.test_size))]
     args += ["--folds", str(protocol.get("folds", default.folds))]
-    args += ["--random-state", str(protocol.get("random_state", default.random_state))]
+    args += ["--seed", str(protocol.get("random_state", default.random_state))]
     if run.model == "ridge":
         args += ["--alphas", ",".join(_exact(a) for a in protocol.get("alphas", []))]
     if "bootstrap" in protocol:

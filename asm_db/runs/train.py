@@ -22,7 +22,9 @@ from asm_db.maps.predict import READERS, TilePredictions, predict_tiles
 from asm_db.maps.write import record_map
 from asm_db.modeling import estimators
 from asm_db.modeling import protocols as fitting
-from asm_db.modeling.options import LabelFilters
+from asm_db.modeling.options import BLOCK_SIZES, BLOCKS_PER_FOLD, LabelFilters
+from asm_db.publish.staging import StagedFiles, check_output_dir
+from asm_db.runs.label_checks import no_rows_reason, unknown_mine_types
 from asm_db.runs.registry import record_run, write_evaluations
 
 TOP_FEATURES = 20
@@ -72,6 +74,8 @@ class RunResult:
     seconds: dict = field(default_factory=dict)
     plots: list[Path] = field(default_factory=list)
     map_id: int | None = None
+    # As fitted: a block size of "auto" replaced by the size chosen.
+    protocol: fitting.Protocol | None = None
 
 
 def choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
@@ -176,6 +180,10 @@ def _top_features(importance: np.ndarray, names: list[str], k: int = TOP_FEATURE
     ]
 
 
+def _sizes() -> str:
+    return ", ".join(f"{size:g}" for size in BLOCK_SIZES)
+
+
 def _metrics(fit: fitting.FitResult, protocol: fitting.Protocol) -> dict:
     return {
         "protocol": fit.protocol,
@@ -207,11 +215,15 @@ def train_run(
 
     The run, its evaluation rows and its map commit together, and the map is promoted (shown by
     `asmdb.latest_predictions`) in that same transaction unless `promote` is false: readers
-    never see a half-written run or map.
+    never see a half-written run or map. `plots_dir` is checked before any work and the plots
+    are drawn before the commit: plots that cannot be written leave no run behind.
     """
     estimators.model_spec(protocol.model)  # an unknown model fails before any work
     seconds = {}
-    with connect(engine) as conn:
+    staged = StagedFiles()  # the plots, named only once the run has committed
+    if plots_dir is not None:
+        check_output_dir(plots_dir, "--plots")
+    with staged, connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
         fs = choose_feature_set(pg, feature_set)
@@ -224,6 +236,24 @@ def train_run(
         with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
             filter_counts = cur.execute(load_sql("label_filter_counts"), label_filters).fetchone()
         seconds["join"] = time.perf_counter() - started
+        for warning in unknown_mine_types(pg, filters):
+            if notify is not None:
+                notify(warning)
+        if len(rows.y) == 0:
+            raise fitting.TrainingDataError(
+                no_rows_reason(pg, filters, filter_counts, fs.feature_set_id, fs.name)
+            )
+
+        block_size_auto = protocol.cv == "spatial" and protocol.block_size == "auto"
+        if block_size_auto:
+            protocol = fitting.resolve_block_size(protocol, lonlat)
+            if notify is not None:
+                notify(
+                    f"spatial CV blocks of {protocol.block_size:g} degrees "
+                    f"({fitting.count_blocks(lonlat, protocol.block_size)} blocks; "
+                    f"--block-size auto: the largest of {_sizes()} degrees leaving at least "
+                    f"{BLOCKS_PER_FOLD} blocks per fold)"
+                )
 
         started = time.perf_counter()
         fit = fitting.fit(
@@ -283,7 +313,11 @@ def train_run(
         parameters = {
             "feature_set": fs.name,
             "filters": _recorded_filters(filters, label_filters),
-            "protocol": {**asdict(protocol), "alphas": list(protocol.alphas)},
+            "protocol": {
+                **asdict(protocol),
+                "alphas": list(protocol.alphas),
+                "block_size_auto": block_size_auto,
+            },
             "model": estimators.model_spec(protocol.model).description
             + " + IsotonicRegression(out_of_bounds='clip')",
         }
@@ -315,6 +349,11 @@ def train_run(
             )
             map_id = written.map_id
         seconds["write"] = time.perf_counter() - started
+        if plots_dir is not None:
+            from asm_db.publish.plots import stage_run_plots
+
+            # Inside the run's transaction: plots that fail leave no run behind.
+            stage_run_plots(pg, run_id, Path(plots_dir), staged)
 
     result = RunResult(
         run_id,
@@ -327,9 +366,7 @@ def train_run(
         top,
         seconds,
         map_id=map_id,
+        protocol=protocol,
     )
-    if plots_dir is not None:
-        from asm_db.publish.plots import plot_run
-
-        result.plots = plot_run(engine, run_id, Path(plots_dir))
+    result.plots = staged.published
     return result

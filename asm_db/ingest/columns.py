@@ -1,0 +1,59 @@
+"""Column names as files really carry them: in another case (`LON`), cut to the ten
+characters a Shapefile's DBF allows (`sample_typ`, `proportion`), and separated by semicolons
+(spreadsheets set to a European locale); and the columns a file has, for error messages."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+# A DBF field name (Shapefile attribute) holds at most this many characters.
+DBF_NAME_LENGTH = 10
+COLUMNS_SHOWN = 12
+
+
+def columns_found(names: Iterable[object]) -> str:
+    """'columns found: a, b, c' (the first few, and how many more)."""
+    names = [str(n) for n in names]
+    if not names:
+        return "no columns found"
+    shown = ", ".join(names[:COLUMNS_SHOWN])
+    more = len(names) - COLUMNS_SHOWN
+    return f"columns found: {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def match_columns(frame: pd.DataFrame, wanted: Sequence[str]) -> pd.DataFrame:
+    """`frame` with columns renamed to the `wanted` names they stand for: the same name in
+    another case, or its first ten characters (a Shapefile's). A name the file already has
+    exactly, or that two columns could stand for, is left alone."""
+    present = {str(c) for c in frame.columns}
+    renames = {}
+    for name in wanted:
+        if name in present:
+            continue
+        candidates = [
+            column
+            for column in frame.columns
+            if str(column) not in wanted
+            and (
+                str(column).lower() == name
+                or (len(name) > DBF_NAME_LENGTH and str(column).lower() == name[:DBF_NAME_LENGTH])
+            )
+        ]
+        if len(candidates) == 1 and candidates[0] not in renames:
+            renames[candidates[0]] = name
+    return frame.rename(columns=renames) if renames else frame
+
+
+def csv_delimiter(path: Path) -> str:
+    """';' for a CSV whose header has semicolons and no commas, else ','."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+            header = f.readline()
+    except OSError:
+        return ","  # the reader says what is wrong with the file
+    return ";" if ";" in header and "," not in header else ","
