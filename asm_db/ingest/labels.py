@@ -16,8 +16,8 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
-from asm_db.ingest.label_dates import date_column_of, observation_dates
 from asm_db.ingest.columns import columns_found, csv_delimiter, match_columns
+from asm_db.ingest.label_dates import date_column_of, observation_dates
 from asm_db.ingest.label_placement import check_placement
 
 # The seed's label columns; lon/lat may instead come from a point geometry.
