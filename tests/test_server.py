@@ -18,7 +18,7 @@ from web_server import serve
 
 pytestmark = pytest.mark.slow  # starts the web server on a trained database
 
-PUBLIC = ["asmdb.latest_predictions"]
+PUBLIC = ["asmdb.latest_overviews", "asmdb.latest_predictions"]
 PRIVATE = ["asmdb.labels", "asmdb.review_queue", "asmdb.similar_tiles"]
 TMS = morecantile.tms.get("WebMercatorQuad")
 
@@ -146,6 +146,52 @@ def test_a_vector_tile_holds_the_tiles_it_covers(site, pg):
     assert set(expected) <= set(got)
     assert {t: got[t] for t in expected} == pytest.approx(expected)
     assert all(f["geometry"]["type"] == "Polygon" for f in features)
+
+
+def test_a_low_zoom_tile_of_the_overview_holds_its_blocks_as_the_page_asks(site, pg):
+    """At zoom 6 the page asks `asmdb.latest_overviews` for one block size: the tile holds
+    those blocks, with the highest probability of their tiles, and nothing else."""
+    from asm_db.maps.overviews import level_for_zoom
+
+    c = client(site)
+    config = c.get("/api/config").json()
+    assert config["full_resolution_zoom"] == 11
+    levels = {lv["cells"]: (lv["minzoom"], lv["maxzoom"]) for lv in config["overviews"]}
+    level = level_for_zoom(6)
+    assert levels[level.cells][0] <= 6 < levels[level.cells][1]
+    lon, lat = pg.execute("SELECT lon, lat FROM asmdb.tiles ORDER BY tile_id LIMIT 1").fetchone()
+    tile = TMS.tile(lon, lat, 6)
+    west, south, east, north = TMS.bounds(tile)
+    expected = {
+        overview_id: (tiles, probability)
+        for overview_id, tiles, probability in pg.execute(
+            "SELECT o.overview_id, o.tiles, max(p.probability) FROM asmdb.latest_overviews AS o "
+            "JOIN asmdb.latest_predictions AS p ON ST_Within(ST_Centroid(p.geom), o.geom) "
+            "WHERE o.cells = %s AND ST_Intersects(o.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326)) "
+            "GROUP BY o.overview_id, o.tiles HAVING count(*) = o.tiles",
+            (level.cells, west, south, east, north),
+        )
+    }
+    assert expected
+    r = c.get(
+        f"/collections/asmdb.latest_overviews/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}",
+        params={
+            "properties": "overview_id,cells,tiles,probability,probability_mean",
+            "filter": f"cells={level.cells}",
+        },
+    )
+    assert r.status_code == 200, r.text
+    features = mapbox_vector_tile.decode(r.content)["default"]["features"]
+    assert {f["properties"]["cells"] for f in features} == {level.cells}
+    got = {f["properties"]["overview_id"]: f["properties"] for f in features}
+    # The tile's clip buffer can add blocks just outside; every block inside is there.
+    assert set(expected) <= set(got)
+    for overview_id, (tiles, probability) in expected.items():
+        assert got[overview_id]["tiles"] == tiles
+        assert got[overview_id]["probability"] == pytest.approx(probability, rel=1e-6)
+    # Far fewer features than the map's own tiles in the same tile.
+    tiles = pg.execute("SELECT count(*) FROM asmdb.latest_predictions").fetchone()[0]
+    assert len(features) * level.cells**2 >= tiles > len(features)
 
 
 def test_anonymous_sees_map_layers_only(site):

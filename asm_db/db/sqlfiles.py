@@ -19,4 +19,5 @@ REPLACEABLE_FILES = (
     "promoted_map",
     "promoted_run",
     "latest_predictions",
+    "latest_overviews",
 )

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
+from asm_db.maps.overviews import FULL_RESOLUTION_ZOOM, LEVELS
 from asm_db.server import auth
 from asm_db.server.auth import COOKIE, LoginRefused, Session, current_session
 from asm_db.server.classes import maplibre_step, probability_classes
@@ -69,6 +70,9 @@ def config(request: Request) -> dict:
         "classes": [vars(c) for c in probability_classes()],
         "probability_color": maplibre_step(),
         "collections": collections,
+        # Zooms below this one draw asmdb.latest_overviews, one block size per zoom range.
+        "overviews": [vars(level) for level in LEVELS],
+        "full_resolution_zoom": FULL_RESOLUTION_ZOOM,
         "maplibre": request.app.state.maplibre_ready,
         "session": _session_info(current_session(request), request),
     }
