@@ -57,7 +57,14 @@ def test_upgrade_down_and_up_again(empty_db_url):
                 "SELECT tablename FROM pg_indexes WHERE schemaname = 'asmdb' AND indexdef LIKE '%USING gist%'"
             )
         }
-        assert gist == {"labels", "tiles", "predictions", "review_queue", "similar_tiles"}
+        assert gist == {
+            "labels",
+            "tiles",
+            "predictions",
+            "review_queue",
+            "similar_tiles",
+            "map_overviews",
+        }
 
     assert downgrade(engine, "base") == "base"
     with psycopg.connect(plain) as conn:
@@ -91,7 +98,7 @@ def test_upgrade_twice_is_harmless(engine, pg):
         pg.execute("SELECT count(*) FROM public.layer_styles WHERE stylename = 'asmdb'").fetchone()[
             0
         ]
-        == 5
+        == 8
     )
 
 
@@ -110,7 +117,7 @@ def test_qgis_revision_down_and_up_keeps_data_and_other_styles(engine, pg, sampl
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
     assert upgrade_database(engine) == head_revision()
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
-    assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 6
+    assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 9
 
 
 @pytest.mark.slow

@@ -25,9 +25,12 @@ def test_migrations_write_no_styles_and_the_upgrade_workflow_does(empty_db_url):
         assert upgrade_database(engine) == head_revision()
         assert [r[0] for r in pg.execute(STYLES)] == [
             "labels",
+            "latest_overviews",
             "latest_predictions",
+            "map_overviews",
             "predictions",
             "review_queue",
+            "similar_tiles",
             "tiles",
         ]
     engine.dispose()
