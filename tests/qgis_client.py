@@ -30,8 +30,9 @@ from qgis.core import (  # noqa: E402
     QgsRectangle,
     QgsVectorDataProvider,
     QgsVectorLayer,
+    QgsVectorLayerTemporalContext,
 )
-from qgis.PyQt.QtCore import QSize  # noqa: E402
+from qgis.PyQt.QtCore import QDate, QDateTime, QSize, QTime  # noqa: E402
 from qgis.PyQt.QtGui import QColor  # noqa: E402
 
 messages = []
@@ -68,7 +69,28 @@ def describe(layer):
         out["categories"] = [c.value() for c in renderer.categories()]
     if renderer and renderer.type() == "singleSymbol":
         out["symbol"] = renderer.symbol().symbolLayer(0).properties()
+    out["temporal"] = layer.temporalProperties().isActive()
     return out
+
+
+def temporal_frames(layer, frames):
+    """What the Temporal Controller would show in each frame [start, end] (ISO dates): the
+    feature count and the distinct values of period_start."""
+    from qgis.core import QgsDateTimeRange, QgsFeatureRequest
+
+    context = QgsVectorLayerTemporalContext()
+    context.setLayer(layer)
+    shown = []
+    for start, end in frames:
+        span = QgsDateTimeRange(
+            QDateTime(QDate.fromString(start, "yyyy-MM-dd"), QTime(0, 0)),
+            QDateTime(QDate.fromString(end, "yyyy-MM-dd"), QTime(23, 59, 59)),
+        )
+        expression = layer.temporalProperties().createFilterString(context, span)
+        features = list(layer.getFeatures(QgsFeatureRequest().setFilterExpression(expression)))
+        periods = sorted({f["period_start"].toString("yyyy-MM-dd") for f in features})
+        shown.append({"filter": expression, "count": len(features), "periods": periods})
+    return shown
 
 
 def _box(rect):
@@ -144,6 +166,12 @@ def main(spec):
                 if node.isVisible()
             ],
         }
+        if spec.get("temporal_frames"):
+            result["project"]["temporal_frames"] = {
+                layer.name(): temporal_frames(layer, spec["temporal_frames"])
+                for layer in tree
+                if layer.isValid() and layer.temporalProperties().isActive()
+            }
         if spec.get("render"):
             visible = [
                 node.layer()

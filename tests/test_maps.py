@@ -73,7 +73,7 @@ def test_train_then_maps_list_show_promote_and_the_runs_alias(cli, pg, sample):
 
     promoted = cli("maps", "promote", "2")
     assert promoted.code == 0, promoted.stderr
-    assert "map 2 (run 2, feature set 'default') promoted" in promoted.stdout
+    assert "map 2 (run 2, feature set 'default', period -) promoted" in promoted.stdout
     assert pg.execute(SHOWN).fetchone() == (sample.n_tiles, 2, 2, 2)
     shown = cli("maps", "show", "2")
     assert "map 2: run 2 (ridge) on feature set 'default'" in shown.stdout

@@ -63,6 +63,7 @@ def test_upgrade_down_and_up_again(empty_db_url):
             "predictions",
             "review_queue",
             "similar_tiles",
+            "change_tiles",
             "map_overviews",
         }
 
@@ -98,7 +99,7 @@ def test_upgrade_twice_is_harmless(engine, pg):
         pg.execute("SELECT count(*) FROM public.layer_styles WHERE stylename = 'asmdb'").fetchone()[
             0
         ]
-        == 8
+        == 11
     )
 
 
@@ -117,7 +118,7 @@ def test_qgis_revision_down_and_up_keeps_data_and_other_styles(engine, pg, sampl
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
     assert upgrade_database(engine) == head_revision()
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
-    assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 9
+    assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 12
 
 
 @pytest.mark.slow

@@ -225,10 +225,13 @@ def test_styles_survive_a_new_run(world):
         .fetchall()
     )
     assert [r[0] for r in rows] == [
+        "change_tiles",
         "labels",
+        "latest_change",
         "latest_overviews",
         "latest_predictions",
         "map_overviews",
+        "maps_by_period",
         "predictions",
         "review_queue",
         "similar_tiles",
@@ -245,16 +248,23 @@ def test_stored_project_opens_with_its_layers_labels_on_top(world):
     assert names == [
         "Review queue",
         "Field labels",
+        "Change in mapped ASM (newest change)",
         "ASM probability (promoted map)",
+        "ASM probability by period (Temporal Controller)",
         "Feature tiles",
     ]
     assert all(layer["valid"] for layer in project["layers"]), world["seen"]["messages"]
     assert [layer["renderer"] for layer in project["layers"]] == [
         "categorizedSymbol",
         "categorizedSymbol",
+        "categorizedSymbol",
+        "graduatedSymbol",
         "graduatedSymbol",
         "singleSymbol",
     ]
+    assert [layer["temporal"] for layer in project["layers"]] == [
+        False, False, False, False, True, False
+    ]  # fmt: skip
     xmin, ymin, xmax, ymax = (
         world["pg"]
         .execute(

@@ -24,10 +24,13 @@ def test_migrations_write_no_styles_and_the_upgrade_workflow_does(empty_db_url):
         assert pg.execute(STYLES).fetchall() == []
         assert upgrade_database(engine) == head_revision()
         assert [r[0] for r in pg.execute(STYLES)] == [
+            "change_tiles",
             "labels",
+            "latest_change",
             "latest_overviews",
             "latest_predictions",
             "map_overviews",
+            "maps_by_period",
             "predictions",
             "review_queue",
             "similar_tiles",

@@ -12,6 +12,7 @@ import sys
 import typer
 
 from asm_db.cli import (
+    change,
     db,
     export,
     featurize,
@@ -42,6 +43,7 @@ app.command("train")(train.train)
 app.add_typer(runs.app, name="runs")
 app.command("predict")(maps.predict)
 app.add_typer(maps.app, name="maps")
+app.command("change")(change.change)
 app.command("report")(runs.report)
 app.add_typer(review.app, name="review")
 app.add_typer(qgis.app, name="qgis")

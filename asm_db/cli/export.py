@@ -33,3 +33,19 @@ def export_predictions_command(
         f"{result.path}: map {result.map_id} (run {result.run_id}), {result.rows} tiles, "
         f"style {result.style}"
     )
+
+
+@app.command("change")
+def export_change_command(
+    out: Annotated[Path, typer.Argument(help="OUT.gpkg (style embedded) or OUT.parquet.")],
+    change_id: Annotated[
+        int | None, typer.Option("--change", help="Change to export (default: the newest).")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write a change map to a GeoPackage or GeoParquet file, one styled polygon per tile:
+    tile_id, p_from, p_to, delta, class (new, gone, persistent, absent, no_data)."""
+    from asm_db.publish.export import export_change
+
+    result = export_change(create_engine(database_url), out, change_id)
+    print(f"{result.path}: change {result.change_id}, {result.rows} tiles, style {result.style}")

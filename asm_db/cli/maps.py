@@ -30,6 +30,7 @@ def map_json(m) -> dict:
         "period_start": _date(m.period_start),
         "period_end": _date(m.period_end),
         "promoted": m.promoted,
+        "shown": m.shown,
         "created_at": m.created_at.isoformat(),
         "promoted_at": m.promoted_at.isoformat() if m.promoted_at else None,
         "tiles": m.tiles,
@@ -45,7 +46,7 @@ def _period(m) -> str:
 
 @app.callback()
 def maps(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
-    """List maps, newest first (* marks the map latest_predictions shows)."""
+    """List maps, newest first (* marks the promoted map of each period)."""
     if ctx.invoked_subcommand is None:
         maps_list(False, database_url)
 
@@ -55,7 +56,8 @@ def maps_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the maps as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """List maps, newest first (* marks the map latest_predictions shows)."""
+    """List maps, newest first (* marks the promoted map of each period; the newest period's
+    is the one asmdb.latest_predictions shows)."""
     from asm_db.maps.registry import list_maps
 
     found = list_maps(create_engine(database_url))
@@ -97,7 +99,8 @@ def maps_show(
     print(f"tiles: {m.tiles}; at least 0.5: {m.counts.get('tiles_at_least_half', '-')}")
     print(
         f"promoted at: {m.promoted_at or 'never'}; "
-        f"shown by asmdb.latest_predictions: {'yes' if m.promoted else 'no'}"
+        f"promoted for its period: {'yes' if m.promoted else 'no'}; "
+        f"shown by asmdb.latest_predictions: {'yes' if m.shown else 'no'}"
     )
 
 
@@ -106,16 +109,23 @@ def maps_promote(
     map_id: Annotated[int, typer.Argument(help="Map to show in asmdb.latest_predictions.")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Make a map the one asmdb.latest_predictions (and so QGIS) shows."""
+    """Promote a map within its period: asmdb.maps_by_period shows it, and so does
+    asmdb.latest_predictions when its period is the newest."""
     from asm_db.maps.registry import promote_map
 
     print(promoted_line(promote_map(create_engine(database_url), map_id)))
 
 
 def promoted_line(m) -> str:
-    return (
-        f"map {m.map_id} (run {m.run_id}, feature set '{m.feature_set}') promoted: "
+    where = (
         f"asmdb.latest_predictions shows its {m.tiles} tiles"
+        if m.shown
+        else "asmdb.maps_by_period shows it; asmdb.latest_predictions shows the map of a "
+        "newer period"
+    )
+    return (
+        f"map {m.map_id} (run {m.run_id}, feature set '{m.feature_set}', period "
+        f"{_period(m)}) promoted: {where}"
     )
 
 
@@ -145,7 +155,7 @@ def predict(
             progress=lambda done, total: progress.update(task, completed=done, total=total),
             notify=notify,
         )
-    m = result.map
+    m = result.summary
     if as_json:
         print(
             json.dumps(
@@ -160,7 +170,13 @@ def predict(
             )
         )
         return
-    shown = "view asmdb.latest_predictions" if m.promoted else "not promoted"
+    shown = (
+        "view asmdb.latest_predictions"
+        if m.shown
+        else "promoted for its period (asmdb.maps_by_period)"
+        if m.promoted
+        else "not promoted"
+    )
     print(
         f"map {m.map_id}: run {m.run_id} (trained on '{result.trained_on}') applied to "
         f"{m.tiles} tiles of '{result.feature_set}' -> asmdb.predictions, {shown}"

@@ -31,3 +31,7 @@ def sample_data(
     print(f"{data.labels}: {data.n_labels} labels")
     print(f"{data.features}: {data.n_tiles} tiles x {data.n_features} features")
     print(f"{data.imagery}: red, green, blue reflectance in UTM 29N, for `asmdb featurize`")
+    print(
+        f"{data.later_features}: the same tiles in a later period (mining opened and stopped), "
+        "for `asmdb predict` and `asmdb change`"
+    )

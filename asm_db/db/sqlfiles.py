@@ -20,4 +20,6 @@ REPLACEABLE_FILES = (
     "promoted_run",
     "latest_predictions",
     "latest_overviews",
+    "maps_by_period",
+    "latest_change",
 )

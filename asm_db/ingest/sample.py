@@ -33,6 +33,8 @@ class SampleData:
     n_features: int
     truth: Path | None = None  # SLE_truth.csv: image_id, is_mine (what a reviewer would see)
     imagery: Path | None = None  # SLE_imagery.tif: what a satellite sees, for `asmdb featurize`
+    later_features: Path | None = None  # SLE_features_later.feather: a later period
+    later_truth: Path | None = None  # SLE_truth_later.csv: the later period's truth
 
 
 def image_id(lat: float, lon: float) -> str:
@@ -107,24 +109,8 @@ def write_sample_data(
     weights = rng.standard_normal((covariates.shape[1], n_features))
     bias = rng.standard_normal(n_features) * 0.5
     ids = [image_id(a, o) for a, o in zip(grid_lat.ravel(), grid_lon.ravel(), strict=True)]
-    names = [f"feature_{i}" for i in range(n_features)]
-    schema = pa.schema([("image_id", pa.string())] + [(n, pa.float32()) for n in names])
     features_path = out / "SLE_features.feather"
-    # Written a record batch at a time (feather's own default chunk), so a region of any size
-    # is generated in bounded memory; the file is what pyarrow.feather.write_feather writes.
-    options = pa.ipc.IpcWriteOptions(compression="lz4")
-    with (
-        pa.OSFile(str(features_path), "wb") as sink,
-        pa.ipc.new_file(sink, schema, options=options) as writer,
-    ):
-        for start in range(0, len(ids), FEATURE_CHUNK_ROWS):
-            rows = slice(start, start + FEATURE_CHUNK_ROWS)
-            features = np.maximum(covariates[rows] @ weights + bias, 0).astype(np.float32)
-            noise = rng.standard_normal(features.shape).astype(np.float32)
-            features += noise * np.float32(0.3)
-            columns = [pa.array(ids[rows], pa.string())]
-            columns += [pa.array(features[:, i]) for i in range(n_features)]
-            writer.write_batch(pa.record_batch(columns, schema=schema))
+    _write_features(features_path, ids, covariates, weights, bias, rng)
 
     labels = _labels(n_labels, lats, lons, fields["intensity"], fields["regional"], edge_share, rng)
     labels_path = out / "SLE_mines.csv"
@@ -140,6 +126,24 @@ def write_sample_data(
         }
     ).to_csv(truth_path, index=False)
     imagery_path = write_sample_imagery(out / "SLE_imagery.tif", fields["intensity"], seed=seed)
+
+    # A later period: the same landscape seen by the same featurizer, where mining opened
+    # around a new hotspot and stopped around an old one. Its own generator, so the first
+    # period's files are the same with or without it.
+    later_rng = np.random.default_rng([seed, 2])
+    later = later_intensity(fields["intensity"], later_rng)
+    changed = covariates.copy()
+    changed[:, 0] = later.ravel()
+    changed[:, 1] = np.clip(fields["vegetation"] - (later - fields["intensity"]), 0, 1).ravel()
+    later_features = out / "SLE_features_later.feather"
+    _write_features(later_features, ids, changed, weights, bias, later_rng)
+    later_truth = out / "SLE_truth_later.csv"
+    pd.DataFrame(
+        {
+            "image_id": ids,
+            "is_mine": (mine_probability(later, fields["regional"]) >= 0.5).ravel().astype(int),
+        }
+    ).to_csv(later_truth, index=False)
     return SampleData(
         labels_path,
         features_path,
@@ -148,7 +152,53 @@ def write_sample_data(
         n_features,
         truth_path,
         imagery_path,
+        later_features,
+        later_truth,
     )
+
+
+def later_intensity(intensity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mining intensity some time later: a new hotspot where there was little mining, and the
+    strongest old hotspot abandoned (its intensity falls to a fifth)."""
+    n_lat, n_lon = intensity.shape
+    yy, xx = np.mgrid[0:n_lat, 0:n_lon].astype(float)
+    quiet = np.argwhere(intensity < 0.2)
+    cy, cx = quiet[rng.integers(len(quiet))] if len(quiet) else (n_lat / 2, n_lon / 2)
+    spread = 0.08 * max(n_lat, n_lon)
+    opened = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * spread**2))
+    sy, sx = np.unravel_index(np.argmax(intensity), intensity.shape)
+    closed = np.exp(-((yy - sy) ** 2 + (xx - sx) ** 2) / (2 * spread**2))
+    later = intensity * (1 - 0.8 * closed) + 0.9 * opened
+    return np.clip(later, 0, 1)
+
+
+def _write_features(
+    path: Path,
+    ids: list[str],
+    covariates: np.ndarray,
+    weights: np.ndarray,
+    bias: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Features (ReLU of random projections of the covariates, plus noise) as feather, written
+    a record batch at a time (feather's own default chunk), so a region of any size is
+    generated in bounded memory; the file is what pyarrow.feather.write_feather writes."""
+    n_features = weights.shape[1]
+    names = [f"feature_{i}" for i in range(n_features)]
+    schema = pa.schema([("image_id", pa.string())] + [(n, pa.float32()) for n in names])
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    with (
+        pa.OSFile(str(path), "wb") as sink,
+        pa.ipc.new_file(sink, schema, options=options) as writer,
+    ):
+        for start in range(0, len(ids), FEATURE_CHUNK_ROWS):
+            rows = slice(start, start + FEATURE_CHUNK_ROWS)
+            features = np.maximum(covariates[rows] @ weights + bias, 0).astype(np.float32)
+            noise = rng.standard_normal(features.shape).astype(np.float32)
+            features += noise * np.float32(0.3)
+            columns = [pa.array(ids[rows], pa.string())]
+            columns += [pa.array(features[:, i]) for i in range(n_features)]
+            writer.write_batch(pa.record_batch(columns, schema=schema))
 
 
 def mine_probability(intensity: np.ndarray, regional: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
 from asm_db.maps.predict import READERS, predict_tiles
+from asm_db.maps.registry import MapSummary, get_map
 from asm_db.maps.write import MapWritten, record_map
 
 
@@ -32,6 +33,7 @@ class FeatureSetShape:
 @dataclass
 class MapResult:
     map: MapWritten
+    summary: MapSummary  # as `asmdb maps show` sees it, promoted and shown or not
     feature_set: str
     trained_on: str
     seconds: dict = field(default_factory=dict)
@@ -144,4 +146,5 @@ def predict_map(
             notify=notify,
         )
         seconds["write"] = time.perf_counter() - started
-    return MapResult(written, target.name, trained.name, seconds)
+        summary = get_map(pg, written.map_id)
+    return MapResult(written, summary, target.name, trained.name, seconds)

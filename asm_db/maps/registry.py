@@ -22,7 +22,8 @@ class MapSummary:
     period_end: date | None
     created_at: datetime
     promoted_at: datetime | None
-    promoted: bool
+    promoted: bool  # the promoted map of its period
+    shown: bool  # the map asmdb.latest_predictions shows (promoted, newest period)
     tiles: int
     counts: dict
     own_feature_set: bool  # made on the feature set its run was trained on
@@ -84,8 +85,9 @@ def show_map(engine: Engine, map_id: int) -> MapSummary:
 def promote_map(
     engine: Engine, map_id: int | None = None, *, run_id: int | None = None
 ) -> MapSummary:
-    """Make a map the one `asmdb.latest_predictions` shows: `map_id`, or the map run `run_id`
-    made on its own feature set (the newest)."""
+    """Promote a map within its period (`asmdb.maps_by_period` shows it; so does
+    `asmdb.latest_predictions` when its period is the newest): `map_id`, or the map run
+    `run_id` made on its own feature set (the newest)."""
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)

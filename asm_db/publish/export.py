@@ -18,6 +18,7 @@ from asm_db.publish import qml
 from asm_db.publish.files import replacing, write_styled_gpkg
 
 LAYER = "predictions"
+CHANGE_LAYER = "change"
 FORMATS = {".gpkg": "GeoPackage", ".parquet": "GeoParquet"}
 
 
@@ -62,3 +63,42 @@ def export_predictions(
             partial.write_text(style, encoding="utf-8")
         style_place = str(out.with_suffix(".qml"))
     return ExportResult(out, chosen.run_id, len(frame), style_place, chosen.map_id)
+
+
+@dataclass(frozen=True)
+class ChangeExport:
+    path: Path
+    change_id: int
+    rows: int
+    style: str
+
+
+def export_change(engine: Engine, out: str | Path, change_id: int | None = None) -> ChangeExport:
+    """Write a change map (the newest, or `change_id`) to OUT.gpkg or OUT.parquet, one polygon
+    per tile with tile_id, p_from, p_to, delta, class (and area_km2, change_id), styled."""
+    from asm_db.change.compute import get_change
+
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise AsmdbError(f"{out}: unknown format; the file name must end in .gpkg or .parquet")
+    with connect(engine) as conn:
+        check_ready(conn)
+        change = get_change(driver(conn), change_id)
+        frame = gpd.read_postgis(
+            load_sql("change_for_export"),
+            conn,
+            geom_col="geom",
+            params={"change_id": change.change_id},
+        )
+    style = qml.change_qml()
+    if suffix == ".gpkg":
+        write_styled_gpkg(frame, out, CHANGE_LAYER, style, "change in mapped ASM")
+        style_place = "embedded"
+    else:
+        with replacing(out) as partial:
+            frame.to_parquet(partial)
+        with replacing(out.with_suffix(".qml")) as partial:
+            partial.write_text(style, encoding="utf-8")
+        style_place = str(out.with_suffix(".qml"))
+    return ChangeExport(out, change.change_id, len(frame), style_place)

@@ -215,6 +215,123 @@ def tile_map(
     return fig
 
 
+@dataclass
+class PeriodMap:
+    map_id: int
+    feature_set: str
+    period: str
+    promoted: bool
+    tile_id: np.ndarray
+    probability: np.ndarray
+
+
+@dataclass
+class RunPeriods:
+    """A run's maps, one per period (oldest first), and its newest change between two of them."""
+
+    grid: Grid
+    maps: list[PeriodMap]
+    change: object | None  # asm_db.change.compute.Change
+    change_tile_id: np.ndarray
+    change_class: np.ndarray  # class names
+
+
+def load_run_periods(engine: Engine, run_id: int) -> RunPeriods:
+    from asm_db.change.compute import get_change
+
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        maps, grid = [], None
+        for map_id, name, start, end, feature_set_id, promoted in pg.execute(
+            load_sql("run_maps_by_period"), {"run_id": run_id}
+        ).fetchall():
+            grid = grid or feature_set_grid(pg, feature_set_id)
+            rows = pg.execute(load_sql("map_prediction_rows"), {"map_id": map_id}).fetchall()
+            period = f"{start or '?'}/{end or '?'}" if start or end else "no period"
+            maps.append(
+                PeriodMap(
+                    map_id,
+                    name,
+                    period,
+                    promoted,
+                    np.array([t for t, _ in rows], np.int64),
+                    np.array([p for _, p in rows], float),
+                )
+            )
+        found = pg.execute(load_sql("run_changes"), {"run_id": run_id}).fetchone()
+        change, tiles = None, []
+        if found is not None:
+            change = get_change(pg, found[0])
+            tiles = pg.execute(load_sql("change_tile_classes"), {"change_id": found[0]}).fetchall()
+    return RunPeriods(
+        grid,
+        maps,
+        change,
+        np.array([t for t, _ in tiles], np.int64),
+        np.array([c for _, c in tiles], dtype=object),
+    )
+
+
+# Drawn in this order of precedence when a pixel holds several tiles (the largest code wins).
+CHANGE_CODES = {"absent": 0, "no_data": 1, "persistent": 2, "gone": 3, "new": 4}
+CHANGE_COLORS = ("#ffffff", "#d0d0d0", "#8c8c8c", "#0096d7", "#e6007e")
+
+
+def change_map(grid: Grid, tile_id: np.ndarray, classes: np.ndarray, title: str) -> Figure:
+    """A change map in the QGIS style's colours: new mining warm, gone cool, persistent grey."""
+    from matplotlib.patches import Patch
+
+    codes = np.array([CHANGE_CODES[c] for c in classes], float)
+    image, extent = _raster(grid, tile_id, codes)
+    fig = Figure(figsize=(7, 7))
+    ax = fig.subplots()
+    ax.imshow(
+        image,
+        origin="lower",
+        extent=extent,
+        cmap=ListedColormap(CHANGE_COLORS),
+        norm=BoundaryNorm(np.arange(-0.5, len(CHANGE_COLORS)), len(CHANGE_COLORS)),
+        interpolation="nearest",
+    )
+    ax.legend(
+        handles=[
+            Patch(facecolor=CHANGE_COLORS[code], edgecolor="#444", label=name.replace("_", " "))
+            for name, code in sorted(CHANGE_CODES.items(), key=lambda item: -item[1])
+        ],
+        loc="upper right",
+        fontsize="small",
+    )
+    ax.set_title(title)
+    ax.set_xlabel("Longitude")
+    ax.set_ylabel("Latitude")
+    fig.tight_layout()
+    return fig
+
+
+def period_figures(periods: RunPeriods) -> dict[str, Figure]:
+    """The probability map of each period, then the change map."""
+    figures = {}
+    for m in periods.maps:
+        figures[f"map-{m.map_id}"] = tile_map(
+            periods.grid,
+            m.tile_id,
+            m.probability,
+            f"{m.period} (map {m.map_id}, '{m.feature_set}')",
+            "Predicted ASM Probability",
+            classes=True,
+        )
+    c = periods.change
+    if c is not None and len(periods.change_tile_id):
+        figures[f"change-{c.change_id}"] = change_map(
+            periods.grid,
+            periods.change_tile_id,
+            periods.change_class,
+            f"Change {c.change_id}: map {c.from_map} -> map {c.to_map}",
+        )
+    return figures
+
+
 def run_figures(data: RunData) -> dict[str, Figure]:
     """Every figure of a run, by file-name stem."""
     m = data.run.metrics

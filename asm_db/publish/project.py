@@ -79,13 +79,23 @@ class ProjectLayer:
     key: str
     geometry_type: str
     visible: bool = True
+    temporal: bool = False  # QGIS's temporal properties from period_start / period_end
 
 
 # Top of the legend first: QGIS draws the layer tree bottom-up, so labels sit above the map.
 PROJECT_LAYERS = (
     ProjectLayer("review_queue", "Review queue", "review_id", "Polygon"),
     ProjectLayer("labels", "Field labels", "label_id", "Point"),
+    ProjectLayer("latest_change", "Change in mapped ASM (newest change)", "tile_id", "Polygon"),
     ProjectLayer("latest_predictions", "ASM probability (promoted map)", "tile_id", "Polygon"),
+    ProjectLayer(
+        "maps_by_period",
+        "ASM probability by period (Temporal Controller)",
+        "map_tile_id",
+        "Polygon",
+        visible=False,
+        temporal=True,
+    ),
     ProjectLayer("tiles", "Feature tiles", "tile_id", "Polygon", visible=False),
 )
 
@@ -111,6 +121,29 @@ def _crs(parent: ET.Element) -> None:
         ("geographicflag", "true"),
     ):
         ET.SubElement(srs, tag).text = text
+
+
+def _temporal(map_layer: ET.Element) -> None:
+    """A layer the Temporal Controller steps through: each feature lasts from its
+    period_start to its period_end, both days included (as QGIS 3.22 writes it)."""
+    temporal = ET.SubElement(
+        map_layer,
+        "temporal",
+        enabled="1",
+        mode="2",  # ModeFeatureDateTimeStartAndEndFromFields
+        startField="period_start",
+        endField="period_end",
+        limitMode="1",  # IncludeBeginIncludeEnd: period_end is the period's last day
+        accumulate="0",
+        durationField="",
+        durationUnit="min",
+        fixedDuration="0",
+        startExpression="",
+        endExpression="",
+    )
+    fixed = ET.SubElement(temporal, "fixedRange")
+    ET.SubElement(fixed, "start")
+    ET.SubElement(fixed, "end")
 
 
 def _extent(parent: ET.Element, tag: str, extent: tuple[float, float, float, float]) -> None:
@@ -162,6 +195,8 @@ def project_document(
         _crs(ET.SubElement(map_layer, "srs"))
         ET.SubElement(map_layer, "provider", encoding="").text = "postgres"
         map_layer.append(qml.renderer_element(styles[layer.table]))
+        if layer.temporal:
+            _temporal(map_layer)
         ET.SubElement(map_layer, "blendMode").text = "0"
         ET.SubElement(map_layer, "featureBlendMode").text = "0"
         ET.SubElement(map_layer, "layerOpacity").text = "1"

@@ -302,3 +302,49 @@ def review_qml() -> str:
     ET.SubElement(renderer, "rotation")
     ET.SubElement(renderer, "sizescale")
     return _document(renderer, "2")
+
+
+# Change classes: new mining in a strong warm colour, gone in a cool one, persistent muted,
+# absent transparent, no data hatched grey.
+CHANGE_STYLES = {
+    "new": ("new mining", "230,0,126,255", "solid"),
+    "gone": ("mining gone", "0,150,215,255", "solid"),
+    "persistent": ("mining in both periods", "120,120,120,150", "solid"),
+    "absent": ("no mining in either period", "255,255,255,0", "no"),
+    "no_data": ("missing from a map", "160,160,160,255", "b_diagonal"),
+}
+
+
+def change_qml() -> str:
+    """Change maps by class (see CHANGE_STYLES)."""
+    renderer = ET.Element(
+        "renderer-v2",
+        type="categorizedSymbol",
+        attr="class",
+        symbollevels="0",
+        enableorderby="0",
+        forceraster="0",
+    )
+    cats = ET.SubElement(renderer, "categories")
+    symbols = ET.SubElement(renderer, "symbols")
+    for i, (value, (label, color, style)) in enumerate(CHANGE_STYLES.items()):
+        ET.SubElement(cats, "category", symbol=str(i), value=value, label=label, render="true")
+        _symbol(
+            symbols,
+            str(i),
+            "fill",
+            "SimpleFill",
+            {
+                "color": color,
+                "style": style,
+                "outline_style": "solid" if value in ("new", "gone") else "no",
+                "outline_color": "40,40,40,255",
+                "outline_width": "0.2",
+                "outline_width_unit": "MM",
+            },
+        )
+    source = ET.SubElement(renderer, "source-symbol")
+    _fill(source, "0", "150,150,150,255")
+    ET.SubElement(renderer, "rotation")
+    ET.SubElement(renderer, "sizescale")
+    return _document(renderer, "2")

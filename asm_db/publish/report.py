@@ -9,8 +9,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from asm_db.maps.write import MAPPED_THRESHOLD
 from asm_db.modeling.metrics import interval_note, metric_rows
-from asm_db.publish.plots import load_run_data, run_figures
+from asm_db.publish.plots import load_run_data, load_run_periods, period_figures, run_figures
 from asm_db.runs.registry import reproduce_command
 
 STYLE = """
@@ -43,6 +44,78 @@ def _png(fig) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _periods_section(engine: Engine, run_id: int) -> list[str]:
+    """With maps of several periods: each period's map side by side, the newest change between
+    them and its area table (and per-zone table)."""
+    from asm_db.change.compute import CLASSES
+
+    periods = load_run_periods(engine, run_id)
+    if len(periods.maps) < 2:
+        return []
+    parts = [
+        "<h2>Maps by period</h2>",
+        _table(
+            ("map", "feature set", "period", "tiles", "at least 0.5", "promoted for its period"),
+            [
+                (
+                    m.map_id,
+                    m.feature_set,
+                    m.period,
+                    len(m.tile_id),
+                    int((m.probability >= MAPPED_THRESHOLD).sum()),
+                    "yes" if m.promoted else "no",
+                )
+                for m in periods.maps
+            ],
+        ),
+        "<div class='figures'>",
+    ]
+    for stem, fig in period_figures(periods).items():
+        parts.append(f"<img alt='{html.escape(stem)}' src='data:image/png;base64,{_png(fig)}'>")
+    parts.append("</div>")
+    c = periods.change
+    if c is None:
+        parts.append(
+            "<p>No change map between these maps yet: <code>asmdb change --from MAP --to MAP"
+            "</code> makes one.</p>"
+        )
+        return parts
+    parts.append(
+        f"<h2>Change {c.change_id}: map {c.from_map} to map {c.to_map}</h2>"
+        f"<p>Threshold {c.threshold:g}, minimum difference {c.min_delta:g}. Areas are those the "
+        "maps show, on the WGS 84 ellipsoid; <code>asmdb review estimate --change "
+        f"{c.change_id}</code> gives sample-based estimates with intervals.</p>"
+    )
+    parts.append(
+        _table(
+            ("class", "tiles", "km2"),
+            [
+                (name, c.classes[name]["tiles"], round(c.classes[name]["km2"], 2))
+                for name in CLASSES
+            ],
+        )
+    )
+    if c.zones:
+        parts.append("<h3>By zone</h3>")
+        parts.append(
+            _table(
+                ("zone", "new tiles", "new km2", "gone tiles", "gone km2", "persistent km2"),
+                [
+                    (
+                        z["zone"],
+                        z["classes"]["new"]["tiles"],
+                        round(z["classes"]["new"]["km2"], 2),
+                        z["classes"]["gone"]["tiles"],
+                        round(z["classes"]["gone"]["km2"], 2),
+                        round(z["classes"]["persistent"]["km2"], 2),
+                    )
+                    for z in c.zones
+                ],
+            )
+        )
+    return parts
 
 
 def render_report(engine: Engine, run_id: int) -> str:
@@ -106,6 +179,7 @@ def render_report(engine: Engine, run_id: int) -> str:
                 ],
             )
         )
+    parts.extend(_periods_section(engine, run_id))
     parts.append("<h2>Data</h2>")
     parts.append(
         _table(

@@ -38,6 +38,11 @@ def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
             "latest_predictions", "calibrated probability of ASM, fixed classes", probability
         ),
         LayerStyle("predictions", "calibrated probability of ASM, fixed classes", probability),
+        LayerStyle(
+            "maps_by_period", "calibrated probability of ASM per period, fixed classes", probability
+        ),
+        LayerStyle("latest_change", "change in mapped ASM between two maps", qml.change_qml()),
+        LayerStyle("change_tiles", "change in mapped ASM between two maps", qml.change_qml()),
         LayerStyle("labels", "field labels by label and mine type", qml.labels_qml(categories)),
         LayerStyle("tiles", "feature tiles as outlines", qml.tiles_qml()),
         LayerStyle("review_queue", "tiles to review, by status", qml.review_qml()),

@@ -1,9 +1,9 @@
--- Maps, newest first, with their run and feature set. A feature set's period is read through
--- to_jsonb so this works whether or not feature_sets has period columns.
-SELECT m.map_id, m.run_id, fs.name AS feature_set,
-       (to_jsonb(fs) ->> 'period_start')::date AS period_start,
-       (to_jsonb(fs) ->> 'period_end')::date AS period_end,
-       m.created_at, m.promoted_at, m.map_id IS NOT DISTINCT FROM asmdb.promoted_map() AS promoted,
+-- Maps, newest first, with their run, feature set and period; `promoted`: the promoted map of
+-- its period (asmdb.maps_by_period shows it); `shown`: the one asmdb.latest_predictions shows.
+SELECT m.map_id, m.run_id, fs.name AS feature_set, fs.period_start, fs.period_end,
+       m.created_at, m.promoted_at,
+       m.map_id = ANY (asmdb.promoted_maps()) AS promoted,
+       m.map_id IS NOT DISTINCT FROM asmdb.promoted_map() AS shown,
        m.tiles, m.counts, r.feature_set_id = m.feature_set_id AS own_feature_set,
        coalesce(r.model_name, 'ridge') AS model
 FROM asmdb.maps AS m

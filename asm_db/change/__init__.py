@@ -1,0 +1,1 @@
+"""Change maps: where mining started and stopped between two periods."""

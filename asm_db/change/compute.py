@@ -1,0 +1,229 @@
+"""`asmdb change`: where mining started and stopped between two maps, and how many km².
+
+For each tile of either map: both probabilities, their difference (`delta` = p_to - p_from) and
+a class, with threshold t and minimum difference d:
+
+- `new`: p_from < t <= p_to and delta >= d;
+- `gone`: p_to < t <= p_from and -delta >= d;
+- `persistent`: both at or above t, or a drop below t smaller than d (it keeps its from-class);
+- `absent`: both below t, or a rise above t smaller than d;
+- `no_data`: the tile is missing from either map.
+
+The change is one SQL statement on the tile key into the change's own partition of
+`asmdb.change_tiles`, with each tile's area on the WGS 84 ellipsoid; the change, its class
+totals and (with zones) its per-zone totals commit together, or not at all.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from sqlalchemy.engine import Engine
+
+from asm_db.db import locks
+from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import AsmdbError, NotFound
+
+CLASSES = ("new", "gone", "persistent", "absent", "no_data")
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_MIN_DELTA = 0.0
+
+
+@dataclass(frozen=True)
+class Change:
+    change_id: int
+    from_map: int
+    to_map: int
+    threshold: float
+    min_delta: float
+    created_at: datetime
+    classes: dict  # class -> {"tiles": int, "km2": float}
+    zones: list | None  # [{"zone": name, "classes": {class: {"tiles", "km2"}}}]
+    from_period: tuple[date | None, date | None]
+    to_period: tuple[date | None, date | None]
+    seconds: dict = field(default_factory=dict, compare=False)
+
+
+def classify(p_from: float | None, p_to: float | None, threshold: float, min_delta: float) -> str:
+    """The class of one tile, as the SQL computes it (for tests and for reading the rules)."""
+    if p_from is None or p_to is None:
+        return "no_data"
+    delta = p_to - p_from
+    if p_from < threshold <= p_to and delta >= min_delta:
+        return "new"
+    if p_to < threshold <= p_from and -delta >= min_delta:
+        return "gone"
+    return "persistent" if p_from >= threshold else "absent"
+
+
+def check_options(threshold: float, min_delta: float) -> None:
+    if not (math.isfinite(threshold) and 0 < threshold <= 1):
+        raise AsmdbError(f"--threshold {threshold}: must be above 0 and at most 1")
+    if not (math.isfinite(min_delta) and 0 <= min_delta <= 1):
+        raise AsmdbError(f"--min-delta {min_delta}: must be between 0 and 1")
+
+
+def _totals(rows) -> dict:
+    totals = {c: {"tiles": 0, "km2": 0.0} for c in CLASSES}
+    for name, tiles, km2 in rows:
+        totals[name] = {"tiles": int(tiles), "km2": float(km2)}
+    return totals
+
+
+def _check_maps(pg: psycopg.Connection, from_map: int, to_map: int) -> None:
+    from asm_db.maps.registry import get_map
+
+    if from_map == to_map:
+        raise AsmdbError(f"--from and --to are both map {from_map}: name two different maps")
+    grids = {}
+    for option, map_id in (("--from", from_map), ("--to", to_map)):
+        get_map(pg, map_id)  # NotFound, naming the map, when there is none
+        grids[option] = pg.execute(load_sql("map_grid"), {"map_id": map_id}).fetchone()[0]
+    if grids["--from"] != grids["--to"]:
+        raise AsmdbError(
+            f"maps {from_map} and {to_map} are on different grids (grid {grids['--from']} and "
+            f"grid {grids['--to']}): their tiles cannot be compared; predict both periods on "
+            "feature sets of the same tile size"
+        )
+
+
+def read_zones(path: str | Path, zone_field: str) -> list[tuple[str, bytes]]:
+    """(zone name, WKB in EPSG:4326) per polygon feature of a vector file."""
+    import geopandas as gpd
+
+    path = Path(path)
+    if not path.exists():
+        raise AsmdbError(f"{path}: no such file")
+    try:
+        zones = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises many kinds
+        raise AsmdbError(f"{path}: cannot be read as a vector file: {exc}") from None
+    if zone_field not in zones.columns:
+        found = ", ".join(str(c) for c in zones.columns if c != zones.geometry.name)
+        raise AsmdbError(
+            f"{path}: no column '{zone_field}' for --zone-field (columns: {found or 'none'})"
+        )
+    if zones.crs is None:
+        raise AsmdbError(f"{path}: has no coordinate reference system (CRS)")
+    zones = zones[zones.geometry.notna() & ~zones.geometry.is_empty].to_crs(4326)
+    polygonal = zones.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    if not polygonal.all():
+        row = int(polygonal.to_numpy().argmin()) + 1
+        raise AsmdbError(
+            f"{path} (row {row}): zones must be polygons, found "
+            f"{zones.geometry.iloc[row - 1].geom_type}"
+        )
+    if zones.empty:
+        raise AsmdbError(f"{path}: holds no zone polygons")
+    names = zones[zone_field]
+    missing = names.isna().to_numpy()
+    if missing.any():
+        row = int(missing.argmax()) + 1
+        raise AsmdbError(f"{path} (row {row}, column '{zone_field}'): the zone has no name")
+    return [(str(n), g.wkb) for n, g in zip(names, zones.geometry, strict=True)]
+
+
+def _zone_totals(
+    pg: psycopg.Connection, change_id: int, zones: list[tuple[str, bytes]]
+) -> list[dict]:
+    pg.execute(load_sql("change_zones_stage_create"))
+    with pg.cursor() as cur:
+        cur.executemany(
+            load_sql("change_zones_stage_insert"), [{"zone": z, "wkb": w} for z, w in zones]
+        )
+    found: dict[str, dict] = {}
+    for zone, name, tiles, km2 in pg.execute(
+        load_sql("change_zone_totals"), {"change_id": change_id}
+    ):
+        found.setdefault(zone, {c: {"tiles": 0, "km2": 0.0} for c in CLASSES})
+        found[zone][name] = {"tiles": int(tiles), "km2": float(km2)}
+    names = sorted({z for z, _ in zones})
+    empty = {c: {"tiles": 0, "km2": 0.0} for c in CLASSES}
+    return [{"zone": z, "classes": found.get(z, empty)} for z in names]
+
+
+def make_change(
+    engine: Engine,
+    from_map: int,
+    to_map: int,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_delta: float = DEFAULT_MIN_DELTA,
+    zones: str | Path | None = None,
+    zone_field: str | None = None,
+    notify: locks.Notify | None = None,
+) -> Change:
+    """Compute and record the change from map `from_map` to map `to_map`."""
+    check_options(threshold, min_delta)
+    if (zones is None) != (zone_field is None):
+        raise AsmdbError("--zones and --zone-field go together: name the file and its field")
+    zone_rows = read_zones(zones, zone_field) if zones is not None else None
+    seconds = {}
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        _check_maps(pg, from_map, to_map)
+        locks.hold(pg, "write map", notify)
+        params = {
+            "from_map": from_map,
+            "to_map": to_map,
+            "threshold": threshold,
+            "min_delta": min_delta,
+        }
+        change_id, _ = pg.execute(load_sql("change_insert"), params).fetchone()
+        name = f"change_tiles_{change_id:d}"
+        names = {
+            "partition": sql.Identifier("asmdb", name),
+            "check": sql.Identifier(f"{name}_change"),
+            "change_id": sql.Literal(change_id),
+        }
+        with pg.cursor() as cur:
+            cur.execute(sql.SQL(load_sql("change_partition_create")).format(**names))
+            started = time.perf_counter()
+            cur.execute(sql.SQL(load_sql("change_tiles_insert")).format(**names), params)
+            seconds["compare"] = time.perf_counter() - started
+            started = time.perf_counter()
+            cur.execute(sql.SQL(load_sql("change_partition_attach")).format(**names))
+            cur.execute(sql.SQL("ANALYZE {partition}").format(**names))
+            seconds["index"] = time.perf_counter() - started
+        classes = _totals(pg.execute(load_sql("change_class_totals"), {"change_id": change_id}))
+        zone_totals = None
+        if zone_rows is not None:
+            started = time.perf_counter()
+            zone_totals = _zone_totals(pg, change_id, zone_rows)
+            seconds["zones"] = time.perf_counter() - started
+        pg.execute(
+            load_sql("change_save_totals"),
+            {
+                "change_id": change_id,
+                "classes": Jsonb(classes),
+                "zones": Jsonb(zone_totals) if zone_totals is not None else None,
+            },
+        )
+        change = get_change(pg, change_id)
+    return Change(**{**change.__dict__, "seconds": seconds})
+
+
+def get_change(pg: psycopg.Connection, change_id: int | None = None) -> Change:
+    """A recorded change; the newest without `change_id`."""
+    row = pg.execute(load_sql("change_get"), {"change_id": change_id}).fetchone()
+    if row is None:
+        if change_id is not None:
+            raise NotFound(f"no change {change_id}; `asmdb change --from MAP --to MAP` makes one")
+        raise NotFound("no change map yet; `asmdb change --from MAP --to MAP` makes one")
+    (cid, a, b, t, d, created, classes, zones, fa0, fa1, fb0, fb1) = row
+    return Change(cid, a, b, t, d, created, classes, zones, (fa0, fa1), (fb0, fb1))
+
+
+def show_change(engine: Engine, change_id: int | None = None) -> Change:
+    with connect(engine) as conn:
+        check_ready(conn)
+        return get_change(driver(conn), change_id)

@@ -1,0 +1,23 @@
+-- The newest change map (`asmdb change`), one row per tile. Key: tile_id.
+CREATE OR REPLACE FUNCTION asmdb.latest_change_id()
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT max(change_id) FROM asmdb.changes
+$$;
+
+CREATE OR REPLACE VIEW asmdb.latest_change AS
+SELECT
+    c.tile_id,
+    c.change_id,
+    c.p_from,
+    c.p_to,
+    c.delta,
+    c.class,
+    c.area_km2,
+    c.geom
+FROM asmdb.change_tiles AS c
+WHERE c.change_id = asmdb.latest_change_id();
+
+COMMENT ON VIEW asmdb.latest_change IS
+    'The newest change map: new, gone, persistent, absent, no_data per tile. QGIS key: tile_id.';

@@ -1,0 +1,18 @@
+-- The promoted map of every period (see promoted_map.sql), one row per (map, tile): QGIS's
+-- temporal layer (period_start/period_end) and the web map's period slider. Key: map_tile_id.
+CREATE OR REPLACE VIEW asmdb.maps_by_period AS
+SELECT
+    p.map_tile_id,
+    p.tile_id,
+    p.map_id,
+    fs.period_start,
+    fs.period_end,
+    p.probability,
+    p.geom
+FROM asmdb.predictions AS p
+JOIN asmdb.maps AS m ON m.map_id = p.map_id
+JOIN asmdb.feature_sets AS fs ON fs.feature_set_id = m.feature_set_id
+WHERE p.map_id = ANY (asmdb.promoted_maps());
+
+COMMENT ON VIEW asmdb.maps_by_period IS
+    'The promoted map of every period. QGIS key: map_tile_id (int8, unique).';
