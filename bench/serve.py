@@ -159,20 +159,32 @@ def main() -> None:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--workdir", type=Path, default=None, help="generated data (kept if given)")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="measure a database a --keep run left (upgraded to head, not prepared, kept)",
+    )
+    parser.add_argument(
+        "--tile-cache-mb", default=None, help="the server's tile cache (0: off; default its own)"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="asmdb-bench-serve-"))
     data = work / "data"
-    name = f"asmdb_bench_serve_{uuid.uuid4().hex[:8]}"
+    name = args.database or f"asmdb_bench_serve_{uuid.uuid4().hex[:8]}"
+    args.keep = args.keep or args.database is not None
     info = psycopg.conninfo.conninfo_to_dict(args.admin_url)
     url = (
         f"postgresql://{info.get('user', '')}@{info.get('host', '127.0.0.1')}:"
         f"{info.get('port', '5432')}/{name}"
     )
     env = {**os.environ, "ASMDB_DATABASE_URL": url, "ASMDB_CACHE_DIR": str(work / "cache")}
-    with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    if args.tile_cache_mb is not None:
+        env["ASMDB_TILE_CACHE_MB"] = args.tile_cache_mb
+    if args.database is None:
+        with psycopg.connect(args.admin_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     report: dict = {
         "tiles": args.tiles_per_side**2,
         "features": args.features,
@@ -183,7 +195,12 @@ def main() -> None:
     server = None
     try:
         prep = report["prepare_seconds"]
-        if not (data / "SLE_features.feather").exists():
+        if args.database is not None:
+            prep["upgrade"] = run([ASMDB, "db", "upgrade"], env)
+            report["tiles"] = int(
+                psycopg.connect(url).execute("SELECT count(*) FROM asmdb.tiles").fetchone()[0]
+            )
+        elif not (data / "SLE_features.feather").exists():
             prep["generate"] = run(
                 [
                     ASMDB,
@@ -198,12 +215,15 @@ def main() -> None:
                 ],
                 env,
             )
-        prep["upgrade"] = run([ASMDB, "db", "upgrade"], env)
-        prep["ingest labels"] = run([ASMDB, "ingest", "labels", str(data / "SLE_mines.csv")], env)
-        prep["ingest features"] = run(
-            [ASMDB, "ingest", "features", str(data / "SLE_features.feather")], env
-        )
-        prep["train"] = run([ASMDB, "train", "--cv", "seed", "--bootstrap", "0"], env)
+        if args.database is None:
+            prep["upgrade"] = run([ASMDB, "db", "upgrade"], env)
+            prep["ingest labels"] = run(
+                [ASMDB, "ingest", "labels", str(data / "SLE_mines.csv")], env
+            )
+            prep["ingest features"] = run(
+                [ASMDB, "ingest", "features", str(data / "SLE_features.feather")], env
+            )
+            prep["train"] = run([ASMDB, "train", "--cv", "seed", "--bootstrap", "0"], env)
         print(
             f"prepared {report['tiles']:,} tiles: "
             + ", ".join(f"{k} {v:.0f} s" for k, v in prep.items()),

@@ -99,7 +99,7 @@ def test_upgrade_twice_is_harmless(engine, pg):
         pg.execute("SELECT count(*) FROM public.layer_styles WHERE stylename = 'asmdb'").fetchone()[
             0
         ]
-        == 11
+        == 12
     )
 
 
@@ -118,7 +118,7 @@ def test_qgis_revision_down_and_up_keeps_data_and_other_styles(engine, pg, sampl
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
     assert upgrade_database(engine) == head_revision()
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
-    assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 12
+    assert pg.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] == 13
 
 
 @pytest.mark.slow

@@ -232,6 +232,7 @@ def test_styles_survive_a_new_run(world):
         "latest_predictions",
         "map_overviews",
         "maps_by_period",
+        "overviews_by_period",
         "predictions",
         "review_queue",
         "similar_tiles",

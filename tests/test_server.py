@@ -423,3 +423,43 @@ def test_a_reviewer_role_may_change_only_the_answer_columns(site):
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(forbidden)
+
+
+def test_map_tiles_are_kept_and_follow_a_promotion(site, pg):
+    """A map layer's tile is made once and kept; when another map is promoted the server
+    forgets its tiles (it looks every 2 s) and draws the new map. Last in the module: it
+    promotes a map."""
+    import time
+
+    c = client(site)
+    lon, lat = pg.execute("SELECT lon, lat FROM asmdb.tiles ORDER BY tile_id LIMIT 1").fetchone()
+    tile = TMS.tile(lon, lat, 6)
+    path = f"/collections/asmdb.latest_overviews/tiles/WebMercatorQuad/6/{tile.x}/{tile.y}"
+    params = {"properties": "overview_id,map_id,cells", "filter": "cells=32"}
+
+    def maps_in_tile() -> set[int]:
+        r = c.get(path, params=params)
+        assert r.status_code == 200, r.text
+        features = mapbox_vector_tile.decode(r.content)["default"]["features"]
+        return {f["properties"]["map_id"] for f in features}
+
+    shown = pg.execute("SELECT asmdb.promoted_map()").fetchone()[0]
+    assert maps_in_tile() == {shown}
+    before = c.get("/healthz").json()["tile_cache"]
+    assert maps_in_tile() == {shown}
+    after = c.get("/healthz").json()["tile_cache"]
+    assert after["hits"] == before["hits"] + 1 and after["tiles"] >= 1
+
+    feature_set = pg.execute(
+        "SELECT fs.name FROM asmdb.maps JOIN asmdb.feature_sets AS fs USING (feature_set_id) "
+        "WHERE map_id = %s",
+        (shown,),
+    ).fetchone()[0]
+    done = run_asmdb(site["url"], "predict", "--run", "1", "--feature-set", feature_set)
+    assert done.code == 0, done.stderr
+    new = pg.execute("SELECT asmdb.promoted_map()").fetchone()[0]
+    assert new != shown
+    deadline = time.monotonic() + 20
+    while maps_in_tile() != {new}:
+        assert time.monotonic() < deadline, "the old map's tile is still served"
+        time.sleep(0.5)

@@ -31,6 +31,7 @@ def test_migrations_write_no_styles_and_the_upgrade_workflow_does(empty_db_url):
             "latest_predictions",
             "map_overviews",
             "maps_by_period",
+            "overviews_by_period",
             "predictions",
             "review_queue",
             "similar_tiles",

@@ -21,5 +21,6 @@ REPLACEABLE_FILES = (
     "latest_predictions",
     "latest_overviews",
     "maps_by_period",
+    "overviews_by_period",
     "latest_change",
 )

@@ -55,6 +55,11 @@ def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
         LayerStyle(
             "map_overviews", "highest probability of ASM in each block, fixed classes", probability
         ),
+        LayerStyle(
+            "overviews_by_period",
+            "highest probability of ASM in each block per period, fixed classes",
+            probability,
+        ),
     ]
 
 

@@ -180,6 +180,25 @@ async def tile_info(request: Request, tile_id: Annotated[int, Path(ge=0, le=MAX_
     return out
 
 
+@router.get("/periods")
+async def periods(request: Request) -> dict:
+    """The periods of `asmdb.maps_by_period`, oldest first: each period's promoted map and its
+    dates (ISO dates, or null when unknown), for the page's period slider."""
+    if not may_read(request, "asmdb.maps_by_period"):
+        raise HTTPException(status_code=401, detail="log in to read the maps by period")
+    rows = await _server_rows(request, "web_periods", {})
+    return {
+        "periods": [
+            {
+                "map_id": map_id,
+                "period_start": start.isoformat() if start else None,
+                "period_end": end.isoformat() if end else None,
+            }
+            for map_id, start, end in rows
+        ]
+    }
+
+
 def _item(row: tuple) -> dict:
     keys = (
         "review_id",

@@ -27,6 +27,7 @@ PUBLIC_COLLECTIONS = (
     "asmdb.latest_predictions",
     "asmdb.latest_overviews",
     "asmdb.maps_by_period",
+    "asmdb.overviews_by_period",
     "asmdb.latest_change",
 )
 PRIVATE_COLLECTIONS = ("asmdb.labels", "asmdb.review_queue", "asmdb.similar_tiles")
@@ -36,6 +37,7 @@ VIEW_KEYS = {
     "asmdb.latest_predictions": "tile_id",
     "asmdb.latest_overviews": "overview_id",
     "asmdb.maps_by_period": "map_tile_id",
+    "asmdb.overviews_by_period": "overview_id",
     "asmdb.latest_change": "tile_id",
 }
 

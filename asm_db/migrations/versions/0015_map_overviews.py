@@ -1,8 +1,9 @@
 """Map overviews: each map's predictions aggregated into blocks of 2 x 2 up to 32 x 32 grid
 cells, for the web map's country zooms (see asm_db/maps/overviews.py).
 
-`map_overviews` holds one set of blocks per map, written with the map; the view
-`latest_overviews` (from sql/, re-created at head) shows the promoted map's. Upgrading builds
+`map_overviews` holds one set of blocks per map, written with the map; the views
+`latest_overviews` and `overviews_by_period` (from sql/, re-created at head) show the promoted
+map's, and the promoted map of every period's. Upgrading builds
 the blocks of every existing map; downgrading drops them (they are derived data).
 
 Revision ID: 0015
@@ -80,4 +81,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP VIEW IF EXISTS {SCHEMA}.latest_overviews")
+    op.execute(f"DROP VIEW IF EXISTS {SCHEMA}.overviews_by_period")
     op.drop_table("map_overviews", schema=SCHEMA)

@@ -38,6 +38,8 @@ function element(tag, content, attrs = {}) {
 const TILE_PROPERTIES = {
   "asmdb.latest_predictions": "tile_id,probability,run_id",
   "asmdb.latest_overviews": "overview_id,cells,tiles,probability,probability_mean",
+  "asmdb.maps_by_period": "map_tile_id,tile_id,map_id,period_start,probability",
+  "asmdb.overviews_by_period": "overview_id,map_id,period_start,cells,tiles,probability,probability_mean",
   "asmdb.labels": "label_id,label,mine_type",
   "asmdb.review_queue": "review_id,tile_id,status",
 };
@@ -61,6 +63,7 @@ const LAYERS = [
   },
   {
     collection: "asmdb.maps_by_period", id: "periods", title: "Maps by period", hidden: true,
+    overviews: "asmdb.overviews_by_period", byPeriod: true,
     layer: (cfg) => ({ type: "fill", paint: { "fill-color": cfg.probability_color, "fill-opacity": 0.85 } }),
   },
   {
@@ -109,15 +112,31 @@ function drawLegend(cfg) {
   }
 }
 
+// A layer by period shows the period chosen on the slider (its promoted map), through the
+// tiles request's filter, so each tile holds that period only.
+function periodFilter(def) {
+  return def.byPeriod && state.period ? `map_id=${Number(state.period.map_id)}` : "";
+}
+
+function joinFilters(...parts) {
+  return parts.filter(Boolean).join(" AND ");
+}
+
+function addVectorSource(map, def, id, collection, filter, options) {
+  map.addSource(id, Object.assign({
+    type: "vector",
+    tiles: [tileUrl(collection, joinFilters(filter, periodFilter(def)))],
+  }, options));
+  state.sources.push({ id, collection, filter, def });
+}
+
 // Country zooms draw the map's overview blocks (one block size per zoom range, each tile a few
 // hundred blocks); from cfg.full_resolution_zoom on, the map's own tiles.
 function addOverviewLayers(map, cfg, def, info) {
   const ids = [];
   for (const level of cfg.overviews) {
     const id = `${def.id}-overview-${level.cells}`;
-    map.addSource(id, {
-      type: "vector",
-      tiles: [tileUrl(def.overviews, `cells=${level.cells}`)],
+    addVectorSource(map, def, id, def.overviews, `cells=${level.cells}`, {
       minzoom: level.minzoom,
       maxzoom: level.maxzoom - 1,
       bounds: info.bounds || undefined,
@@ -136,6 +155,9 @@ function addLayers(map, cfg) {
   const list = $("layer-list");
   list.textContent = "";
   state.overviewLayers = [];
+  state.sources = [];
+  state.layerIds = {};
+  state.layerBoxes = {};
   for (const def of LAYERS) {
     if (!cfg.collections[def.collection]) continue;
     const info = cfg.collections[def.collection];
@@ -147,9 +169,7 @@ function addLayers(map, cfg) {
       ids.push(...overviewIds);
       minzoom = cfg.full_resolution_zoom;
     }
-    map.addSource(def.id, {
-      type: "vector",
-      tiles: [tileUrl(def.collection)],
+    addVectorSource(map, def, def.id, def.collection, "", {
       minzoom,
       maxzoom: 14,
       bounds: info.bounds || undefined,
@@ -161,14 +181,56 @@ function addLayers(map, cfg) {
     const label = element("label");
     const box = element("input", undefined, { type: "checkbox", "data-layer": def.id });
     box.checked = !def.hidden;
-    box.addEventListener("change", () => {
-      for (const id of ids) map.setLayoutProperty(id, "visibility", box.checked ? "visible" : "none");
-    });
+    box.addEventListener("change", () => showLayer(map, def.id, box.checked));
+    state.layerIds[def.id] = ids;
+    state.layerBoxes[def.id] = box;
     label.append(box, document.createTextNode(" " + def.title));
     list.append(label, element("br"));
   }
   map.addSource("similar", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
   map.addLayer({ id: "similar", type: "line", source: "similar", paint: { "line-color": "#ff00ff", "line-width": 3 } });
+}
+
+function showLayer(map, defId, visible) {
+  for (const id of state.layerIds[defId] || []) map.setLayoutProperty(id, "visibility", visible ? "visible" : "none");
+  if (state.layerBoxes[defId]) state.layerBoxes[defId].checked = visible;
+}
+
+// --- Periods ------------------------------------------------------------------------------
+function periodText(period) {
+  if (!period.period_start && !period.period_end) return "undated";
+  return `${period.period_start || "?"} to ${period.period_end || "?"}`;
+}
+
+// The periods of asmdb.maps_by_period, from the server; the newest is chosen first.
+async function loadPeriods(cfg) {
+  state.periods = [];
+  state.period = null;
+  if (!cfg.collections["asmdb.maps_by_period"]) return;
+  const { status, data } = await api("/api/periods");
+  if (status !== 200 || !data || !Array.isArray(data.periods)) return;
+  state.periods = data.periods;
+  if (state.periods.length) state.period = state.periods[state.periods.length - 1];
+}
+
+// A slider only when there are at least two periods; moving it shows that period's map.
+function setupPeriodSlider(map) {
+  if (state.periods.length < 2) return;
+  const slider = $("period");
+  slider.min = "0";
+  slider.max = String(state.periods.length - 1);
+  slider.value = slider.max;
+  $("period-label").textContent = periodText(state.period);
+  $("period-box").hidden = false;
+  slider.addEventListener("input", () => {
+    state.period = state.periods[Number(slider.value)];
+    $("period-label").textContent = periodText(state.period);
+    for (const source of state.sources) {
+      if (!source.def.byPeriod) continue;
+      map.getSource(source.id).setTiles([tileUrl(source.collection, joinFilters(source.filter, periodFilter(source.def)))]);
+    }
+    showLayer(map, "periods", true);
+  });
 }
 
 function reloadSource(map, id, collection) {
@@ -380,7 +442,9 @@ async function main() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
   map.addControl(new maplibregl.ScaleControl());
   map.on("load", async () => {
+    await loadPeriods(data);
     addLayers(map, data);
+    setupPeriodSlider(map);
     fitToData(map, data);
     if (!data.collections["asmdb.latest_predictions"] && !data.session.user) {
       $("login-message").textContent = "Log in to see the map.";
