@@ -18,7 +18,13 @@ from web_server import serve
 
 pytestmark = pytest.mark.slow  # starts the web server on a trained database
 
-PUBLIC = ["asmdb.latest_overviews", "asmdb.latest_predictions"]
+PUBLIC = [
+    "asmdb.latest_change",
+    "asmdb.latest_overviews",
+    "asmdb.latest_predictions",
+    "asmdb.maps_by_period",
+    "asmdb.overviews_by_period",
+]
 PRIVATE = ["asmdb.labels", "asmdb.review_queue", "asmdb.similar_tiles"]
 TMS = morecantile.tms.get("WebMercatorQuad")
 
@@ -209,18 +215,31 @@ def test_anonymous_sees_map_layers_only(site):
     assert c.get("/api/similar", params={"confirmed": "true"}).status_code == 401
 
 
+def pg_map(site) -> int:
+    with psycopg.connect(site["url"].replace("+psycopg", "")) as conn:
+        return conn.execute("SELECT asmdb.promoted_map()").fetchone()[0]
+
+
 def test_private_server_needs_a_login_for_everything(site):
     with serve(site["url"]) as server:
         c = httpx.Client(base_url=server.url, timeout=60)
         assert c.get("/collections").status_code == 401
         assert c.get("/collections/asmdb.latest_predictions/items").status_code == 401
         assert c.get("/api/tiles/1").status_code == 401
+        assert c.get("/api/periods").status_code == 401
+        tile = "/collections/asmdb.latest_overviews/tiles/WebMercatorQuad/6/30/30"
+        assert c.get(tile).status_code == 401
+        assert c.get(tile).status_code == 401  # the tile cache answers no one without a login
         assert c.get("/").status_code == 200  # the page, with its login form
         name, password = site["roles"]["reader"]
         assert (
             c.post("/api/login", json={"username": name, "password": password}).status_code == 200
         )
         assert c.get("/collections/asmdb.labels/items?limit=1").status_code == 200
+        periods = c.get("/api/periods").json()["periods"]
+        shown = pg_map(site)
+        assert [p["map_id"] for p in periods] == [shown]
+        assert c.get(tile).status_code == 200
 
 
 def _queue(pg, review_id):
