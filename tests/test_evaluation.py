@@ -210,3 +210,24 @@ def test_ridge_search_picks_gridsearchcv_alpha_with_more_or_fewer_rows_than_feat
         assert ours.best_params_ == theirs.best_params_
         assert abs(ours.best_score_ - theirs.best_score_) < 1e-4
         assert np.array_equal(ours.best_estimator_.coef_, theirs.best_estimator_.coef_)
+
+
+def test_the_bootstraps_numpy_metrics_equal_scikit_learns():
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    from asm_db.modeling.metrics import average_precision, roc_auc
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(5, 300))
+        y = (rng.random(n) < rng.uniform(0.05, 0.6)).astype(int)
+        if len(np.unique(y)) < 2:
+            continue
+        # Rounded scores: many ties, as isotonic probabilities have.
+        score = np.round(rng.normal(y * rng.uniform(0, 2), 1), int(rng.integers(0, 3)))
+        assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+        assert average_precision(y, score) == pytest.approx(
+            average_precision_score(y, score), abs=1e-12
+        )
+        p = rng.random(n)
+        assert np.mean((p - y) ** 2) == pytest.approx(brier_score_loss(y, p), abs=1e-15)

@@ -75,6 +75,8 @@ def test_training_join_reads_only_the_feature_sets_grid_on_the_spatial_index(eng
         "min_proportion_inspected": 0.2,
         "exclude_mine_types": ["commercial"],
         "min_confidence": 3,
+        "observed_from": None,
+        "observed_to": None,
     }
     pg.execute("SET enable_seqscan = off")
     plan = json.dumps(pg.execute("EXPLAIN (FORMAT JSON) " + query, params).fetchone()[0])

@@ -20,6 +20,7 @@ def test_train_option_defaults_are_the_library_defaults():
     cli, filters, protocol = _defaults("train"), LabelFilters(), Protocol()
     assert cli["min_proportion_inspected"] == filters.min_proportion_inspected
     assert cli["min_confidence"] == filters.min_confidence
+    assert cli["observed_within"] == filters.observed_within
     assert cli["exclude_mine_type"] is None  # None means the library's list
     for name in ("block_size", "test_size", "random_state", "folds", "bootstrap"):
         assert cli[name] == getattr(protocol, name), name
@@ -40,8 +41,12 @@ def test_sql_filter_function_defaults_are_the_library_defaults(pg):
         "SELECT pg_get_expr(proargdefaults, 0) FROM pg_proc "
         "WHERE oid = 'asmdb.filtered_labels'::regproc"
     ).fetchone()[0]
-    inspected, mine_types, confidence = pg.execute(f"SELECT {defaults}").fetchone()
+    inspected, mine_types, confidence, observed_from, observed_to = pg.execute(
+        f"SELECT {defaults}"
+    ).fetchone()
     filters = LabelFilters()
     assert float(inspected) == filters.min_proportion_inspected
     assert tuple(mine_types) == filters.exclude_mine_types
     assert float(confidence) == filters.min_confidence
+    # No window of observation dates unless asked for.
+    assert filters.observed_within is None and (observed_from, observed_to) == (None, None)

@@ -101,7 +101,7 @@ def test_each_zoom_below_full_resolution_has_one_block_size():
 def test_the_overview_revision_down_and_up_rebuilds_the_blocks(trained, pg):
     before = _shown(pg, "asmdb.map_overviews")
     assert before
-    revision = importlib.import_module("asm_db.migrations.versions.0015_map_overviews")
+    revision = importlib.import_module("asm_db.migrations.versions.0016_map_overviews")
     assert downgrade(trained, revision.down_revision) == revision.down_revision
     assert pg.execute("SELECT to_regclass('asmdb.map_overviews')").fetchone()[0] is None
     assert pg.execute("SELECT count(*) FROM asmdb.latest_predictions").fetchone()[0] > 0

@@ -2,11 +2,13 @@
 known truth, import, labels, retrain, and an area estimate whose interval holds the truth."""
 
 import csv
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from asm_db.errors import AsmdbError
 from asm_db.review.area import stratified_estimates
 
 
@@ -121,3 +123,53 @@ def test_estimator_matches_a_hand_computed_case():
     e = stratified_estimates(strata, 0.5)
     s2 = np.var([1, 0, 1, 0, 1, 0], ddof=1)
     assert e["asm_share"]["se"] == pytest.approx(np.sqrt(0.25 * (1 - 6 / 100) * s2 / 6))
+
+
+def _stratum(name, tiles, probability, reference):
+    return {
+        "name": name,
+        "tiles": tiles,
+        "area_km2": float(tiles),
+        "probability": probability,
+        "reference": reference,
+    }
+
+
+def test_a_stratum_with_one_review_is_collapsed_into_its_neighbour_and_said_so():
+    strata = [
+        _stratum("0.0-0.2", 500, [0.1] * 6, [0, 0, 0, 0, 0, 1]),
+        _stratum("0.2-0.4", 100, [0.3], [0]),  # one review: no variance of its own
+        _stratum("0.8-1.0", 20, [0.9] * 5, [1, 1, 1, 0, 1]),
+    ]
+    e = stratified_estimates(strata, 0.5)
+    assert e["collapsed"] == [
+        "stratum 0.2-0.4 had 1 reviewed sample tile(s): collapsed with 0.8-1.0"
+    ]
+    assert e["reviewed"] == 12
+    text = json.dumps(e, allow_nan=False)  # never NaN
+    assert "NaN" not in text
+    # Every reviewed nothing: refused, saying how many more.
+    with pytest.raises(AsmdbError, match="review at least 1 more"):
+        stratified_estimates([_stratum("0.0-0.2", 500, [0.1], [0])], 0.5)
+
+
+def test_proportion_intervals_stay_inside_zero_and_one():
+    # Few reviews, accuracies near 1 and 0: a symmetric interval would pass 1 or 0.
+    strata = [
+        _stratum("low", 1000, [0.1] * 4, [0, 0, 0, 1]),
+        _stratum("high", 50, [0.9] * 3, [1, 1, 0]),
+    ]
+    e = stratified_estimates(strata, 0.5)
+    for key in ("asm_share", "users_accuracy", "producers_accuracy", "overall_accuracy"):
+        entry = e[key]
+        assert 0 <= entry["low"] <= entry["value"] <= entry["high"] <= 1, (key, entry)
+    assert 0 <= e["asm_area_km2"]["low"] <= e["asm_area_km2"]["high"] <= e["total_area_km2"]
+    # All confirmed where mapped: user's accuracy 1 with a Wilson interval below 1, not [1, 1].
+    strata[1]["reference"] = [1, 1, 1]
+    e = stratified_estimates(strata, 0.5)
+    assert e["users_accuracy"]["value"] == 1 and e["users_accuracy"]["low"] < 1
+    # Nothing mapped as ASM: no user's accuracy (null), not NaN.
+    strata[1]["probability"] = [0.4] * 3
+    e = stratified_estimates(strata, 0.5)
+    assert e["users_accuracy"]["value"] is None
+    json.dumps(e, allow_nan=False)

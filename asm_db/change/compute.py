@@ -27,14 +27,11 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Engine
 
+from asm_db.change.classes import CLASSES, DEFAULT_MIN_DELTA, DEFAULT_THRESHOLD  # noqa: F401
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
-
-CLASSES = ("new", "gone", "persistent", "absent", "no_data")
-DEFAULT_THRESHOLD = 0.5
-DEFAULT_MIN_DELTA = 0.0
 
 
 @dataclass(frozen=True)

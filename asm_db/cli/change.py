@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from asm_db.change.compute import CLASSES, DEFAULT_MIN_DELTA, DEFAULT_THRESHOLD
+from asm_db.change.classes import CLASSES, DEFAULT_MIN_DELTA, DEFAULT_THRESHOLD
 from asm_db.cli.common import DatabaseUrl, notify, print_table
 from asm_db.db.engine import create_engine
 

@@ -16,15 +16,25 @@ app = typer.Typer(help="Load labels or features into the database.", no_args_is_
 @app.command("labels")
 def ingest_labels_command(
     file: Annotated[Path, typer.Argument(help="CSV, GeoPackage, GeoJSON or Parquet of labels.")],
+    date_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Column holding the date each label was observed, as ISO 8601 YYYY-MM-DD "
+            "(default: observed_at, when the file has it).",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Load field labels (upsert by unique_id); quality filters apply at training time."""
     from asm_db.publish.workflows import ingest_labels_styled
 
-    result = ingest_labels_styled(create_engine(database_url), file, notify=notify)
+    result = ingest_labels_styled(
+        create_engine(database_url), file, notify=notify, date_column=date_column
+    )
+    dated = f", {result.dated} with an observation date" if result.dated else ""
     print(
-        f"{result.path}: {result.rows} labels ({result.added} new, {result.updated} updated) "
-        f"in {result.seconds:.1f} s"
+        f"{result.path}: {result.rows} labels ({result.added} new, {result.updated} updated"
+        f"{dated}) in {result.seconds:.1f} s"
     )
 
 

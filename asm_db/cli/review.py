@@ -10,9 +10,11 @@ import typer
 
 from asm_db.cli.common import DatabaseUrl, notify
 from asm_db.db.engine import create_engine
-from asm_db.review.options import MAP_THRESHOLD, QueueOptions
+from asm_db.errors import AsmdbError
+from asm_db.review.options import MAP_THRESHOLD, ChangeQueueOptions, QueueOptions
 
 QUEUE = QueueOptions()  # option defaults come from the library's own dataclass
+CHANGE_QUEUE = ChangeQueueOptions()
 
 app = typer.Typer(
     help="The review loop: queue tiles, take reviews back, estimate area.", no_args_is_help=True
@@ -23,11 +25,38 @@ RunOption = Annotated[
         "--run", help="Run, by the map it made on its own feature set (default: the promoted map)."
     ),
 ]
+ChangeOption = Annotated[
+    int | None,
+    typer.Option(
+        "--change",
+        help="A change map (`asmdb change`): its review sample, strata the change classes.",
+    ),
+]
+MAP_QUEUE_OPTIONS = ("hotspots", "uncertain", "per_stratum", "threshold", "min_label_distance")
+MAP_QUEUE_OPTIONS += ("spacing",)
+CHANGE_QUEUE_OPTIONS = ("sample_size", "min_per_stratum")
+
+
+def _given(ctx: typer.Context, names: tuple[str, ...]) -> list[str]:
+    """The options among `names` that the command line set (by the source's name: Typer
+    carries its own copy of click's ParameterSource)."""
+    return [
+        "--" + n.replace("_", "-")
+        for n in names
+        if getattr(ctx.get_parameter_source(n), "name", None) == "COMMANDLINE"
+    ]
+
+
+def _one_of(run: int | None, change: int | None) -> None:
+    if run is not None and change is not None:
+        raise AsmdbError("--run and --change: name one (a change names its maps itself)")
 
 
 @app.command("queue")
 def review_queue(
+    ctx: typer.Context,
     run: RunOption = None,
+    change: ChangeOption = None,
     hotspots: Annotated[
         int, typer.Option(help="Most likely tiles with no label nearby.", min=0)
     ] = QUEUE.hotspots,
@@ -46,10 +75,46 @@ def review_queue(
     spacing: Annotated[
         float, typer.Option(help="Hotspots/uncertain: at least this far apart (degrees).")
     ] = QUEUE.spacing,
+    sample_size: Annotated[
+        int,
+        typer.Option(
+            help="With --change: sample tiles in all; what the minimums leave is shared in "
+            "proportion to the classes' sizes.",
+            min=0,
+        ),
+    ] = CHANGE_QUEUE.sample_size,
+    min_per_stratum: Annotated[
+        int,
+        typer.Option(
+            help="With --change: at least this many per change class (all, where fewer).", min=0
+        ),
+    ] = CHANGE_QUEUE.min_per_stratum,
     seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = QUEUE.seed,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Choose tiles to review and add them to asmdb.review_queue (a QGIS layer)."""
+    """Choose tiles to review and add them to asmdb.review_queue (a QGIS layer); with
+    --change, draw the change's stratified sample (new, gone, persistent, absent)."""
+    _one_of(run, change)
+    if change is not None:
+        if wrong := _given(ctx, MAP_QUEUE_OPTIONS):
+            raise AsmdbError(f"{', '.join(wrong)}: for a map's queue, not with --change")
+        from asm_db.review.change_queue import make_change_queue
+
+        c = make_change_queue(
+            create_engine(database_url),
+            change,
+            sample_size=sample_size,
+            min_per_stratum=min_per_stratum,
+            seed=seed,
+        )
+        drawn = ", ".join(f"{k}: {n} of {c.tiles[k]}" for k, n in c.sampled.items())
+        print(
+            f"change {c.change_id}: stratified sample ({drawn}); {c.added} new rows in "
+            f"asmdb.review_queue; `asmdb review export OUT.gpkg --change {c.change_id}`"
+        )
+        return
+    if wrong := _given(ctx, CHANGE_QUEUE_OPTIONS):
+        raise AsmdbError(f"{', '.join(wrong)}: for a change's sample, with --change ID")
     from asm_db.review.queue import make_queue
 
     q = make_queue(
@@ -74,9 +139,18 @@ def review_queue(
 def review_export(
     out: Annotated[Path, typer.Argument(help="OUT.gpkg for offline review.")],
     run: RunOption = None,
+    change: ChangeOption = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Write the review queue to a GeoPackage, styled by status, to review offline."""
+    """Write the review queue to a GeoPackage, styled by status, to review offline; with
+    --change, the change's sample, answered per period in answer_from and answer_to."""
+    _one_of(run, change)
+    if change is not None:
+        from asm_db.review.change_queue import export_change_queue
+
+        n = export_change_queue(create_engine(database_url), out, change)
+        print(f"{out}: {n} tiles to review for both periods (answer_from, answer_to)")
+        return
     from asm_db.review.queue import export_queue
 
     print(f"{out}: {export_queue(create_engine(database_url), out, run)} tiles to review")
@@ -109,14 +183,29 @@ def review_labels(database_url: DatabaseUrl = None) -> None:
 
 @app.command("estimate")
 def review_estimate(
+    ctx: typer.Context,
     run: RunOption = None,
+    change: ChangeOption = None,
     threshold: Annotated[
         float, typer.Option(help="Probability the map calls ASM.")
     ] = MAP_THRESHOLD,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Area of ASM and map accuracy with 95% intervals, from the reviewed stratified sample."""
+    """Area of ASM and map accuracy with 95% intervals, from the reviewed stratified sample;
+    with --change, the area of new and of gone mining and the change map's accuracy."""
+    _one_of(run, change)
+    if change is not None:
+        if _given(ctx, ("threshold",)):
+            raise AsmdbError("--threshold: a change has its own (`asmdb change --threshold`)")
+        from asm_db.review.change_area import estimate_change
+
+        e = estimate_change(create_engine(database_url), change)
+        if as_json:
+            print(json.dumps(e))
+        else:
+            _print_change_estimate(e)
+        return
     from asm_db.db.engine import connect, driver
     from asm_db.maps.registry import resolve_map
     from asm_db.review.area import estimate_area
@@ -131,9 +220,13 @@ def review_estimate(
         return
 
     def fmt(entry: dict, digits: int = 3) -> str:
+        if entry["value"] is None:
+            return "not defined (no tile in its denominator)"
         return f"{entry['value']:.{digits}f} ({entry['low']:.{digits}f}-{entry['high']:.{digits}f})"
 
     print(f"run {run_id}, map threshold {threshold:g}; {e['reviewed']} sample tiles reviewed")
+    for note in e.get("collapsed", []):
+        print(f"note: {note}")
     print(
         f"ASM area: {fmt(e['asm_area_km2'], 1)} km2 of {e['total_area_km2']:.1f} km2 "
         f"(the map shows {e['mapped_area_km2']:.1f} km2)"
@@ -141,3 +234,38 @@ def review_estimate(
     print(f"user's accuracy: {fmt(e['users_accuracy'])}")
     print(f"producer's accuracy: {fmt(e['producers_accuracy'])}")
     print(f"overall accuracy: {fmt(e['overall_accuracy'])}")
+
+
+def _interval(entry: dict, digits: int) -> str:
+    if entry["value"] is None:
+        return "-"
+    return f"{entry['value']:.{digits}f} ({entry['low']:.{digits}f}-{entry['high']:.{digits}f})"
+
+
+def _print_change_estimate(e: dict) -> None:
+    from asm_db.cli.common import print_table
+
+    not_yet = e["not_reviewed_in_sample"]
+    print(
+        f"change {e['change_id']}: map {e['from_map']} -> map {e['to_map']}; "
+        f"{e['reviewed']} sample tiles reviewed for both periods"
+        + (f", {not_yet} not (yet)" if not_yet else "")
+    )
+    rows = [("class", "mapped km2", "km2 (95%)", "user's accuracy", "producer's accuracy")]
+    for name, c in e["classes"].items():
+        rows.append(
+            (
+                name,
+                f"{c['mapped_area_km2']:.1f}",
+                _interval(c["area_km2"], 1),
+                _interval(c["users_accuracy"], 3),
+                _interval(c["producers_accuracy"], 3),
+            )
+        )
+    print_table(rows)
+    print(f"overall accuracy: {_interval(e['overall_accuracy'], 3)}")
+    for c in e["collapsed"]:
+        print(
+            f"stratum {c['stratum']} has {c['reviewed']} reviewed tile(s): estimated together "
+            f"with {c['into']}"
+        )

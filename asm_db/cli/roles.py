@@ -23,7 +23,8 @@ def roles_create(
         typer.Option(
             "--reviewer",
             help="A reviewer: reads like the reader and may answer the review queue "
-            "(status, reviewer, reviewed_at, notes), e.g. in the web page.",
+            "(status, reviewer, reviewed_at, notes; answer_from, answer_to for a change's "
+            "sample), e.g. in the web page.",
         ),
     ] = False,
     password: Annotated[

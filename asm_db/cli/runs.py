@@ -65,6 +65,13 @@ def runs_show(
     print(
         "counts: " + ", ".join(f"{k}={v}" for k, v in run.counts.items() if not isinstance(v, dict))
     )
+    filters = run.parameters.get("filters", {})
+    if filters.get("observed_within") is not None:
+        start, end = (d or "open" for d in filters.get("observed_between", [None, None]))
+        print(
+            f"labels observed within {filters['observed_within']} days of the feature set's "
+            f"period: {start} to {end}"
+        )
     print_metrics(run.metrics, run.protocol)
     top = run.metrics.get("top_features", [])[:5]
     if top:

@@ -64,6 +64,14 @@ def train(
     min_confidence: Annotated[
         float, typer.Option(help="Keep labels with at least this confidence.")
     ] = FILTERS.min_confidence,
+    observed_within: Annotated[
+        int | None,
+        typer.Option(
+            help="Keep only labels observed within this many days of the feature set's period "
+            "(undated labels are dropped).",
+            min=0,
+        ),
+    ] = FILTERS.observed_within,
     test_size: Annotated[
         float, typer.Option(help="Seed protocol: share of joined rows held out for testing.")
     ] = PROTOCOL.test_size,
@@ -101,6 +109,7 @@ def train(
         if exclude_mine_type is not None
         else FILTERS.exclude_mine_types,
         min_confidence=min_confidence,
+        observed_within=observed_within,
     )
     protocol = Protocol(
         cv=cv.value,
@@ -164,7 +173,8 @@ def train(
     c = result.counts
     print(
         f"labels: {c['labels']} -> {c['after_proportion_inspected']} (inspected) -> "
-        f"{c['after_mine_type']} (mine type) -> {c['after_confidence']} (confidence); "
+        f"{c['after_mine_type']} (mine type) -> {c['after_confidence']} (confidence)"
+        f"{observed_step(c, filters.observed_within)}; "
         f"{c['labels_joined']} joined to {c['training_rows']} rows, {c['positives']} positive"
     )
     if fit.best_alpha is not None:
@@ -184,6 +194,16 @@ def train(
         )
     for path in result.plots:
         print(f"plot: {path}")
+
+
+def observed_step(counts: dict, days: int | None) -> str:
+    """The `--observed-within` step of the filter counts ('' without it)."""
+    if days is None or "after_observed_within" not in counts:
+        return ""
+    return (
+        f" -> {counts['after_observed_within']} (observed within {days} days of the period; "
+        f"{counts['undated_dropped']} undated dropped)"
+    )
 
 
 def print_metrics(metrics: dict, protocol: str) -> None:

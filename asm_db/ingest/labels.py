@@ -16,6 +16,7 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.ingest.label_dates import date_column_of, observation_dates
 
 # The seed's label columns; lon/lat may instead come from a point geometry.
 TEXT_COLUMNS = ("unique_id", "country", "sample_type", "mine_type")
@@ -31,7 +32,7 @@ LABEL_COLUMNS = (
     "label",
     "proportion_inspected",
 )
-STAGE_COLUMNS = LABEL_COLUMNS + ("extra",)
+STAGE_COLUMNS = LABEL_COLUMNS + ("observed_at", "extra")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class LabelIngestResult:
     added: int
     updated: int
     seconds: float
+    dated: int = 0  # labels with an observation date
 
 
 def read_label_file(path: Path) -> pd.DataFrame:
@@ -114,10 +116,14 @@ def _numbers(path: Path, frame: pd.DataFrame, column: str, *, required: bool) ->
 MAX_UNIQUE_ID = 1000
 
 
-def validate_labels(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
-    """Check a label table; return the seed's columns typed, plus `extra` as JSON text."""
+def validate_labels(
+    path: Path, frame: pd.DataFrame, date_column: str | None = None
+) -> pd.DataFrame:
+    """Check a label table; return the seed's columns typed, `observed_at` (from the column
+    `date_column`, else `observed_at`, else none), and the other columns as `extra` JSON text."""
     if frame.empty:
         raise InputError(path, "has no rows")
+    dated = date_column_of(path, frame.columns, date_column)
     missing = [c for c in LABEL_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(
@@ -182,7 +188,8 @@ def validate_labels(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
             rows=np.flatnonzero(repeated.to_numpy()) + 1,
             column="unique_id",
         )
-    extra = [c for c in frame.columns if c not in LABEL_COLUMNS]
+    out["observed_at"] = observation_dates(path, frame, dated) if dated is not None else None
+    extra = [c for c in frame.columns if c not in LABEL_COLUMNS and c != dated]
     if extra:
         records = frame[extra].to_json(orient="records", lines=True, date_format="iso")
         out["extra"] = records.strip().split("\n")
@@ -197,18 +204,21 @@ def ingest_labels(
     path: str | Path,
     notify: locks.Notify | None = None,
     *,
+    date_column: str | None = None,
     then: Callable[[Connection], object] | None = None,
 ) -> LabelIngestResult:
     """Upsert every label of a file by `unique_id`, in one transaction.
 
-    All labels are kept; the seed's quality filters are applied when training. `then` runs in
+    All labels are kept; the seed's quality filters are applied when training. Each label's
+    `observed_at` comes from the column `date_column`, else `observed_at`; a file without one
+    leaves its labels undated (the file is the truth for its rows). `then` runs in
     the same transaction after the labels are written (a failure there undoes the ingest):
     `asm_db.publish.workflows.ingest_labels_styled`, what `asmdb ingest labels` runs, passes
     the refresh of the label layer's QGIS style.
     """
     path = Path(path)
     started = time.perf_counter()
-    labels = validate_labels(path, read_label_file(path))
+    labels = validate_labels(path, read_label_file(path), date_column)
     with connect(engine) as conn:
         check_ready(conn)
         locks.hold(driver(conn), "ingest labels", notify)
@@ -224,4 +234,11 @@ def ingest_labels(
         driver(conn).execute("ANALYZE asmdb.labels")
         if then is not None:
             then(conn)
-    return LabelIngestResult(str(path), len(labels), added, updated, time.perf_counter() - started)
+    return LabelIngestResult(
+        str(path),
+        len(labels),
+        added,
+        updated,
+        time.perf_counter() - started,
+        dated=int(labels["observed_at"].notna().sum()),
+    )

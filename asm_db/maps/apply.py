@@ -13,21 +13,19 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
+from asm_db.maps.identity import FeatureSetShape, IncompatibleFeatureSet, check_compatible
 from asm_db.maps.predict import READERS, predict_tiles
 from asm_db.maps.registry import MapSummary, get_map
 from asm_db.maps.write import MapWritten, record_map
 
-
-class IncompatibleFeatureSet(AsmdbError):
-    """The model of a run cannot score the vectors of a feature set."""
-
-
-@dataclass(frozen=True)
-class FeatureSetShape:
-    feature_set_id: int
-    name: str
-    n_features: int
-    feature_names: list[str]
+# The identity check lives in asm_db.maps.identity; these names stay importable from here.
+__all__ = [
+    "FeatureSetShape",
+    "IncompatibleFeatureSet",
+    "MapResult",
+    "check_compatible",
+    "predict_map",
+]
 
 
 @dataclass
@@ -39,45 +37,37 @@ class MapResult:
     seconds: dict = field(default_factory=dict)
 
 
-def check_compatible(run_id: int, trained: FeatureSetShape, target: FeatureSetShape) -> None:
-    """Refuse, saying why, a feature set whose vectors are not those the run's model takes:
-    another length, or other feature names (in order)."""
-    where = f"feature set '{target.name}' does not fit run {run_id}"
-    if target.n_features != trained.n_features:
-        raise IncompatibleFeatureSet(
-            f"{where}: it has {target.n_features} features, the run's model takes "
-            f"{trained.n_features} (feature set '{trained.name}')"
-        )
-    names = list(target.feature_names or [])
-    expected = list(trained.feature_names or [])
-    if names != expected:
-        if len(names) != len(expected):
-            raise IncompatibleFeatureSet(
-                f"{where}: it names {len(names)} features, the run's feature set "
-                f"'{trained.name}' names {len(expected)}"
-            )
-        first = next(i for i, (a, b) in enumerate(zip(names, expected, strict=True)) if a != b)
-        raise IncompatibleFeatureSet(
-            f"{where}: its feature {first + 1} is '{names[first]}', the run's model takes "
-            f"'{expected[first]}' there (feature set '{trained.name}')"
-        )
-
-
 def _trained_on(pg: psycopg.Connection, run_id: int) -> FeatureSetShape:
-    row = pg.execute(load_sql("run_model_feature_set"), {"run_id": run_id}).fetchone()
+    with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        row = cur.execute(load_sql("run_model_feature_set"), {"run_id": run_id}).fetchone()
     if row is None:
         raise NotFound(f"no model run {run_id}; `asmdb runs` lists them")
-    return FeatureSetShape(*row)
+    return _shape(row)
+
+
+def _shape(row) -> FeatureSetShape:
+    """A row of `run_model_feature_set` or `feature_set_to_map` as the set's identity."""
+    return FeatureSetShape(
+        feature_set_id=row["feature_set_id"],
+        name=row["name"],
+        n_features=row["n_features"],
+        feature_names=row["feature_names"],
+        source=row["source"],
+        parameters=row["parameters"],
+        filters_digest=row["filters_digest"],
+        cell_size=row["cell_size"],
+    )
 
 
 def _target(pg: psycopg.Connection, name: str) -> FeatureSetShape:
-    row = pg.execute(load_sql("feature_set_to_map"), {"name": name}).fetchone()
+    with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        row = cur.execute(load_sql("feature_set_to_map"), {"name": name}).fetchone()
     if row is None:
         names = [r[0] for r in pg.execute("SELECT name FROM asmdb.feature_sets ORDER BY name")]
         raise NotFound(f"no feature set named '{name}' (have: {', '.join(names) or 'none'})")
-    if row[4] == 0:
+    if row["tiles"] == 0:
         raise NotFound(f"feature set '{name}' has no tiles; `asmdb ingest features` loads them")
-    shape = FeatureSetShape(*row[:4])
+    shape = _shape(row)
     incomplete = pg.execute(
         load_sql("feature_set_incomplete"), {"feature_set_id": shape.feature_set_id}
     )

@@ -6,6 +6,7 @@ imports scikit-learn, so the command line starts fast; `asm_db.modeling.protocol
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 PROTOCOLS = ("spatial", "seed")
 MODEL_NAMES = ("ridge", "logistic", "random-forest", "gradient-boosting")
@@ -19,18 +20,46 @@ DEFAULT_BOOTSTRAP = 200
 class LabelFilters:
     """The seed's label quality filters, applied at training time; defaults are the seed's.
 
-    `asmdb.filtered_labels()` in SQL has the same defaults (a test keeps them equal)."""
+    `asmdb.filtered_labels()` in SQL has the same defaults (a test keeps them equal).
+    `observed_within` (days, not the seed's: None) keeps only the labels observed within that
+    many days of the feature set's period, and drops the undated ones."""
 
     min_proportion_inspected: float = 0.2
     exclude_mine_types: tuple[str, ...] = ("commercial",)
     min_confidence: float = 3
+    observed_within: int | None = None
 
     def params(self) -> dict:
-        return {
+        """The filters as a run records them (`observed_within` only when set)."""
+        out = {
             "min_proportion_inspected": self.min_proportion_inspected,
             "exclude_mine_types": list(self.exclude_mine_types),
             "min_confidence": self.min_confidence,
         }
+        if self.observed_within is not None:
+            out["observed_within"] = self.observed_within
+        return out
+
+    def window(
+        self, period_start: date | None, period_end: date | None
+    ) -> tuple[date | None, date | None]:
+        """The dates a label's `observed_at` must lie between (both None: no date filter):
+        the period widened by `observed_within` days each side; an open end stays open."""
+        if self.observed_within is None:
+            return None, None
+        days = min(self.observed_within, (date.max - date.min).days)
+        return (
+            _shifted(period_start, -days) if period_start is not None else None,
+            _shifted(period_end, days) if period_end is not None else None,
+        )
+
+
+def _shifted(day: date, days: int) -> date:
+    """`day` moved by `days`, held within the dates Python and PostgreSQL both hold."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.min if days < 0 else date.max
 
 
 @dataclass(frozen=True)

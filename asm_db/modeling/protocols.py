@@ -160,10 +160,19 @@ def fit(
     tile_id = np.zeros(n, np.int64) if tile_id is None else tile_id
     with _quiet():
         if protocol.cv == "seed":
-            return _fit_seed(X, y, protocol, label_id, tile_id)
-        if lonlat is None:
+            result = _fit_seed(X, y, protocol, label_id, tile_id)
+        elif lonlat is None:
             raise ValueError("the spatial protocol needs each row's label position (lonlat)")
-        return _fit_spatial(X, y, protocol, label_id, tile_id, lonlat)
+        else:
+            result = _fit_spatial(X, y, protocol, label_id, tile_id, lonlat)
+    if not np.isfinite(result.cv_score):
+        # A search fold scored on one class has no ROC AUC: the search chose blindly.
+        raise TrainingDataError(
+            f"a fold of the {protocol.folds}-fold search holds one class only (smallest class: "
+            f"{np.unique(y, return_counts=True)[1].min()} of {len(y)} rows); relax the label "
+            "filters or use fewer --folds"
+        )
+    return result
 
 
 def _fit_seed(X, y, protocol: Protocol, label_id, tile_id) -> FitResult:
@@ -174,6 +183,13 @@ def _fit_seed(X, y, protocol: Protocol, label_id, tile_id) -> FitResult:
     )
     if len(np.unique(y[test])) < 2:
         raise TrainingDataError("the test split holds only one class; change --random-state")
+    smallest = np.unique(y[train], return_counts=True)[1].min()
+    if smallest < protocol.folds:  # a stratified fold would be scored on one class
+        raise TrainingDataError(
+            f"too few training rows of the smaller class ({smallest} after the "
+            f"{protocol.test_size:.0%} test split) for a {protocol.folds}-fold search; relax "
+            "the label filters or use fewer --folds"
+        )
     # GridSearchCV's cv=5 for a classifier: stratified folds in row order, not shuffled.
     splits = list(StratifiedKFold(n_splits=protocol.folds).split(X[train], y[train]))
     search = _search(spec, protocol, X[train], y[train], splits)

@@ -160,6 +160,8 @@ def render_report(engine: Engine, run_id: int) -> str:
     if area:
 
         def cell(entry: dict, scale: str = ".3f") -> str:
+            if entry["value"] is None:
+                return "not defined"
             return f"{entry['value']:{scale}} ({entry['low']:{scale}}-{entry['high']:{scale}})"
 
         parts.append("<h2>Area and accuracy from reviews</h2>")

@@ -12,8 +12,9 @@ from asm_db.errors import AsmdbError
 
 DEFAULT_READER = "asmdb_reader"
 DEFAULT_REVIEWER = "asmdb_reviewer"
-# What a reviewer may change: the answer columns of the review queue, nothing else.
-REVIEW_COLUMNS = ("status", "reviewer", "reviewed_at", "notes")
+# What a reviewer may change: the answer columns of the review queue, nothing else (a change's
+# sample is answered per period, in answer_from and answer_to).
+REVIEW_COLUMNS = ("status", "reviewer", "reviewed_at", "notes", "answer_from", "answer_to")
 
 
 # Written on every role asmdb makes, so that it never takes over a role someone else made.
@@ -50,7 +51,8 @@ def create_reviewer(
     force: bool = False,
 ) -> RoleResult:
     """Create (or bring up to date) a reviewer: reads what the reader reads, and may change
-    only the answer columns (status, reviewer, reviewed_at, notes) of `asmdb.review_queue`.
+    only the answer columns (status, reviewer, reviewed_at, notes; answer_from and answer_to
+    for a change's sample) of `asmdb.review_queue`.
 
     This grant is what lets a person answer reviews in the web page (`asmdb serve`), which
     writes as the logged-in role.

@@ -35,7 +35,11 @@ def _style_labels(conn: Connection) -> None:
 
 
 def ingest_labels_styled(
-    engine: Engine, path: str | Path, notify: locks.Notify | None = None
+    engine: Engine,
+    path: str | Path,
+    notify: locks.Notify | None = None,
+    *,
+    date_column: str | None = None,
 ) -> LabelIngestResult:
     """Ingest a label file and refresh the label layer's QGIS style, all or nothing."""
-    return ingest_labels(engine, path, notify, then=_style_labels)
+    return ingest_labels(engine, path, notify, date_column=date_column, then=_style_labels)

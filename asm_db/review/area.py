@@ -6,9 +6,18 @@ the map's probability classes, are finer than the map's two classes).
 The map calls a tile ASM when its probability is at least `threshold`. Each reviewed sample
 tile gives the reference: confirmed = ASM, rejected = not; unclear and pending ones are left
 out (and counted). Strata are weighted by their area.
+
+A stratum with fewer than two reviewed sample tiles (and not reviewed whole) has no variance
+estimate: it is collapsed into its neighbouring probability class, and the estimate says so.
+Intervals of proportions (the ASM share, the accuracies) are computed on the logit scale, so
+they stay inside [0, 1]; where the standard error is zero or the estimate is 0 or 1, a Wilson
+score interval on the reviewed sample size is used instead. An accuracy that cannot be computed
+(no tile mapped as ASM, or none found) is null, never NaN.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from psycopg.types.json import Jsonb
@@ -24,13 +33,66 @@ from asm_db.review.queue import CLASS_NAMES
 Z95 = 1.959964
 
 
-def _interval(value: float, se: float, scale: float = 1.0) -> dict:
-    return {
-        "value": value * scale,
-        "low": (value - Z95 * se) * scale,
-        "high": (value + Z95 * se) * scale,
-        "se": se * scale,
-    }
+def _wilson(p: float, n: int) -> tuple[float, float]:
+    if n <= 0:
+        return 0.0, 1.0
+    z2 = Z95**2
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _interval(value: float | None, se: float | None, n: int, scale: float = 1.0) -> dict:
+    """A proportion with its 95% interval inside [0, 1] (times `scale`)."""
+    if value is None or se is None or not (math.isfinite(value) and math.isfinite(se)):
+        return {"value": None, "low": None, "high": None, "se": None}
+    value = min(max(value, 0.0), 1.0)
+    if 0 < value < 1 and se > 0:
+        centre = math.log(value / (1 - value))
+        spread = Z95 * se / (value * (1 - value))
+        low, high = (1 / (1 + math.exp(-(centre + d))) for d in (-spread, spread))
+    else:
+        low, high = _wilson(value, n)
+    return {"value": value * scale, "low": low * scale, "high": high * scale, "se": se * scale}
+
+
+def _reviewable(stratum: dict) -> bool:
+    n = len(stratum["reference"])
+    return n >= 2 or n >= stratum["tiles"]  # reviewed whole: a census, no sampling error
+
+
+def collapse_small_strata(strata: list[dict]) -> tuple[list[dict], list[str]]:
+    """Merge each stratum with fewer than two reviews into its neighbour (the next class up, or
+    for the last the one below) until every stratum has two; returns the strata and a note per
+    merge. Raises, with the number still needed, when even one stratum cannot be formed."""
+    strata = [dict(s) for s in strata]
+    notes = []
+    while len(strata) > 1:
+        small = next((i for i, s in enumerate(strata) if not _reviewable(s)), None)
+        if small is None:
+            break
+        other = small + 1 if small + 1 < len(strata) else small - 1
+        a, b = sorted((small, other))
+        notes.append(
+            f"stratum {strata[small]['name']} had {len(strata[small]['reference'])} reviewed "
+            f"sample tile(s): collapsed with {strata[other]['name']}"
+        )
+        strata[a : b + 1] = [
+            {
+                "name": f"{strata[a]['name']}+{strata[b]['name']}",
+                "tiles": strata[a]["tiles"] + strata[b]["tiles"],
+                "area_km2": strata[a]["area_km2"] + strata[b]["area_km2"],
+                "probability": list(strata[a]["probability"]) + list(strata[b]["probability"]),
+                "reference": list(strata[a]["reference"]) + list(strata[b]["reference"]),
+            }
+        ]
+    if not strata or not _reviewable(strata[0]):
+        n = sum(len(s["reference"]) for s in strata)
+        raise AsmdbError(
+            f"{n} reviewed sample tile(s): review at least {2 - n} more (confirmed or rejected) "
+            "before estimating"
+        )
+    return strata, notes
 
 
 def stratified_estimates(strata: list[dict], threshold: float) -> dict:
@@ -39,15 +101,11 @@ def stratified_estimates(strata: list[dict], threshold: float) -> dict:
     Each stratum: {"name", "tiles" (N_h), "area_km2", "probability" (array), "reference"
     (0/1 array)}. Returns area, user's, producer's and overall accuracy with 95% intervals.
     """
+    strata, notes = collapse_small_strata(strata)
     area = sum(s["area_km2"] for s in strata)
     rows = []
     for s in strata:
         n, big_n = len(s["reference"]), s["tiles"]
-        if n < 2 and n < big_n:  # a stratum reviewed whole (a census) has no sampling error
-            raise AsmdbError(
-                f"stratum {s['name']} has {n} reviewed sample tile(s); review at least 2 "
-                "(confirmed or rejected) in every probability class"
-            )
         ref = np.asarray(s["reference"], dtype=float)
         mapped = (np.asarray(s["probability"]) >= threshold).astype(float)
         rows.append(
@@ -73,7 +131,7 @@ def stratified_estimates(strata: list[dict], threshold: float) -> dict:
         y = sum(r["w"] * r[num].mean() for r in rows)
         x = sum(r["w"] * r[den].mean() for r in rows)
         if x == 0:
-            return float("nan"), float("nan")
+            return None, None  # nothing mapped (or found) as ASM: no such accuracy
         value = y / x
         var = (
             sum(
@@ -86,21 +144,26 @@ def stratified_estimates(strata: list[dict], threshold: float) -> dict:
                 )
                 / r["n"]
                 for r in rows
+                if r["fpc"] > 0
             )
             / x**2
         )
         return value, float(np.sqrt(max(var, 0.0)))
 
     share, share_se = total("ref")
+    reviewed = int(sum(r["n"] for r in rows))
+    mapped = int(sum(r["map"].sum() for r in rows))
+    found = int(sum(r["ref"].sum() for r in rows))
     return {
         "threshold": threshold,
         "total_area_km2": area,
-        "asm_area_km2": _interval(share, share_se, area),
-        "asm_share": _interval(share, share_se),
-        "users_accuracy": _interval(*ratio("both", "map")),
-        "producers_accuracy": _interval(*ratio("both", "ref")),
-        "overall_accuracy": _interval(*total("agree")),
-        "reviewed": int(sum(r["n"] for r in rows)),
+        "asm_area_km2": _interval(share, share_se, reviewed, area),
+        "asm_share": _interval(share, share_se, reviewed),
+        "users_accuracy": _interval(*ratio("both", "map"), mapped),
+        "producers_accuracy": _interval(*ratio("both", "ref"), found),
+        "overall_accuracy": _interval(*total("agree"), reviewed),
+        "reviewed": reviewed,
+        "collapsed": notes,
     }
 
 

@@ -21,3 +21,12 @@ class QueueOptions:
     min_label_distance: float = 0.02  # degrees: hotspots/uncertain have no label this near
     spacing: float = 0.03  # degrees: hotspots/uncertain at least this far apart
     seed: int = 1991  # seed of the random sample
+
+
+@dataclass(frozen=True)
+class ChangeQueueOptions:
+    """How many tiles a change's review sample takes (strata: the change classes)."""
+
+    sample_size: int = 300  # in all, when the minimums leave room
+    min_per_stratum: int = 50  # at least this many per change class (all, where fewer)
+    seed: int = 1991  # seed of the random sample

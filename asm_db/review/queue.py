@@ -28,12 +28,14 @@ from asm_db.maps.registry import resolve_map
 from asm_db.probability_classes import CLASSES, sql_params
 from asm_db.publish import qml
 from asm_db.publish.files import write_styled_gpkg
+from asm_db.review import change_queue
 from asm_db.review.options import QueueOptions
 
 STATUSES = ("pending", "confirmed", "rejected", "unclear")
 OPTIONAL_COLUMNS = ("reviewer", "reviewed_at", "notes")  # in the order review_stage_copy has
-# Checked against the queue row of each review_id when the file has them (exports do).
-MATCHED_COLUMNS = ("tile_id", "run_id")
+# Checked against the queue row of each review_id when the file has them (exports do); an
+# empty change_id (a map row beside change rows) is not checked.
+MATCHED_COLUMNS = ("tile_id", "run_id", "change_id")
 # The strata of the stratified sample: the map's probability classes, by class number.
 CLASS_NAMES = {c.number: c.stratum for c in CLASSES}
 HOTSPOT, UNCERTAIN, SAMPLE = "hotspot", "uncertain", "stratified sample"
@@ -166,7 +168,9 @@ def _read_reviews(path: Path) -> pd.DataFrame:
         raise InputError(
             path, f"cannot read: {str(exc).splitlines()[0] if str(exc) else exc}"
         ) from None
-    for column in ("review_id", "status"):
+    # A file of change reviews may answer in answer_from/answer_to alone.
+    answered = any(c in frame.columns for c in change_queue.ANSWER_COLUMNS)
+    for column in ("review_id",) if answered else ("review_id", "status"):
         if column not in frame.columns:
             raise InputError(path, "is missing a column", column=column)
     return frame
@@ -207,8 +211,18 @@ def import_reviews(
     bad = np.flatnonzero(ids.isna().to_numpy() | (ids % 1 != 0).to_numpy())
     if len(bad):
         raise InputError(path, "review_id is not a whole number", rows=bad + 1, column="review_id")
-    status = frame["status"].map(_clean)
-    bad = np.flatnonzero(~status.isin(STATUSES).to_numpy())
+    answers = change_queue.read_answers(path, frame, _clean)
+    if "status" in frame.columns:
+        status = frame["status"].map(_clean)
+    else:
+        status = pd.Series([None] * len(frame), dtype=object)
+    # An empty status is for a change row answered per period (checked once staged).
+    has_answer = np.array(
+        [a is not None or b is not None for a, b in zip(*answers.values(), strict=True)]
+    )
+    bad = np.flatnonzero(
+        ~(status.isin(STATUSES).to_numpy() | (status.isna().to_numpy() & has_answer))
+    )
     if len(bad):
         raise InputError(
             path, f"status must be one of {', '.join(STATUSES)}", rows=bad + 1, column="status"
@@ -227,9 +241,11 @@ def import_reviews(
     for column in MATCHED_COLUMNS:
         if column in frame.columns:
             keys[column] = pd.to_numeric(frame[column], errors="coerce")
-            bad = np.flatnonzero(
-                keys[column].isna().to_numpy() | (keys[column] % 1 != 0).to_numpy()
-            )
+            # tile_id and run_id: every row has one; change_id only change rows
+            given = frame[column].map(_clean).notna().to_numpy() | (column != "change_id")
+            number = keys[column].notna().to_numpy()
+            whole = (keys[column] % 1 == 0).to_numpy()
+            bad = np.flatnonzero(np.where(number, ~whole, given))
             if len(bad):
                 raise InputError(
                     path, f"{column} is not a whole number", rows=bad + 1, column=column
@@ -246,17 +262,24 @@ def import_reviews(
                     copy.write_row(
                         [i + 1, int(ids.iloc[i]), status.iloc[i]]
                         + [_clean(v.iloc[i]) if v is not None else None for v in optional.values()]
-                        + [int(keys[c].iloc[i]) if c in keys else None for c in MATCHED_COLUMNS]
+                        + [answers[c][i] for c in change_queue.ANSWER_COLUMNS]
+                        + [
+                            int(keys[c].iloc[i])
+                            if c in keys and pd.notna(keys[c].iloc[i])
+                            else None
+                            for c in MATCHED_COLUMNS
+                        ]
                     )
             mismatched = cur.execute(load_sql("review_stage_mismatches")).fetchall()
             if mismatched:
                 raise InputError(
                     path,
-                    "the review_id is of another tile or run in this database (a file from "
-                    "another database, or from before a restore?); nothing was imported",
+                    "the review_id is of another tile or run (or change) in this database (a file "
+                    "from another database, or from before a restore?); nothing was imported",
                     rows=[r[0] for r in mismatched],
                     column=mismatched[0][1],
                 )
+            change_queue.check_staged(cur, path)
             missing = [r[0] for r in cur.execute(load_sql("review_update_from_stage"))]
         if missing:
             raise InputError(

@@ -229,6 +229,8 @@ def reproduce_command(run: RunSummary) -> str:
     ]
     for mine_type in filters.get("exclude_mine_types", []):
         args += ["--exclude-mine-type", str(mine_type)]
+    if filters.get("observed_within") is not None:
+        args += ["--observed-within", str(filters["observed_within"])]
     return shlex.join(args)
 
 

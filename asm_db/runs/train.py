@@ -7,6 +7,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,8 @@ class FeatureSet:
     n_features: int
     feature_names: list[str]
     grid_id: int
+    period_start: date | None = None
+    period_end: date | None = None
 
 
 @dataclass
@@ -100,6 +103,22 @@ def _choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
     return rows[0]
 
 
+def filter_params(feature_set: FeatureSet, filters: LabelFilters) -> dict:
+    """The SQL parameters of the label filters for training on `feature_set`: the seed's
+    filters, and the window of observation dates (None, None without `observed_within`).
+
+    `observed_within` needs the feature set's period; without one it is refused."""
+    if filters.observed_within is not None and (
+        feature_set.period_start is None and feature_set.period_end is None
+    ):
+        raise AsmdbError(
+            f"--observed-within: feature set '{feature_set.name}' has no period; give it one "
+            "with `asmdb ingest features --period START/END`"
+        )
+    observed_from, observed_to = filters.window(feature_set.period_start, feature_set.period_end)
+    return {**filters.params(), "observed_from": observed_from, "observed_to": observed_to}
+
+
 def fetch_training_rows(
     pg: psycopg.Connection, feature_set: FeatureSet, filters: LabelFilters
 ) -> TrainingRows:
@@ -116,7 +135,7 @@ def fetch_training_rows(
     params = {
         "feature_set_id": feature_set.feature_set_id,
         "grid_id": feature_set.grid_id,
-        **filters.params(),
+        **filter_params(feature_set, filters),
     }
     with pg.cursor() as cur, cur.copy(load_sql("training_rows"), params) as copy:
         parts = list(pgcopy.decode_batches(copy, dtype, 4096))
@@ -137,6 +156,17 @@ def label_positions(pg: psycopg.Connection, label_id: np.ndarray) -> np.ndarray:
         for row in pg.execute(load_sql("label_positions"), {"label_ids": unique.tolist()})
     )
     return np.array([found[i] for i in label_id.tolist()], dtype=float).reshape(-1, 2)
+
+
+def _recorded_filters(filters: LabelFilters, sql_params: dict) -> dict:
+    """The filters as the run records them; with `observed_within`, the dates it kept."""
+    out = filters.params()
+    if filters.observed_within is not None:
+        out["observed_between"] = [
+            d.isoformat() if d is not None else None
+            for d in (sql_params["observed_from"], sql_params["observed_to"])
+        ]
+    return out
 
 
 def _top_features(importance: np.ndarray, names: list[str], k: int = TOP_FEATURES) -> list[dict]:
@@ -185,17 +215,14 @@ def train_run(
         check_ready(conn)
         pg = driver(conn)
         fs = choose_feature_set(pg, feature_set)
+        label_filters = filter_params(fs, filters)  # refused before any work
 
         started = time.perf_counter()
         rows = fetch_training_rows(pg, fs, filters)
         lonlat = label_positions(pg, rows.label_id) if protocol.cv == "spatial" else None
-        label_counts = dict(
-            pg.execute(load_sql("filtered_label_counts"), filters.params()).fetchall()
-        )
+        label_counts = dict(pg.execute(load_sql("filtered_label_counts"), label_filters).fetchall())
         with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
-            filter_counts = cur.execute(
-                load_sql("label_filter_counts"), filters.params()
-            ).fetchone()
+            filter_counts = cur.execute(load_sql("label_filter_counts"), label_filters).fetchone()
         seconds["join"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -234,6 +261,8 @@ def train_run(
             )
             seconds["predict"] = time.perf_counter() - started
 
+        if filters.observed_within is None:  # the window's counts say nothing without one
+            del filter_counts["after_observed_within"], filter_counts["undated_dropped"]
         counts = {
             **{k: int(v) for k, v in filter_counts.items()},
             "labels_after_filters": int(sum(label_counts.values())),
@@ -253,7 +282,7 @@ def train_run(
         metrics["importance_method"] = importance_method
         parameters = {
             "feature_set": fs.name,
-            "filters": filters.params(),
+            "filters": _recorded_filters(filters, label_filters),
             "protocol": {**asdict(protocol), "alphas": list(protocol.alphas)},
             "model": estimators.model_spec(protocol.model).description
             + " + IsotonicRegression(out_of_bounds='clip')",

@@ -1,2 +1,2 @@
 COPY labels_stage (lon, lat, unique_id, country, sample_type, mine_type, confidence, label,
-                   proportion_inspected, extra) FROM STDIN
+                   proportion_inspected, observed_at, extra) FROM STDIN

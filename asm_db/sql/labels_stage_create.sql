@@ -9,5 +9,6 @@ CREATE TEMPORARY TABLE labels_stage (
     confidence double precision,
     label smallint NOT NULL,
     proportion_inspected double precision,
+    observed_at date,
     extra jsonb NOT NULL
 ) ON COMMIT DROP;

@@ -1,1 +1,1 @@
-COPY review_stage (row_number, review_id, status, reviewer, reviewed_at, notes, tile_id, run_id) FROM STDIN
+COPY review_stage (row_number, review_id, status, reviewer, reviewed_at, notes, answer_from, answer_to, tile_id, run_id, change_id) FROM STDIN

@@ -1,4 +1,5 @@
--- Confirmed and rejected reviews become labels at their tile's centre (sample_type 'review',
+-- Confirmed and rejected reviews of maps (not the two-period answers of a change's sample)
+-- become labels at their tile's centre (sample_type 'review',
 -- one per tile, the latest review), unless an existing label in the tile says otherwise:
 -- those are returned as contradictions and left alone. Idempotent: upsert by unique_id.
 WITH latest AS (
@@ -6,7 +7,7 @@ WITH latest AS (
            q.reviewed_at, t.lon, t.lat, t.geom AS tile_geom
     FROM asmdb.review_queue AS q
     JOIN asmdb.tiles AS t USING (tile_id)
-    WHERE q.status IN ('confirmed', 'rejected')
+    WHERE q.status IN ('confirmed', 'rejected') AND q.change_id IS NULL
     ORDER BY q.tile_id, q.reviewed_at DESC NULLS LAST, q.review_id DESC
 ),
 contradicted AS (
@@ -35,6 +36,7 @@ linked AS (
     UPDATE asmdb.review_queue AS q SET label_id = m.label_id
     FROM merged AS m
     WHERE m.unique_id = 'review-' || q.tile_id AND q.status IN ('confirmed', 'rejected')
+      AND q.change_id IS NULL
     RETURNING q.review_id
 )
 SELECT 'label' AS kind, count(*) FILTER (WHERE inserted)::text, count(*) FILTER (WHERE NOT inserted)::text

@@ -6,7 +6,9 @@ COPY (
     SELECT l.label_id, t.tile_id, l.label, f.features
     FROM asmdb.filtered_labels(%(min_proportion_inspected)s,
                                %(exclude_mine_types)s::text[],
-                               %(min_confidence)s) AS l
+                               %(min_confidence)s,
+                               %(observed_from)s::date,
+                               %(observed_to)s::date) AS l
     CROSS JOIN LATERAL (
         SELECT t.tile_id
         FROM asmdb.tiles AS t

@@ -6,16 +6,16 @@ cells, for the web map's country zooms (see asm_db/maps/overviews.py).
 map's, and the promoted map of every period's. Upgrading builds
 the blocks of every existing map; downgrading drops them (they are derived data).
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-25
 """
 
 from alembic import op
 from sqlalchemy import text
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

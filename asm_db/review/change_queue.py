@@ -1,0 +1,188 @@
+"""The review sample of a change map: a stratified random sample over the change classes, each
+tile answered for both periods, from which `asm_db.review.change_area` estimates the area of
+new and of gone mining.
+
+Strata are the change classes new, gone, persistent and absent (no_data tiles are not
+sampled). New and gone mining are rare, so every stratum first gets `min_per_stratum` tiles
+(all of its tiles if it has fewer); the rest of `sample_size` is shared in proportion to the
+strata's sizes (Olofsson et al. 2014, section 5.1). A change has one sample: drawing a second
+would change the inclusion probabilities the estimate relies on.
+
+A reviewer answers each sample tile for each period, from that period's imagery:
+`answer_from` (the earlier map's period) and `answer_to` (the later one), each confirmed
+(mined), rejected (not mined) or unclear. The tile's reference class follows
+(`review_queue.reference_class`); its `status` too: pending until both are answered, unclear
+when either is, else the later period's answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import AsmdbError, InputError
+from asm_db.publish import qml
+from asm_db.publish.files import write_styled_gpkg
+from asm_db.review.change_area import SAMPLED_CLASSES
+from asm_db.review.options import ChangeQueueOptions
+
+CHANGE_SAMPLE = "change sample"
+ANSWER_COLUMNS = ("answer_from", "answer_to")
+ANSWERS = ("confirmed", "rejected", "unclear")
+NOT_ANSWERED = ("", "pending")
+CHANGE_QUEUE = ChangeQueueOptions()
+
+
+@dataclass(frozen=True)
+class ChangeQueueResult:
+    change_id: int
+    tiles: dict[str, int]  # stratum -> tiles in the change
+    sampled: dict[str, int]  # stratum -> tiles drawn
+    added: int
+
+
+def allocate(sizes: dict[str, int], sample_size: int, min_per_stratum: int) -> dict[str, int]:
+    """Tiles to draw per stratum: `min_per_stratum` each (all, where fewer), then the rest of
+    `sample_size` in proportion to the strata's sizes (largest remainders), never more than a
+    stratum holds."""
+    take = {h: min(n, min_per_stratum) for h, n in sizes.items()}
+    rest = sample_size - sum(take.values())
+    while rest > 0:
+        room = {h: sizes[h] - take[h] for h in sizes if sizes[h] > take[h]}
+        if not room:
+            break
+        weight = sum(sizes[h] for h in room)
+        quota = {h: rest * sizes[h] / weight for h in room}
+        whole = {h: min(int(quota[h]), room[h]) for h in room}
+        if sum(whole.values()) == 0:  # fewer left than strata with room: largest quotas first
+            for h in sorted(room, key=lambda h: (-quota[h], h))[:rest]:
+                take[h] += 1
+            break
+        for h, n in whole.items():
+            take[h] += n
+        rest -= sum(whole.values())
+    return take
+
+
+def make_change_queue(
+    engine: Engine,
+    change_id: int | None = None,
+    *,
+    sample_size: int = CHANGE_QUEUE.sample_size,
+    min_per_stratum: int = CHANGE_QUEUE.min_per_stratum,
+    seed: int = CHANGE_QUEUE.seed,
+) -> ChangeQueueResult:
+    """Draw the stratified review sample of a change (default: the newest) and queue it."""
+    from asm_db.change.compute import get_change
+
+    if sample_size < 0 or min_per_stratum < 0:
+        raise AsmdbError("--sample-size and --min-per-stratum must be 0 or more")
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        change_id = get_change(pg, change_id).change_id
+        queued = pg.execute(load_sql("review_change_queued"), {"change_id": change_id}).fetchone()
+        if queued[0]:
+            raise AsmdbError(
+                f"change {change_id} has its review sample already ({queued[0]} tiles): a "
+                "second draw would void its inclusion probabilities; `asmdb review export "
+                f"OUT.gpkg --change {change_id}` writes it to review"
+            )
+        rows = pg.execute(load_sql("review_change_tiles"), {"change_id": change_id}).fetchall()
+        tile_id = np.array([r[0] for r in rows], dtype=np.int64)
+        klass = np.array([r[1] for r in rows], dtype=object)
+        members = {k: np.flatnonzero(klass == k) for k in SAMPLED_CLASSES}
+        sizes = {k: len(m) for k, m in members.items() if len(m)}
+        take = allocate(sizes, sample_size, min_per_stratum)
+        rng = np.random.default_rng(seed)
+        chosen: list[tuple[int, float]] = []
+        for k, n in take.items():
+            drawn = rng.choice(members[k], size=n, replace=False)
+            chosen += [(int(tile_id[i]), n / sizes[k]) for i in sorted(drawn)]
+        cursor = pg.execute(
+            load_sql("review_change_queue_insert"),
+            {
+                "change_id": change_id,
+                "reason": CHANGE_SAMPLE,
+                "tile_ids": [c[0] for c in chosen],
+                "inclusion": [c[1] for c in chosen],
+            },
+        )
+        return ChangeQueueResult(change_id, sizes, take, cursor.rowcount)
+
+
+def export_change_queue(engine: Engine, out: str | Path, change_id: int | None = None) -> int:
+    """Write a change's review sample (default: the newest change's) to a GeoPackage, with
+    both periods, both probabilities and the answer columns, for offline review."""
+    from asm_db.change.compute import get_change
+
+    out = Path(out)
+    if out.suffix.lower() != ".gpkg":
+        raise InputError(out, "the review file must be a GeoPackage (.gpkg)")
+    with connect(engine) as conn:
+        check_ready(conn)
+        change_id = get_change(driver(conn), change_id).change_id
+        frame = gpd.read_postgis(
+            load_sql("review_change_rows"), conn, geom_col="geom", params={"change_id": change_id}
+        )
+    if frame.empty:
+        raise AsmdbError(
+            f"change {change_id} has no review sample: `asmdb review queue --change "
+            f"{change_id}` draws one"
+        )
+    for column in (*ANSWER_COLUMNS, "reviewer", "notes", "period_from", "period_to"):
+        frame[column] = frame[column].astype("string")
+    frame["reviewed_at"] = frame["reviewed_at"].astype("string")
+    write_styled_gpkg(frame, out, "review_queue", qml.review_qml(), "review status")
+    return len(frame)
+
+
+def read_answers(path: Path, frame: pd.DataFrame, clean) -> dict[str, list[str | None]]:
+    """The answer columns of a review file (None where not answered), checked: one line
+    naming the file, rows and column on a value that is not confirmed, rejected or unclear."""
+    answers = {}
+    for column in ANSWER_COLUMNS:
+        if column not in frame.columns:
+            answers[column] = [None] * len(frame)
+            continue
+        values = [clean(v) for v in frame[column]]
+        bad = [i for i, v in enumerate(values) if v is not None and v not in ANSWERS + NOT_ANSWERED]
+        if bad:
+            raise InputError(
+                path,
+                f"{column} must be one of {', '.join(ANSWERS)} (or empty while pending)",
+                rows=np.array(bad) + 1,
+                column=column,
+            )
+        answers[column] = [None if v in NOT_ANSWERED else v for v in values]
+    return answers
+
+
+# What the staged file may not say, by kind (see review_stage_change_problems.sql).
+PROBLEMS = {
+    "answer on a map review": (
+        "answer_from and answer_to are for the review sample of a change; these rows review a "
+        "map: answer them in status"
+    ),
+    "no status": "status must be one of pending, confirmed, rejected, unclear",
+    "status on a change review": (
+        "these rows review a change: answer each period in answer_from and answer_to "
+        "(confirmed, rejected or unclear); their status follows from those"
+    ),
+}
+
+
+def check_staged(pg, path: Path) -> None:
+    """Refuse, naming rows and column, a staged file whose answers do not fit its rows' kind."""
+    found = pg.execute(load_sql("review_stage_change_problems")).fetchall()
+    if found:
+        kind, column = found[0][1], found[0][2]
+        rows = [r[0] for r in found if r[1] == kind and r[2] == column]
+        raise InputError(path, PROBLEMS[kind], rows=rows, column=column)
