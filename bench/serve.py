@@ -2,12 +2,16 @@
 
     .venv/bin/python bench/serve.py                       # Sierra Leone: 75,076 tiles x 4,000
     .venv/bin/python bench/serve.py --tiles-per-side 60 --features 256   # a quick run
+    .venv/bin/python bench/serve.py --features 32 --skip-similar  # tiles only, Sierra Leone
 
 One run makes a throwaway database (generated data in the seed's formats, ingested and trained
 with the installed `asmdb`), starts `asmdb serve --public` on a loopback port, then:
-  - requests vector tiles of `asmdb.latest_predictions` at zooms 6-12 over the data's extent
-    (zoom drawn uniformly, then a tile of that zoom covering the data), with 1, 8 and 32
-    concurrent clients, each level bounded by --requests and --max-seconds;
+  - requests vector tiles at zooms 6-12 over the data's extent (zoom drawn uniformly, then a
+    tile of that zoom covering the data), with 1, 8 and 32 concurrent clients, each level
+    bounded by --requests and --max-seconds. `--layers page` (the default) asks what the web
+    page asks: below the full-resolution zoom the block size of `asmdb.latest_overviews` for
+    that zoom, above it `asmdb.latest_predictions`, with the page's columns; `--layers full`
+    asks `asmdb.latest_predictions` at every zoom with all columns, as a plain OGC client;
   - times 100 similarity searches through the server's endpoint (`/api/similar`, random query
     tiles, top 100) after the first one has built the index, and the same searches in-process
     (the library's search alone), with their recall against an exact brute-force search.
@@ -77,7 +81,34 @@ def tiles_over(bounds, zooms) -> dict[int, list[tuple[int, int, int]]]:
     return {z: [(t.z, t.x, t.y) for t in tms.tiles(*bounds, zooms=[z])] for z in zooms}
 
 
-async def load(base: str, tiles, clients: int, requests: int, max_seconds: float, seed: int):
+# The columns the page asks for (asm_db/server/static/app.js TILE_PROPERTIES).
+PAGE_PROPERTIES = {
+    "asmdb.latest_predictions": "tile_id,probability,run_id",
+    "asmdb.latest_overviews": "overview_id,cells,tiles,probability,probability_mean",
+}
+
+
+def tile_paths(config: dict, layers: str):
+    """z -> the path template (x, y to fill in) of the tile a client asks for at zoom z."""
+    tiles = "/collections/{}/tiles/WebMercatorQuad/{}/{{}}/{{}}"
+    full = "asmdb.latest_predictions"
+
+    def path(z: int) -> str:
+        if layers == "full":
+            return tiles.format(full, z)
+        level = next((lv for lv in config["overviews"] if lv["minzoom"] <= z < lv["maxzoom"]), None)
+        if level is None or "asmdb.latest_overviews" not in config["collections"]:
+            return tiles.format(full, z) + f"?properties={PAGE_PROPERTIES[full]}"
+        overviews = "asmdb.latest_overviews"
+        return (
+            tiles.format(overviews, z)
+            + f"?properties={PAGE_PROPERTIES[overviews]}&filter=cells%3D{level['cells']}"
+        )
+
+    return path
+
+
+async def load(base: str, tiles, paths, clients: int, requests: int, max_seconds: float, seed: int):
     rng = random.Random(seed)
     zooms = sorted(tiles)
     plan = [rng.choice(tiles[rng.choice(zooms)]) for _ in range(requests)]
@@ -86,7 +117,6 @@ async def load(base: str, tiles, clients: int, requests: int, max_seconds: float
     errors = 0
     deadline = time.perf_counter() + max_seconds
     queue = iter(plan)
-    path = base + "/collections/asmdb.latest_predictions/tiles/WebMercatorQuad/{}/{}/{}"
 
     async def client(http: httpx.AsyncClient):
         nonlocal errors
@@ -94,7 +124,7 @@ async def load(base: str, tiles, clients: int, requests: int, max_seconds: float
             if time.perf_counter() > deadline:
                 return
             start = time.perf_counter()
-            r = await http.get(path.format(z, x, y))
+            r = await http.get(base + paths(z).format(x, y))
             latencies.append(time.perf_counter() - start)
             sizes.append(len(r.content))
             errors += r.status_code != 200
@@ -122,23 +152,39 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=600, help="tile requests per level")
     parser.add_argument("--max-seconds", type=float, default=180, help="per concurrency level")
     parser.add_argument("--searches", type=int, default=100)
+    parser.add_argument(
+        "--layers", choices=("page", "full"), default="page", help="which tiles to ask for"
+    )
+    parser.add_argument("--skip-similar", action="store_true", help="time the tiles only")
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--workdir", type=Path, default=None, help="generated data (kept if given)")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="measure a database a --keep run left (upgraded to head, not prepared, kept)",
+    )
+    parser.add_argument(
+        "--tile-cache-mb", default=None, help="the server's tile cache (0: off; default its own)"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="asmdb-bench-serve-"))
     data = work / "data"
-    name = f"asmdb_bench_serve_{uuid.uuid4().hex[:8]}"
+    name = args.database or f"asmdb_bench_serve_{uuid.uuid4().hex[:8]}"
+    args.keep = args.keep or args.database is not None
     info = psycopg.conninfo.conninfo_to_dict(args.admin_url)
     url = (
         f"postgresql://{info.get('user', '')}@{info.get('host', '127.0.0.1')}:"
         f"{info.get('port', '5432')}/{name}"
     )
     env = {**os.environ, "ASMDB_DATABASE_URL": url, "ASMDB_CACHE_DIR": str(work / "cache")}
-    with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    if args.tile_cache_mb is not None:
+        env["ASMDB_TILE_CACHE_MB"] = args.tile_cache_mb
+    if args.database is None:
+        with psycopg.connect(args.admin_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     report: dict = {
         "tiles": args.tiles_per_side**2,
         "features": args.features,
@@ -149,7 +195,12 @@ def main() -> None:
     server = None
     try:
         prep = report["prepare_seconds"]
-        if not (data / "SLE_features.feather").exists():
+        if args.database is not None:
+            prep["upgrade"] = run([ASMDB, "db", "upgrade"], env)
+            report["tiles"] = int(
+                psycopg.connect(url).execute("SELECT count(*) FROM asmdb.tiles").fetchone()[0]
+            )
+        elif not (data / "SLE_features.feather").exists():
             prep["generate"] = run(
                 [
                     ASMDB,
@@ -164,12 +215,15 @@ def main() -> None:
                 ],
                 env,
             )
-        prep["upgrade"] = run([ASMDB, "db", "upgrade"], env)
-        prep["ingest labels"] = run([ASMDB, "ingest", "labels", str(data / "SLE_mines.csv")], env)
-        prep["ingest features"] = run(
-            [ASMDB, "ingest", "features", str(data / "SLE_features.feather")], env
-        )
-        prep["train"] = run([ASMDB, "train", "--cv", "seed", "--bootstrap", "0"], env)
+        if args.database is None:
+            prep["upgrade"] = run([ASMDB, "db", "upgrade"], env)
+            prep["ingest labels"] = run(
+                [ASMDB, "ingest", "labels", str(data / "SLE_mines.csv")], env
+            )
+            prep["ingest features"] = run(
+                [ASMDB, "ingest", "features", str(data / "SLE_features.feather")], env
+            )
+            prep["train"] = run([ASMDB, "train", "--cv", "seed", "--bootstrap", "0"], env)
         print(
             f"prepared {report['tiles']:,} tiles: "
             + ", ".join(f"{k} {v:.0f} s" for k, v in prep.items()),
@@ -191,74 +245,77 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        bounds = httpx.get(base + "/api/config").json()["collections"]["asmdb.latest_predictions"][
-            "bounds"
-        ]
+        config = httpx.get(base + "/api/config").json()
+        bounds = config["collections"]["asmdb.latest_predictions"]["bounds"]
+        paths = tile_paths(config, args.layers)
+        report["layers"] = args.layers
+        report["paths"] = {z: paths(z) for z in range(6, 13)}
         tiles = tiles_over(bounds, range(6, 13))
         report["tiles_per_zoom"] = {z: len(t) for z, t in tiles.items()}
-        asyncio.run(load(base, tiles, 1, 20, 60, 0))  # warm-up: connections, plans, cache
+        asyncio.run(load(base, tiles, paths, 1, 20, 60, 0))  # warm-up: connections, plans, cache
         report["tile_load"] = []
         for clients in (1, 8, 32):
             result = asyncio.run(
-                load(base, tiles, clients, args.requests, args.max_seconds, clients)
+                load(base, tiles, paths, clients, args.requests, args.max_seconds, clients)
             )
             report["tile_load"].append(result)
             print(f"tiles, {clients:2d} clients: {result}", flush=True)
         # Per zoom, one client: where the time goes.
         report["tile_by_zoom"] = {}
         for z in sorted(tiles):
-            result = asyncio.run(load(base, {z: tiles[z]}, 1, 30, 60, z))
+            result = asyncio.run(load(base, {z: tiles[z]}, paths, 1, 30, 60, z))
             report["tile_by_zoom"][z] = result
             print(f"zoom {z}: {result}", flush=True)
 
-        # Similarity through the server: the first call builds the index.
-        with psycopg.connect(url) as pg:
-            all_ids = [r[0] for r in pg.execute("SELECT tile_id FROM asmdb.tile_features")]
-        rng = random.Random(1991)
-        queries = rng.sample(all_ids, args.searches)
-        start = time.perf_counter()
-        first = httpx.get(
-            base + "/api/similar", params={"tile": queries[0], "top": 100}, timeout=1800
-        )
-        report["similar_index_build_seconds"] = round(time.perf_counter() - start, 1)
-        assert first.status_code == 200, first.text
-        endpoint = []
-        with httpx.Client(timeout=120) as http:
-            for q in queries:
+        if not args.skip_similar:
+            # Similarity through the server: the first call builds the index.
+            with psycopg.connect(url) as pg:
+                all_ids = [r[0] for r in pg.execute("SELECT tile_id FROM asmdb.tile_features")]
+            rng = random.Random(1991)
+            queries = rng.sample(all_ids, args.searches)
+            start = time.perf_counter()
+            first = httpx.get(
+                base + "/api/similar", params={"tile": queries[0], "top": 100}, timeout=1800
+            )
+            report["similar_index_build_seconds"] = round(time.perf_counter() - start, 1)
+            assert first.status_code == 200, first.text
+            endpoint = []
+            with httpx.Client(timeout=120) as http:
+                for q in queries:
+                    t0 = time.perf_counter()
+                    r = http.get(base + "/api/similar", params={"tile": q, "top": 100})
+                    endpoint.append(time.perf_counter() - t0)
+                    assert r.status_code == 200
+            report["similar_endpoint"] = percentiles(endpoint)
+            print(
+                f"index built in {report['similar_index_build_seconds']} s; "
+                f"endpoint: {report['similar_endpoint']}",
+                flush=True,
+            )
+
+            # The search alone, in-process, and its recall against brute force on the full vectors.
+            from asm_db.similar.index import choose_feature_set, load_index
+
+            with psycopg.connect(url, autocommit=True) as pg:
+                index = load_index(pg, choose_feature_set(pg), work / "cache")
+            searches, recall = [], []
+            for i, q in enumerate(queries):
                 t0 = time.perf_counter()
-                r = http.get(base + "/api/similar", params={"tile": q, "top": 100})
-                endpoint.append(time.perf_counter() - t0)
-                assert r.status_code == 200
-        report["similar_endpoint"] = percentiles(endpoint)
-        print(
-            f"index built in {report['similar_index_build_seconds']} s; "
-            f"endpoint: {report['similar_endpoint']}",
-            flush=True,
-        )
-
-        # The search alone, in-process, and its recall against brute force on the full vectors.
-        from asm_db.similar.index import choose_feature_set, load_index
-
-        with psycopg.connect(url, autocommit=True) as pg:
-            index = load_index(pg, choose_feature_set(pg), work / "cache")
-        searches, recall = [], []
-        for i, q in enumerate(queries):
-            t0 = time.perf_counter()
-            found, _ = index.search([q], 100)
-            searches.append(time.perf_counter() - t0)
-            if i < 20:
-                pos = index.positions([q])[0]
-                exact = np.asarray(index.full @ index.full[pos])
-                exact[pos] = -np.inf
-                truth = index.tile_ids[np.argsort(-exact)[:100]]
-                recall.append(len(set(found) & set(truth)) / 100)
-        report["similar_search"] = percentiles(searches)
-        report["similar_recall_at_100"] = round(float(np.mean(recall)), 4)
-        print(
-            f"search alone: {report['similar_search']}; recall@100 "
-            f"{report['similar_recall_at_100']} over {len(recall)} queries",
-            flush=True,
-        )
+                found, _ = index.search([q], 100)
+                searches.append(time.perf_counter() - t0)
+                if i < 20:
+                    pos = index.positions([q])[0]
+                    exact = np.asarray(index.full @ index.full[pos])
+                    exact[pos] = -np.inf
+                    truth = index.tile_ids[np.argsort(-exact)[:100]]
+                    recall.append(len(set(found) & set(truth)) / 100)
+            report["similar_search"] = percentiles(searches)
+            report["similar_recall_at_100"] = round(float(np.mean(recall)), 4)
+            print(
+                f"search alone: {report['similar_search']}; recall@100 "
+                f"{report['similar_recall_at_100']} over {len(recall)} queries",
+                flush=True,
+            )
     finally:
         if server is not None:
             server.terminate()

@@ -59,8 +59,14 @@ def test_upgrade_down_and_up_again(empty_db_url):
             )
         }
         assert gist == {
-            "labels", "tiles", "predictions", "review_queue", "similar_tiles", "change_tiles"
-        }  # fmt: skip
+            "labels",
+            "tiles",
+            "predictions",
+            "review_queue",
+            "similar_tiles",
+            "change_tiles",
+            "map_overviews",
+        }
 
     assert downgrade(engine, "base") == "base"
     with psycopg.connect(plain) as conn:

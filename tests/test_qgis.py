@@ -129,6 +129,10 @@ def world(loaded_template, sample, tmp_path_factory):
                         },
                         {"name": "tiles", "uri": f'{source} table="asmdb"."tiles" (geom)'},
                         {
+                            "name": "similar_tiles",
+                            "uri": f'{source} table="asmdb"."similar_tiles" (geom)',
+                        },
+                        {
                             "name": "label_tiles",
                             # As the Browser adds a view: its first column as the key.
                             "uri": f"{source} key='label_tile_id' "
@@ -195,6 +199,10 @@ def test_labels_and_tiles_have_their_default_styles(world):
     tiles = world["layers"]["tiles"]
     assert tiles["valid"] and tiles["renderer"] == "singleSymbol"
     assert tiles["symbol"]["style"] == "no" and tiles["symbol"]["outline_style"] == "solid"
+    similar = world["layers"]["similar_tiles"]
+    assert similar["valid"] and similar["renderer"] == "singleSymbol"
+    assert similar["symbol"]["style"] == "no"
+    assert similar["symbol"]["outline_color"].startswith("255,0,255")
 
 
 @pytest.mark.qgis
@@ -220,10 +228,14 @@ def test_styles_survive_a_new_run(world):
         "change_tiles",
         "labels",
         "latest_change",
+        "latest_overviews",
         "latest_predictions",
+        "map_overviews",
         "maps_by_period",
+        "overviews_by_period",
         "predictions",
         "review_queue",
+        "similar_tiles",
         "tiles",
     ]
 

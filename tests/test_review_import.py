@@ -82,3 +82,108 @@ def test_a_review_file_for_other_tiles_or_runs_is_refused_row_by_row(engine, pg,
     export_queue(engine, exported)
     result = import_reviews(engine, exported)
     assert result.updated == len(rows)
+
+
+def _waiting_sessions(pg, blocker_pid: int) -> int:
+    """How many sessions other than the blocker wait for a lock."""
+    return pg.execute(
+        "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND pid <> %s",
+        (blocker_pid,),
+    ).fetchone()[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shared", [1 / 3, 0], ids=["overlapping", "disjoint"])
+def test_two_review_imports_at_once_both_finish_and_the_last_one_wins(
+    db_url, engine, pg, trained, tmp_path, shared
+):
+    """Two `asmdb review import`s of files sharing a part of their review_ids (or none), run
+    as two processes whose transactions are held open side by side: neither deadlocks nor hangs,
+    both succeed, and the second's values are final where the files overlap."""
+    import os
+    import subprocess
+    import time
+
+    import psycopg
+
+    from tests.conftest import ASMDB
+
+    make_queue(engine, hotspots=0, uncertain=0, per_stratum=4)
+    ids = [r[0] for r in pg.execute("SELECT review_id FROM asmdb.review_queue ORDER BY 1")]
+    n = len(ids)
+    assert n >= 6
+    # Every tile reviewed once already, so each import re-writes every review label.
+    first = tmp_path / "first.csv"
+    first.write_text("review_id,status\n" + "".join(f"{r},confirmed\n" for r in ids))
+    assert import_reviews(engine, first).updated == n
+    files = {
+        "ana": (ids[: round(n * (1 + shared) / 2)], "rejected"),
+        "bo": (ids[round(n * (1 - shared) / 2) :], "confirmed"),
+    }
+    paths = {}
+    for reviewer, (rows, status) in files.items():
+        paths[reviewer] = tmp_path / f"{reviewer}.csv"
+        paths[reviewer].write_text(
+            "review_id,status,reviewer,notes\n"
+            + "".join(f"{r},{status},{reviewer},from {reviewer}\n" for r in reversed(rows))
+        )
+    env = {**os.environ, "ASMDB_DATABASE_URL": db_url, "ASMDB_LOCK_TIMEOUT": "120"}
+    # A third session keeps writers out of the labels table until both imports are under way,
+    # so their transactions overlap whatever each one's start-up time.
+    with psycopg.connect(db_url.replace("+psycopg", "")) as blocker:
+        blocker.execute("LOCK TABLE asmdb.labels IN SHARE MODE")
+        procs = {
+            reviewer: subprocess.Popen(
+                [str(ASMDB), "review", "import", str(path)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for reviewer, path in paths.items()
+        }
+        deadline = time.monotonic() + 120
+        while _waiting_sessions(pg, blocker.info.backend_pid) < 2:
+            assert time.monotonic() < deadline, "the two imports never both started"
+            assert all(p.poll() is None for p in procs.values())
+            time.sleep(0.2)
+    done = {}
+    try:
+        for reviewer, proc in procs.items():
+            out, err = proc.communicate(timeout=120)
+            done[reviewer] = (proc.returncode, out, err)
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+    for reviewer, (code, _, err) in done.items():
+        assert code == 0, f"{reviewer}: {err[-2000:]}"
+        assert "Traceback" not in err
+    # One import waited for the other and said so; its values are final where they overlap.
+    waited = [r for r, (_, _, err) in done.items() if "waiting for another" in err]
+    assert len(waited) == 1, {r: err for r, (_, _, err) in done.items()}
+    last = waited[0]
+    rows = {
+        r[0]: r[1:]
+        for r in pg.execute("SELECT review_id, status, reviewer, notes FROM asmdb.review_queue")
+    }
+    for reviewer, (chosen, status) in files.items():
+        for review_id in chosen:
+            if review_id in files[last][0]:
+                want_status, want_by = files[last][1], last
+            else:
+                want_status, want_by = status, reviewer
+            assert rows[review_id] == (want_status, want_by, f"from {want_by}"), review_id
+    # Each reviewed tile's label says what its review says, and the queue row points at it,
+    # but where a field label contradicts the review (the last import lists those).
+    contradicted = [
+        int(line.split()[2]) for line in done[last][1].splitlines() if line.startswith("contra")
+    ]
+    mismatched = pg.execute(
+        "SELECT q.review_id FROM asmdb.review_queue AS q "
+        "LEFT JOIN asmdb.labels AS l ON l.unique_id = 'review-' || q.tile_id "
+        "WHERE NOT q.review_id = ANY(%s) AND (l.label_id IS DISTINCT FROM q.label_id "
+        "   OR l.label IS DISTINCT FROM CASE q.status WHEN 'confirmed' THEN 1 ELSE 0 END)",
+        (contradicted,),
+    ).fetchall()
+    assert mismatched == []

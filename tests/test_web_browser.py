@@ -68,12 +68,14 @@ def pg(site):
 
 
 def open_map(browser, site):
-    """A page on the map, drawn; its console errors are collected in page.errors."""
+    """A page on the map, drawn; its console errors are collected in page.errors. `site` is a
+    site fixture's dict or its server."""
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     page.errors = []
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(site["server"].url + "/")
+    server = site["server"] if isinstance(site, dict) else site
+    page.goto(server.url + "/")
     wait_for(page, "window.asmdbReady === true")
     return page
 
@@ -217,3 +219,121 @@ def test_a_reviewer_confirms_in_the_browser(browser, site, pg):
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "web-map.png"))
     page.close()
+
+
+def test_country_zooms_draw_the_overview_blocks_not_every_tile(browser, site, pg):
+    """Below zoom 11 the page asks for `asmdb.latest_overviews` with one block size per zoom,
+    never for the full-resolution tiles, and each block has the class colour of its highest
+    tile probability."""
+    from asm_db.maps.overviews import level_for_zoom
+
+    page = open_map(browser, site)
+    requested = []
+    page.on("request", lambda r: requested.append(r.url) if "/tiles/" in r.url else None)
+    zoom = 8
+    cells = level_for_zoom(zoom).cells
+    lon, lat = pg.execute(
+        "SELECT ST_X(ST_Centroid(ST_Extent(geom))), ST_Y(ST_Centroid(ST_Extent(geom))) "
+        "FROM asmdb.latest_predictions"
+    ).fetchone()
+    page.evaluate(f"window.asmdbMap.jumpTo({{center: [{lon}, {lat}], zoom: {zoom}}})")
+    settle(page)
+    overview = [u for u in requested if "asmdb.latest_overviews" in u]
+    assert overview and all(f"cells%3D{cells}" in u for u in overview), overview
+    assert not [u for u in requested if "asmdb.latest_predictions" in u]
+    blocks = pg.execute(
+        "SELECT probability, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) "
+        "FROM asmdb.latest_overviews WHERE cells = %s",
+        (cells,),
+    ).fetchall()
+    assert blocks
+    for probability, x, y in blocks:
+        px, py = screen_position(page, x, y)
+        assert close(pixel(page, px, py), expected_rgb(probability)), (probability, x, y)
+    assert page.errors == []
+    page.close()
+
+
+P2019 = "2019-01-01/2019-12-31"
+P2024 = "2024-01-01/2024-12-31"
+
+
+@pytest.fixture(scope="module")
+def periods_site(template_db, sample):
+    """A database with two periods (a model trained on 2019 and applied to 2024: one
+    promoted map each), served to the public."""
+    with throwaway_db(template_db) as url:
+        for args in (
+            ("ingest", "labels", str(sample.labels)),
+            (
+                "ingest",
+                "features",
+                str(sample.features),
+                "--feature-set",
+                "y2019",
+                "--period",
+                P2019,
+            ),
+            (
+                "ingest",
+                "features",
+                str(sample.later_features),
+                "--feature-set",
+                "y2024",
+                "--period",
+                P2024,
+            ),
+            ("train", "--feature-set", "y2019", "--cv", "seed", "--bootstrap", "0"),
+            ("predict", "--run", "1", "--feature-set", "y2024"),
+        ):
+            done = run_asmdb(url, *args)
+            assert done.code == 0, done.stderr
+        with serve(url, "--public") as server:
+            yield {"url": url, "server": server}
+
+
+def test_the_period_slider_shows_each_periods_map(browser, periods_site, site):
+    """Two periods: the page offers a slider (from the server's list of periods); each position
+    draws that period's map. One period (the other site): no slider."""
+    with psycopg.connect(periods_site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        periods = pg.execute(
+            "SELECT DISTINCT map_id, period_start::text FROM asmdb.maps_by_period ORDER BY 2"
+        ).fetchall()
+        assert [p[1] for p in periods] == ["2019-01-01", "2024-01-01"]
+        # A tile whose class differs between the two periods.
+        tile = pg.execute(
+            "SELECT a.tile_id, a.probability, b.probability, ST_X(ST_Centroid(a.geom)), "
+            "ST_Y(ST_Centroid(a.geom)) FROM asmdb.maps_by_period AS a "
+            "JOIN asmdb.maps_by_period AS b USING (tile_id) "
+            "WHERE a.map_id = %s AND b.map_id = %s "
+            "ORDER BY abs(a.probability - b.probability) DESC LIMIT 1",
+            (periods[0][0], periods[1][0]),
+        ).fetchone()
+    tile_id, p2019, p2024, lon, lat = tile
+    assert expected_rgb(p2019) != expected_rgb(p2024)
+
+    page = open_map(browser, periods_site["server"])
+    assert page.locator("#period-box").is_visible()
+    assert page.evaluate("document.getElementById('period').max") == "1"
+    assert "2024-01-01" in page.locator("#period-label").inner_text()
+    # Only the period layer, at the tile, at full resolution.
+    page.evaluate(
+        "document.querySelector('input[data-layer=predictions]').click();"
+        f"window.asmdbMap.jumpTo({{center: [{lon}, {lat}], zoom: 12}})"
+    )
+    for index, probability, start in ((0, p2019, "2019-01-01"), (1, p2024, "2024-01-01")):
+        page.evaluate(
+            f"(() => {{ const s = document.getElementById('period'); s.value = '{index}';"
+            " s.dispatchEvent(new Event('input')); })()"
+        )
+        assert start in page.locator("#period-label").inner_text()
+        assert page.evaluate("document.querySelector('input[data-layer=periods]').checked")
+        settle(page)
+        x, y = screen_position(page, lon, lat)
+        assert close(pixel(page, x, y), expected_rgb(probability)), (tile_id, index, probability)
+    assert page.errors == []
+    page.close()
+
+    single = open_map(browser, site)
+    assert single.locator("#period-box").is_hidden()
+    single.close()

@@ -27,10 +27,14 @@ def test_migrations_write_no_styles_and_the_upgrade_workflow_does(empty_db_url):
             "change_tiles",
             "labels",
             "latest_change",
+            "latest_overviews",
             "latest_predictions",
+            "map_overviews",
             "maps_by_period",
+            "overviews_by_period",
             "predictions",
             "review_queue",
+            "similar_tiles",
             "tiles",
         ]
     engine.dispose()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from asm_db.cli.common import DatabaseUrl
+from asm_db.cli.common import DatabaseUrl, notify
 from asm_db.db.engine import create_engine
 from asm_db.errors import AsmdbError
 from asm_db.review.options import MAP_THRESHOLD, ChangeQueueOptions, QueueOptions
@@ -164,7 +164,7 @@ def review_import(
     """Take reviews back by review_id and turn confirmed/rejected ones into labels."""
     from asm_db.review.queue import import_reviews
 
-    r = import_reviews(create_engine(database_url), file)
+    r = import_reviews(create_engine(database_url), file, notify=notify)
     print(f"{r.path}: {r.updated} reviews; labels {r.labels_added} new, {r.labels_updated} updated")
     for review_id, unique_id in r.contradictions:
         print(f"contradiction: review {review_id} disagrees with label {unique_id}; left as is")
@@ -175,7 +175,7 @@ def review_labels(database_url: DatabaseUrl = None) -> None:
     """Turn confirmed/rejected reviews made in QGIS into labels (idempotent)."""
     from asm_db.review.queue import reviews_to_labels
 
-    added, updated, contradictions = reviews_to_labels(create_engine(database_url))
+    added, updated, contradictions = reviews_to_labels(create_engine(database_url), notify=notify)
     print(f"labels from reviews: {added} new, {updated} updated")
     for review_id, unique_id in contradictions:
         print(f"contradiction: review {review_id} disagrees with label {unique_id}; left as is")

@@ -7,7 +7,8 @@ runs' or maps' write-backs would ANALYZE `predictions` together. Each such step 
 the table, which the read-only and reviewer roles never get, so a map user cannot stall an
 ingest or a train (an advisory lock, which anyone who can connect may take, could). A second
 writer waits, after saying who holds the lock, for at most `ASMDB_LOCK_TIMEOUT` seconds
-(default 600), then stops with one line naming the blocking session. Fitting is not locked:
+(default 600), then stops with one line naming the blocking session. `asmdb review import` and
+`asmdb review labels` write labels too, and take the labels' lock. Fitting is not locked:
 two `asmdb train` fit at the same time and only write one after the other.
 """
 
@@ -26,7 +27,7 @@ TIMEOUT_ENV = "ASMDB_LOCK_TIMEOUT"
 DEFAULT_TIMEOUT_SECONDS = 600.0
 # name -> what the command is, for the messages
 LOCKS = {
-    "ingest labels": "`asmdb ingest labels`",
+    "ingest labels": "writer of labels (`asmdb ingest labels` or `asmdb review import`)",
     "ingest features": "`asmdb ingest features`",
     "write run": "`asmdb train` writing its run",
     "write map": "`asmdb train` or `asmdb predict` writing its map",

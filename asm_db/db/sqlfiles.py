@@ -19,6 +19,8 @@ REPLACEABLE_FILES = (
     "promoted_map",
     "promoted_run",
     "latest_predictions",
+    "latest_overviews",
     "maps_by_period",
+    "overviews_by_period",
     "latest_change",
 )

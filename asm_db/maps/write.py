@@ -1,5 +1,6 @@
-"""Record a map: its row in `asmdb.maps` and its predictions as the map's own partition of
-`asmdb.predictions`, in the caller's transaction, promoted with it or not."""
+"""Record a map: its row in `asmdb.maps`, its predictions as the map's own partition of
+`asmdb.predictions` and its overview blocks, in the caller's transaction, promoted with it or
+not."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from psycopg.types.json import Jsonb
 from asm_db.db import copy as pgcopy
 from asm_db.db import locks
 from asm_db.db.sqlfiles import load_sql
+from asm_db.maps.overviews import write_overviews
 from asm_db.maps.predict import TilePredictions
 
 # The map's headline count: tiles at or above the usual decision threshold.
@@ -61,6 +63,7 @@ def record_map(
         },
     ).fetchone()
     write_predictions(pg, map_id, run_id, predictions)
+    write_overviews(pg, map_id)
     return MapWritten(map_id, run_id, feature_set_id, created_at, counts["tiles"], promote)
 
 

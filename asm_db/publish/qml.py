@@ -230,6 +230,36 @@ def tiles_qml() -> str:
     return _document(renderer, "2")
 
 
+# "Find more like this" results, as the web page draws them.
+SIMILAR_COLOR = "#ff00ff"
+
+
+def similar_qml() -> str:
+    """Similar tiles as thick magenta outlines with no fill, over the probability map; filter
+    on `query_id` to see one search."""
+    renderer = ET.Element(
+        "renderer-v2", type="singleSymbol", symbollevels="0", enableorderby="0", forceraster="0"
+    )
+    symbols = ET.SubElement(renderer, "symbols")
+    _symbol(
+        symbols,
+        "0",
+        "fill",
+        "SimpleFill",
+        {
+            "style": "no",
+            "color": "0,0,0,0",
+            "outline_style": "solid",
+            "outline_color": _rgba(SIMILAR_COLOR),
+            "outline_width": "0.7",
+            "outline_width_unit": "MM",
+        },
+    )
+    ET.SubElement(renderer, "rotation")
+    ET.SubElement(renderer, "sizescale")
+    return _document(renderer, "2")
+
+
 REVIEW_COLORS = {
     "pending": "255,255,255,0",
     "confirmed": "228,26,28,255",

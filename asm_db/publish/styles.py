@@ -46,6 +46,20 @@ def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
         LayerStyle("labels", "field labels by label and mine type", qml.labels_qml(categories)),
         LayerStyle("tiles", "feature tiles as outlines", qml.tiles_qml()),
         LayerStyle("review_queue", "tiles to review, by status", qml.review_qml()),
+        LayerStyle("similar_tiles", 'tiles found by "find more like this"', qml.similar_qml()),
+        LayerStyle(
+            "latest_overviews",
+            "highest probability of ASM in each block, fixed classes",
+            probability,
+        ),
+        LayerStyle(
+            "map_overviews", "highest probability of ASM in each block, fixed classes", probability
+        ),
+        LayerStyle(
+            "overviews_by_period",
+            "highest probability of ASM in each block per period, fixed classes",
+            probability,
+        ),
     ]
 
 

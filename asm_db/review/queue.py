@@ -20,6 +20,7 @@ import pandas as pd
 import pyogrio
 from sqlalchemy.engine import Engine
 
+from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
@@ -194,9 +195,16 @@ def _clean(value) -> str | None:
     return text or None
 
 
-def import_reviews(engine: Engine, path: str | Path) -> ImportResult:
+def import_reviews(
+    engine: Engine, path: str | Path, notify: locks.Notify | None = None
+) -> ImportResult:
     """Take reviews back from a file (GeoPackage from `export_queue`, or CSV) by review_id,
-    then turn confirmed and rejected reviews into labels, all in one transaction."""
+    then turn confirmed and rejected reviews into labels, all in one transaction.
+
+    It holds the labels writers' lock (see `asm_db.db.locks`): two imports, or an import and
+    `asmdb ingest labels`, rewrite the same review labels and queue rows, and would deadlock
+    side by side; the second waits for the first, saying so through `notify`.
+    """
     path = Path(path)
     frame = _read_reviews(path)
     ids = pd.to_numeric(frame["review_id"], errors="coerce")
@@ -245,6 +253,7 @@ def import_reviews(engine: Engine, path: str | Path) -> ImportResult:
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
+        locks.hold(pg, "ingest labels", notify)
         # Staged with COPY, then taken in with one UPDATE ... FROM.
         with pg.cursor() as cur:
             cur.execute(load_sql("review_stage_create"))
@@ -292,8 +301,12 @@ def _to_labels(pg) -> tuple[int, int, list[tuple[int, str]]]:
     return added, updated, contradictions
 
 
-def reviews_to_labels(engine: Engine) -> tuple[int, int, list[tuple[int, str]]]:
-    """Turn confirmed/rejected reviews (made in QGIS, say) into labels; idempotent."""
+def reviews_to_labels(
+    engine: Engine, notify: locks.Notify | None = None
+) -> tuple[int, int, list[tuple[int, str]]]:
+    """Turn confirmed/rejected reviews (made in QGIS, say) into labels; idempotent. Holds the
+    labels writers' lock, as `import_reviews` does."""
     with connect(engine) as conn:
         check_ready(conn)
+        locks.hold(driver(conn), "ingest labels", notify)
         return _to_labels(driver(conn))

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
+from asm_db.maps.overviews import FULL_RESOLUTION_ZOOM, LEVELS
 from asm_db.server import auth
 from asm_db.server.auth import COOKIE, LoginRefused, Session, current_session
 from asm_db.server.classes import maplibre_step, probability_classes
@@ -69,6 +70,9 @@ def config(request: Request) -> dict:
         "classes": [vars(c) for c in probability_classes()],
         "probability_color": maplibre_step(),
         "collections": collections,
+        # Zooms below this one draw asmdb.latest_overviews, one block size per zoom range.
+        "overviews": [vars(level) for level in LEVELS],
+        "full_resolution_zoom": FULL_RESOLUTION_ZOOM,
         "maplibre": request.app.state.maplibre_ready,
         "session": _session_info(current_session(request), request),
     }
@@ -174,6 +178,25 @@ async def tile_info(request: Request, tile_id: Annotated[int, Path(ge=0, le=MAX_
             for r in labels
         ]
     return out
+
+
+@router.get("/periods")
+async def periods(request: Request) -> dict:
+    """The periods of `asmdb.maps_by_period`, oldest first: each period's promoted map and its
+    dates (ISO dates, or null when unknown), for the page's period slider."""
+    if not may_read(request, "asmdb.maps_by_period"):
+        raise HTTPException(status_code=401, detail="log in to read the maps by period")
+    rows = await _server_rows(request, "web_periods", {})
+    return {
+        "periods": [
+            {
+                "map_id": map_id,
+                "period_start": start.isoformat() if start else None,
+                "period_end": end.isoformat() if end else None,
+            }
+            for map_id, start, end in rows
+        ]
+    }
 
 
 def _item(row: tuple) -> dict:

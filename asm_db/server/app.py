@@ -24,6 +24,7 @@ from tipg.middleware import CatalogUpdateMiddleware
 from asm_db.server import api, ogc
 from asm_db.server.auth import LoginThrottle, SessionStore, current_session
 from asm_db.server.settings import ServerSettings
+from asm_db.server.tilecache import TileCache, TileCacheMiddleware
 
 log = logging.getLogger("asmdb.server")
 MAPLIBRE_FILES = ("maplibre-gl.js", "maplibre-gl.css", "LICENSE.txt")
@@ -102,6 +103,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.login_throttle = LoginThrottle(settings.login_attempts, settings.login_window_seconds)
     app.state.maplibre_ready = maplibre_ready()
+    app.state.tile_cache = TileCache(
+        int(settings.tile_cache_mb * 2**20), settings.tile_cache_check_seconds
+    )
 
     @app.get("/", include_in_schema=False)
     def page(request: Request):
@@ -117,7 +121,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
-        return {"ok": True, "maplibre": app.state.maplibre_ready}
+        cache: TileCache = app.state.tile_cache
+        return {
+            "ok": True,
+            "maplibre": app.state.maplibre_ready,
+            "tile_cache": {"tiles": len(cache.tiles), "hits": cache.hits, "misses": cache.misses},
+        }
 
     app.include_router(api.router)
     app.include_router(ogc.ogc_router().router)
@@ -156,6 +165,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(
         CatalogUpdateMiddleware, func=ogc.register_catalog, ttl=settings.catalog_ttl_seconds
     )
+    # Outermost: a kept tile is answered before any other work (its headers were made once).
+    app.add_middleware(TileCacheMiddleware)
     return app
 
 

@@ -23,13 +23,21 @@ from asm_db.server.auth import current_session
 from asm_db.server.settings import ServerSettings
 
 SCHEMA = "asmdb"
-PUBLIC_COLLECTIONS = ("asmdb.latest_predictions", "asmdb.maps_by_period", "asmdb.latest_change")
+PUBLIC_COLLECTIONS = (
+    "asmdb.latest_predictions",
+    "asmdb.latest_overviews",
+    "asmdb.maps_by_period",
+    "asmdb.overviews_by_period",
+    "asmdb.latest_change",
+)
 PRIVATE_COLLECTIONS = ("asmdb.labels", "asmdb.review_queue", "asmdb.similar_tiles")
 USER_COLLECTIONS = PUBLIC_COLLECTIONS + PRIVATE_COLLECTIONS
 # Views have no primary key for tipg to find: their unique integer key, by name.
 VIEW_KEYS = {
     "asmdb.latest_predictions": "tile_id",
+    "asmdb.latest_overviews": "overview_id",
     "asmdb.maps_by_period": "map_tile_id",
+    "asmdb.overviews_by_period": "overview_id",
     "asmdb.latest_change": "tile_id",
 }
 

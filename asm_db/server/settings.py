@@ -34,6 +34,10 @@ class ServerSettings(BaseSettings):
     # Vector tiles: features per tile before tipg truncates (low zooms hold many tiles).
     max_features_per_tile: int = Field(default=100_000, gt=0)
     pool_size: int = Field(default=8, gt=0)
+    # Tiles of the map layers kept in memory (MB; 0 turns it off), forgotten when another map
+    # is promoted; the server looks for a promotion at most every tile_cache_check_seconds.
+    tile_cache_mb: float = Field(default=128, ge=0)
+    tile_cache_check_seconds: float = Field(default=2, gt=0)
     catalog_ttl_seconds: int = Field(default=60, ge=1)
     # Where "find more like this" keeps its reduced copy of the feature vectors.
     cache_dir: Path | None = None

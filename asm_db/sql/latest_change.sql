@@ -6,6 +6,8 @@ AS $$
     SELECT max(change_id) FROM asmdb.changes
 $$;
 
+-- The function is called in a scalar subquery: evaluated once per query (an InitPlan that also
+-- prunes partitions when the query starts), not once per row as a bare STABLE call would be.
 CREATE OR REPLACE VIEW asmdb.latest_change AS
 SELECT
     c.tile_id,
@@ -17,7 +19,7 @@ SELECT
     c.area_km2,
     c.geom
 FROM asmdb.change_tiles AS c
-WHERE c.change_id = asmdb.latest_change_id();
+WHERE c.change_id = (SELECT asmdb.latest_change_id());
 
 COMMENT ON VIEW asmdb.latest_change IS
     'The newest change map: new, gone, persistent, absent, no_data per tile. QGIS key: tile_id.';

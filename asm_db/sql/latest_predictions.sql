@@ -1,6 +1,8 @@
 -- The promoted map's predictions (see promoted_map.sql). tile_id is unique within a map, so it
 -- is the layer's key. A map is written and promoted in one transaction and the view is read in
 -- one snapshot, so it never shows a half-written map, nor two maps at once.
+-- The function is called in a scalar subquery: evaluated once per query (an InitPlan that also
+-- prunes partitions when the query starts), not once per row as a bare STABLE call would be.
 CREATE OR REPLACE VIEW asmdb.latest_predictions AS
 SELECT
     p.tile_id,
@@ -10,7 +12,7 @@ SELECT
     p.probability,
     p.geom
 FROM asmdb.predictions AS p
-WHERE p.map_id = asmdb.promoted_map();
+WHERE p.map_id = (SELECT asmdb.promoted_map());
 
 COMMENT ON VIEW asmdb.latest_predictions IS
     'The promoted map''s calibrated probability per tile. QGIS key: tile_id (int8, unique).';

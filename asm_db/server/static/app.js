@@ -37,14 +37,18 @@ function element(tag, content, attrs = {}) {
 // Only the columns the map draws and the popup reads: smaller tiles at country zooms.
 const TILE_PROPERTIES = {
   "asmdb.latest_predictions": "tile_id,probability,run_id",
+  "asmdb.latest_overviews": "overview_id,cells,tiles,probability,probability_mean",
+  "asmdb.maps_by_period": "map_tile_id,tile_id,map_id,period_start,probability",
+  "asmdb.overviews_by_period": "overview_id,map_id,period_start,cells,tiles,probability,probability_mean",
   "asmdb.labels": "label_id,label,mine_type",
   "asmdb.review_queue": "review_id,tile_id,status",
 };
 
-function tileUrl(collection) {
+function tileUrl(collection, filter) {
   const base = `${location.origin}/collections/${encodeURIComponent(collection)}/tiles/${TMS}/{z}/{x}/{y}`;
   const query = new URLSearchParams();
   if (TILE_PROPERTIES[collection]) query.set("properties", TILE_PROPERTIES[collection]);
+  if (filter) query.set("filter", filter);
   if (state.reloads && state.reloads[collection]) query.set("v", state.reloads[collection]);
   const q = query.toString();
   return q ? `${base}?${q}` : base;
@@ -54,10 +58,12 @@ function tileUrl(collection) {
 const LAYERS = [
   {
     collection: "asmdb.latest_predictions", id: "predictions", title: "Probability (promoted map)",
+    overviews: "asmdb.latest_overviews",
     layer: (cfg) => ({ type: "fill", paint: { "fill-color": cfg.probability_color, "fill-opacity": 0.85 } }),
   },
   {
     collection: "asmdb.maps_by_period", id: "periods", title: "Maps by period", hidden: true,
+    overviews: "asmdb.overviews_by_period", byPeriod: true,
     layer: (cfg) => ({ type: "fill", paint: { "fill-color": cfg.probability_color, "fill-opacity": 0.85 } }),
   },
   {
@@ -106,34 +112,125 @@ function drawLegend(cfg) {
   }
 }
 
+// A layer by period shows the period chosen on the slider (its promoted map), through the
+// tiles request's filter, so each tile holds that period only.
+function periodFilter(def) {
+  return def.byPeriod && state.period ? `map_id=${Number(state.period.map_id)}` : "";
+}
+
+function joinFilters(...parts) {
+  return parts.filter(Boolean).join(" AND ");
+}
+
+function addVectorSource(map, def, id, collection, filter, options) {
+  map.addSource(id, Object.assign({
+    type: "vector",
+    tiles: [tileUrl(collection, joinFilters(filter, periodFilter(def)))],
+  }, options));
+  state.sources.push({ id, collection, filter, def });
+}
+
+// Country zooms draw the map's overview blocks (one block size per zoom range, each tile a few
+// hundred blocks); from cfg.full_resolution_zoom on, the map's own tiles.
+function addOverviewLayers(map, cfg, def, info) {
+  const ids = [];
+  for (const level of cfg.overviews) {
+    const id = `${def.id}-overview-${level.cells}`;
+    addVectorSource(map, def, id, def.overviews, `cells=${level.cells}`, {
+      minzoom: level.minzoom,
+      maxzoom: level.maxzoom - 1,
+      bounds: info.bounds || undefined,
+    });
+    map.addLayer(Object.assign({ id, source: id, "source-layer": "default" }, def.layer(cfg), {
+      minzoom: level.minzoom,
+      maxzoom: level.maxzoom,
+      layout: { visibility: def.hidden ? "none" : "visible" },
+    }));
+    ids.push(id);
+  }
+  return ids;
+}
+
 function addLayers(map, cfg) {
   const list = $("layer-list");
   list.textContent = "";
+  state.overviewLayers = [];
+  state.sources = [];
+  state.layerIds = {};
+  state.layerBoxes = {};
   for (const def of LAYERS) {
     if (!cfg.collections[def.collection]) continue;
     const info = cfg.collections[def.collection];
-    map.addSource(def.id, {
-      type: "vector",
-      tiles: [tileUrl(def.collection)],
-      minzoom: 0,
+    const ids = [def.id];
+    let minzoom = 0;
+    if (def.overviews && cfg.collections[def.overviews] && cfg.overviews.length) {
+      const overviewIds = addOverviewLayers(map, cfg, def, info);
+      state.overviewLayers.push(...overviewIds);
+      ids.push(...overviewIds);
+      minzoom = cfg.full_resolution_zoom;
+    }
+    addVectorSource(map, def, def.id, def.collection, "", {
+      minzoom,
       maxzoom: 14,
       bounds: info.bounds || undefined,
     });
     const spec = def.layer(cfg);
-    map.addLayer(Object.assign({ id: def.id, source: def.id, "source-layer": "default" }, spec, {
+    map.addLayer(Object.assign({ id: def.id, source: def.id, "source-layer": "default", minzoom }, spec, {
       layout: { visibility: def.hidden ? "none" : "visible" },
     }));
     const label = element("label");
     const box = element("input", undefined, { type: "checkbox", "data-layer": def.id });
     box.checked = !def.hidden;
-    box.addEventListener("change", () => {
-      map.setLayoutProperty(def.id, "visibility", box.checked ? "visible" : "none");
-    });
+    box.addEventListener("change", () => showLayer(map, def.id, box.checked));
+    state.layerIds[def.id] = ids;
+    state.layerBoxes[def.id] = box;
     label.append(box, document.createTextNode(" " + def.title));
     list.append(label, element("br"));
   }
   map.addSource("similar", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
   map.addLayer({ id: "similar", type: "line", source: "similar", paint: { "line-color": "#ff00ff", "line-width": 3 } });
+}
+
+function showLayer(map, defId, visible) {
+  for (const id of state.layerIds[defId] || []) map.setLayoutProperty(id, "visibility", visible ? "visible" : "none");
+  if (state.layerBoxes[defId]) state.layerBoxes[defId].checked = visible;
+}
+
+// --- Periods ------------------------------------------------------------------------------
+function periodText(period) {
+  if (!period.period_start && !period.period_end) return "undated";
+  return `${period.period_start || "?"} to ${period.period_end || "?"}`;
+}
+
+// The periods of asmdb.maps_by_period, from the server; the newest is chosen first.
+async function loadPeriods(cfg) {
+  state.periods = [];
+  state.period = null;
+  if (!cfg.collections["asmdb.maps_by_period"]) return;
+  const { status, data } = await api("/api/periods");
+  if (status !== 200 || !data || !Array.isArray(data.periods)) return;
+  state.periods = data.periods;
+  if (state.periods.length) state.period = state.periods[state.periods.length - 1];
+}
+
+// A slider only when there are at least two periods; moving it shows that period's map.
+function setupPeriodSlider(map) {
+  if (state.periods.length < 2) return;
+  const slider = $("period");
+  slider.min = "0";
+  slider.max = String(state.periods.length - 1);
+  slider.value = slider.max;
+  $("period-label").textContent = periodText(state.period);
+  $("period-box").hidden = false;
+  slider.addEventListener("input", () => {
+    state.period = state.periods[Number(slider.value)];
+    $("period-label").textContent = periodText(state.period);
+    for (const source of state.sources) {
+      if (!source.def.byPeriod) continue;
+      map.getSource(source.id).setTiles([tileUrl(source.collection, joinFilters(source.filter, periodFilter(source.def)))]);
+    }
+    showLayer(map, "periods", true);
+  });
 }
 
 function reloadSource(map, id, collection) {
@@ -149,6 +246,22 @@ function fitToData(map, cfg) {
     const b = info.bounds;
     map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, animate: false });
   }
+}
+
+// A click on an overview block: what it sums up, and a way to its tiles.
+function showBlock(map, event) {
+  const p = event.features[0].properties;
+  const box = element("div", undefined, { class: "popup" });
+  const table = element("table");
+  const row = (k, v) => { const tr = element("tr"); tr.append(element("td", k), element("td", text(v))); table.append(tr); };
+  row("block", `${p.cells} x ${p.cells} tiles`);
+  row("tiles mapped", p.tiles);
+  row("highest probability", Number(p.probability).toFixed(3));
+  row("mean probability", Number(p.probability_mean).toFixed(3));
+  const zoom = element("button", "Zoom to its tiles", { type: "button" });
+  zoom.onclick = () => map.easeTo({ center: event.lngLat, zoom: state.config.full_resolution_zoom });
+  box.append(table, zoom);
+  new maplibregl.Popup().setLngLat(event.lngLat).setDOMContent(box).addTo(map);
 }
 
 async function showPopup(map, event) {
@@ -329,10 +442,17 @@ async function main() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
   map.addControl(new maplibregl.ScaleControl());
   map.on("load", async () => {
+    await loadPeriods(data);
     addLayers(map, data);
+    setupPeriodSlider(map);
     fitToData(map, data);
     if (!data.collections["asmdb.latest_predictions"] && !data.session.user) {
       $("login-message").textContent = "Log in to see the map.";
+    }
+    for (const id of state.overviewLayers) {
+      map.on("click", id, (event) => showBlock(map, event));
+      map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });
+      map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
     }
     if (map.getLayer("predictions")) {
       map.on("click", "predictions", (event) => showPopup(map, event));
