@@ -658,3 +658,49 @@ def test_another_tile_size_featurizes_on_a_grid_of_its_own(cli, pg, tmp_path):
         "SELECT tile_id, ST_AsBinary(geom) FROM asmdb.tiles WHERE grid_id = 1 ORDER BY 1"
     ).fetchall()
     assert kept == before
+
+
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        listed = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(parent)], capture_output=True, text=True
+        ).stdout.split()
+        for child in map(int, listed):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_sigterm_stops_featurize_and_its_worker_processes(db_url, tmp_path):
+    """A service manager's SIGTERM: the command says so, exits 143, and leaves no local Dask
+    worker behind."""
+    path = write_4326(tmp_path / "big.tif", bounds=(WEST, SOUTH, -11.10, 8.50))  # 100 tiles
+    env = {**os.environ, "ASMDB_DATABASE_URL": db_url}
+    proc = subprocess.Popen(
+        [str(ASMDB), "featurize", str(path), "--feature-set", "stopped", "--features", "1000",
+         "--scale", "1/10000", "--batch-tiles", "1", "--workers", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while _count(db_url, "stopped") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _descendants(proc.pid)
+    assert len(workers) >= 2, "the local cluster's worker processes should be running"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert stderr.strip().splitlines()[-1] == "terminated", stderr
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)], "worker processes left behind"

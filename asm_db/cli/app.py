@@ -7,6 +7,7 @@ non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated
 
@@ -157,6 +158,16 @@ def run(args: list[str]) -> int:
     return 0
 
 
+class Terminated(SystemExit):
+    """SIGTERM: unwind like Ctrl-C, so open transactions roll back and local Dask workers
+    are shut down by the code that started them, then exit 143 (128 + SIGTERM)."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated(128 + signum)
+
+
 def main() -> None:
     """Entry point of the installed command."""
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(run(sys.argv[1:]))

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from asm_db.errors import AsmdbError
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+TERMINATED = 143  # 128 + SIGTERM (asm_db.cli.app turns the signal into this exit)
 # A password in a connection URL (user:PASSWORD@host) or a libpq string (password=PASSWORD).
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 _KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
@@ -61,6 +62,8 @@ def one_line(exc: BaseException) -> tuple[str, int] | None:
     (a bug, or a normal exit): then it propagates unchanged."""
     if _interrupted(exc):
         return "interrupted", INTERRUPTED
+    if isinstance(exc, SystemExit) and exc.code == TERMINATED:
+        return "terminated", TERMINATED
     if isinstance(exc, AsmdbError):
         return f"error: {exc}", 1
     if isinstance(exc, sa.exc.ArgumentError):
