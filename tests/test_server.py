@@ -212,6 +212,11 @@ def test_anonymous_sees_map_layers_only(site):
     info = c.get(f"/api/tiles/{tile['id']}").json()
     assert info["probability"] == pytest.approx(tile["properties"]["probability"])
     assert info["labels"] is None  # site locations need a login
+    assert (info["map_id"], info["period"]) == (pg_map(site), None)  # the sample has no period
+    # A period's map by its id, but never a map that is not shown.
+    assert c.get(f"/api/tiles/{tile['id']}", params={"map_id": pg_map(site)}).status_code == 200
+    assert c.get(f"/api/tiles/{tile['id']}", params={"map_id": 999}).status_code == 404
+    assert c.get(f"/api/tiles/{tile['id']}", params={"map_id": "1 OR 1=1"}).status_code == 422
     assert c.get("/api/similar", params={"confirmed": "true"}).status_code == 401
 
 

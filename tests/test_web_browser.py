@@ -285,6 +285,7 @@ def periods_site(template_db, sample):
             ),
             ("train", "--feature-set", "y2019", "--cv", "seed", "--bootstrap", "0"),
             ("predict", "--run", "1", "--feature-set", "y2024"),
+            ("change", "--from", "1", "--to", "2"),
         ):
             done = run_asmdb(url, *args)
             assert done.code == 0, done.stderr
@@ -331,6 +332,33 @@ def test_the_period_slider_shows_each_periods_map(browser, periods_site, site):
         settle(page)
         x, y = screen_position(page, lon, lat)
         assert close(pixel(page, x, y), expected_rgb(probability)), (tile_id, index, probability)
+        # The popup tells that period's probability and the period itself.
+        page.evaluate("document.querySelectorAll('.maplibregl-popup').forEach(p => p.remove())")
+        page.mouse.click(x, y)
+        wait_for(page, "document.querySelector('.maplibregl-popup table') !== null")
+        shown = page.locator(".maplibregl-popup .popup").inner_text()
+        assert f"{probability:.3f}" in shown and start in shown, (index, shown)
+    # The change layer: new mining in the QGIS style's colour, a click tells the class.
+    with psycopg.connect(periods_site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        new_lon, new_lat = pg.execute(
+            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM asmdb.latest_change "
+            "WHERE class = 'new' ORDER BY delta DESC LIMIT 1"
+        ).fetchone()
+    page.evaluate(
+        "document.querySelectorAll('.maplibregl-popup').forEach(p => p.remove());"
+        "document.querySelector('input[data-layer=periods]').click();"
+        "document.querySelector('input[data-layer=change]').click();"
+        f"window.asmdbMap.jumpTo({{center: [{new_lon}, {new_lat}], zoom: 12}})"
+    )
+    settle(page)
+    x, y = screen_position(page, new_lon, new_lat)
+    magenta = tuple(
+        round(0.8 * c + 0.2 * b) for c, b in zip((230, 0, 126), BACKGROUND, strict=True)
+    )
+    assert close(pixel(page, x, y), magenta), pixel(page, x, y)
+    page.mouse.click(x, y)
+    wait_for(page, "document.querySelector('.maplibregl-popup table') !== null")
+    assert "new" in page.locator(".maplibregl-popup .popup").inner_text()
     assert page.errors == []
     page.close()
 

@@ -144,22 +144,29 @@ async def _session_rows(session: Session, name: str, params: dict) -> list[tuple
 
 
 @router.get("/tiles/{tile_id}")
-async def tile_info(request: Request, tile_id: Annotated[int, Path(ge=0, le=MAX_TILE_ID)]) -> dict:
-    """A tile of the promoted map for the popup; the nearest labels only with a login."""
+async def tile_info(
+    request: Request,
+    tile_id: Annotated[int, Path(ge=0, le=MAX_TILE_ID)],
+    map_id: Annotated[int | None, Query(ge=1, le=MAX_INT4)] = None,
+) -> dict:
+    """A tile of the promoted map (or of `map_id`, a period's promoted map) for the popup, with
+    its period; the nearest labels only with a login."""
     session = current_session(request)
     if session is None and not request.app.state.settings.public:
         raise HTTPException(status_code=401, detail="log in first")
-    rows = await _server_rows(request, "web_tile_info", {"tile_id": tile_id})
+    rows = await _server_rows(request, "web_tile_info", {"tile_id": tile_id, "map_id": map_id})
     if not rows:
         raise HTTPException(status_code=404, detail=f"tile {tile_id} is not on the map")
-    tid, probability, run_id, lon, lat = rows[0]
+    tid, probability, run_id, lon, lat, shown_map, start, end = rows[0]
+    period = f"{start or '?'}/{end or '?'}" if start or end else None
     out = {
         "tile_id": tid,
         "probability": probability,
         "run_id": run_id,
         "lon": lon,
         "lat": lat,
-        "period": None,
+        "map_id": shown_map,
+        "period": period,
         "labels": None,
     }
     if session is not None:

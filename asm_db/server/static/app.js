@@ -42,6 +42,7 @@ const TILE_PROPERTIES = {
   "asmdb.overviews_by_period": "overview_id,map_id,period_start,cells,tiles,probability,probability_mean",
   "asmdb.labels": "label_id,label,mine_type",
   "asmdb.review_queue": "review_id,tile_id,status",
+  "asmdb.latest_change": "tile_id,class,p_from,p_to",
 };
 
 function tileUrl(collection, filter) {
@@ -71,7 +72,8 @@ const LAYERS = [
     layer: () => ({
       type: "fill",
       paint: {
-        "fill-color": ["match", ["get", "change_class"], "new", "#d7301f", "gone", "#2b8cbe", "persistent", "#888888", "rgba(0,0,0,0)"],
+        // The QGIS style's colours (asm_db.publish.qml.CHANGE_STYLES); absent is transparent.
+        "fill-color": ["match", ["get", "class"], "new", "#e6007e", "gone", "#0096d7", "persistent", "#787878", "no_data", "#a0a0a0", "rgba(0,0,0,0)"],
         "fill-opacity": 0.8,
       },
     }),
@@ -264,13 +266,32 @@ function showBlock(map, event) {
   new maplibregl.Popup().setLngLat(event.lngLat).setDOMContent(box).addTo(map);
 }
 
+// A tile of the change map: its class and both probabilities, from the tile itself.
+function showChange(map, event) {
+  const p = event.features[0].properties;
+  if (p.class === "absent") return;
+  const box = element("div", undefined, { class: "popup" });
+  const table = element("table");
+  const row = (k, v) => { const tr = element("tr"); tr.append(element("td", k), element("td", text(v))); table.append(tr); };
+  const number = (v) => (v === undefined || v === null ? "no data" : Number(v).toFixed(3));
+  row("tile", p.tile_id);
+  row("change", String(p.class).replace("_", " "));
+  row("probability before", number(p.p_from));
+  row("probability after", number(p.p_to));
+  box.append(table);
+  new maplibregl.Popup().setLngLat(event.lngLat).setDOMContent(box).addTo(map);
+}
+
 async function showPopup(map, event) {
   const feature = event.features[0];
   const tileId = feature.properties.tile_id;
   const box = element("div", undefined, { class: "popup" });
   const table = element("table");
   const row = (k, v) => { const tr = element("tr"); tr.append(element("td", k), element("td", text(v))); table.append(tr); };
-  const { status, data } = await api(`/api/tiles/${encodeURIComponent(tileId)}`);
+  // A tile of the maps by period: that period's map; else the map latest_predictions shows.
+  const mapId = feature.properties.map_tile_id !== undefined ? feature.properties.map_id : undefined;
+  const query = mapId !== undefined ? `?map_id=${encodeURIComponent(Number(mapId))}` : "";
+  const { status, data } = await api(`/api/tiles/${encodeURIComponent(tileId)}${query}`);
   if (status !== 200) {
     box.append(element("p", data && data.detail ? text(data.detail) : "no data"));
   } else {
@@ -454,10 +475,14 @@ async function main() {
       map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });
       map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
     }
-    if (map.getLayer("predictions")) {
-      map.on("click", "predictions", (event) => showPopup(map, event));
-      map.on("mouseenter", "predictions", () => { map.getCanvas().style.cursor = "pointer"; });
-      map.on("mouseleave", "predictions", () => { map.getCanvas().style.cursor = ""; });
+    for (const id of ["predictions", "periods"]) {
+      if (!map.getLayer(id)) continue;
+      map.on("click", id, (event) => showPopup(map, event));
+      map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });
+      map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
+    }
+    if (map.getLayer("change")) {
+      map.on("click", "change", (event) => showChange(map, event));
     }
     $("similar-clear").onclick = () => {
       map.getSource("similar").setData({ type: "FeatureCollection", features: [] });
