@@ -187,3 +187,33 @@ def test_two_review_imports_at_once_both_finish_and_the_last_one_wins(
         (contradicted,),
     ).fetchall()
     assert mismatched == []
+
+
+@pytest.mark.slow
+def test_export_writes_the_promoted_runs_queue_or_the_one_asked_for(cli, pg, trained, tmp_path):
+    import pyogrio
+
+    assert cli("train", "--cv", "seed", "--bootstrap", "0").code == 0  # run 2, promoted
+    for run in ("1", "2"):
+        assert cli("review", "queue", "--run", run, "--per-stratum", "3").code == 0
+    per_run = dict(
+        pg.execute("SELECT run_id, count(*) FROM asmdb.review_queue GROUP BY 1").fetchall()
+    )
+    assert set(per_run) == {1, 2}
+    promoted = pg.execute(
+        "SELECT m.run_id FROM asmdb.maps AS m WHERE m.map_id = asmdb.promoted_map()"
+    ).fetchone()
+    assert promoted == (2,)
+    for args, run in (((), 2), (("--run", "1"), 1)):
+        out = tmp_path / f"queue{run}.gpkg"
+        done = cli("review", "export", str(out), *args)
+        assert done.code == 0, done.stderr
+        frame = pyogrio.read_dataframe(out, layer="review_queue", read_geometry=False)
+        assert set(frame["run_id"]) == {run} and len(frame) == per_run[run]
+        assert f"{per_run[run]} tiles to review" in done.stdout
+    # A run with no queue: said so, no file.
+    pg.execute("DELETE FROM asmdb.review_queue WHERE run_id = 1")
+    empty = tmp_path / "empty.gpkg"
+    refused = cli("review", "export", str(empty), "--run", "1")
+    assert refused.code == 1 and "run 1 has no review queue" in refused.stderr
+    assert not empty.exists()

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
-from asm_db.errors import InputError
+from asm_db.errors import AsmdbError, InputError
 from asm_db.maps.registry import resolve_map
 from asm_db.probability_classes import CLASSES, sql_params
 from asm_db.publish import qml
@@ -138,14 +138,20 @@ def make_queue(
 
 
 def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> int:
-    """Write the queue to a GeoPackage (style by status embedded) for offline review."""
+    """Write one run's queue (default: the promoted map's run) to a GeoPackage, style by
+    status embedded, for offline review."""
     out = Path(out)
     if out.suffix.lower() != ".gpkg":
         raise InputError(out, "the review file must be a GeoPackage (.gpkg)")
     with connect(engine) as conn:
         check_ready(conn)
+        run_id = resolve_map(driver(conn), run_id=run_id).run_id
         frame = gpd.read_postgis(
             load_sql("review_queue_rows"), conn, geom_col="geom", params={"run_id": run_id}
+        )
+    if frame.empty:
+        raise AsmdbError(
+            f"run {run_id} has no review queue: `asmdb review queue --run {run_id}` makes one"
         )
     for column in ("reviewer", "notes"):
         frame[column] = frame[column].astype("string")
