@@ -58,7 +58,10 @@ def review_queue(
     run: RunOption = None,
     change: ChangeOption = None,
     hotspots: Annotated[
-        int, typer.Option(help="Most likely tiles with no label nearby.", min=0)
+        int,
+        typer.Option(
+            help="Most likely tiles, at or above --threshold, with no label nearby.", min=0
+        ),
     ] = QUEUE.hotspots,
     uncertain: Annotated[
         int, typer.Option(help="Tiles nearest the threshold.", min=0)
@@ -92,7 +95,8 @@ def review_queue(
     seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = QUEUE.seed,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Choose tiles to review and add them to asmdb.review_queue (a QGIS layer); with
+    """Choose tiles to review and add them to asmdb.review_queue (a QGIS layer), each tile
+    once per run (a sample tile is not also a hotspot, a hotspot not also uncertain); with
     --change, draw the change's stratified sample (new, gone, persistent, absent)."""
     _one_of(run, change)
     if change is not None:
@@ -133,6 +137,8 @@ def review_queue(
         f"run {q.run_id}: {q.hotspots} hotspots, {q.uncertain} uncertain, stratified sample "
         f"({sample}); {q.added} new rows in asmdb.review_queue"
     )
+    for note in q.notes:
+        print(f"note: {note}")
 
 
 @app.command("export")

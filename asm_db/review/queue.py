@@ -1,9 +1,9 @@
 """The review loop: choose tiles to check, take reviews back (from QGIS or a file), and turn
 them into labels.
 
-A queue holds three kinds of tiles for a run: hotspots (the most likely mines with no label
-nearby), uncertain tiles (probability near the decision threshold), both spread out so that
-reviewers do not look at one cluster; and a stratified random sample over the map's
+A queue holds three kinds of tiles for a run, each tile once: hotspots (the most likely mines,
+at or above the map threshold, with no label nearby), uncertain tiles (probability near the
+threshold), both spread out so that reviewers do not look at one cluster; and a stratified random sample over the map's
 probability classes, low ones included, whose inclusion probabilities make unbiased area and
 accuracy estimates possible (`asm_db.review.area`).
 """
@@ -49,6 +49,8 @@ class QueueResult:
     uncertain: int
     sampled: dict[str, int]
     added: int
+    remarked: int  # rows queued earlier for another reason that the sample drew
+    notes: list[str]  # why fewer hotspots or uncertain tiles than asked for, and the like
 
 
 @dataclass(frozen=True)
@@ -102,17 +104,12 @@ def make_queue(
         lat = np.array([r[4] for r in rows], dtype=float)
         unlabelled = ~np.array([r[5] for r in rows], dtype=bool)
 
-        chosen: list[tuple[int, str, str, float | None]] = []
-        free = np.flatnonzero(unlabelled)
-        hot = _spread(
-            free[np.argsort(-probability[free], kind="stable")], lon, lat, hotspots, spacing
-        )
-        chosen += [(int(tile_id[i]), CLASS_NAMES[klass[i]], HOTSPOT, None) for i in hot]
-        near = free[np.argsort(np.abs(probability[free] - threshold), kind="stable")]
-        unsure = _spread(near, lon, lat, uncertain, spacing)
-        chosen += [(int(tile_id[i]), CLASS_NAMES[klass[i]], UNCERTAIN, None) for i in unsure]
+        queued = dict(pg.execute(load_sql("review_queued_tiles"), {"run_id": run_id}).fetchall())
 
+        # The sample first: it is drawn at random, whatever else is queued. A tile is queued
+        # once, for one reason: the sample's, else hotspot, else uncertain.
         rng = np.random.default_rng(seed)
+        sample: list[tuple[int, str, str, float | None]] = []
         sampled = {}
         for k, name in CLASS_NAMES.items():
             members = np.flatnonzero(klass == k)
@@ -120,21 +117,96 @@ def make_queue(
                 continue
             take = rng.choice(members, size=min(per_stratum, len(members)), replace=False)
             inclusion = len(take) / len(members)
-            chosen += [(int(tile_id[i]), name, SAMPLE, inclusion) for i in sorted(take)]
+            sample += [(int(tile_id[i]), name, SAMPLE, inclusion) for i in sorted(take)]
             sampled[name] = len(take)
+        taken = {c[0] for c in sample}
 
-        cursor = pg.execute(
+        def open_to(reason: str) -> np.ndarray:
+            """Unlabelled tiles neither taken in this queue nor queued for another reason."""
+            other = [t for t, r in queued.items() if r != reason]
+            return unlabelled & ~np.isin(tile_id, list(taken) + other)
+
+        free = np.flatnonzero(open_to(HOTSPOT) & (probability >= threshold))
+        hot = _spread(
+            free[np.argsort(-probability[free], kind="stable")], lon, lat, hotspots, spacing
+        )
+        taken |= {int(tile_id[i]) for i in hot}
+        notes = []
+        if len(hot) < hotspots:
+            notes.append(
+                _hotspots_short(
+                    hotspots,
+                    len(hot),
+                    len(free),
+                    probability,
+                    unlabelled,
+                    threshold,
+                    min_label_distance,
+                    spacing,
+                )
+            )
+        free = np.flatnonzero(open_to(UNCERTAIN))
+        near = free[np.argsort(np.abs(probability[free] - threshold), kind="stable")]
+        unsure = _spread(near, lon, lat, uncertain, spacing)
+        if len(unsure) < uncertain:
+            notes.append(
+                f"{len(unsure)} uncertain tiles of {uncertain}: {len(free)} unlabelled tiles "
+                f"farther than {min_label_distance:g} degrees from a label and not queued for "
+                f"another reason, {len(unsure)} of them at least {spacing:g} degrees apart"
+            )
+        chosen = [(int(tile_id[i]), CLASS_NAMES[klass[i]], HOTSPOT, None) for i in hot]
+        chosen += [(int(tile_id[i]), CLASS_NAMES[klass[i]], UNCERTAIN, None) for i in unsure]
+        chosen += sample
+        added, remarked = pg.execute(
             load_sql("review_queue_insert"),
             {
                 "run_id": run_id,
                 "map_id": chosen_map.map_id,
+                "sample_reason": SAMPLE,
                 "tile_ids": [c[0] for c in chosen],
                 "strata": [c[1] for c in chosen],
                 "reasons": [c[2] for c in chosen],
                 "inclusion": [c[3] for c in chosen],
             },
+        ).fetchone()
+        if remarked:
+            notes.append(
+                f"{remarked} tile(s) queued earlier as hotspot or uncertain were drawn in the "
+                "stratified sample: their rows (and reviews) are sample rows now"
+            )
+        return QueueResult(run_id, len(hot), len(unsure), sampled, int(added), int(remarked), notes)
+
+
+def _hotspots_short(
+    wanted: int,
+    found: int,
+    candidates: int,
+    probability: np.ndarray,
+    unlabelled: np.ndarray,
+    threshold: float,
+    min_label_distance: float,
+    spacing: float,
+) -> str:
+    """Why a queue has fewer hotspots than asked for, in one line."""
+    where = f"at or above {threshold:g} farther than {min_label_distance:g} degrees from a label"
+    above = probability >= threshold
+    if not above.any():
+        top = f"{probability.max():.2f}" if len(probability) else "none"
+        return f"no hotspots: no tile at or above {threshold:g} (the map's highest is {top})"
+    if not (above & unlabelled).any():
+        return (
+            f"no hotspots: no unlabelled tile {where} ({int(above.sum())} tiles at or above "
+            f"{threshold:g}, each within {min_label_distance:g} degrees of a label)"
         )
-        return QueueResult(run_id, len(hot), len(unsure), sampled, cursor.rowcount)
+    if candidates == 0:
+        return (
+            f"no hotspots: every unlabelled tile {where} is in the stratified sample or queued "
+            "for another reason"
+        )
+    return (
+        f"{found} hotspots of {wanted}: {candidates} unlabelled tiles {where} and not queued for "
+        f"another reason (the sample's included), {found} of them at least {spacing:g} degrees apart"
+    )
 
 
 def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> int:
