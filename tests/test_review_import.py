@@ -217,3 +217,66 @@ def test_export_writes_the_promoted_runs_queue_or_the_one_asked_for(cli, pg, tra
     refused = cli("review", "export", str(empty), "--run", "1")
     assert refused.code == 1 and "run 1 has no review queue" in refused.stderr
     assert not empty.exists()
+
+
+def test_status_in_any_case_is_taken_trimmed_and_stored_lower_case(engine, pg, queued, tmp_path):
+    first, second, third, *_ = queued
+    path = tmp_path / "reviews.csv"
+    path.write_text(f"review_id,status\n{first},Confirmed\n{second}, REJECTED \n{third},Unclear\n")
+    import_reviews(engine, path)
+    rows = {r[0]: r[1] for r in _reviews(pg)}
+    assert (rows[first], rows[second], rows[third]) == ("confirmed", "rejected", "unclear")
+
+
+@pytest.mark.parametrize("when", ["25/11/2026", "11/12/2026"])
+def test_a_reviewed_at_not_in_iso_8601_is_one_line_naming_the_form(cli, pg, queued, tmp_path, when):
+    before = _reviews(pg)
+    path = tmp_path / "reviews.csv"
+    path.write_text(
+        f"review_id,status,reviewed_at\n{queued[0]},confirmed,2026-11-25\n"
+        f"{queued[1]},rejected,{when}\n"
+    )
+    result = cli("review", "import", str(path))
+    assert result.code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith(f"error: {path} (row 2, column 'reviewed_at'): ")
+    assert "ISO 8601" in lines[0] and "2026-11-25" in lines[0]
+    assert _reviews(pg) == before
+
+
+def test_a_missing_column_lists_the_columns_found(engine, pg, queued, tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text(f"id,Status,notes\n{queued[0]},confirmed,\n")
+    with pytest.raises(InputError) as raised:
+        import_reviews(engine, path)
+    assert raised.value.column == "review_id"
+    assert "columns found: id, Status, notes" in str(raised.value)
+
+
+def test_a_geopackage_saved_under_another_layer_name_is_read(engine, pg, queued, tmp_path):
+    import pyogrio
+
+    from asm_db.review.queue import export_queue
+
+    exported = tmp_path / "queue.gpkg"
+    export_queue(engine, exported)
+    frame = pyogrio.read_dataframe(exported, layer="review_queue")
+    frame["status"] = "Confirmed"
+    frame["reviewer"] = "ana"
+    # QGIS "Save Features As" under a name of one's own: one layer, any name.
+    saved = tmp_path / "my reviews.gpkg"
+    pyogrio.write_dataframe(frame, saved, layer="reviews ana")
+    result = import_reviews(engine, saved)
+    assert result.updated == len(queued)
+    assert {r[1:3] for r in _reviews(pg)} == {("confirmed", "ana")}
+    # Several layers, none named review_queue: refused, naming them; nothing changes.
+    pyogrio.write_dataframe(frame.assign(status="rejected"), saved, layer="other", append=False)
+    before = _reviews(pg)
+    with pytest.raises(InputError, match="2 layers \\(reviews ana, other\\)"):
+        import_reviews(engine, saved)
+    assert _reviews(pg) == before
+    # With a review_queue layer among them, that one is read.
+    pyogrio.write_dataframe(frame.assign(status="rejected"), saved, layer="review_queue")
+    import_reviews(engine, saved)
+    assert {r[1] for r in _reviews(pg)} == {"rejected"}

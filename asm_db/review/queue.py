@@ -232,6 +232,21 @@ def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> 
     return len(frame)
 
 
+def _review_layer(path: Path) -> str:
+    """The layer of a review GeoPackage to read: its only layer whatever its name (QGIS saves
+    under the name one types), else `review_queue`. QGIS's table of styles is not a layer."""
+    names = [str(n) for n in pyogrio.list_layers(path)[:, 0] if n != "layer_styles"]
+    if len(names) == 1:
+        return names[0]
+    if "review_queue" in names:
+        return "review_queue"
+    raise InputError(
+        path,
+        f"has {len(names)} layers ({', '.join(names) or 'none'}) and none is named "
+        "review_queue: save the reviews as a file of their own, or name their layer review_queue",
+    )
+
+
 def _read_reviews(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(path, "no such file")
@@ -239,9 +254,10 @@ def _read_reviews(path: Path) -> pd.DataFrame:
         if path.suffix.lower() == ".csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         else:
-            frame = pd.DataFrame(
-                pyogrio.read_dataframe(path, layer="review_queue", read_geometry=False)
-            )
+            layer = _review_layer(path)
+            frame = pd.DataFrame(pyogrio.read_dataframe(path, layer=layer, read_geometry=False))
+    except InputError:
+        raise
     except Exception as exc:  # any reader failure is the file's, reported as one line
         raise InputError(
             path, f"cannot read: {str(exc).splitlines()[0] if str(exc) else exc}"
@@ -250,7 +266,8 @@ def _read_reviews(path: Path) -> pd.DataFrame:
     answered = any(c in frame.columns for c in change_queue.ANSWER_COLUMNS)
     for column in ("review_id",) if answered else ("review_id", "status"):
         if column not in frame.columns:
-            raise InputError(path, "is missing a column", column=column)
+            found = ", ".join(str(c) for c in frame.columns) or "none"
+            raise InputError(path, f"is missing a column (columns found: {found})", column=column)
     return frame
 
 
@@ -273,6 +290,12 @@ def _clean(value) -> str | None:
     return text or None
 
 
+def _clean_answer(value) -> str | None:
+    """A status or answer as stored: trimmed, lower case (`Confirmed` is confirmed)."""
+    text = _clean(value)
+    return text.lower() if text is not None else None
+
+
 def import_reviews(
     engine: Engine, path: str | Path, notify: locks.Notify | None = None
 ) -> ImportResult:
@@ -289,9 +312,9 @@ def import_reviews(
     bad = np.flatnonzero(ids.isna().to_numpy() | (ids % 1 != 0).to_numpy())
     if len(bad):
         raise InputError(path, "review_id is not a whole number", rows=bad + 1, column="review_id")
-    answers = change_queue.read_answers(path, frame, _clean)
+    answers = change_queue.read_answers(path, frame, _clean_answer)
     if "status" in frame.columns:
-        status = frame["status"].map(_clean)
+        status = frame["status"].map(_clean_answer)
     else:
         status = pd.Series([None] * len(frame), dtype=object)
     # An empty status is for a change row answered per period (checked once staged).
