@@ -36,7 +36,7 @@ def test_every_row_applied_and_a_repeated_id_takes_its_last_row(engine, pg, queu
     lines += [f"{first},rejected,ana,second look"]
     path.write_text("\n".join(lines) + "\n")
     result = import_reviews(engine, path)
-    assert result.updated == len(queued) + 1
+    assert (result.rows, result.changed) == (len(queued) + 1, len(queued))
     rows = {r[0]: r[1:] for r in _reviews(pg)}
     assert rows[first] == ("rejected", "ana", "second look", True)
     assert rows[second] == ("rejected", None, None, True)
@@ -81,7 +81,7 @@ def test_a_review_file_for_other_tiles_or_runs_is_refused_row_by_row(engine, pg,
     exported = tmp_path / "queue.gpkg"
     export_queue(engine, exported)
     result = import_reviews(engine, exported)
-    assert result.updated == len(rows)
+    assert (result.rows, result.changed) == (len(rows), 0)
 
 
 def _waiting_sessions(pg, blocker_pid: int) -> int:
@@ -115,7 +115,7 @@ def test_two_review_imports_at_once_both_finish_and_the_last_one_wins(
     # Every tile reviewed once already, so each import re-writes every review label.
     first = tmp_path / "first.csv"
     first.write_text("review_id,status\n" + "".join(f"{r},confirmed\n" for r in ids))
-    assert import_reviews(engine, first).updated == n
+    assert import_reviews(engine, first).changed == n
     files = {
         "ana": (ids[: round(n * (1 + shared) / 2)], "rejected"),
         "bo": (ids[round(n * (1 - shared) / 2) :], "confirmed"),
@@ -268,7 +268,7 @@ def test_a_geopackage_saved_under_another_layer_name_is_read(engine, pg, queued,
     saved = tmp_path / "my reviews.gpkg"
     pyogrio.write_dataframe(frame, saved, layer="reviews ana")
     result = import_reviews(engine, saved)
-    assert result.updated == len(queued)
+    assert result.changed == len(queued)
     assert {r[1:3] for r in _reviews(pg)} == {("confirmed", "ana")}
     # Several layers, none named review_queue: refused, naming them; nothing changes.
     pyogrio.write_dataframe(frame.assign(status="rejected"), saved, layer="other", append=False)
@@ -280,3 +280,45 @@ def test_a_geopackage_saved_under_another_layer_name_is_read(engine, pg, queued,
     pyogrio.write_dataframe(frame.assign(status="rejected"), saved, layer="review_queue")
     import_reviews(engine, saved)
     assert {r[1] for r in _reviews(pg)} == {"rejected"}
+
+
+def test_an_import_reports_what_it_changed_only(cli, pg, queued, tmp_path):
+    # Review rows on tiles without a label: no contradiction in the way.
+    free = [
+        r[0]
+        for r in pg.execute(
+            "SELECT q.review_id FROM asmdb.review_queue AS q WHERE NOT EXISTS ("
+            "SELECT 1 FROM asmdb.labels AS l WHERE ST_Intersects(l.geom, q.geom)) ORDER BY 1"
+        )
+    ]
+    assert len(free) >= 4
+
+    def run(name: str, lines: list[str]) -> str:
+        path = tmp_path / name
+        path.write_text("review_id,status\n" + "".join(f"{x}\n" for x in lines))
+        result = cli("review", "import", str(path))
+        assert result.code == 0, result.stderr
+        return result.stdout.splitlines()[0].removeprefix(f"{path}: ")
+
+    assert run("three.csv", [f"{r},confirmed" for r in free[:3]]) == (
+        "3 rows, 3 reviews changed; labels 3 new, 0 updated"
+    )
+    assert run("one.csv", [f"{free[3]},confirmed"]) == (
+        "1 row, 1 review changed; labels 1 new, 0 updated"
+    )
+    assert run("one.csv", [f"{free[3]},confirmed"]) == (
+        "1 row, 0 reviews changed; labels 0 new, 0 updated"
+    )
+    assert run("flip.csv", [f"{free[0]},rejected"]) == (
+        "1 row, 1 review changed; labels 0 new, 1 updated"
+    )
+    # Every answered row points at its tile's label, which says what the review says.
+    rows = pg.execute(
+        "SELECT q.status, l.label FROM asmdb.review_queue AS q "
+        "JOIN asmdb.labels AS l ON l.label_id = q.label_id WHERE q.review_id = ANY(%s) "
+        "ORDER BY q.review_id",
+        (free[:4],),
+    ).fetchall()
+    assert rows == [("rejected", 0), ("confirmed", 1), ("confirmed", 1), ("confirmed", 1)]
+    labels = cli("review", "labels")
+    assert labels.code == 0 and "labels from reviews: 0 new, 0 updated" in labels.stdout

@@ -171,7 +171,12 @@ def review_import(
     from asm_db.review.queue import import_reviews
 
     r = import_reviews(create_engine(database_url), file, notify=notify)
-    print(f"{r.path}: {r.updated} reviews; labels {r.labels_added} new, {r.labels_updated} updated")
+    rows = f"{r.rows} row" + ("s" if r.rows != 1 else "")
+    changed = f"{r.changed} review" + ("s" if r.changed != 1 else "")
+    print(
+        f"{r.path}: {rows}, {changed} changed; labels {r.labels_added} new, "
+        f"{r.labels_updated} updated"
+    )
     for review_id, unique_id in r.contradictions:
         print(f"contradiction: review {review_id} disagrees with label {unique_id}; left as is")
 

@@ -56,7 +56,8 @@ class QueueResult:
 @dataclass(frozen=True)
 class ImportResult:
     path: str
-    updated: int
+    rows: int  # the file's rows
+    changed: int  # the reviews this import changed (a row that says what is stored: none)
     labels_added: int
     labels_updated: int
     contradictions: list[tuple[int, str]]
@@ -381,16 +382,20 @@ def import_reviews(
                     column=mismatched[0][1],
                 )
             change_queue.check_staged(cur, path)
-            missing = [r[0] for r in cur.execute(load_sql("review_update_from_stage"))]
+            result = cur.execute(load_sql("review_update_from_stage")).fetchall()
+            missing = [n for kind, n in result if kind == "missing"]
+            changed = sum(n for kind, n in result if kind == "changed")
         if missing:
             raise InputError(
                 path, "no such review_id in asmdb.review_queue", rows=missing, column="review_id"
             )
         added, updated, contradictions = _to_labels(pg)
-    return ImportResult(str(path), len(frame), added, updated, contradictions)
+    return ImportResult(str(path), len(frame), int(changed), added, updated, contradictions)
 
 
 def _to_labels(pg) -> tuple[int, int, list[tuple[int, str]]]:
+    """Labels from every answered map review: (new, updated, contradictions), counting only
+    labels this call wrote."""
     added = updated = 0
     contradictions = []
     for kind, a, b in pg.execute(load_sql("reviews_to_labels")).fetchall():
