@@ -149,7 +149,8 @@ def review_export(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Write one run's review queue (default: the promoted map's run) to a GeoPackage, styled
-    by status, to review offline; with --change, the change's sample, answered per period in answer_from and answer_to."""
+    by status, to review offline; with --change, the change's sample, answered per period in
+    answer_from and answer_to."""
     _one_of(run, change)
     if change is not None:
         from asm_db.review.change_queue import export_change_queue

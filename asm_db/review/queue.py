@@ -3,9 +3,9 @@ them into labels.
 
 A queue holds three kinds of tiles for a run, each tile once: hotspots (the most likely mines,
 at or above the map threshold, with no label nearby), uncertain tiles (probability near the
-threshold), both spread out so that reviewers do not look at one cluster; and a stratified random sample over the map's
-probability classes, low ones included, whose inclusion probabilities make unbiased area and
-accuracy estimates possible (`asm_db.review.area`).
+threshold), both spread out so that reviewers do not look at one cluster; and a stratified
+random sample over the map's probability classes, low ones included, whose inclusion
+probabilities make unbiased area and accuracy estimates possible (`asm_db.review.area`).
 """
 
 from __future__ import annotations
@@ -206,7 +206,8 @@ def _hotspots_short(
         )
     return (
         f"{found} hotspots of {wanted}: {candidates} unlabelled tiles {where} and not queued for "
-        f"another reason (the sample's included), {found} of them at least {spacing:g} degrees apart"
+        f"another reason (the sample's included), {found} of them at least {spacing:g} degrees "
+        "apart"
     )
 
 

@@ -5,7 +5,8 @@
 WITH chosen AS (
     SELECT *
     FROM unnest(%(tile_ids)s::bigint[], %(strata)s::text[], %(reasons)s::text[],
-                %(inclusion)s::float8[]) WITH ORDINALITY AS x(tile_id, stratum, reason, inclusion, i)
+                %(inclusion)s::float8[])
+         WITH ORDINALITY AS x(tile_id, stratum, reason, inclusion, i)
 ),
 queued AS (
     SELECT DISTINCT ON (q.tile_id) q.review_id, q.tile_id
