@@ -277,9 +277,10 @@ def test_bad_change_answers_are_one_line_and_change_nothing(changed, tmp_path):
             assert _queue_state(pg) == before
 
     # A partial answer leaves the tile pending; unclear in either period makes it unclear.
+    # Answers are taken in any case, trimmed, and stored lower case.
     path = tmp_path / "good.csv"
     path.write_text(
-        f"review_id,answer_from,answer_to\n{first},confirmed,\n{second},unclear,rejected\n"
+        f"review_id,answer_from,answer_to\n{first},Confirmed ,\n{second},UNCLEAR,rejected\n"
     )
     assert cli("review", "import", str(path)).code == 0
     with _pg(changed) as pg:

@@ -173,3 +173,82 @@ def test_proportion_intervals_stay_inside_zero_and_one():
     e = stratified_estimates(strata, 0.5)
     assert e["users_accuracy"]["value"] is None
     json.dumps(e, allow_nan=False)
+
+
+def _queue(pg) -> list[tuple]:
+    return pg.execute(
+        "SELECT review_id, tile_id, reason, probability, status FROM asmdb.review_queue "
+        "ORDER BY review_id"
+    ).fetchall()
+
+
+def test_a_run_queues_a_tile_once_and_hotspots_reach_the_threshold(cli, pg, trained):
+    # Many of each kind on 576 tiles: hotspots, uncertain and sample tiles would overlap.
+    options = ("--hotspots", "40", "--uncertain", "40", "--per-stratum", "40")
+    options += ("--min-label-distance", "0", "--spacing", "0")
+    queued = cli("review", "queue", *options)
+    assert queued.code == 0, queued.stderr
+    rows = _queue(pg)
+    tiles = [r[1] for r in rows]
+    assert len(tiles) == len(set(tiles))
+    reasons = {r[2] for r in rows}
+    assert reasons == {"hotspot", "uncertain", "stratified sample"}
+    hot = [r[3] for r in rows if r[2] == "hotspot"]
+    assert hot and min(hot) >= 0.5
+    # A higher --threshold is the hotspots' floor too.
+    assert cli("review", "queue", "--threshold", "0.8", "--per-stratum", "0").code == 0
+    hot = [r[3] for r in _queue(pg) if r[2] == "hotspot" and r[0] > rows[-1][0]]
+    assert all(p >= 0.8 for p in hot)
+    again = cli("review", "queue", *options)
+    assert again.code == 0 and "0 new rows" in again.stdout
+    tiles = [r[1] for r in _queue(pg)]
+    assert len(tiles) == len(set(tiles))
+
+
+def test_zero_hotspots_say_why(cli, pg, trained):
+    # A map whose most likely tile is 0.4: no hotspot, and the map's highest said.
+    pg.execute("UPDATE asmdb.predictions SET probability = probability * 0.4")
+    top = pg.execute("SELECT max(probability) FROM asmdb.predictions").fetchone()[0]
+    result = cli("review", "queue", "--per-stratum", "0", "--uncertain", "0")
+    assert result.code == 0, result.stderr
+    assert "0 hotspots" in result.stdout
+    assert f"note: no hotspots: no tile at or above 0.5 (the map's highest is {top:.2f})" in (
+        result.stdout
+    )
+    pg.execute("UPDATE asmdb.predictions SET probability = probability / 0.4")
+    # Every tile at or above 0.5 near a label: said in those words.
+    result = cli("review", "queue", "--min-label-distance", "50", "--per-stratum", "0")
+    assert result.code == 0, result.stderr
+    assert (
+        "note: no hotspots: no unlabelled tile at or above 0.5 farther than 50 degrees from a "
+        "label" in result.stdout
+    )
+    assert _queue(pg) == []
+
+
+def test_a_queued_hotspot_drawn_in_the_sample_becomes_a_sample_row(cli, pg, trained):
+    first = cli("review", "queue", "--per-stratum", "0", "--min-label-distance", "0")
+    assert first.code == 0, first.stderr
+    hotspots = {r[1]: r[0] for r in _queue(pg)}
+    assert hotspots
+    reviewed = next(iter(hotspots.values()))
+    pg.execute(
+        "UPDATE asmdb.review_queue SET status = 'confirmed' WHERE review_id = %s", (reviewed,)
+    )
+    # A sample as large as the map: it draws every tile, the hotspots among them.
+    second = cli(
+        "review", "queue", "--per-stratum", "100000", "--hotspots", "5", "--min-label-distance", "0"
+    )
+    assert second.code == 0, second.stderr
+    rows = _queue(pg)
+    n_tiles = pg.execute("SELECT count(*) FROM asmdb.predictions").fetchone()[0]
+    assert len(rows) == n_tiles == len({r[1] for r in rows})
+    assert {r[2] for r in rows} == {"stratified sample"}
+    assert f"note: {len(hotspots)} tile(s) queued earlier as hotspot" in second.stdout
+    assert "note: no hotspots: every unlabelled tile" in second.stdout
+    # The hotspot rows kept their ids and reviews; their inclusion probability is the sample's.
+    kept = {r[0]: r[4] for r in rows if r[1] in hotspots}
+    assert set(kept) == set(hotspots.values()) and kept[reviewed] == "confirmed"
+    assert pg.execute(
+        "SELECT count(*) FROM asmdb.review_queue WHERE inclusion_probability IS DISTINCT FROM 1"
+    ).fetchone() == (0,)

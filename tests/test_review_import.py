@@ -36,7 +36,7 @@ def test_every_row_applied_and_a_repeated_id_takes_its_last_row(engine, pg, queu
     lines += [f"{first},rejected,ana,second look"]
     path.write_text("\n".join(lines) + "\n")
     result = import_reviews(engine, path)
-    assert result.updated == len(queued) + 1
+    assert (result.rows, result.changed) == (len(queued) + 1, len(queued))
     rows = {r[0]: r[1:] for r in _reviews(pg)}
     assert rows[first] == ("rejected", "ana", "second look", True)
     assert rows[second] == ("rejected", None, None, True)
@@ -81,7 +81,7 @@ def test_a_review_file_for_other_tiles_or_runs_is_refused_row_by_row(engine, pg,
     exported = tmp_path / "queue.gpkg"
     export_queue(engine, exported)
     result = import_reviews(engine, exported)
-    assert result.updated == len(rows)
+    assert (result.rows, result.changed) == (len(rows), 0)
 
 
 def _waiting_sessions(pg, blocker_pid: int) -> int:
@@ -115,7 +115,7 @@ def test_two_review_imports_at_once_both_finish_and_the_last_one_wins(
     # Every tile reviewed once already, so each import re-writes every review label.
     first = tmp_path / "first.csv"
     first.write_text("review_id,status\n" + "".join(f"{r},confirmed\n" for r in ids))
-    assert import_reviews(engine, first).updated == n
+    assert import_reviews(engine, first).changed == n
     files = {
         "ana": (ids[: round(n * (1 + shared) / 2)], "rejected"),
         "bo": (ids[round(n * (1 - shared) / 2) :], "confirmed"),
@@ -187,3 +187,138 @@ def test_two_review_imports_at_once_both_finish_and_the_last_one_wins(
         (contradicted,),
     ).fetchall()
     assert mismatched == []
+
+
+@pytest.mark.slow
+def test_export_writes_the_promoted_runs_queue_or_the_one_asked_for(cli, pg, trained, tmp_path):
+    import pyogrio
+
+    assert cli("train", "--cv", "seed", "--bootstrap", "0").code == 0  # run 2, promoted
+    for run in ("1", "2"):
+        assert cli("review", "queue", "--run", run, "--per-stratum", "3").code == 0
+    per_run = dict(
+        pg.execute("SELECT run_id, count(*) FROM asmdb.review_queue GROUP BY 1").fetchall()
+    )
+    assert set(per_run) == {1, 2}
+    promoted = pg.execute(
+        "SELECT m.run_id FROM asmdb.maps AS m WHERE m.map_id = asmdb.promoted_map()"
+    ).fetchone()
+    assert promoted == (2,)
+    for args, run in (((), 2), (("--run", "1"), 1)):
+        out = tmp_path / f"queue{run}.gpkg"
+        done = cli("review", "export", str(out), *args)
+        assert done.code == 0, done.stderr
+        frame = pyogrio.read_dataframe(out, layer="review_queue", read_geometry=False)
+        assert set(frame["run_id"]) == {run} and len(frame) == per_run[run]
+        assert f"{per_run[run]} tiles to review" in done.stdout
+    # A run with no queue: said so, no file.
+    pg.execute("DELETE FROM asmdb.review_queue WHERE run_id = 1")
+    empty = tmp_path / "empty.gpkg"
+    refused = cli("review", "export", str(empty), "--run", "1")
+    assert refused.code == 1 and "run 1 has no review queue" in refused.stderr
+    assert not empty.exists()
+
+
+def test_status_in_any_case_is_taken_trimmed_and_stored_lower_case(engine, pg, queued, tmp_path):
+    first, second, third, *_ = queued
+    path = tmp_path / "reviews.csv"
+    path.write_text(f"review_id,status\n{first},Confirmed\n{second}, REJECTED \n{third},Unclear\n")
+    import_reviews(engine, path)
+    rows = {r[0]: r[1] for r in _reviews(pg)}
+    assert (rows[first], rows[second], rows[third]) == ("confirmed", "rejected", "unclear")
+
+
+@pytest.mark.parametrize("when", ["25/11/2026", "11/12/2026"])
+def test_a_reviewed_at_not_in_iso_8601_is_one_line_naming_the_form(cli, pg, queued, tmp_path, when):
+    before = _reviews(pg)
+    path = tmp_path / "reviews.csv"
+    path.write_text(
+        f"review_id,status,reviewed_at\n{queued[0]},confirmed,2026-11-25\n"
+        f"{queued[1]},rejected,{when}\n"
+    )
+    result = cli("review", "import", str(path))
+    assert result.code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith(f"error: {path} (row 2, column 'reviewed_at'): ")
+    assert "ISO 8601" in lines[0] and "2026-11-25" in lines[0]
+    assert _reviews(pg) == before
+
+
+def test_a_missing_column_lists_the_columns_found(engine, pg, queued, tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text(f"id,Status,notes\n{queued[0]},confirmed,\n")
+    with pytest.raises(InputError) as raised:
+        import_reviews(engine, path)
+    assert raised.value.column == "review_id"
+    assert "columns found: id, Status, notes" in str(raised.value)
+
+
+def test_a_geopackage_saved_under_another_layer_name_is_read(engine, pg, queued, tmp_path):
+    import pyogrio
+
+    from asm_db.review.queue import export_queue
+
+    exported = tmp_path / "queue.gpkg"
+    export_queue(engine, exported)
+    frame = pyogrio.read_dataframe(exported, layer="review_queue")
+    frame["status"] = "Confirmed"
+    frame["reviewer"] = "ana"
+    # QGIS "Save Features As" under a name of one's own: one layer, any name.
+    saved = tmp_path / "my reviews.gpkg"
+    pyogrio.write_dataframe(frame, saved, layer="reviews ana")
+    result = import_reviews(engine, saved)
+    assert result.changed == len(queued)
+    assert {r[1:3] for r in _reviews(pg)} == {("confirmed", "ana")}
+    # Several layers, none named review_queue: refused, naming them; nothing changes.
+    pyogrio.write_dataframe(frame.assign(status="rejected"), saved, layer="other", append=False)
+    before = _reviews(pg)
+    with pytest.raises(InputError, match="2 layers \\(reviews ana, other\\)"):
+        import_reviews(engine, saved)
+    assert _reviews(pg) == before
+    # With a review_queue layer among them, that one is read.
+    pyogrio.write_dataframe(frame.assign(status="rejected"), saved, layer="review_queue")
+    import_reviews(engine, saved)
+    assert {r[1] for r in _reviews(pg)} == {"rejected"}
+
+
+def test_an_import_reports_what_it_changed_only(cli, pg, queued, tmp_path):
+    # Review rows on tiles without a label: no contradiction in the way.
+    free = [
+        r[0]
+        for r in pg.execute(
+            "SELECT q.review_id FROM asmdb.review_queue AS q WHERE NOT EXISTS ("
+            "SELECT 1 FROM asmdb.labels AS l WHERE ST_Intersects(l.geom, q.geom)) ORDER BY 1"
+        )
+    ]
+    assert len(free) >= 4
+
+    def run(name: str, lines: list[str]) -> str:
+        path = tmp_path / name
+        path.write_text("review_id,status\n" + "".join(f"{x}\n" for x in lines))
+        result = cli("review", "import", str(path))
+        assert result.code == 0, result.stderr
+        return result.stdout.splitlines()[0].removeprefix(f"{path}: ")
+
+    assert run("three.csv", [f"{r},confirmed" for r in free[:3]]) == (
+        "3 rows, 3 reviews changed; labels 3 new, 0 updated"
+    )
+    assert run("one.csv", [f"{free[3]},confirmed"]) == (
+        "1 row, 1 review changed; labels 1 new, 0 updated"
+    )
+    assert run("one.csv", [f"{free[3]},confirmed"]) == (
+        "1 row, 0 reviews changed; labels 0 new, 0 updated"
+    )
+    assert run("flip.csv", [f"{free[0]},rejected"]) == (
+        "1 row, 1 review changed; labels 0 new, 1 updated"
+    )
+    # Every answered row points at its tile's label, which says what the review says.
+    rows = pg.execute(
+        "SELECT q.status, l.label FROM asmdb.review_queue AS q "
+        "JOIN asmdb.labels AS l ON l.label_id = q.label_id WHERE q.review_id = ANY(%s) "
+        "ORDER BY q.review_id",
+        (free[:4],),
+    ).fetchall()
+    assert rows == [("rejected", 0), ("confirmed", 1), ("confirmed", 1), ("confirmed", 1)]
+    labels = cli("review", "labels")
+    assert labels.code == 0 and "labels from reviews: 0 new, 0 updated" in labels.stdout

@@ -58,7 +58,10 @@ def review_queue(
     run: RunOption = None,
     change: ChangeOption = None,
     hotspots: Annotated[
-        int, typer.Option(help="Most likely tiles with no label nearby.", min=0)
+        int,
+        typer.Option(
+            help="Most likely tiles, at or above --threshold, with no label nearby.", min=0
+        ),
     ] = QUEUE.hotspots,
     uncertain: Annotated[
         int, typer.Option(help="Tiles nearest the threshold.", min=0)
@@ -92,7 +95,8 @@ def review_queue(
     seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = QUEUE.seed,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Choose tiles to review and add them to asmdb.review_queue (a QGIS layer); with
+    """Choose tiles to review and add them to asmdb.review_queue (a QGIS layer), each tile
+    once per run (a sample tile is not also a hotspot, a hotspot not also uncertain); with
     --change, draw the change's stratified sample (new, gone, persistent, absent)."""
     _one_of(run, change)
     if change is not None:
@@ -133,6 +137,8 @@ def review_queue(
         f"run {q.run_id}: {q.hotspots} hotspots, {q.uncertain} uncertain, stratified sample "
         f"({sample}); {q.added} new rows in asmdb.review_queue"
     )
+    for note in q.notes:
+        print(f"note: {note}")
 
 
 @app.command("export")
@@ -142,8 +148,9 @@ def review_export(
     change: ChangeOption = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Write the review queue to a GeoPackage, styled by status, to review offline; with
-    --change, the change's sample, answered per period in answer_from and answer_to."""
+    """Write one run's review queue (default: the promoted map's run) to a GeoPackage, styled
+    by status, to review offline; with --change, the change's sample, answered per period in
+    answer_from and answer_to."""
     _one_of(run, change)
     if change is not None:
         from asm_db.review.change_queue import export_change_queue
@@ -165,7 +172,12 @@ def review_import(
     from asm_db.review.queue import import_reviews
 
     r = import_reviews(create_engine(database_url), file, notify=notify)
-    print(f"{r.path}: {r.updated} reviews; labels {r.labels_added} new, {r.labels_updated} updated")
+    rows = f"{r.rows} row" + ("s" if r.rows != 1 else "")
+    changed = f"{r.changed} review" + ("s" if r.changed != 1 else "")
+    print(
+        f"{r.path}: {rows}, {changed} changed; labels {r.labels_added} new, "
+        f"{r.labels_updated} updated"
+    )
     for review_id, unique_id in r.contradictions:
         print(f"contradiction: review {review_id} disagrees with label {unique_id}; left as is")
 

@@ -145,8 +145,9 @@ def export_change_queue(engine: Engine, out: str | Path, change_id: int | None =
 
 
 def read_answers(path: Path, frame: pd.DataFrame, clean) -> dict[str, list[str | None]]:
-    """The answer columns of a review file (None where not answered), checked: one line
-    naming the file, rows and column on a value that is not confirmed, rejected or unclear."""
+    """The answer columns of a review file (None where not answered), as `clean` gives them
+    (the import's: trimmed, lower case), checked: one line naming the file, rows and column on
+    a value that is not confirmed, rejected or unclear."""
     answers = {}
     for column in ANSWER_COLUMNS:
         if column not in frame.columns:

@@ -1,11 +1,11 @@
 """The review loop: choose tiles to check, take reviews back (from QGIS or a file), and turn
 them into labels.
 
-A queue holds three kinds of tiles for a run: hotspots (the most likely mines with no label
-nearby), uncertain tiles (probability near the decision threshold), both spread out so that
-reviewers do not look at one cluster; and a stratified random sample over the map's
-probability classes, low ones included, whose inclusion probabilities make unbiased area and
-accuracy estimates possible (`asm_db.review.area`).
+A queue holds three kinds of tiles for a run, each tile once: hotspots (the most likely mines,
+at or above the map threshold, with no label nearby), uncertain tiles (probability near the
+threshold), both spread out so that reviewers do not look at one cluster; and a stratified
+random sample over the map's probability classes, low ones included, whose inclusion
+probabilities make unbiased area and accuracy estimates possible (`asm_db.review.area`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
-from asm_db.errors import InputError
+from asm_db.errors import AsmdbError, InputError
 from asm_db.maps.registry import resolve_map
 from asm_db.probability_classes import CLASSES, sql_params
 from asm_db.publish import qml
@@ -49,12 +49,15 @@ class QueueResult:
     uncertain: int
     sampled: dict[str, int]
     added: int
+    remarked: int  # rows queued earlier for another reason that the sample drew
+    notes: list[str]  # why fewer hotspots or uncertain tiles than asked for, and the like
 
 
 @dataclass(frozen=True)
 class ImportResult:
     path: str
-    updated: int
+    rows: int  # the file's rows
+    changed: int  # the reviews this import changed (a row that says what is stored: none)
     labels_added: int
     labels_updated: int
     contradictions: list[tuple[int, str]]
@@ -102,17 +105,12 @@ def make_queue(
         lat = np.array([r[4] for r in rows], dtype=float)
         unlabelled = ~np.array([r[5] for r in rows], dtype=bool)
 
-        chosen: list[tuple[int, str, str, float | None]] = []
-        free = np.flatnonzero(unlabelled)
-        hot = _spread(
-            free[np.argsort(-probability[free], kind="stable")], lon, lat, hotspots, spacing
-        )
-        chosen += [(int(tile_id[i]), CLASS_NAMES[klass[i]], HOTSPOT, None) for i in hot]
-        near = free[np.argsort(np.abs(probability[free] - threshold), kind="stable")]
-        unsure = _spread(near, lon, lat, uncertain, spacing)
-        chosen += [(int(tile_id[i]), CLASS_NAMES[klass[i]], UNCERTAIN, None) for i in unsure]
+        queued = dict(pg.execute(load_sql("review_queued_tiles"), {"run_id": run_id}).fetchall())
 
+        # The sample first: it is drawn at random, whatever else is queued. A tile is queued
+        # once, for one reason: the sample's, else hotspot, else uncertain.
         rng = np.random.default_rng(seed)
+        sample: list[tuple[int, str, str, float | None]] = []
         sampled = {}
         for k, name in CLASS_NAMES.items():
             members = np.flatnonzero(klass == k)
@@ -120,38 +118,135 @@ def make_queue(
                 continue
             take = rng.choice(members, size=min(per_stratum, len(members)), replace=False)
             inclusion = len(take) / len(members)
-            chosen += [(int(tile_id[i]), name, SAMPLE, inclusion) for i in sorted(take)]
+            sample += [(int(tile_id[i]), name, SAMPLE, inclusion) for i in sorted(take)]
             sampled[name] = len(take)
+        taken = {c[0] for c in sample}
 
-        cursor = pg.execute(
+        def open_to(reason: str) -> np.ndarray:
+            """Unlabelled tiles neither taken in this queue nor queued for another reason."""
+            other = [t for t, r in queued.items() if r != reason]
+            return unlabelled & ~np.isin(tile_id, list(taken) + other)
+
+        free = np.flatnonzero(open_to(HOTSPOT) & (probability >= threshold))
+        hot = _spread(
+            free[np.argsort(-probability[free], kind="stable")], lon, lat, hotspots, spacing
+        )
+        taken |= {int(tile_id[i]) for i in hot}
+        notes = []
+        if len(hot) < hotspots:
+            notes.append(
+                _hotspots_short(
+                    hotspots,
+                    len(hot),
+                    len(free),
+                    probability,
+                    unlabelled,
+                    threshold,
+                    min_label_distance,
+                    spacing,
+                )
+            )
+        free = np.flatnonzero(open_to(UNCERTAIN))
+        near = free[np.argsort(np.abs(probability[free] - threshold), kind="stable")]
+        unsure = _spread(near, lon, lat, uncertain, spacing)
+        if len(unsure) < uncertain:
+            notes.append(
+                f"{len(unsure)} uncertain tiles of {uncertain}: {len(free)} unlabelled tiles "
+                f"farther than {min_label_distance:g} degrees from a label and not queued for "
+                f"another reason, {len(unsure)} of them at least {spacing:g} degrees apart"
+            )
+        chosen = [(int(tile_id[i]), CLASS_NAMES[klass[i]], HOTSPOT, None) for i in hot]
+        chosen += [(int(tile_id[i]), CLASS_NAMES[klass[i]], UNCERTAIN, None) for i in unsure]
+        chosen += sample
+        added, remarked = pg.execute(
             load_sql("review_queue_insert"),
             {
                 "run_id": run_id,
                 "map_id": chosen_map.map_id,
+                "sample_reason": SAMPLE,
                 "tile_ids": [c[0] for c in chosen],
                 "strata": [c[1] for c in chosen],
                 "reasons": [c[2] for c in chosen],
                 "inclusion": [c[3] for c in chosen],
             },
+        ).fetchone()
+        if remarked:
+            notes.append(
+                f"{remarked} tile(s) queued earlier as hotspot or uncertain were drawn in the "
+                "stratified sample: their rows (and reviews) are sample rows now"
+            )
+        return QueueResult(run_id, len(hot), len(unsure), sampled, int(added), int(remarked), notes)
+
+
+def _hotspots_short(
+    wanted: int,
+    found: int,
+    candidates: int,
+    probability: np.ndarray,
+    unlabelled: np.ndarray,
+    threshold: float,
+    min_label_distance: float,
+    spacing: float,
+) -> str:
+    """Why a queue has fewer hotspots than asked for, in one line."""
+    where = f"at or above {threshold:g} farther than {min_label_distance:g} degrees from a label"
+    above = probability >= threshold
+    if not above.any():
+        top = f"{probability.max():.2f}" if len(probability) else "none"
+        return f"no hotspots: no tile at or above {threshold:g} (the map's highest is {top})"
+    if not (above & unlabelled).any():
+        return (
+            f"no hotspots: no unlabelled tile {where} ({int(above.sum())} tiles at or above "
+            f"{threshold:g}, each within {min_label_distance:g} degrees of a label)"
         )
-        return QueueResult(run_id, len(hot), len(unsure), sampled, cursor.rowcount)
+    if candidates == 0:
+        return (
+            f"no hotspots: every unlabelled tile {where} is in the stratified sample or queued "
+            "for another reason"
+        )
+    return (
+        f"{found} hotspots of {wanted}: {candidates} unlabelled tiles {where} and not queued for "
+        f"another reason (the sample's included), {found} of them at least {spacing:g} degrees "
+        "apart"
+    )
 
 
 def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> int:
-    """Write the queue to a GeoPackage (style by status embedded) for offline review."""
+    """Write one run's queue (default: the promoted map's run) to a GeoPackage, style by
+    status embedded, for offline review."""
     out = Path(out)
     if out.suffix.lower() != ".gpkg":
         raise InputError(out, "the review file must be a GeoPackage (.gpkg)")
     with connect(engine) as conn:
         check_ready(conn)
+        run_id = resolve_map(driver(conn), run_id=run_id).run_id
         frame = gpd.read_postgis(
             load_sql("review_queue_rows"), conn, geom_col="geom", params={"run_id": run_id}
+        )
+    if frame.empty:
+        raise AsmdbError(
+            f"run {run_id} has no review queue: `asmdb review queue --run {run_id}` makes one"
         )
     for column in ("reviewer", "notes"):
         frame[column] = frame[column].astype("string")
     frame["reviewed_at"] = frame["reviewed_at"].astype("string")
     write_styled_gpkg(frame, out, "review_queue", qml.review_qml(), "review status")
     return len(frame)
+
+
+def _review_layer(path: Path) -> str:
+    """The layer of a review GeoPackage to read: its only layer whatever its name (QGIS saves
+    under the name one types), else `review_queue`. QGIS's table of styles is not a layer."""
+    names = [str(n) for n in pyogrio.list_layers(path)[:, 0] if n != "layer_styles"]
+    if len(names) == 1:
+        return names[0]
+    if "review_queue" in names:
+        return "review_queue"
+    raise InputError(
+        path,
+        f"has {len(names)} layers ({', '.join(names) or 'none'}) and none is named "
+        "review_queue: save the reviews as a file of their own, or name their layer review_queue",
+    )
 
 
 def _read_reviews(path: Path) -> pd.DataFrame:
@@ -161,9 +256,10 @@ def _read_reviews(path: Path) -> pd.DataFrame:
         if path.suffix.lower() == ".csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         else:
-            frame = pd.DataFrame(
-                pyogrio.read_dataframe(path, layer="review_queue", read_geometry=False)
-            )
+            layer = _review_layer(path)
+            frame = pd.DataFrame(pyogrio.read_dataframe(path, layer=layer, read_geometry=False))
+    except InputError:
+        raise
     except Exception as exc:  # any reader failure is the file's, reported as one line
         raise InputError(
             path, f"cannot read: {str(exc).splitlines()[0] if str(exc) else exc}"
@@ -172,7 +268,8 @@ def _read_reviews(path: Path) -> pd.DataFrame:
     answered = any(c in frame.columns for c in change_queue.ANSWER_COLUMNS)
     for column in ("review_id",) if answered else ("review_id", "status"):
         if column not in frame.columns:
-            raise InputError(path, "is missing a column", column=column)
+            found = ", ".join(str(c) for c in frame.columns) or "none"
+            raise InputError(path, f"is missing a column (columns found: {found})", column=column)
     return frame
 
 
@@ -195,6 +292,12 @@ def _clean(value) -> str | None:
     return text or None
 
 
+def _clean_answer(value) -> str | None:
+    """A status or answer as stored: trimmed, lower case (`Confirmed` is confirmed)."""
+    text = _clean(value)
+    return text.lower() if text is not None else None
+
+
 def import_reviews(
     engine: Engine, path: str | Path, notify: locks.Notify | None = None
 ) -> ImportResult:
@@ -211,9 +314,9 @@ def import_reviews(
     bad = np.flatnonzero(ids.isna().to_numpy() | (ids % 1 != 0).to_numpy())
     if len(bad):
         raise InputError(path, "review_id is not a whole number", rows=bad + 1, column="review_id")
-    answers = change_queue.read_answers(path, frame, _clean)
+    answers = change_queue.read_answers(path, frame, _clean_answer)
     if "status" in frame.columns:
-        status = frame["status"].map(_clean)
+        status = frame["status"].map(_clean_answer)
     else:
         status = pd.Series([None] * len(frame), dtype=object)
     # An empty status is for a change row answered per period (checked once staged).
@@ -280,16 +383,20 @@ def import_reviews(
                     column=mismatched[0][1],
                 )
             change_queue.check_staged(cur, path)
-            missing = [r[0] for r in cur.execute(load_sql("review_update_from_stage"))]
+            result = cur.execute(load_sql("review_update_from_stage")).fetchall()
+            missing = [n for kind, n in result if kind == "missing"]
+            changed = sum(n for kind, n in result if kind == "changed")
         if missing:
             raise InputError(
                 path, "no such review_id in asmdb.review_queue", rows=missing, column="review_id"
             )
         added, updated, contradictions = _to_labels(pg)
-    return ImportResult(str(path), len(frame), added, updated, contradictions)
+    return ImportResult(str(path), len(frame), int(changed), added, updated, contradictions)
 
 
 def _to_labels(pg) -> tuple[int, int, list[tuple[int, str]]]:
+    """Labels from every answered map review: (new, updated, contradictions), counting only
+    labels this call wrote."""
     added = updated = 0
     contradictions = []
     for kind, a, b in pg.execute(load_sql("reviews_to_labels")).fetchall():

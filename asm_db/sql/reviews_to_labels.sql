@@ -1,7 +1,8 @@
 -- Confirmed and rejected reviews of maps (not the two-period answers of a change's sample)
 -- become labels at their tile's centre (sample_type 'review',
 -- one per tile, the latest review), unless an existing label in the tile says otherwise:
--- those are returned as contradictions and left alone. Idempotent: upsert by unique_id.
+-- those are returned as contradictions and left alone. Idempotent: upsert by unique_id, a
+-- label written (and counted) only where it is new or says something new.
 WITH latest AS (
     SELECT DISTINCT ON (q.tile_id) q.review_id, q.run_id, q.tile_id, q.status, q.reviewer,
            q.reviewed_at, t.lon, t.lat, t.geom AS tile_geom
@@ -30,13 +31,18 @@ merged AS (
     WHERE r.review_id NOT IN (SELECT review_id FROM contradicted)
     ON CONFLICT (unique_id) DO UPDATE
         SET label = EXCLUDED.label, extra = EXCLUDED.extra, ingested_at = now()
+        WHERE (l.label, l.extra) IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.extra)
     RETURNING l.label_id, l.unique_id, (xmax = 0) AS inserted
 ),
-linked AS (
-    UPDATE asmdb.review_queue AS q SET label_id = m.label_id
-    FROM merged AS m
-    WHERE m.unique_id = 'review-' || q.tile_id AND q.status IN ('confirmed', 'rejected')
+linked AS (  -- every answered row of a reviewed tile points at its label, new or not
+    UPDATE asmdb.review_queue AS q SET label_id = coalesce(m.label_id, l.label_id)
+    FROM latest AS r
+    LEFT JOIN merged AS m ON m.unique_id = 'review-' || r.tile_id
+    LEFT JOIN asmdb.labels AS l ON l.unique_id = 'review-' || r.tile_id
+    WHERE r.review_id NOT IN (SELECT review_id FROM contradicted)
+      AND q.tile_id = r.tile_id AND q.status IN ('confirmed', 'rejected')
       AND q.change_id IS NULL
+      AND q.label_id IS DISTINCT FROM coalesce(m.label_id, l.label_id)
     RETURNING q.review_id
 )
 SELECT 'label' AS kind, count(*) FILTER (WHERE inserted)::text, count(*) FILTER (WHERE NOT inserted)::text
