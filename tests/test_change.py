@@ -93,6 +93,17 @@ def test_each_period_keeps_its_promoted_map_and_the_newest_is_latest(two_periods
         "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
         "WHERE attrelid = 'asmdb.maps_by_period'::regclass AND attname = 'map_tile_id'"
     ).fetchone() == ("bigint",)
+    # Fetched by its key (QGIS, tipg), a feature is found through an index.
+    key = pg.execute("SELECT max(map_tile_id) FROM asmdb.maps_by_period").fetchone()[0]
+    pg.execute("SET enable_seqscan = off")
+    plan = " ".join(
+        r[0]
+        for r in pg.execute(
+            "EXPLAIN SELECT * FROM asmdb.maps_by_period WHERE map_tile_id = %s", (key,)
+        )
+    )
+    pg.execute("RESET enable_seqscan")
+    assert "map_tile_id_idx" in plan, plan
 
     # A second 2024 map replaces the first in its period only.
     again = cli("predict", "--run", "1", "--feature-set", "y2024", "--json")
@@ -245,11 +256,17 @@ def test_export_change_writes_one_styled_polygon_per_tile(two_periods, pg, tmp_p
 
 @pytest.mark.qgis
 def test_qgis_steps_through_the_periods_and_shows_the_change_styled(
-    two_periods, pg, db_url, tmp_path
+    two_periods, pg, db_url, tmp_path, sample
 ):
     from test_qgis import run_qgis
 
     assert two_periods("change", "--from", "1", "--to", "2").code == 0
+    # A map of unknown period, promoted in its own (undated) period: not in any frame.
+    assert (
+        two_periods("ingest", "features", str(sample.features), "--feature-set", "undated").code
+        == 0
+    )
+    assert two_periods("predict", "--run", "1", "--feature-set", "undated").code == 0
     assert two_periods("qgis", "install").code == 0
     dbname = db_url.rsplit("/", 1)[1]
     seen = run_qgis(
@@ -375,3 +392,47 @@ def test_from_imagery_of_two_periods_to_a_change_map(cli, pg, sample):
     # five times the share of such tiles), and gone mining where it closed.
     assert len(new & opened) / len(new) > 5 * len(opened) / len(mapped), (new & opened, opened)
     assert len(gone & closed) / len(gone) > 5 * len(closed) / len(mapped), (gone & closed, closed)
+
+
+def test_zones_may_overlap_repeat_a_name_or_carry_heights(two_periods, pg, tmp_path):
+    west, south, east, north = pg.execute(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+        "(SELECT ST_Extent(geom) AS e FROM asmdb.tiles) AS x"
+    ).fetchone()
+    mid = (west + east) / 2
+    everything = shapely.box(west - 1, south - 1, east + 1, north + 1)
+    zones = gpd.GeoDataFrame(
+        {"name": ["All", "All", "Half"]},
+        geometry=[
+            # One zone given as two overlapping features: counted once.
+            shapely.box(west - 1, south - 1, mid + 0.05, north + 1),
+            shapely.box(mid - 0.05, south - 1, east + 1, north + 1),
+            # With heights (a 3D polygon), inside "All".
+            shapely.force_3d(shapely.box(west - 1, south - 1, mid, north + 1), 100.0),
+        ],
+        crs=4326,
+    )
+    assert shapely.equals(shapely.union_all(zones.geometry[:2]), everything)
+    path = tmp_path / "zones.gpkg"
+    zones.to_file(path)
+    done = two_periods(
+        "change", "--from", "1", "--to", "2", "--zones", str(path), "--zone-field", "name", "--json"
+    )
+    assert done.code == 0, done.stderr
+    result = json.loads(done.stdout)
+    by_zone = {z["zone"]: z["classes"] for z in result["zones"]}
+    for name, totals in result["classes"].items():
+        assert by_zone["All"][name]["tiles"] == totals["tiles"]
+        assert by_zone["All"][name]["km2"] == pytest.approx(totals["km2"], rel=1e-9, abs=1e-9)
+        assert 0 <= by_zone["Half"][name]["km2"] <= totals["km2"]
+    assert (
+        0
+        < sum(c["tiles"] for c in by_zone["Half"].values())
+        < sum(c["tiles"] for c in result["classes"].values())
+    )
+
+
+def test_a_change_backwards_in_time_says_so(two_periods):
+    done = two_periods("change", "--from", "2", "--to", "1")
+    assert done.code == 0, done.stderr
+    assert "map 2 (2024-01-01) is of a later period than map 1" in done.stderr

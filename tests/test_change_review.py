@@ -193,10 +193,11 @@ def test_the_change_review_loop_holds_the_true_change_areas(changed, sample, tmp
         )
     cut = round((west + east) / 2, 2)  # on tile edges: every tile in one district
     zones = gpd.GeoDataFrame(
-        {"district": ["West", "East"]},
+        {"district": ["West", "East", "All"]},  # "All" overlaps both
         geometry=[
             box(west - 1, south - 1, cut, north + 1),
             box(cut, south - 1, east + 1, north + 1),
+            box(west - 1, south - 1, east + 1, north + 1),
         ],
         crs=4326,
     )
@@ -208,14 +209,18 @@ def test_the_change_review_loop_holds_the_true_change_areas(changed, sample, tmp
     )  # fmt: skip
     assert by_zone.code == 0, by_zone.stderr
     z = {entry["zone"]: entry for entry in json.loads(by_zone.stdout)["zones"]}
-    assert set(z) == {"East", "West"}
+    assert set(z) == {"East", "West", "All"}
     for k in ("new", "gone", "persistent", "absent"):
-        estimated = [z[name]["estimated"] for name in z if z[name]["estimated"]]
-        if len(estimated) == 2:
-            total = sum(entry[k]["value"] for entry in estimated)
-            assert total == pytest.approx(e["classes"][k]["area_km2"]["value"], rel=1e-9)
+        total = z["East"]["estimated"][k]["value"] + z["West"]["estimated"][k]["value"]
+        assert total == pytest.approx(e["classes"][k]["area_km2"]["value"], rel=1e-9)
+        # A zone overlapping others keeps every review inside it: "All" is the whole estimate.
+        assert z["All"]["estimated"][k]["value"] == pytest.approx(
+            e["classes"][k]["area_km2"]["value"], rel=1e-9
+        )
     for name, entry in z.items():
         assert entry["reviewed"] >= 10 and entry["estimated"] is not None
+        if name == "All":
+            continue
         for k in ("new", "gone"):
             side = (lambda x: x < cut) if name == "West" else (lambda x: x >= cut)
             true_km2 = sum(a for i, a in area.items() if truth[i] == k and side(centres[i]))

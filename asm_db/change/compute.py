@@ -92,6 +92,21 @@ def _check_maps(pg: psycopg.Connection, from_map: int, to_map: int) -> None:
         )
 
 
+def _warn_if_backwards(
+    pg: psycopg.Connection, from_map: int, to_map: int, notify: locks.Notify | None
+) -> None:
+    """Say so when --from's period starts after --to's: "new" then means mining that stopped."""
+    from asm_db.maps.registry import get_map
+
+    a, b = get_map(pg, from_map), get_map(pg, to_map)
+    if notify and a.period_start and b.period_start and a.period_start > b.period_start:
+        notify(
+            f"note: map {from_map} ({a.period_start}) is of a later period than map {to_map} "
+            f"({b.period_start}): 'new' is mining seen in {from_map}'s period and not in "
+            f"{to_map}'s; swap --from and --to to map change forward in time"
+        )
+
+
 def read_zones(path: str | Path, zone_field: str) -> list[tuple[str, bytes]]:
     """(zone name, WKB in EPSG:4326) per polygon feature of a vector file."""
     import geopandas as gpd
@@ -168,6 +183,7 @@ def make_change(
         check_ready(conn)
         pg = driver(conn)
         _check_maps(pg, from_map, to_map)
+        _warn_if_backwards(pg, from_map, to_map, notify)
         locks.hold(pg, "write map", notify)
         params = {
             "from_map": from_map,

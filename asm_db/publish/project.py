@@ -64,11 +64,13 @@ class LayerSource:
                 parts.append(f"port={int(self.port)}")
         return " ".join(parts)
 
-    def datasource(self, table: str, key: str, geometry_type: str) -> str:
-        # checkPrimaryKeyUnicity=0: the keys are declared unique, so QGIS need not count them.
+    def datasource(self, table: str, key: str, geometry_type: str, subset: str = "") -> str:
+        # checkPrimaryKeyUnicity=0: the keys are unique by construction, so QGIS need not
+        # count them. `subset` is the layer's filter (QGIS's "sql=" part, always last).
         return (
             f"{self.connection()} key='{key}' checkPrimaryKeyUnicity='0' estimatedmetadata=true "
             f'srid=4326 type={geometry_type} table="{SCHEMA}"."{table}" ({GEOMETRY_COLUMN})'
+            + (f" sql={subset}" if subset else "")
         )
 
 
@@ -80,6 +82,7 @@ class ProjectLayer:
     geometry_type: str
     visible: bool = True
     temporal: bool = False  # QGIS's temporal properties from period_start / period_end
+    subset: str = ""  # a filter on the layer's rows (QGIS's provider subset string)
 
 
 # Top of the legend first: QGIS draws the layer tree bottom-up, so labels sit above the map.
@@ -95,6 +98,8 @@ PROJECT_LAYERS = (
         "Polygon",
         visible=False,
         temporal=True,
+        # A map of unknown period would show in every frame of the Temporal Controller.
+        subset='"period_start" IS NOT NULL OR "period_end" IS NOT NULL',
     ),
     ProjectLayer("tiles", "Feature tiles", "tile_id", "Polygon", visible=False),
 )
@@ -168,7 +173,7 @@ def project_document(
     layers = ET.SubElement(root, "projectlayers")
     for layer in PROJECT_LAYERS:
         layer_id = f"asmdb_{layer.table}"
-        datasource = source.datasource(layer.table, layer.key, layer.geometry_type)
+        datasource = source.datasource(layer.table, layer.key, layer.geometry_type, layer.subset)
         node = ET.SubElement(
             tree,
             "layer-tree-layer",

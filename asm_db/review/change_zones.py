@@ -40,15 +40,15 @@ def zone_estimates(
             load_sql("review_change_strata"), {"change_id": change_id}
         )
     }
-    sample: dict[str, list[tuple[str, float, str | None]]] = {}
-    for stratum, reference, km2, zone in pg.execute(
+    sample: dict[str, list[tuple[str, float, set[str]]]] = {}
+    for stratum, reference, km2, in_zones in pg.execute(
         load_sql("review_change_sample_zones"), {"change_id": change_id}
     ):
         if reference is not None:
-            sample.setdefault(stratum, []).append((reference, float(km2), zone))
+            sample.setdefault(stratum, []).append((reference, float(km2), set(in_zones)))
     out = []
     for zone, classes in mapped.items():
-        reviewed = sum(1 for rows in sample.values() for *_, z in rows if z == zone)
+        reviewed = sum(1 for rows in sample.values() for *_, z in rows if zone in z)
         entry = {"zone": zone, "mapped": classes, "reviewed": reviewed, "estimated": None}
         if reviewed >= MIN_ZONE_REVIEWS:
             zone_area = sum(c["km2"] for c in classes.values())
@@ -71,7 +71,7 @@ def _domain_total(strata, sample, zone: str, k: str, zone_area: float) -> dict:
         n = len(rows)
         if n == 0:
             continue
-        y = np.array([a if (r == k and z == zone) else 0.0 for r, a, z in rows])
+        y = np.array([a if (r == k and zone in z) else 0.0 for r, a, z in rows])
         value += tiles / n * y.sum()
         if n > 1 and n < tiles:
             # A sample that found none of the class here is not proof there is none: its

@@ -1,9 +1,12 @@
 -- Mapped change per zone and class: km2 is the area of each tile inside the zone (exact, on
 -- the ellipsoid; a tile across a border counts on both sides for its share), tiles counts the
 -- tiles whose centre lies in the zone. The zones are cut into small pieces first so that
--- each test is cheap.
-WITH pieces AS (
-    SELECT zone, ST_Subdivide(geom, 128) AS geom FROM change_zones_stage
+-- each test is cheap; features sharing a zone's name are one zone (unioned).
+WITH zones AS (
+    SELECT zone, ST_Union(geom) AS geom FROM change_zones_stage GROUP BY zone
+),
+pieces AS (
+    SELECT zone, ST_Subdivide(geom, 128) AS geom FROM zones
 )
 SELECT
     p.zone,

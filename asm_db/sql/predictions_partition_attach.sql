@@ -2,4 +2,5 @@
 -- readers see the partition when the map's transaction commits.
 ALTER TABLE {partition} ADD PRIMARY KEY (map_id, tile_id);
 CREATE INDEX ON {partition} USING gist (geom);
+CREATE INDEX ON {partition} (map_tile_id);
 ALTER TABLE asmdb.predictions ATTACH PARTITION {partition} FOR VALUES IN ({map_id});

@@ -5,6 +5,7 @@
 UPDATE asmdb.review_queue
 SET status = %(status)s, reviewer = %(reviewer)s, reviewed_at = now(), notes = %(notes)s
 WHERE review_id = %(review_id)s
+  AND change_id IS NULL  -- a change's sample is answered per period, in its file
   AND (
       status = 'pending'
       OR reviewer = %(reviewer)s

@@ -49,6 +49,8 @@ def upgrade() -> None:
         f"DEFAULT nextval('{SCHEMA}.map_tile_id_seq')"
     )
     op.execute(f"ALTER SEQUENCE {SCHEMA}.map_tile_id_seq OWNED BY {SCHEMA}.predictions.map_tile_id")
+    # QGIS and tipg fetch maps_by_period's features by this key.
+    op.execute(f"CREATE INDEX predictions_map_tile_id_idx ON {SCHEMA}.predictions (map_tile_id)")
     op.execute(
         f"COMMENT ON COLUMN {SCHEMA}.predictions.map_tile_id IS "
         "'Unique across maps: the key of asmdb.maps_by_period.'"
