@@ -21,7 +21,7 @@ from asm_db.review.area import stratified_estimates
 from asm_db.review.change_area import change_estimates, collapse_strata
 from asm_db.review.change_queue import allocate
 
-from conftest import invoke_asmdb, throwaway_db
+from conftest import invoke_asmdb, snapshot, throwaway_db
 
 MIGRATION = importlib.import_module("asm_db.migrations.versions.0015_change_review")
 REFERENCE = {(0, 1): "new", (1, 0): "gone", (1, 1): "persistent", (0, 0): "absent"}
@@ -442,3 +442,41 @@ def test_change_queue_option_defaults_are_the_library_defaults():
     assert cli["sample_size"] == options.sample_size
     assert cli["min_per_stratum"] == options.min_per_stratum
     assert cli["seed"] == options.seed
+
+
+@pytest.mark.slow
+def test_deleting_the_earlier_run_keeps_answered_change_reviews_unless_told(changed):
+    """Change 1 runs from map 1 (run 1) to map 2; a second run's map of 2019 and a change from
+    it to map 2 with answered reviews: deleting that run asks for --with-reviews, then takes
+    the change, its reviews and its partition."""
+    cli = _cli(changed)
+    trained = cli("train", "--feature-set", "y2019", "--cv", "seed", "--bootstrap", "0",
+                  "--seed", "2", "--json")  # fmt: skip
+    assert trained.code == 0, trained.stderr
+    second = json.loads(trained.stdout)
+    made = cli("change", "--from", str(second["map_id"]), "--to", "2", "--json")
+    change_id = json.loads(made.stdout)["change_id"]
+    assert cli("review", "queue", "--change", str(change_id), "--sample-size", "40").code == 0
+    with _pg(changed) as pg:
+        pg.execute(
+            "UPDATE asmdb.review_queue SET answer_from = 'rejected', answer_to = 'rejected', "
+            "status = 'rejected', reviewer = 'ana', reviewed_at = now() WHERE change_id = %s",
+            (change_id,),
+        )
+        before = snapshot(pg)
+        refused = cli("runs", "delete", str(second["run_id"]), "--yes")
+        assert refused.code == 1 and "--with-reviews" in refused.stderr, refused.stderr
+        assert snapshot(pg) == before
+        done = cli("runs", "delete", str(second["run_id"]), "--yes", "--with-reviews")
+        assert done.code == 0, done.stderr
+        assert pg.execute(
+            "SELECT count(*) FROM asmdb.review_queue WHERE change_id = %s", (change_id,)
+        ).fetchone() == (0,)
+        assert pg.execute(
+            "SELECT to_regclass(%s)", (f"asmdb.change_tiles_{change_id}",)
+        ).fetchone() == (None,)
+        # Change 1 (from run 1's map) is untouched.
+        assert (
+            pg.execute("SELECT count(*) FROM asmdb.change_tiles WHERE change_id = 1").fetchone()[0]
+            > 0
+        )

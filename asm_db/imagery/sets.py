@@ -60,6 +60,20 @@ def delete_feature_set(
         pg = driver(conn)
         with pg.transaction():
             partitions = pg.execute(load_sql("feature_set_partitions"), {"name": name}).fetchall()
+            map_ids = [
+                m
+                for (m,) in pg.execute(
+                    "SELECT m.map_id FROM asmdb.maps AS m "
+                    "JOIN asmdb.feature_sets AS f ON f.name = %s "
+                    "LEFT JOIN asmdb.model_runs AS r ON r.run_id = m.run_id "
+                    "WHERE m.feature_set_id = f.feature_set_id "
+                    "OR r.feature_set_id = f.feature_set_id",
+                    (name,),
+                )
+            ]
+            partitions += pg.execute(
+                load_sql("change_partitions_of_maps"), {"map_ids": map_ids}
+            ).fetchall()
             row = pg.execute(load_sql("feature_set_delete"), {"name": name}).fetchone()
             if row is None:
                 raise NotFound(f"no feature set named '{name}'")

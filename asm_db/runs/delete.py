@@ -44,20 +44,30 @@ def delete_run(
         info = pg.execute(load_sql("run_delete_info"), {"run_id": run_id}).fetchone()
         if info is None:
             raise NotFound(f"no run {run_id}")
-        _, maps, promoted, answered, queued = info
+        _, maps, promoted, answered, queued, changes = info
         if answered and not with_reviews:
             raise AsmdbError(
-                f"run {run_id} has {answered} answered review(s) in asmdb.review_queue; "
-                "add --with-reviews to delete them with it"
+                f"run {run_id} has {answered} answered review(s) in asmdb.review_queue "
+                "(of its maps, or of change maps made from or to them); add --with-reviews to "
+                "delete them with it"
             )
         what = f"run {run_id}, its {maps} map(s)"
         if queued:
             what += f" and its {queued} review row(s) ({answered} answered)"
+        if changes:
+            what += f", {changes} change map(s) made from or to its maps"
         if promoted:
-            what += " (its map is the one asmdb.latest_predictions shows)"
+            what += " (a promoted map among them)"
         if confirm is not None:
             confirm(f"delete {what}?")
-        for schema, table in pg.execute(load_sql("run_partitions"), {"run_id": run_id}).fetchall():
+        map_ids = [
+            m for (m,) in pg.execute("SELECT map_id FROM asmdb.maps WHERE run_id = %s", (run_id,))
+        ]
+        partitions = pg.execute(load_sql("run_partitions"), {"run_id": run_id}).fetchall()
+        partitions += pg.execute(
+            load_sql("change_partitions_of_maps"), {"map_ids": map_ids}
+        ).fetchall()
+        for schema, table in partitions:
             pg.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, table)))
         pg.execute(load_sql("run_delete"), {"run_id": run_id})
     return RunDeleted(run_id, maps, queued, bool(promoted))
