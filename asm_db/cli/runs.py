@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from asm_db.cli.common import DatabaseUrl, Yes, confirmation, notify, print_table
-from asm_db.cli.train import print_metrics
+from asm_db.cli.train import calibration_line, print_metrics
 from asm_db.db.engine import create_engine
 
 app = typer.Typer(
@@ -74,6 +74,7 @@ def runs_show(
             f"labels observed within {filters['observed_within']} days of the feature set's "
             f"period: {start} to {end}"
         )
+    print(calibration_line(run.metrics))
     print_metrics(run.metrics, run.protocol)
     top = run.metrics.get("top_features", [])[:5]
     if top:
