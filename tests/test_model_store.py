@@ -11,12 +11,11 @@ import pickle
 import sys
 import types
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
-from pathlib import Path
-
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import RidgeClassifier
 
