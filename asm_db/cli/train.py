@@ -239,8 +239,8 @@ def train(
     else:
         print(f"Best parameters: {fit.best_params}")
     print(calibration_line(result.metrics))
-    print(f"AUC before calibration: {fit.auc_uncalibrated:.3f}")
-    print(f"AUC after calibration: {fit.auc_calibrated:.3f}")
+    print(f"ROC AUC before calibration: {fit.auc_uncalibrated:.3f}")
+    print(f"ROC AUC after calibration: {fit.auc_calibrated:.3f}")
     print_metrics(result.metrics, fit.protocol)
     if result.map_id is None:
         print("no map made (--no-map); `asmdb predict` makes one")
@@ -273,7 +273,13 @@ def observed_step(counts: dict, days: int | None) -> str:
 
 
 def print_metrics(metrics: dict, protocol: str) -> None:
-    from asm_db.modeling.metrics import interval_note, metric_rows
+    """The metrics table, a line on what each metric measures, and where the intervals come
+    from."""
+    import textwrap
+
+    from asm_db.modeling.metrics import interval_note, metric_meanings, metric_rows
 
     print_table([("metric", "before calibration", "after calibration"), *metric_rows(metrics)])
+    for name, meaning in metric_meanings():
+        print(textwrap.fill(f"{name}: {meaning}", width=79, subsequent_indent="    "))
     print(interval_note(metrics, protocol))

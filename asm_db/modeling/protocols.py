@@ -218,7 +218,7 @@ def _fit_seed(X, y, protocol: Protocol, label_id, tile_id) -> FitResult:
         protocol.calibration_requested,
         calibration.cross_validated_brier(score, y[test], protocol.folds, protocol.random_state),
         f"{protocol.folds}-fold cross-validation of the calibration on the test rows",
-        "the seed protocol's calibration (the notebook's)" if protocol.calibration is None else "",
+        "the seed protocol's default, the notebook's" if protocol.calibration is None else "",
     )
     calibrator = calibrators[choice.method]
     probability = calibrator.predict(score)
