@@ -418,3 +418,30 @@ def test_the_restricted_unpickler_refuses_names_outside_its_list():
     joblib.dump({"x": np.array([1, "a"], dtype=object)}, buffer)
     with pytest.raises(legacy_pickle.LegacyPickleRefused):
         legacy_pickle.load_legacy_model(buffer.getvalue())
+
+
+def test_a_sigmoid_run_downgrades_to_a_pickle_and_comes_back(engine, pg, sample, cli):
+    from asm_db.ingest.features import ingest_features
+    from asm_db.ingest.labels import ingest_labels
+    from asm_db.runs.train import train_run
+
+    ingest_labels(engine, sample.labels)
+    ingest_features(engine, sample.features)
+    run = train_run(engine, protocol=Protocol(cv="seed", bootstrap=0, calibration="sigmoid"))
+    before = bytes(
+        pg.execute(
+            "SELECT model FROM asmdb.model_runs WHERE run_id = %s", (run.run_id,)
+        ).fetchone()[0]
+    )
+    X = _tile_features(pg)
+    expected = run.fit.model.probability(run.fit.model.score(X))
+    assert downgrade(engine, BEFORE_MODEL_STORE) == BEFORE_MODEL_STORE
+    data = pg.execute("SELECT model FROM asmdb.model_runs WHERE run_id = %s", (run.run_id,))
+    old = joblib.load(io.BytesIO(bytes(data.fetchone()[0])))  # what the code of 0007 reads
+    assert np.array_equal(old.probability(old.score(X)), expected)
+    assert cli("db", "upgrade").code == 0
+    model = load_model(engine, run.run_id)
+    assert model.calibration == "sigmoid"
+    assert np.array_equal(model.probability(model.score(X)), expected)
+    after = pg.execute("SELECT model FROM asmdb.model_runs WHERE run_id = %s", (run.run_id,))
+    assert bytes(after.fetchone()[0]) == before
