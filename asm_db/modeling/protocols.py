@@ -358,7 +358,7 @@ def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat) -> FitResu
     choice = calibration.choose(
         protocol.calibration_requested,
         {method: calibration.brier(y, p) for method, p in calibrated.items()},
-        "out-of-fold: each fold's rows calibrated on the other folds' out-of-fold scores",
+        "the outer folds: each fold's rows calibrated on the other folds' scores",
     )
     probability = calibrated[choice.method]
     search, calibrators = _fit_calibrated(spec, protocol, X, y, groups)

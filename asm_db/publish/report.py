@@ -177,15 +177,11 @@ def _calibration_text(metrics: dict) -> str:
     chosen = metrics.get("calibration")
     if not chosen:
         return "Calibration: <b>isotonic</b> (the only one when this run was made)."
-    briers = ", ".join(
-        f"{html.escape(name)} {value:.4f}" if value is not None else f"{html.escape(name)} -"
-        for name, value in chosen["brier_out_of_fold"].items()
-    )
     return (
-        f"Calibration: <b>{html.escape(chosen['method'])}</b>: {html.escape(chosen['reason'])}. "
-        f"Held-out Brier score of each calibration ({html.escape(chosen['brier_how'])}): "
-        f"{briers}; lower is better. Isotonic calibration is a step function (few distinct "
-        "probabilities, some exactly 0 or 1); sigmoid (Platt scaling) is a smooth curve."
+        f"Calibration: <b>{html.escape(chosen['method'])}</b>: {html.escape(chosen['reason'])} "
+        f"(held out by {html.escape(chosen['brier_how'])}; a lower Brier score is better). "
+        "Isotonic calibration is a step function: few distinct probabilities, some exactly 0 "
+        "or 1. Sigmoid calibration (Platt scaling) is a smooth curve that never reaches 0 or 1."
     )
 
 
