@@ -77,7 +77,11 @@ def test_readme_flow(cli, pg, tmp_path):
     assert params["protocol"]["alphas"] == [0.1, 1.0] and params["protocol"]["random_state"] == 3
 
     listed = cli("runs")
-    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["2 *", "1  "]
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [
+        "run (* shown)",
+        "2 *",
+        "1  ",
+    ]
     assert pg.execute("SELECT count(*), min(run_id) FROM asmdb.latest_predictions").fetchone() == (
         400,
         2,

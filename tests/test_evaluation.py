@@ -131,7 +131,7 @@ def test_runs_show_compare_promote_and_reproduce(cli, pg, loaded, tmp_path):
 
     assert shown() == [(1,)]  # an unpromoted run does not change the map
     listed = cli("runs", "list").stdout.splitlines()
-    assert listed[0].startswith("2  \t") and listed[1].startswith("1 *\t")
+    assert listed[1].startswith("2  \t") and listed[2].startswith("1 *\t")
 
     compared = cli("runs", "compare", "1", "2")
     assert compared.code == 0, compared.stderr
@@ -141,6 +141,7 @@ def test_runs_show_compare_promote_and_reproduce(cli, pg, loaded, tmp_path):
     )
     assert "576 tiles in both (0 only in run 1, 0 only in run 2)" in compared.stdout
     assert "tiles change map class" in compared.stdout and "same data" in compared.stdout
+    assert re.search(r"calibration\s+isotonic\s+(isotonic|sigmoid)", compared.stdout)
 
     promoted = cli("runs", "promote", "2")
     assert promoted.code == 0 and shown() == [(2,)]
@@ -173,11 +174,22 @@ def test_report_is_one_self_contained_page(cli, loaded, tmp_path):
         "PR AUC",
         "Brier score",
         "expected calibration error",
+        "what it measures",
+        "higher is better",
+        "lower is better",
+        "Calibration: <b>",
+        "lower held-out Brier score",
+        "labels in the database",
+        "tiles mapped",
         "Spatially blocked",
         "Top features",
         "asmdb train --feature-set default --cv spatial",
     ):
         assert text in page
+    assert ">AP<" not in page and "AP =" not in page
+    assert "rows used to fit the model" not in page  # no train/test split under spatial CV
+    assert page.index("labels in the database") < page.index("labels lying on a tile")
+    assert page.index("labels lying on a tile") < page.index("tiles mapped")
     assert cli("report", "7", str(tmp_path / "x.html")).code == 1
 
 
@@ -231,3 +243,112 @@ def test_the_bootstraps_numpy_metrics_equal_scikit_learns():
         )
         p = rng.random(n)
         assert np.mean((p - y) ** 2) == pytest.approx(brier_score_loss(y, p), abs=1e-15)
+
+
+# --- outputs a non-statistician can read -------------------------------------------------------
+
+
+def _in_order(text: str, *parts: str) -> bool:
+    at = [text.find(p) for p in parts]
+    return -1 not in at and at == sorted(at)
+
+
+def test_runs_show_counts_in_order_with_plain_names_and_metrics_explained(loaded, cli):
+    assert cli("train", "--block-size", "0.05", "--bootstrap", "0").code == 0
+    assert cli("train", "--cv", "seed", "--bootstrap", "0").code == 0
+    spatial, seed = cli("runs", "show", "1").stdout, cli("runs", "show", "2").stdout
+    for shown in (spatial, seed):
+        assert _in_order(
+            shown,
+            "labels in the database",
+            "labels inspected enough (share >= 0.2; mines always kept)",
+            "labels left after excluding mine types (commercial)",
+            "labels confident enough (confidence >= 3)",
+            "labels used for training",
+            "labels lying on a tile",
+            "training rows",
+            "rows labelled mine",
+            "rows labelled not mine",
+            "tiles mapped",
+        ), shown
+        assert "_" not in shown.split("counts:", 1)[1].split("calibration:", 1)[0]  # no keys
+        for name in ("ROC AUC", "PR AUC", "Brier score", "expected calibration error"):
+            explained = [line for line in shown.splitlines() if line.startswith(f"{name}: ")]
+            assert len(explained) == 1, (name, shown)
+        assert shown.count("higher is better") == 2 and shown.count("lower is better") == 2
+        assert " AP" not in shown and "calibration: " in shown
+    # Train and test counts only where there is a split: the seed protocol.
+    assert "rows used to fit the model" not in spatial and "spatial blocks" in spatial
+    assert _in_order(seed, "rows labelled not mine", "rows used to fit the model", "rows held out")
+    assert "spatial blocks" not in seed
+    # Every line of the metrics' explanations fits 80 columns.
+    assert all(len(line) <= 80 for line in spatial.split("metric ", 1)[1].splitlines()[:12])
+
+
+def test_runs_list_has_a_header_and_says_what_to_do_when_empty(loaded, cli):
+    empty = cli("runs", "list")
+    assert empty.code == 0 and empty.stdout.strip().startswith("no runs yet: `asmdb train`")
+    assert cli("train", "--block-size", "0.05", "--bootstrap", "0").code == 0
+    listed = cli("runs", "list").stdout.splitlines()
+    header = listed[0].split("\t")
+    assert header[0] == "run (* shown)" and "calibration" in header and "tiles mapped" in header
+    row = listed[1].split("\t")
+    assert len(row) == len(header) and row[0] == "1 *" and row[-1] == "576"
+    assert row[header.index("calibration")] in ("isotonic", "sigmoid")
+
+
+def test_figures_name_classes_bins_and_metrics_plainly():
+    from asm_db import probability_classes
+    from asm_db.grid import Grid
+    from asm_db.publish import plots
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(300) < 0.3).astype(int)
+    raw = np.clip(y * 0.3 + rng.random(300) * 0.7, 0, 1)
+    probability = np.round(raw, 1)  # values on the bin edges too
+    fig = plots.reliability(y, raw, probability)
+    curve, bars = fig.axes[:2]
+    heights = [p.get_height() for p in bars.patches]
+    assert sum(heights) == len(y)
+    assert heights == plots.bin_counts(probability).tolist()
+    from sklearn.calibration import calibration_curve
+
+    # A bin holds the rows its point on the curve is the mean of.
+    observed, _ = calibration_curve(y, probability, n_bins=10)
+    assert len(observed) == sum(h > 0 for h in heights)
+    shown = [t.get_text() for t in bars.texts]
+    assert [t for t in shown if t] == [str(int(h)) for h in heights if h]
+    assert bars.get_ylabel() == "rows in bin"
+
+    balance = plots.class_balance({"0": 40, "1": 10})
+    assert [t.get_text() for t in balance.axes[0].get_yticklabels()] == [
+        "not mine (0)",
+        "mine (1)",
+    ]
+    pr = plots.pr_curves(y, raw, probability, 0.5, 0.4)
+    legend = [t.get_text() for t in pr.axes[0].get_legend().get_texts()]
+    assert any("PR AUC = 0.500" in t for t in legend) and not any("AP" in t for t in legend)
+    roc = plots.roc_curves(y, raw, probability, 0.7, 0.6)
+    assert "mine" in roc.axes[0].get_xlabel() and "mine" in roc.axes[0].get_ylabel()
+
+    grid = Grid()
+    tile_id = grid.tile_ids(
+        np.array([8.005, 8.005, 8.015, 8.015, 8.025]),
+        np.array([-12.005, -11.995, -12.005, -11.995, -12.005]),
+    )
+    mapped = plots.tile_map(
+        grid, tile_id, np.array([0.1, 0.3, 0.5, 0.7, 0.95]), "t", "Probability", classes=True
+    )
+    colorbar = mapped.axes[1]
+    labels = [t.get_text() for t in colorbar.get_yticklabels()]
+    assert (
+        labels
+        == [c.label for c in probability_classes.CLASSES]
+        == [
+            "0.0-0.2",
+            "0.2-0.4",
+            "0.4-0.6",
+            "0.6-0.8",
+            "0.8-1.0",
+        ]
+    )

@@ -80,7 +80,7 @@ def test_train_then_maps_list_show_promote_and_the_runs_alias(cli, pg, sample):
     assert "shown by asmdb.latest_predictions: yes" in shown.stdout
     assert json.loads(cli("maps", "show", "1", "--json").stdout)["promoted"] is False
     runs = cli("runs", "list").stdout.splitlines()
-    assert runs[0].startswith("2 *\t") and runs[1].startswith("1  \t")
+    assert runs[1].startswith("2 *\t") and runs[2].startswith("1  \t")
 
     # `runs promote` promotes the run's own map.
     alias = cli("runs", "promote", "1")

@@ -11,14 +11,16 @@ import pickle
 import sys
 import types
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
 from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import RidgeClassifier
 
 from asm_db.db.engine import downgrade, head_revision
-from asm_db.modeling import estimators
+from asm_db.modeling import calibration, estimators
 from asm_db.modeling.protocols import CalibratedClassifier, Protocol
 from asm_db.runs import legacy_pickle, model_store
 from asm_db.runs.registry import ModelRefused, load_model
@@ -38,21 +40,23 @@ def _synthetic(n=400, k=16, seed=0):
     return X, y
 
 
-def _fitted(kind: str, X, y) -> CalibratedClassifier:
+def _fitted(kind: str, X, y, method: str = "isotonic") -> CalibratedClassifier:
     classifier = estimators.model_spec(kind).make(1).fit(X, y)
     scores = estimators.scores(classifier, X)
-    calibrator = IsotonicRegression(out_of_bounds="clip").fit(scores, y)
+    calibrator = calibration.fit_calibrator(method, scores, y)
     return CalibratedClassifier(classifier, calibrator, [f"f{i}" for i in range(X.shape[1])])
 
 
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_stored_model_scores_bit_for_bit_as_the_fitted_one(kind):
+def test_a_stored_model_scores_bit_for_bit_as_the_fitted_one(kind, method):
     X, y = _synthetic()
-    model = _fitted(kind, X, y)
+    model = _fitted(kind, X, y, method)
     data = model_store.encode(model)
     assert not data.startswith(b"\x80") and b"asm_db" not in data  # no class path of asmdb
     stored = model_store.decode(data, model_store.FORMAT)
     assert stored.kind == kind and stored.feature_names == model.feature_names
+    assert stored.calibration == method
     new = np.random.default_rng(1).normal(scale=1.5, size=(3000, X.shape[1])).astype(np.float32)
     if kind in ("random-forest", "gradient-boosting"):  # trees send missing values one way
         new[np.random.default_rng(2).random(new.shape) < 0.05] = np.nan
@@ -62,9 +66,73 @@ def test_a_stored_model_scores_bit_for_bit_as_the_fitted_one(kind):
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
     assert np.array_equal(stored.probability(got), model.probability(expected))
     # The downgrade's scikit-learn rebuild scores the same too.
-    old = joblib.load(io.BytesIO(legacy_pickle.dump_legacy_model(stored)))
+    probability = stored.probability(got)
+    assert np.all((probability >= 0) & (probability <= 1))
+    if method == "sigmoid":  # smooth: as many probabilities as distinct scores, none 0 or 1
+        assert len(np.unique(probability)) == len(np.unique(got))
+        assert 0 < probability.min() and probability.max() < 1
+    # The downgrade's scikit-learn rebuild scores the same too, and comes back up unchanged.
+    legacy = legacy_pickle.dump_legacy_model(stored)
+    old = joblib.load(io.BytesIO(legacy))
     assert np.array_equal(old.score(new), expected)
     assert np.array_equal(old.probability(expected), model.probability(expected))
+    assert model_store.encode(legacy_pickle.load_legacy_model(legacy)) == data
+
+
+def test_rows_written_before_sigmoid_calibration_read_as_before():
+    """A ridge + isotonic row written by asmdb before sigmoid calibration existed (same data
+    as below): it reads, holds what today's writer writes for that model, and calibrates as
+    the isotonic regression it was written from."""
+    data = (Path(__file__).parent / "data" / "ridge-isotonic.asmdb-model-1").read_bytes()
+    stored = model_store.decode(data, model_store.FORMAT)
+    assert (stored.kind, stored.calibration) == ("ridge", "isotonic")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(size=60) > 0.5).astype(int)
+    classifier = RidgeClassifier().fit(X, y)
+    iso = IsotonicRegression(out_of_bounds="clip").fit(classifier.decision_function(X), y)
+    today = _members(
+        model_store.encode(CalibratedClassifier(classifier, iso, [f"f{i}" for i in range(4)]))
+    )
+    old = _members(data)
+    assert list(old) == list(today)  # the same members, in the same order
+    for name in old:
+        if name.endswith(".npy"):
+            assert old[name] == today[name], name
+    header, header_today = json.loads(old["header.json"]), json.loads(today["header.json"])
+    del header["library_versions"], header_today["library_versions"]
+    assert header == header_today
+    new = np.random.default_rng(5).normal(scale=2, size=(500, 4)).astype(np.float32)
+    scores = stored.score(new)
+    assert np.array_equal(scores, classifier.decision_function(new))
+    assert np.array_equal(stored.probability(scores), iso.predict(scores))
+
+
+def test_a_sigmoid_row_that_is_not_one_is_refused():
+    X, y = _synthetic(n=200, k=4)
+    sigmoid = model_store.encode(_fitted("ridge", X, y, "sigmoid"))
+    isotonic = model_store.encode(_fitted("ridge", X, y, "isotonic"))
+    members = _members(sigmoid)
+    ab = np.lib.format.read_array(io.BytesIO(members["sigmoid.npy"]))
+    cases = [
+        (  # an isotonic row relabelled sigmoid: its arrays are not a sigmoid's
+            _rebuilt(_members(isotonic), lambda h: h.update(calibrator={"kind": "sigmoid"})),
+            "not a ridge's with sigmoid calibration",
+        ),
+        (_rebuilt({**members, "sigmoid.npy": _npy(np.array([np.nan, 1.0]))}), "not finite"),
+        (_rebuilt({**members, "sigmoid.npy": _npy(ab[:1])}), "array sigmoid is"),
+        (
+            _rebuilt(members, lambda h: h["calibrator"].update(a=1.0)),
+            "holds more than its kind",
+        ),
+        (
+            _rebuilt(members, lambda h: h.update(calibrator={"kind": "beta"})),
+            "neither isotonic nor sigmoid",
+        ),
+    ]
+    for data, reason in cases:
+        with pytest.raises(model_store.ModelFormatError, match=reason):
+            model_store.decode(data, model_store.FORMAT)
 
 
 # --- tampering ---------------------------------------------------------------------------------
@@ -350,3 +418,30 @@ def test_the_restricted_unpickler_refuses_names_outside_its_list():
     joblib.dump({"x": np.array([1, "a"], dtype=object)}, buffer)
     with pytest.raises(legacy_pickle.LegacyPickleRefused):
         legacy_pickle.load_legacy_model(buffer.getvalue())
+
+
+def test_a_sigmoid_run_downgrades_to_a_pickle_and_comes_back(engine, pg, sample, cli):
+    from asm_db.ingest.features import ingest_features
+    from asm_db.ingest.labels import ingest_labels
+    from asm_db.runs.train import train_run
+
+    ingest_labels(engine, sample.labels)
+    ingest_features(engine, sample.features)
+    run = train_run(engine, protocol=Protocol(cv="seed", bootstrap=0, calibration="sigmoid"))
+    before = bytes(
+        pg.execute(
+            "SELECT model FROM asmdb.model_runs WHERE run_id = %s", (run.run_id,)
+        ).fetchone()[0]
+    )
+    X = _tile_features(pg)
+    expected = run.fit.model.probability(run.fit.model.score(X))
+    assert downgrade(engine, BEFORE_MODEL_STORE) == BEFORE_MODEL_STORE
+    data = pg.execute("SELECT model FROM asmdb.model_runs WHERE run_id = %s", (run.run_id,))
+    old = joblib.load(io.BytesIO(bytes(data.fetchone()[0])))  # what the code of 0007 reads
+    assert np.array_equal(old.probability(old.score(X)), expected)
+    assert cli("db", "upgrade").code == 0
+    model = load_model(engine, run.run_id)
+    assert model.calibration == "sigmoid"
+    assert np.array_equal(model.probability(model.score(X)), expected)
+    after = pg.execute("SELECT model FROM asmdb.model_runs WHERE run_id = %s", (run.run_id,))
+    assert bytes(after.fetchone()[0]) == before

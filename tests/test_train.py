@@ -1,5 +1,7 @@
 """Training end to end: the seed's protocol on the SQL join, predictions written back."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from asm_db.modeling.protocols import Protocol
 from asm_db.runs.registry import load_model
 from asm_db.runs.train import LabelFilters, train_run
 
+from conftest import snapshot
 from seed_reference import run_seed
 
 # No bootstrap intervals: no test here asserts them (test_evaluation.py does).
@@ -117,6 +120,9 @@ def test_matches_the_seed_notebook_in_memory(engine, pg, tmp_path):
     seed_probability = dict(zip(seed["image_id"], seed["probability"], strict=True))
     assert stored.keys() == seed_probability.keys()
     assert max(abs(stored[k] - seed_probability[k]) for k in stored) < 1e-3
+    # The seed protocol keeps the notebook's isotonic calibration unless told otherwise.
+    assert ours.fit.calibration.method == "isotonic" == ours.metrics["calibration"]["method"]
+    assert load_model(engine, ours.run_id).calibration == "isotonic"
 
 
 def test_one_class_after_filters_is_a_clear_error(loaded):
@@ -140,3 +146,82 @@ def test_parallel_readers_score_every_tile_once_in_order(loaded, pg, sample):
         (three.run_id,),
     ).fetchone()
     assert stored == (sample.n_tiles, sample.n_tiles)
+
+
+def _distinct_map_probabilities(pg, run_id) -> tuple[int, int]:
+    return pg.execute(
+        "SELECT count(DISTINCT probability), count(*) FILTER (WHERE probability IN (0, 1)) "
+        "FROM asmdb.predictions WHERE run_id = %s",
+        (run_id,),
+    ).fetchone()
+
+
+def test_auto_calibration_keeps_the_lower_out_of_fold_brier(loaded, pg):
+    auto = train_run(loaded, protocol=SPATIAL)
+    isotonic = train_run(
+        loaded, protocol=Protocol(block_size=0.05, bootstrap=0, calibration="isotonic")
+    )
+    sigmoid = train_run(
+        loaded, protocol=Protocol(block_size=0.05, bootstrap=0, calibration="sigmoid")
+    )
+    recorded = auto.metrics["calibration"]
+    briers = recorded["brier_out_of_fold"]
+    # Each calibration's recorded out-of-fold Brier is the Brier of the run made with it alone.
+    for run, method in ((isotonic, "isotonic"), (sigmoid, "sigmoid")):
+        assert run.metrics["brier_calibrated"]["value"] == pytest.approx(briers[method], abs=1e-12)
+        assert run.metrics["calibration"]["brier_out_of_fold"] == pytest.approx(briers)
+        assert run.metrics["calibration"]["requested"] == method == run.fit.calibration.method
+    chosen = min(briers, key=lambda m: (briers[m], m != "sigmoid"))
+    assert recorded["method"] == chosen and recorded["requested"] == "auto"
+    assert "lower held-out Brier" in recorded["reason"]
+    assert auto.metrics["brier_calibrated"]["value"] == pytest.approx(briers[chosen], abs=1e-12)
+    # Recorded with the run: its parameters, its description and its stored model agree.
+    for run in (auto, isotonic, sigmoid):
+        parameters, method = pg.execute(
+            "SELECT parameters, metrics->'calibration'->>'method' FROM asmdb.model_runs "
+            "WHERE run_id = %s",
+            (run.run_id,),
+        ).fetchone()
+        assert parameters["calibration"] == method == run.fit.calibration.method
+        assert load_model(loaded, run.run_id).calibration == method
+        described = "IsotonicRegression" if method == "isotonic" else "Platt scaling"
+        assert described in parameters["model"]
+    assert parameters["protocol"]["calibration"] == "sigmoid"
+    # The sigmoid map is smooth: far more distinct probabilities, none exactly 0 or 1.
+    iso_distinct, iso_extremes = _distinct_map_probabilities(pg, isotonic.run_id)
+    sig_distinct, sig_extremes = _distinct_map_probabilities(pg, sigmoid.run_id)
+    assert sig_distinct > 5 * iso_distinct and sig_extremes == 0
+
+
+def test_seed_protocol_calibration_can_be_chosen(loaded):
+    seed = train_run(loaded, protocol=SEED)
+    sigmoid = train_run(loaded, protocol=Protocol(cv="seed", bootstrap=0, calibration="sigmoid"))
+    auto = train_run(loaded, protocol=Protocol(cv="seed", bootstrap=0, calibration="auto"))
+    assert (
+        seed.fit.calibration.method == "isotonic"
+        and seed.metrics["calibration"]["requested"] == "isotonic"
+    )
+    assert "seed protocol" in seed.metrics["calibration"]["reason"]
+    assert sigmoid.fit.calibration.method == "sigmoid"
+    # The same split and model: only the calibration differs.
+    assert sigmoid.fit.auc_uncalibrated == seed.fit.auc_uncalibrated
+    assert not np.array_equal(sigmoid.fit.probability, seed.fit.probability)
+    briers = seed.metrics["calibration"]["brier_out_of_fold"]
+    assert briers == sigmoid.metrics["calibration"]["brier_out_of_fold"]
+    assert auto.fit.calibration.method == min(briers, key=briers.get)
+
+
+def test_train_calibration_option_on_the_command_line(loaded, cli, pg):
+    trained = cli("train", "--block-size", "0.05", "--bootstrap", "0", "--calibration", "sigmoid")
+    assert trained.code == 0, trained.stderr
+    assert "calibration: sigmoid (--calibration sigmoid; held-out Brier score isotonic 0." in (
+        trained.stdout
+    )
+    shown = cli("runs", "show", "1")
+    assert "calibration: sigmoid (--calibration sigmoid" in shown.stdout
+    assert "--calibration sigmoid" in shown.stdout.split("reproduce: ", 1)[1]
+    as_json = json.loads(cli("train", "--cv", "seed", "--bootstrap", "0", "--json").stdout)
+    assert as_json["calibration"] == "isotonic" and as_json["metrics"]["calibration"]["method"]
+    before = snapshot(pg)
+    wrong = cli("train", "--calibration", "platt")
+    assert wrong.code == 2 and "platt" in wrong.stderr and snapshot(pg) == before

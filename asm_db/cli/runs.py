@@ -9,11 +9,22 @@ from typing import Annotated
 import typer
 
 from asm_db.cli.common import DatabaseUrl, Yes, confirmation, notify, print_table
-from asm_db.cli.train import print_metrics
+from asm_db.cli.train import calibration_line, print_metrics
 from asm_db.db.engine import create_engine
+from asm_db.runs.counts import count_rows
 
 app = typer.Typer(
     help="Model runs: list, show, compare, promote, delete.", invoke_without_command=True
+)
+
+
+RUNS_HEADER = (
+    "run (* shown)\tcreated\tfeature set\tprotocol\tmodel\tcalibration\t"
+    "ROC AUC before -> after calibration\ttiles mapped"
+)
+NO_RUNS = (
+    "no runs yet: `asmdb train` makes one (after `asmdb ingest labels FILE` and "
+    "`asmdb ingest features FILE`)"
 )
 
 
@@ -21,10 +32,14 @@ def _run_line(run) -> str:
     m = run.metrics
     return (
         f"{run.run_id}{' *' if run.shown else '  '}\t{run.created_at:%Y-%m-%d %H:%M}\t"
-        f"{run.feature_set}\t{run.protocol}\t{run.model}\t"
-        f"auc={m['auc_uncalibrated']:.3f}/{m['auc_calibrated']:.3f}\t"
-        f"tiles={run.counts['tiles_predicted']}"
+        f"{run.feature_set}\t{run.protocol}\t{run.model}\t{_calibration(run)}\t"
+        f"{m['auc_uncalibrated']:.3f} -> {m['auc_calibrated']:.3f}\t"
+        f"{run.counts['tiles_predicted']}"
     )
+
+
+def _calibration(run) -> str:
+    return (run.metrics.get("calibration") or {}).get("method", "isotonic")
 
 
 @app.callback()
@@ -39,7 +54,12 @@ def runs_list(database_url: DatabaseUrl = None) -> None:
     """List model runs, newest first (* marks the run of the map latest_predictions shows)."""
     from asm_db.runs.registry import list_runs
 
-    for run in list_runs(create_engine(database_url)):
+    found = list_runs(create_engine(database_url))
+    if not found:
+        print(NO_RUNS)
+        return
+    print(RUNS_HEADER)
+    for run in found:
         print(_run_line(run))
 
 
@@ -62,18 +82,23 @@ def runs_show(
     if as_json:
         print(json.dumps({**asdict(run), "stored_model": stored}, default=str))
         return
-    print(_run_line(run))
-    print(f"promoted at: {run.promoted_at or 'never'}; shown: {'yes' if run.shown else 'no'}")
     print(
-        "counts: " + ", ".join(f"{k}={v}" for k, v in run.counts.items() if not isinstance(v, dict))
+        f"run {run.run_id}: {run.model} on feature set '{run.feature_set}', "
+        f"{run.protocol} protocol, made {run.created_at:%Y-%m-%d %H:%M}"
     )
+    print(f"promoted at: {run.promoted_at or 'never'}; shown: {'yes' if run.shown else 'no'}")
     filters = run.parameters.get("filters", {})
+    print("counts:")
+    print_table(
+        [(f"  {name}", str(value)) for name, value in count_rows(run.counts, run.protocol, filters)]
+    )
     if filters.get("observed_within") is not None:
         start, end = (d or "open" for d in filters.get("observed_between", [None, None]))
         print(
             f"labels observed within {filters['observed_within']} days of the feature set's "
             f"period: {start} to {end}"
         )
+    print(calibration_line(run.metrics))
     print_metrics(run.metrics, run.protocol)
     top = run.metrics.get("top_features", [])[:5]
     if top:
@@ -101,6 +126,7 @@ def runs_compare(
     rows = [("", f"run {a.run_id}", f"run {b.run_id}")]
     rows += [("protocol", a.protocol, b.protocol), ("model", a.model, b.model)]
     rows += [("feature set", a.feature_set, b.feature_set)]
+    rows += [("calibration", _calibration(a), _calibration(b))]
     for (name, a_before, a_after), (_, b_before, b_after) in zip(
         metric_rows(a.metrics), metric_rows(b.metrics), strict=False
     ):

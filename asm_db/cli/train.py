@@ -15,6 +15,7 @@ from asm_db.db.engine import create_engine
 from asm_db.modeling.options import (
     BLOCK_SIZES,
     BLOCKS_PER_FOLD,
+    CALIBRATION_CHOICES,
     MODEL_NAMES,
     PROTOCOLS,
     LabelFilters,
@@ -60,6 +61,7 @@ def _seed(seed: int, random_state: int | None) -> int:
 
 CrossValidation = Enum("CrossValidation", {name: name for name in PROTOCOLS}, type=str)
 ModelName = Enum("ModelName", {name.replace("-", "_"): name for name in MODEL_NAMES}, type=str)
+Calibration = Enum("Calibration", {name: name for name in CALIBRATION_CHOICES}, type=str)
 DEFAULT_CV, DEFAULT_MODEL = CrossValidation(PROTOCOL.cv), ModelName(PROTOCOL.model)
 
 
@@ -77,6 +79,15 @@ def train(
         ),
     ] = DEFAULT_CV,
     model: Annotated[ModelName, typer.Option(help="Classifier to fit.")] = DEFAULT_MODEL,
+    calibration: Annotated[
+        Calibration | None,
+        typer.Option(
+            help="How scores become probabilities: 'isotonic' (steps), 'sigmoid' (Platt "
+            "scaling, smooth) or 'auto': the one with the lower held-out Brier score. "
+            "Default: auto; with --cv seed, isotonic (the notebook's).",
+            show_default=False,
+        ),
+    ] = None,
     block_size: Annotated[
         str,
         typer.Option(
@@ -162,6 +173,7 @@ def train(
         alphas=_floats(alphas),
         folds=folds,
         bootstrap=bootstrap,
+        calibration=calibration.value if calibration is not None else None,
     )
     with progress_bar("predict tiles") as progress:
         task = progress.add_task("tiles", total=None)
@@ -192,6 +204,7 @@ def train(
                     "best_alpha": fit.best_alpha,
                     "auc_uncalibrated": fit.auc_uncalibrated,
                     "auc_calibrated": fit.auc_calibrated,
+                    "calibration": fit.calibration.method,
                     "metrics": result.metrics,
                     "counts": result.counts,
                     "promoted": promote and result.map_id is not None,
@@ -225,8 +238,9 @@ def train(
         print(f"Best alpha: {fit.best_alpha}")
     else:
         print(f"Best parameters: {fit.best_params}")
-    print(f"AUC before calibration: {fit.auc_uncalibrated:.3f}")
-    print(f"AUC after calibration: {fit.auc_calibrated:.3f}")
+    print(calibration_line(result.metrics))
+    print(f"ROC AUC before calibration: {fit.auc_uncalibrated:.3f}")
+    print(f"ROC AUC after calibration: {fit.auc_calibrated:.3f}")
     print_metrics(result.metrics, fit.protocol)
     if result.map_id is None:
         print("no map made (--no-map); `asmdb predict` makes one")
@@ -240,6 +254,14 @@ def train(
         print(f"plot: {path}")
 
 
+def calibration_line(metrics: dict) -> str:
+    """Which calibration a run uses and why ("isotonic" for runs from before the choice)."""
+    chosen = metrics.get("calibration")
+    if not chosen:
+        return "calibration: isotonic (the only one when this run was made)"
+    return f"calibration: {chosen['method']} ({chosen['reason']})"
+
+
 def observed_step(counts: dict, days: int | None) -> str:
     """The `--observed-within` step of the filter counts ('' without it)."""
     if days is None or "after_observed_within" not in counts:
@@ -251,7 +273,13 @@ def observed_step(counts: dict, days: int | None) -> str:
 
 
 def print_metrics(metrics: dict, protocol: str) -> None:
-    from asm_db.modeling.metrics import interval_note, metric_rows
+    """The metrics table, a line on what each metric measures, and where the intervals come
+    from."""
+    import textwrap
+
+    from asm_db.modeling.metrics import interval_note, metric_meanings, metric_rows
 
     print_table([("metric", "before calibration", "after calibration"), *metric_rows(metrics)])
+    for name, meaning in metric_meanings():
+        print(textwrap.fill(f"{name}: {meaning}", width=79, subsequent_indent="    "))
     print(interval_note(metrics, protocol))

@@ -1,5 +1,6 @@
 """Run metrics with 95% intervals: discrimination (ROC AUC, PR AUC) and calibration (Brier
-score, expected calibration error), before and after isotonic calibration."""
+score, expected calibration error), before and after calibration; each under one name, with a
+line that says what it measures and which direction is good."""
 
 from __future__ import annotations
 
@@ -139,16 +140,29 @@ def _interval(entry: dict | None) -> str:
     return text
 
 
+# One line per metric, in the order tables show them: what it measures, which way is good.
+MEANINGS = {
+    "ROC AUC": "how often a mine is ranked above a non-mine: 0.5 is chance, 1 is perfect; "
+    "higher is better",
+    "PR AUC": "how cleanly the highest-ranked tiles are mines (precision averaged over the "
+    "share of mines found); the positive rate is chance, 1 is perfect; higher is better",
+    "Brier score": "mean squared gap between the probability and the truth (1 mine, 0 not): "
+    "0 is perfect; lower is better",
+    "expected calibration error": "how far probabilities are from the share of mines "
+    "observed at them (10 bins): 0 means a probability of 0.3 holds 30% mines; lower is better",
+}
+
+
+def metric_meanings() -> list[tuple[str, str]]:
+    """(metric, what it measures and which direction is good), in table order."""
+    return list(MEANINGS.items())
+
+
 def metric_rows(metrics: dict) -> list[tuple[str, str, str]]:
     """(metric, before calibration, after calibration) as text with 95% intervals; runs
     recorded before intervals existed show their AUCs alone."""
     rows = []
-    for stem, title in (
-        ("roc_auc", "ROC AUC"),
-        ("pr_auc", "PR AUC"),
-        ("brier", "Brier score"),
-        ("ece", "expected calibration error"),
-    ):
+    for stem, title in zip(("roc_auc", "pr_auc", "brier", "ece"), MEANINGS, strict=True):
         before, after = metrics.get(f"{stem}_uncalibrated"), metrics.get(f"{stem}_calibrated")
         if before is None and stem == "roc_auc":
             before = {"value": metrics["auc_uncalibrated"]}

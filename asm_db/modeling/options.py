@@ -18,6 +18,9 @@ DEFAULT_BOOTSTRAP = 200
 # the blocks it wants in each outer fold.
 BLOCK_SIZES = (1.0, 0.5, 0.25, 0.1, 0.05, 0.025, 0.01)
 BLOCKS_PER_FOLD = 3
+# How scores become probabilities (`asm_db.modeling.calibration`); "auto" chooses between them.
+CALIBRATIONS = ("isotonic", "sigmoid")
+CALIBRATION_CHOICES = ("auto", *CALIBRATIONS)
 # The block size runs recorded before "auto" existed ran with when they recorded none.
 LEGACY_BLOCK_SIZE = 0.5
 
@@ -73,7 +76,11 @@ class Protocol:
     """How a run is fitted and evaluated; the seed's choices are the defaults it shares.
 
     `block_size` is the spatial CV block edge in degrees, or "auto": the largest of
-    `BLOCK_SIZES` that leaves at least `BLOCKS_PER_FOLD` blocks per outer fold."""
+    `BLOCK_SIZES` that leaves at least `BLOCKS_PER_FOLD` blocks per outer fold.
+
+    `calibration` is "isotonic", "sigmoid" or "auto" (the one with the lower held-out Brier
+    score); None means the protocol's default: "auto" for spatial CV, "isotonic" for the seed
+    protocol (the notebook's calibration, so `--cv seed` reproduces it unchanged)."""
 
     cv: str = "spatial"
     model: str = "ridge"
@@ -85,3 +92,11 @@ class Protocol:
     scoring: str = "roc_auc"
     n_jobs: int = -1
     bootstrap: int = DEFAULT_BOOTSTRAP
+    calibration: str | None = None
+
+    @property
+    def calibration_requested(self) -> str:
+        """The calibration asked for, the protocol's default filled in."""
+        if self.calibration is not None:
+            return self.calibration
+        return "isotonic" if self.cv == "seed" else "auto"

@@ -3,13 +3,17 @@
 - `seed`: the notebook's protocol exactly: an 80/20 random split, the grid searched by k-fold
   CV on the 80%, isotonic calibration fitted on the 20% test scores and the AUC reported on
   those same rows (so "after calibration" is optimistic). Kept to compare with the notebook.
+  Its calibration is isotonic unless another is asked for; the held-out Brier scores that
+  `auto` compares come from k folds of the test rows, each calibrated on the others.
 - `spatial` (default): spatially blocked cross-validation. Labels are grouped into square
   blocks (by default the largest of 1, 0.5, 0.25, 0.1, 0.05, 0.025 or 0.01 degrees that leaves
   at least three blocks per fold); each outer fold holds out whole blocks, so no test label has
   a training neighbour in its block. Within the training blocks the grid is searched by inner
   blocked CV, and the isotonic calibration is fitted on out-of-fold scores of the training
   blocks: the held-out fold is never seen by the search or the calibration. A label joined to
-  several tiles keeps all its rows in its one block.
+  several tiles keeps all its rows in its one block. Both calibrations (isotonic and sigmoid)
+  are fitted in every fold, so each has out-of-fold probabilities for every row; their Brier
+  scores are what `--calibration auto` (the default) compares.
 """
 
 from __future__ import annotations
@@ -22,12 +26,19 @@ import numpy as np
 from scipy.linalg import LinAlgWarning
 from sklearn.base import clone
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, train_test_split
 
 from asm_db.errors import AsmdbError
-from asm_db.modeling import estimators, metrics
-from asm_db.modeling.options import BLOCK_SIZES, BLOCKS_PER_FOLD, PROTOCOLS, Protocol
+from asm_db.modeling import calibration, estimators, metrics
+from asm_db.modeling.calibration import CalibrationChoice
+from asm_db.modeling.options import (
+    BLOCK_SIZES,
+    BLOCKS_PER_FOLD,
+    CALIBRATION_CHOICES,
+    CALIBRATIONS,
+    PROTOCOLS,
+    Protocol,
+)
 from asm_db.modeling.ridge import RidgeSearch, ridge_search
 
 
@@ -37,10 +48,10 @@ class TrainingDataError(AsmdbError):
 
 @dataclass
 class CalibratedClassifier:
-    """A fitted classifier and its isotonic calibration, applied together."""
+    """A fitted classifier and its calibration (isotonic or sigmoid), applied together."""
 
     classifier: object
-    calibrator: IsotonicRegression
+    calibrator: object  # IsotonicRegression or scikit-learn's _SigmoidCalibration
     feature_names: list[str] = field(default_factory=list)
 
     def score(self, X: np.ndarray) -> np.ndarray:
@@ -61,7 +72,8 @@ class FitResult:
     """The final model and the evaluation behind its numbers.
 
     The evaluated rows are the test split (seed) or every row, out of fold (spatial);
-    `calibration_label_ids[k]` are the labels whose scores fitted fold k's calibration.
+    `calibration_label_ids[k]` are the labels whose scores fitted fold k's calibration;
+    `calibration` says which calibration the model uses and why.
     """
 
     model: CalibratedClassifier
@@ -80,6 +92,7 @@ class FitResult:
     metrics: dict
     n_train: int
     n_test: int
+    calibration: CalibrationChoice | None = None
 
     @property
     def best_alpha(self) -> float | None:
@@ -155,6 +168,11 @@ def fit(
     """Fit and evaluate under `protocol.cv`; `lonlat` (label position per row) for spatial."""
     if protocol.cv not in PROTOCOLS:
         raise AsmdbError(f"unknown protocol '{protocol.cv}'; choose one of {', '.join(PROTOCOLS)}")
+    if protocol.calibration_requested not in CALIBRATION_CHOICES:
+        raise AsmdbError(
+            f"unknown calibration '{protocol.calibration}'; choose one of "
+            f"{', '.join(CALIBRATION_CHOICES)}"
+        )
     _check_rows(y, protocol)
     n = len(y)
     label_id = np.arange(n) if label_id is None else label_id
@@ -195,7 +213,14 @@ def _fit_seed(X, y, protocol: Protocol, label_id, tile_id) -> FitResult:
     splits = list(StratifiedKFold(n_splits=protocol.folds).split(X[train], y[train]))
     search = _search(spec, protocol, X[train], y[train], splits)
     score = estimators.scores(search.best_estimator_, X[test])
-    calibrator = IsotonicRegression(out_of_bounds="clip").fit(score, y[test])
+    calibrators = calibration.fit_all(score, y[test])
+    choice = calibration.choose(
+        protocol.calibration_requested,
+        calibration.cross_validated_brier(score, y[test], protocol.folds, protocol.random_state),
+        f"{protocol.folds}-fold cross-validation of the calibration on the test rows",
+        "the seed protocol's default, the notebook's" if protocol.calibration is None else "",
+    )
+    calibrator = calibrators[choice.method]
     probability = calibrator.predict(score)
     raw = estimators.raw_probability(search.best_estimator_, score)
     return FitResult(
@@ -223,6 +248,7 @@ def _fit_seed(X, y, protocol: Protocol, label_id, tile_id) -> FitResult:
         ),
         n_train=len(train),
         n_test=len(test),
+        calibration=choice,
     )
 
 
@@ -282,15 +308,15 @@ def _out_of_fold_scores(estimator, X, y, splits) -> np.ndarray:
 
 
 def _fit_calibrated(spec, protocol: Protocol, X, y, groups):
-    """Search the grid by blocked CV, calibrate on out-of-fold scores, refit on all rows."""
+    """Search the grid by blocked CV, calibrate (both ways) on out-of-fold scores, refit on
+    all rows."""
     splits = list(GroupKFold(n_splits=protocol.folds).split(X, y, groups))
     search = _search(spec, protocol, X, y, splits)
     if isinstance(search, RidgeSearch):  # its folds' models already scored every row
         oof = search.out_of_fold
     else:
         oof = _out_of_fold_scores(search.best_estimator_, X, y, splits)
-    calibrator = IsotonicRegression(out_of_bounds="clip").fit(oof, y)
-    return search, calibrator
+    return search, calibration.fit_all(oof, y)
 
 
 def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat) -> FitResult:
@@ -309,13 +335,13 @@ def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat) -> FitResu
     fold = np.full(n, -1, np.int16)
     score = np.empty(n)
     raw = np.empty(n)
-    probability = np.empty(n)
+    calibrated = {method: np.empty(n) for method in CALIBRATIONS}
     calibration_label_ids = {}
     for k, (train, test) in enumerate(GroupKFold(n_splits=protocol.folds).split(X, y, groups)):
         if len(np.unique(y[train])) < 2:
             raise TrainingDataError(f"fold {k}'s training blocks hold one class; use --cv seed")
         try:
-            search, calibrator = _fit_calibrated(spec, protocol, X[train], y[train], groups[train])
+            search, calibrators = _fit_calibrated(spec, protocol, X[train], y[train], groups[train])
         except ValueError as exc:
             if "groups" not in str(exc):
                 raise
@@ -325,12 +351,19 @@ def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat) -> FitResu
         fold[test] = k
         score[test] = estimators.scores(search.best_estimator_, X[test])
         raw[test] = estimators.raw_probability(search.best_estimator_, score[test])
-        probability[test] = calibrator.predict(score[test])
+        for method, calibrator in calibrators.items():
+            calibrated[method][test] = calibrator.predict(score[test])
         calibration_label_ids[k] = np.unique(label_id[train])
 
-    search, calibrator = _fit_calibrated(spec, protocol, X, y, groups)
+    choice = calibration.choose(
+        protocol.calibration_requested,
+        {method: calibration.brier(y, p) for method, p in calibrated.items()},
+        "the outer folds: each fold's rows calibrated on the other folds' scores",
+    )
+    probability = calibrated[choice.method]
+    search, calibrators = _fit_calibrated(spec, protocol, X, y, groups)
     return FitResult(
-        model=CalibratedClassifier(search.best_estimator_, calibrator),
+        model=CalibratedClassifier(search.best_estimator_, calibrators[choice.method]),
         protocol="spatial",
         best_params=dict(search.best_params_),
         cv_score=float(search.best_score_),
@@ -354,4 +387,5 @@ def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat) -> FitResu
         ),
         n_train=n,
         n_test=n,
+        calibration=choice,
     )

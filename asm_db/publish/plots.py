@@ -1,5 +1,6 @@
 """Figures of a run, drawn from what the database holds about it: class balance, ROC and
-precision-recall curves, reliability diagram, probability map, maps of the top features.
+precision-recall curves, reliability diagram (with the rows in each bin), probability map (its
+classes shown as ranges), maps of the top features.
 
 Figures are `matplotlib.figure.Figure` objects drawn without pyplot, so making them neither
 needs a display nor changes the backend of a program that imports asmdb.
@@ -95,12 +96,15 @@ def read_run_data(
     )
 
 
+CLASS_NAMES = {"0": "not mine (0)", "1": "mine (1)"}
+
+
 def class_balance(counts_by_class: dict[str, int]) -> Figure:
     fig = Figure(figsize=(5, 2.5))
     ax = fig.subplots()
     classes = sorted(counts_by_class)
     ax.barh(
-        classes,
+        [CLASS_NAMES.get(c, c) for c in classes],
         [counts_by_class[c] for c in classes],
         color=colormaps["Dark2"](range(len(classes))),
     )
@@ -126,34 +130,47 @@ def roc_curves(y, score, probability, auc_uncal: float, auc_cal: float, note: st
     fpr_c, tpr_c, _ = roc_curve(y, probability)
     fig = Figure(figsize=(5, 5))
     ax = fig.subplots()
-    ax.plot(fpr_u, tpr_u, "b-", label=f"Uncalibrated (AUC = {auc_uncal:.3f})")
-    ax.plot(fpr_c, tpr_c, "r-", label=f"Calibrated (AUC = {auc_cal:.3f})")
-    ax.plot([0, 1], [0, 1], "k--", label="Random")
-    ax.set_xlabel("False Positive Rate")
-    ax.set_ylabel("True Positive Rate")
+    ax.plot(fpr_u, tpr_u, "b-", label=f"Before calibration (ROC AUC = {auc_uncal:.3f})")
+    ax.plot(fpr_c, tpr_c, "r-", label=f"After calibration (ROC AUC = {auc_cal:.3f})")
+    ax.plot([0, 1], [0, 1], "k--", label="Chance")
+    ax.set_xlabel("False positive rate (share of not-mine rows called mine)")
+    ax.set_ylabel("True positive rate (share of mine rows found)")
     ax.set_title("ROC Curves - Before and After Calibration" + (f"\n{note}" if note else ""))
     return _unit_square(fig, ax, "lower right")
 
 
-def pr_curves(y, score, probability, ap_uncal: float, ap_cal: float) -> Figure:
+def pr_curves(y, score, probability, pr_auc_uncal: float, pr_auc_cal: float) -> Figure:
     fig = Figure(figsize=(5, 5))
     ax = fig.subplots()
-    for values, style, name, ap in (
-        (score, "b-", "Uncalibrated", ap_uncal),
-        (probability, "r-", "Calibrated", ap_cal),
+    for values, style, name, pr_auc in (
+        (score, "b-", "Before calibration", pr_auc_uncal),
+        (probability, "r-", "After calibration", pr_auc_cal),
     ):
         precision, recall, _ = precision_recall_curve(y, values)
-        ax.plot(recall, precision, style, label=f"{name} (AP = {ap:.3f})")
-    ax.axhline(np.mean(y), color="k", linestyle="--", label=f"Positive rate ({np.mean(y):.2f})")
-    ax.set_xlabel("Recall")
-    ax.set_ylabel("Precision")
+        ax.plot(recall, precision, style, label=f"{name} (PR AUC = {pr_auc:.3f})")
+    ax.axhline(
+        np.mean(y), color="k", linestyle="--", label=f"Chance: positive rate ({np.mean(y):.2f})"
+    )
+    ax.set_xlabel("Recall (share of mine rows found)")
+    ax.set_ylabel("Precision (share of rows called mine that are mines)")
     ax.set_title("Precision-Recall")
     return _unit_square(fig, ax, "upper right")
 
 
+def bin_counts(probability: np.ndarray, bins: int = 10) -> np.ndarray:
+    """Rows in each of `bins` equal-width probability bins, as the reliability curve bins them
+    (scikit-learn's calibration_curve bins: an edge belongs to the bin below it)."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.searchsorted(edges[1:-1], np.asarray(probability, float))
+    return np.bincount(which, minlength=bins)
+
+
 def reliability(y, raw_probability, probability, bins: int = 10) -> Figure:
-    fig = Figure(figsize=(5, 5))
-    ax = fig.subplots()
+    """Observed share of mines against the predicted probability, before and after
+    calibration, over a bar chart of how many rows (after calibration) each bin holds, each
+    bar labelled with its count: a point resting on few rows says little."""
+    fig = Figure(figsize=(5, 6.5))
+    ax, counts_ax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.plot([0, 1], [0, 1], "k--", label="Perfectly calibrated")
     for values, style, name in (
         (raw_probability, "bs-", "Before calibration"),
@@ -161,11 +178,20 @@ def reliability(y, raw_probability, probability, bins: int = 10) -> Figure:
     ):
         observed, predicted = calibration_curve(y, values, n_bins=bins, strategy="uniform")
         ax.plot(predicted, observed, style, label=name)
-    ax.set_xlabel("Mean predicted probability")
     ax.set_ylabel("Observed share of mines")
     ax.set_title("Reliability diagram")
     ax.legend(loc="upper left")
     ax.grid(True, alpha=0.3)
+    ax.set_ylim([-0.01, 1.01])
+    counts = bin_counts(probability, bins)
+    width = 1.0 / bins
+    centres = (np.arange(bins) + 0.5) * width
+    drawn = counts_ax.bar(centres, counts, width=width * 0.9, color="#d62728", alpha=0.6)
+    counts_ax.bar_label(drawn, labels=[str(c) if c else "" for c in counts], fontsize="x-small")
+    counts_ax.set_ylabel("rows in bin")
+    counts_ax.set_xlabel("Predicted probability of a mine (after calibration, for the bars)")
+    counts_ax.set_xlim([-0.01, 1.01])
+    counts_ax.set_ylim([0, max(int(counts.max()), 1) * 1.25])
     fig.tight_layout()
     return fig
 
@@ -209,6 +235,7 @@ def tile_map(
     if classes:
         colours = ListedColormap(probability_classes.COLORS)
         scale = {"norm": BoundaryNorm(probability_classes.BREAKS, len(probability_classes.COLORS))}
+        label = f"{label}, by class"
     else:
         colours = cmap
         vmin, vmax = limits if limits is not None else np.nanpercentile(values, [2, 98])
@@ -216,7 +243,11 @@ def tile_map(
     shown = ax.imshow(
         image, origin="lower", extent=extent, cmap=colours, interpolation="nearest", **scale
     )
-    fig.colorbar(shown, ax=ax, label=label, shrink=0.8)
+    bar = fig.colorbar(shown, ax=ax, label=label, shrink=0.8)
+    if classes:  # each class as the range it holds, as the QGIS legend shows it
+        bar.set_ticks([(c.lower + c.upper) / 2 for c in probability_classes.CLASSES])
+        bar.set_ticklabels([c.label for c in probability_classes.CLASSES])
+        bar.ax.tick_params(length=0)
     ax.set_title(title)
     ax.set_xlabel("Longitude")
     ax.set_ylabel("Latitude")
@@ -332,7 +363,7 @@ def period_figures(periods: RunPeriods) -> dict[str, Figure]:
             m.tile_id,
             m.probability,
             f"{m.period} (map {m.map_id}, '{m.feature_set}')",
-            "Predicted ASM Probability",
+            "Probability of mining",
             classes=True,
         )
     c = periods.change
@@ -377,8 +408,8 @@ def run_figures(data: RunData) -> dict[str, Figure]:
             data.grid,
             data.tile_id,
             data.tile_probability,
-            f"Predicted ASM probability, run {run_id}",
-            "Predicted ASM Probability",
+            f"Probability of mining (ASM), run {run_id}",
+            "Probability of mining",
             classes=True,
         )
     for i, feature in enumerate(m.get("top_features", [])[: data.feature_values.shape[1]]):

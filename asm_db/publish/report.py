@@ -10,9 +10,10 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from asm_db.maps.write import MAPPED_THRESHOLD
-from asm_db.modeling.metrics import interval_note, metric_rows
+from asm_db.modeling.metrics import MEANINGS, interval_note, metric_rows
 from asm_db.modeling.options import LEGACY_BLOCK_SIZE
 from asm_db.publish.plots import load_run_data, load_run_periods, period_figures, run_figures
+from asm_db.runs.counts import count_rows
 from asm_db.runs.registry import reproduce_command
 
 STYLE = """
@@ -171,6 +172,19 @@ def _periods_section(engine: Engine, run_id: int) -> list[str]:
     return parts
 
 
+def _calibration_text(metrics: dict) -> str:
+    """Which calibration turns the run's scores into probabilities, and why (HTML)."""
+    chosen = metrics.get("calibration")
+    if not chosen:
+        return "Calibration: <b>isotonic</b> (the only one when this run was made)."
+    return (
+        f"Calibration: <b>{html.escape(chosen['method'])}</b>: {html.escape(chosen['reason'])} "
+        f"(held out by {html.escape(chosen['brier_how'])}; a lower Brier score is better). "
+        "Isotonic calibration is a step function: few distinct probabilities, some exactly 0 "
+        "or 1. Sigmoid calibration (Platt scaling) is a smooth curve that never reaches 0 or 1."
+    )
+
+
 def render_report(engine: Engine, run_id: int) -> str:
     data = load_run_data(engine, run_id)
     run = data.run
@@ -202,12 +216,19 @@ def render_report(engine: Engine, run_id: int) -> str:
             f"{run.parameters['protocol'].get('folds')} folds; the grid searched and the "
             "calibration fitted on the training blocks of each fold only.</p>"
         )
+    parts.append(f"<p>{_calibration_text(m)}</p>")
     parts.append("<h2>Metrics</h2>")
-    parts.append(_table(("metric", "before calibration", "after calibration"), metric_rows(m)))
+    parts.append(
+        _table(
+            ("metric", "before calibration", "after calibration", "what it measures"),
+            [(*row, MEANINGS[row[0]]) for row in metric_rows(m)],
+        )
+    )
     parts.append(
         f"<p>{html.escape(interval_note(m, run.protocol))}. Best parameters: "
         f"<code>{html.escape(str(m.get('best_params', {'alpha': m.get('best_alpha')})))}</code>; "
-        f"inner CV ROC AUC {m.get('cv_roc_auc', float('nan')):.3f}.</p>"
+        f"ROC AUC of the grid search's own cross-validation {m.get('cv_roc_auc', float('nan')):.3f}"
+        ".</p>"
     )
     area = run.area_estimate
     if area:
@@ -238,7 +259,8 @@ def render_report(engine: Engine, run_id: int) -> str:
     parts.append("<h2>Data</h2>")
     parts.append(
         _table(
-            ("count", "value"), [(k, v) for k, v in run.counts.items() if not isinstance(v, dict)]
+            ("count", "number"),
+            count_rows(run.counts, run.protocol, run.parameters.get("filters", {})),
         )
     )
     figures = run_figures(data)

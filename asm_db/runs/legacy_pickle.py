@@ -60,6 +60,9 @@ ALLOWED = {
     ),
     ("sklearn.ensemble._hist_gradient_boosting.predictor", "TreePredictor"),
     ("sklearn.isotonic", "IsotonicRegression"),
+    # Sigmoid calibration: never written by asmdb before asmdb-model/1, but a database taken
+    # down past 0008 with sigmoid runs holds it, and must come back up.
+    ("sklearn.calibration", "_SigmoidCalibration"),
     ("sklearn.linear_model._logistic", "LogisticRegression"),
     ("sklearn.linear_model._ridge", "RidgeClassifier"),
     ("sklearn.pipeline", "Pipeline"),
@@ -76,8 +79,8 @@ class LegacyPickleRefused(Exception):
 
 
 class LegacyModel:
-    """What an old pickle of asmdb's model class held: the fitted classifier, its isotonic
-    calibrator and the feature names (set by the pickle's BUILD, as a dataclass's state)."""
+    """What an old pickle of asmdb's model class held: the fitted classifier, its (isotonic, or
+    after a downgrade sigmoid) calibrator and the feature names (set by the pickle's BUILD, as a dataclass's state)."""
 
     classifier: object = None
     calibrator: object = None
@@ -174,7 +177,14 @@ def _params(estimator, params: dict) -> None:
     estimator.set_params(**{k: v for k, v in params.items() if k in own and "__" not in k})
 
 
-def _isotonic(stored):
+def _calibrator(stored):
+    """The scikit-learn calibrator the stored one was written from."""
+    if stored.calibration == "sigmoid":
+        from sklearn.calibration import _SigmoidCalibration
+
+        sigmoid = _SigmoidCalibration()
+        sigmoid.a_, sigmoid.b_ = (np.float64(v) for v in stored.arrays["sigmoid"])
+        return sigmoid
     from sklearn.isotonic import IsotonicRegression
 
     c, a = stored.header["calibrator"], stored.arrays
@@ -300,10 +310,10 @@ def _boosting(stored):
 def to_sklearn(stored):
     """scikit-learn's own classifier and calibrator, rebuilt from a stored model's arrays."""
     if stored.kind in ("ridge", "logistic"):
-        return _linear(stored), _isotonic(stored)
+        return _linear(stored), _calibrator(stored)
     if stored.kind == "random-forest":
-        return _forest(stored), _isotonic(stored)
-    return _boosting(stored), _isotonic(stored)
+        return _forest(stored), _calibrator(stored)
+    return _boosting(stored), _calibrator(stored)
 
 
 def dump_legacy_model(stored) -> bytes:

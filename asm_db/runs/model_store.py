@@ -4,13 +4,16 @@ What `model_runs.model` holds (its `model_format` says `asmdb-model/1`) is a zip
 uncompressed members, the layout of numpy's `.npz`:
 
 - `header.json`: the format version, the model kind (`ridge`, `logistic`, `random-forest`,
-  `gradient-boosting`), the estimator's class and parameters, the feature names, the isotonic
-  calibrator's settings, the library versions that wrote it, and for every array its dtype,
-  shape and SHA-256;
+  `gradient-boosting`), the estimator's class and parameters, the feature names, the
+  calibrator's kind (`isotonic`, or `sigmoid` for Platt scaling) and settings, the library
+  versions that wrote it, and for every array its dtype, shape and SHA-256;
 - `header.sha256`: the SHA-256 of `header.json`;
 - one `NAME.npy` per array: coefficients and intercepts, the scaler's mean and scale, the trees'
   node arrays (children, split feature, threshold, where missing values go, leaf values), the
-  boosting baseline, the calibrator's X and y thresholds.
+  boosting baseline, and the calibrator's arrays: an isotonic one's X and y thresholds
+  (`iso_x`, `iso_y`), or a sigmoid one's two parameters (`sigmoid`: a and b of
+  1 / (1 + exp(a * score + b))). Rows written before sigmoid calibration existed are isotonic
+  ones, read as they always were.
 
 Reading checks the container (only these members, stored, no duplicates, and every byte the
 one archive of them, so no byte can change unnoticed), both digests, each
@@ -19,7 +22,8 @@ structure (children within their tree and after their parent, so every walk ends
 split features within the feature count) and the calibrator's thresholds, then scores with
 numpy alone: the linear models as `X @ coef.T + intercept`, after the scaler for `logistic`;
 the trees by walking their node arrays; the calibration by scipy's linear interpolation between
-the thresholds, clipped, as IsotonicRegression does. Arrays are read with
+the thresholds, clipped, as IsotonicRegression does, or scipy's `expit(-(a * score + b))` as
+scikit-learn's sigmoid calibration does. Arrays are read with
 `numpy.lib.format.read_array(allow_pickle=False)`, so nothing in a row is ever executed, and
 nothing depends on where asmdb's classes live. The arithmetic is scikit-learn's own, in the
 same order, so a loaded model's scores equal the fitted model's bit for bit (the forest's to
@@ -59,8 +63,13 @@ class ModelFormatError(AsmdbError):
 # --- the arrays of each kind: name -> (dtype or dtypes allowed, shape); shape entries that are
 # strings name sizes read from the header or from other arrays.
 _FLOAT = ("<f4", "<f8")
-# The calibrator keeps its thresholds' precision, the scores' it was fitted on: it scores in it.
-_CALIBRATOR = {"iso_x": (_FLOAT, ("thresholds",)), "iso_y": (_FLOAT, ("thresholds",))}
+# The isotonic calibrator keeps its thresholds' precision, the scores' it was fitted on: it
+# scores in it. The sigmoid calibrator's a and b are float64, as scikit-learn fits them.
+CALIBRATOR_ARRAYS = {
+    "isotonic": {"iso_x": (_FLOAT, ("thresholds",)), "iso_y": (_FLOAT, ("thresholds",))},
+    "sigmoid": {"sigmoid": ("<f8", (2,))},
+}
+CALIBRATOR_KINDS = tuple(CALIBRATOR_ARRAYS)
 # Linear coefficients keep their precision: scikit-learn fits float32 data in float32, and its
 # decision function multiplies in the coefficients' precision.
 _LINEAR = {
@@ -76,28 +85,31 @@ _TREES = {
     "threshold": ("<f8", ("nodes",)),
     "missing_go_to_left": ("|b1", ("nodes",)),
 }
+# The model's own arrays; the calibrator's (`CALIBRATOR_ARRAYS`) follow them in the archive.
 ARRAYS = {
-    "ridge": {**_LINEAR, **_CALIBRATOR},
+    "ridge": {**_LINEAR},
     "logistic": {
         **_LINEAR,
         "scaler_mean": ("<f8", ("n_features",)),
         "scaler_scale": ("<f8", ("n_features",)),
-        **_CALIBRATOR,
     },
     "random-forest": {
         **_TREES,
         "value": ("<f8", ("nodes", 2)),  # per node, the class fractions scikit-learn keeps
         "classes": ("<i8", (2,)),
-        **_CALIBRATOR,
     },
     "gradient-boosting": {
         **_TREES,
         "value": ("<f8", ("nodes",)),  # per node, the raw prediction it adds (leaves count)
         "baseline": ("<f8", (1, 1)),
         "classes": ("<i8", (2,)),
-        **_CALIBRATOR,
     },
 }
+
+
+def expected_arrays(kind: str, calibrator_kind: str) -> dict:
+    """The arrays of a model of `kind` calibrated by `calibrator_kind`, in archive order."""
+    return {**ARRAYS[kind], **CALIBRATOR_ARRAYS[calibrator_kind]}
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -216,9 +228,38 @@ def _boosting_arrays(boosting) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _calibrator_parts(calibrator) -> tuple[dict, dict[str, np.ndarray]]:
+    """The header entry and arrays of a fitted isotonic or sigmoid calibrator."""
+    if hasattr(calibrator, "X_thresholds_"):
+        if calibrator.out_of_bounds != "clip":
+            raise ModelFormatError("asmdb stores a fitted IsotonicRegression(out_of_bounds='clip')")
+        header = {
+            "kind": "isotonic",
+            "out_of_bounds": "clip",
+            "increasing": bool(calibrator.increasing_),
+            "X_min": float(calibrator.X_min_),
+            "X_max": float(calibrator.X_max_),
+            "y_min": _jsonable(calibrator.y_min),
+            "y_max": _jsonable(calibrator.y_max),
+        }
+        arrays = {
+            "iso_x": _float(calibrator.X_thresholds_),
+            "iso_y": _float(calibrator.y_thresholds_),
+        }
+        return header, arrays
+    if hasattr(calibrator, "a_") and hasattr(calibrator, "b_"):
+        ab = np.array([calibrator.a_, calibrator.b_], dtype="<f8")
+        if not np.isfinite(ab).all():
+            raise ModelFormatError("the sigmoid calibration's parameters are not finite")
+        return {"kind": "sigmoid"}, {"sigmoid": ab}
+    raise ModelFormatError(
+        "asmdb stores a fitted IsotonicRegression(out_of_bounds='clip') or sigmoid calibration"
+    )
+
+
 def model_parts(model) -> tuple[dict, dict[str, np.ndarray]]:
-    """The header and arrays of a fitted model (an object with `classifier`, an isotonic
-    `calibrator` and `feature_names`, as `CalibratedClassifier`)."""
+    """The header and arrays of a fitted model (an object with `classifier`, an isotonic or
+    sigmoid `calibrator` and `feature_names`, as `CalibratedClassifier`)."""
     classifier, calibrator = model.classifier, model.calibrator
     kind = model_kind(classifier)
     final = _final(classifier)
@@ -244,10 +285,8 @@ def model_parts(model) -> tuple[dict, dict[str, np.ndarray]]:
     else:
         arrays = _boosting_arrays(classifier)
     arrays["classes"] = _binary_classes(classifier)
-    if calibrator.out_of_bounds != "clip" or not hasattr(calibrator, "X_thresholds_"):
-        raise ModelFormatError("asmdb stores a fitted IsotonicRegression(out_of_bounds='clip')")
-    arrays["iso_x"] = _float(calibrator.X_thresholds_)
-    arrays["iso_y"] = _float(calibrator.y_thresholds_)
+    calibrator_header, calibrator_arrays = _calibrator_parts(calibrator)
+    arrays.update(calibrator_arrays)
     estimator = {
         "class": f"{type(classifier).__module__}.{type(classifier).__qualname__}",
         "params": _jsonable(
@@ -262,15 +301,7 @@ def model_parts(model) -> tuple[dict, dict[str, np.ndarray]]:
         "n_features": n_features,
         "feature_names": feature_names,
         "estimator": estimator,
-        "calibrator": {
-            "kind": "isotonic",
-            "out_of_bounds": "clip",
-            "increasing": bool(calibrator.increasing_),
-            "X_min": float(calibrator.X_min_),
-            "X_max": float(calibrator.X_max_),
-            "y_min": _jsonable(calibrator.y_min),
-            "y_max": _jsonable(calibrator.y_max),
-        },
+        "calibrator": calibrator_header,
         "library_versions": {
             name: metadata.version(name) for name in ("asmdb", "scikit-learn", "numpy", "scipy")
         },
@@ -287,7 +318,7 @@ def _npy(array: np.ndarray) -> bytes:
 def encode(model) -> bytes:
     """The `asmdb-model/1` bytes of a fitted model (see `model_parts`)."""
     header, arrays = model_parts(model)
-    spec = ARRAYS[header["kind"]]
+    spec = expected_arrays(header["kind"], header["calibrator"]["kind"])
     dtypes = {name: _dtype(spec[name][0], arrays[name]) for name in spec}
     blobs = {name: _npy(arrays[name].astype(dtypes[name], copy=False)) for name in spec}
     header["arrays"] = {
@@ -378,6 +409,11 @@ class StoredModel:
     def n_features(self) -> int:
         return int(self.header["n_features"])
 
+    @property
+    def calibration(self) -> str:
+        """ "isotonic" or "sigmoid"."""
+        return self.header["calibrator"]["kind"]
+
     def score(self, X: np.ndarray) -> np.ndarray:
         """Uncalibrated score: decision function for linear models, P(mine) for the trees."""
         X = np.asarray(X)
@@ -413,7 +449,14 @@ class StoredModel:
         return expit(raw)
 
     def probability(self, scores: np.ndarray) -> np.ndarray:
-        """Calibrated probability of a mine, from scores (isotonic, clipped to its range)."""
+        """Calibrated probability of a mine, from scores: isotonic (clipped to its range) or
+        sigmoid, as the calibrator was fitted."""
+        if self.calibration == "sigmoid":
+            from scipy.special import expit
+
+            # As scikit-learn's _SigmoidCalibration.predict, with a and b as float64 scalars.
+            a, b = self.arrays["sigmoid"]
+            return expit(-(a * np.asarray(scores).reshape(-1) + b))
         from scipy.interpolate import interp1d
 
         x, y = self.arrays["iso_x"], self.arrays["iso_y"]
@@ -479,17 +522,23 @@ def _read_header(members: dict[str, bytes], model_format: str) -> dict:
     if names and len(names) != n:
         _refuse(f"{len(names)} feature names for {n} features")
     c = header.get("calibrator")
-    if (
-        not isinstance(c, dict)
-        or c.get("kind") != "isotonic"
-        or c.get("out_of_bounds") != "clip"
+    if not isinstance(c, dict) or c.get("kind") not in CALIBRATOR_KINDS:
+        _refuse("the calibrator is neither isotonic nor sigmoid")
+    if c["kind"] == "isotonic" and (
+        c.get("out_of_bounds") != "clip"
         or not all(isinstance(c.get(k), float | int) for k in ("X_min", "X_max"))
         or not c["X_min"] <= c["X_max"]
     ):
         _refuse("the calibrator is not a clipped isotonic regression with a range")
-    if not isinstance(header.get("arrays"), dict) or set(header["arrays"]) != set(ARRAYS[kind]):
-        _refuse(f"the header lists arrays {sorted(header.get('arrays') or [])}, not a {kind}'s")
-    expected = {HEADER, HEADER_DIGEST} | {f"{name}.npy" for name in ARRAYS[kind]}
+    if c["kind"] == "sigmoid" and set(c) != {"kind"}:
+        _refuse("the sigmoid calibrator's header holds more than its kind")
+    spec = expected_arrays(kind, c["kind"])
+    if not isinstance(header.get("arrays"), dict) or set(header["arrays"]) != set(spec):
+        _refuse(
+            f"the header lists arrays {sorted(header.get('arrays') or [])}, not a {kind}'s "
+            f"with {c['kind']} calibration"
+        )
+    expected = {HEADER, HEADER_DIGEST} | {f"{name}.npy" for name in spec}
     if set(members) != expected:
         extra = sorted(set(members) ^ expected)
         _refuse(f"the archive's members differ from a {kind}'s: {', '.join(extra)}")
@@ -507,7 +556,9 @@ def _read_array(name: str, blob: bytes, listed: dict) -> np.ndarray:
 
 
 def _sizes(header: dict, arrays: dict[str, np.ndarray]) -> dict[str, int]:
-    sizes = {"n_features": header["n_features"], "thresholds": len(arrays["iso_x"])}
+    sizes = {"n_features": header["n_features"]}
+    if "iso_x" in arrays:
+        sizes["thresholds"] = len(arrays["iso_x"])
     if "tree_offsets" in arrays:
         sizes["trees+1"] = len(arrays["tree_offsets"])
         sizes["nodes"] = len(arrays["children_left"])
@@ -516,7 +567,7 @@ def _sizes(header: dict, arrays: dict[str, np.ndarray]) -> dict[str, int]:
 
 def _check_shapes(kind: str, header: dict, arrays: dict[str, np.ndarray]) -> None:
     sizes = _sizes(header, arrays)
-    for name, (dtype, shape) in ARRAYS[kind].items():
+    for name, (dtype, shape) in expected_arrays(kind, header["calibrator"]["kind"]).items():
         array = arrays[name]
         want = tuple(sizes[d] if isinstance(d, str) else d for d in shape)
         allowed = (dtype,) if isinstance(dtype, str) else dtype
@@ -533,6 +584,8 @@ def _check_shapes(kind: str, header: dict, arrays: dict[str, np.ndarray]) -> Non
             _refuse(f"array {name} holds values that are not finite")
     if not np.array_equal(arrays["classes"], [0, 1]):
         _refuse(f"classes {arrays['classes'].tolist()} are not [0, 1]")
+    if "iso_x" not in arrays:
+        return  # a sigmoid's a and b: any finite pair is a calibration
     x = arrays["iso_x"]
     if len(x) == 0 or np.any(np.diff(x) <= 0):
         _refuse("the calibrator's X thresholds are not strictly increasing")
@@ -579,12 +632,12 @@ def decode(data: bytes, model_format: str) -> StoredModel:
     members = _read_members(data)
     header = _read_header(members, model_format)
     kind = header["kind"]
-    order = [HEADER, HEADER_DIGEST, *(f"{name}.npy" for name in ARRAYS[kind])]
+    spec = expected_arrays(kind, header["calibrator"]["kind"])
+    order = [HEADER, HEADER_DIGEST, *(f"{name}.npy" for name in spec)]
     if _archive({name: members[name] for name in order}) != bytes(data):
         _refuse("the bytes differ from the archive of what they hold (changed after writing)")
     arrays = {
-        name: _read_array(name, members[f"{name}.npy"], header["arrays"][name])
-        for name in ARRAYS[kind]
+        name: _read_array(name, members[f"{name}.npy"], header["arrays"][name]) for name in spec
     }
     _check_shapes(kind, header, arrays)
     trees = None

@@ -215,6 +215,8 @@ def reproduce_command(run: RunSummary) -> str:
         args += ["--block-size", _exact(protocol.get("block_size", LEGACY_BLOCK_SIZE))]
     else:
         args += ["--test-size", _exact(protocol.get("test_size", default.test_size))]
+    # Runs recorded before the choice of calibration were all isotonic.
+    args += ["--calibration", str(protocol.get("calibration", "isotonic"))]
     args += ["--folds", str(protocol.get("folds", default.folds))]
     args += ["--seed", str(protocol.get("random_state", default.random_state))]
     if run.model == "ridge":

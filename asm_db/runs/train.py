@@ -22,6 +22,7 @@ from asm_db.maps.predict import READERS, TilePredictions, predict_tiles
 from asm_db.maps.write import record_map
 from asm_db.modeling import estimators
 from asm_db.modeling import protocols as fitting
+from asm_db.modeling.calibration import DESCRIPTIONS as CALIBRATION_DESCRIPTIONS
 from asm_db.modeling.options import BLOCK_SIZES, BLOCKS_PER_FOLD, LabelFilters
 from asm_db.publish.staging import StagedFiles, check_output_dir
 from asm_db.runs.label_checks import no_rows_reason, unknown_mine_types
@@ -194,6 +195,7 @@ def _metrics(fit: fitting.FitResult, protocol: fitting.Protocol) -> dict:
         "auc_uncalibrated": fit.auc_uncalibrated,
         "auc_calibrated": fit.auc_calibrated,
         **fit.metrics,
+        "calibration": fit.calibration.record(),
     }
 
 
@@ -317,9 +319,12 @@ def train_run(
                 **asdict(protocol),
                 "alphas": list(protocol.alphas),
                 "block_size_auto": block_size_auto,
+                "calibration": protocol.calibration_requested,
             },
+            "calibration": fit.calibration.method,
             "model": estimators.model_spec(protocol.model).description
-            + " + IsotonicRegression(out_of_bounds='clip')",
+            + " + "
+            + CALIBRATION_DESCRIPTIONS[fit.calibration.method],
         }
         started = time.perf_counter()
         locks.hold(pg, "write run", notify)
