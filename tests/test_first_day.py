@@ -56,7 +56,7 @@ def test_train_defaults_to_auto_block_size_and_records_it(loaded, cli, pg):
 
     given = cli("train", "--bootstrap", "0", "--no-map", "--block-size", "0.04")
     assert given.code == 0, given.stderr
-    assert "blocks of 0.04 degrees;" in given.stdout and "auto" not in given.stdout
+    assert "blocks of 0.04 degrees;" in given.stdout and "--block-size auto" not in given.stdout
     protocol = pg.execute(
         "SELECT parameters->'protocol' FROM asmdb.model_runs WHERE run_id = 2"
     ).fetchone()[0]
