@@ -352,3 +352,19 @@ def test_figures_name_classes_bins_and_metrics_plainly():
             "0.8-1.0",
         ]
     )
+
+
+def test_train_reports_progress_through_every_fold_then_the_map(loaded):
+    """What the progress bar shows: each outer fold, the final fit, then the tiles scored (not
+    "predict tiles 0/?" for the whole fit)."""
+    seen = []
+    train_run(
+        loaded,
+        protocol=Protocol(block_size=0.05, folds=3, bootstrap=0),
+        progress=lambda stage, done, total: seen.append((stage, done, total)),
+    )
+    fit = [(done, total) for stage, done, total in seen if stage == "fit"]
+    assert fit == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    predicted = [(done, total) for stage, done, total in seen if stage == "predict"]
+    assert predicted and predicted[-1][0] == predicted[-1][1] > 0
+    assert seen.index(("fit", 4, 4)) < seen.index(("predict", *predicted[0]))

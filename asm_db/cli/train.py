@@ -175,8 +175,12 @@ def train(
         bootstrap=bootstrap,
         calibration=calibration.value if calibration is not None else None,
     )
-    with progress_bar("predict tiles") as progress:
-        task = progress.add_task("tiles", total=None)
+    stages = {
+        "fit": "fit: cross-validation folds, then the final model",
+        "predict": "predict tiles",
+    }
+    with progress_bar("{task.description}") as progress:
+        task = progress.add_task(stages["fit"], total=None)
         result = train_run(
             create_engine(database_url),
             feature_set=feature_set,
@@ -186,7 +190,9 @@ def train(
             make_map=make_map,
             readers=readers,
             plots_dir=plots,
-            progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
+            progress=lambda stage, done, total: progress.update(
+                task, description=stages.get(stage, stage), completed=done, total=total
+            ),
             notify=notify,
         )
     fit, protocol = result.fit, result.protocol

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -164,8 +165,12 @@ def fit(
     label_id: np.ndarray | None = None,
     tile_id: np.ndarray | None = None,
     lonlat: np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FitResult:
-    """Fit and evaluate under `protocol.cv`; `lonlat` (label position per row) for spatial."""
+    """Fit and evaluate under `protocol.cv`; `lonlat` (label position per row) for spatial.
+    `progress(done, total)` is told the steps done: each outer fold and the final fit
+    (spatial), or the search and the calibration (seed)."""
+    tell = progress or (lambda done, total: None)
     if protocol.cv not in PROTOCOLS:
         raise AsmdbError(f"unknown protocol '{protocol.cv}'; choose one of {', '.join(PROTOCOLS)}")
     if protocol.calibration_requested not in CALIBRATION_CHOICES:
@@ -179,11 +184,13 @@ def fit(
     tile_id = np.zeros(n, np.int64) if tile_id is None else tile_id
     with _quiet():
         if protocol.cv == "seed":
+            tell(0, 1)
             result = _fit_seed(X, y, protocol, label_id, tile_id)
+            tell(1, 1)
         elif lonlat is None:
             raise ValueError("the spatial protocol needs each row's label position (lonlat)")
         else:
-            result = _fit_spatial(X, y, protocol, label_id, tile_id, lonlat)
+            result = _fit_spatial(X, y, protocol, label_id, tile_id, lonlat, tell)
     if not np.isfinite(result.cv_score):
         # A search fold scored on one class has no ROC AUC: the search chose blindly.
         raise TrainingDataError(
@@ -319,7 +326,7 @@ def _fit_calibrated(spec, protocol: Protocol, X, y, groups):
     return search, calibration.fit_all(oof, y)
 
 
-def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat) -> FitResult:
+def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat, tell) -> FitResult:
     spec = estimators.model_spec(protocol.model)
     protocol = resolve_block_size(protocol, lonlat)
     groups = spatial_blocks(lonlat, protocol.block_size)
@@ -337,6 +344,8 @@ def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat) -> FitResu
     raw = np.empty(n)
     calibrated = {method: np.empty(n) for method in CALIBRATIONS}
     calibration_label_ids = {}
+    steps = protocol.folds + 1  # the outer folds, then the final model on all rows
+    tell(0, steps)
     for k, (train, test) in enumerate(GroupKFold(n_splits=protocol.folds).split(X, y, groups)):
         if len(np.unique(y[train])) < 2:
             raise TrainingDataError(f"fold {k}'s training blocks hold one class; use --cv seed")
@@ -354,6 +363,7 @@ def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat) -> FitResu
         for method, calibrator in calibrators.items():
             calibrated[method][test] = calibrator.predict(score[test])
         calibration_label_ids[k] = np.unique(label_id[train])
+        tell(k + 1, steps)
 
     choice = calibration.choose(
         protocol.calibration_requested,
@@ -362,6 +372,7 @@ def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat) -> FitResu
     )
     probability = calibrated[choice.method]
     search, calibrators = _fit_calibrated(spec, protocol, X, y, groups)
+    tell(steps, steps)
     return FitResult(
         model=CalibratedClassifier(search.best_estimator_, calibrators[choice.method]),
         protocol="spatial",

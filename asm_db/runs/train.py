@@ -265,6 +265,7 @@ def train_run(
             label_id=rows.label_id,
             tile_id=rows.tile_id,
             lonlat=lonlat,
+            progress=(lambda done, total: progress("fit", done, total)) if progress else None,
         )
         fit.model.feature_names = fs.feature_names
         importance, importance_method = estimators.feature_importance(
