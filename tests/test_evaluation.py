@@ -368,3 +368,33 @@ def test_train_reports_progress_through_every_fold_then_the_map(loaded):
     predicted = [(done, total) for stage, done, total in seen if stage == "predict"]
     assert predicted and predicted[-1][0] == predicted[-1][1] > 0
     assert seen.index(("fit", 4, 4)) < seen.index(("predict", *predicted[0]))
+
+
+def test_kernel_ridge_search_is_scikit_learns_ridge_in_exact_arithmetic():
+    """Fewer rows than features (spatial CV): each fold's decisions equal RidgeClassifier's
+    fitted in float64, and the chosen alpha is GridSearchCV's on float64 data."""
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.model_selection import GridSearchCV, GroupKFold
+
+    from asm_db.modeling.ridge import kernel_ridge_search
+
+    rng = np.random.default_rng(5)
+    n, p = 240, 900
+    Z = rng.standard_normal((n, 6))
+    X = (np.maximum(Z @ rng.standard_normal((6, p)), 0) + rng.standard_normal((n, p))).astype(
+        np.float32
+    )
+    y = (Z[:, 0] + rng.standard_normal(n) > 0.3).astype(int)
+    splits = list(GroupKFold(4).split(X, y, rng.integers(0, 40, n)))
+    alphas = (0.01, 0.1, 1.0, 10.0)
+    ours = kernel_ridge_search(X, y, splits, alphas)
+    X64 = X.astype(np.float64)
+    best = ours.best_params_["alpha"]
+    for train, test in splits:
+        theirs = RidgeClassifier(alpha=best).fit(X64[train], y[train]).decision_function(X64[test])
+        assert np.allclose(ours.out_of_fold[test], theirs, rtol=1e-7, atol=1e-9)
+    grid = GridSearchCV(RidgeClassifier(), {"alpha": list(alphas)}, cv=splits, scoring="roc_auc")
+    grid.fit(X64, y)
+    assert ours.best_params_ == grid.best_params_
+    assert abs(ours.best_score_ - grid.best_score_) < 1e-9
+    assert np.array_equal(ours.best_estimator_.coef_, RidgeClassifier(alpha=best).fit(X, y).coef_)

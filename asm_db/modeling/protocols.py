@@ -40,7 +40,7 @@ from asm_db.modeling.options import (
     PROTOCOLS,
     Protocol,
 )
-from asm_db.modeling.ridge import RidgeSearch, ridge_search
+from asm_db.modeling.ridge import RidgeSearch, kernel_ridge_search, ridge_search
 
 
 class TrainingDataError(AsmdbError):
@@ -144,10 +144,13 @@ def _search(spec, protocol: Protocol, X, y, splits) -> GridSearchCV | RidgeSearc
     shares one Gram matrix across folds and alphas when every fold trains on at least as many
     rows as there are features: there scikit-learn's Cholesky solves the same (primal) system.
     With fewer rows it solves the dual (kernel) system, whose float32 answers differ at small
-    alphas enough to change the chosen alpha, so that search is left to GridSearchCV."""
+    alphas enough to change the chosen alpha, so the seed protocol leaves that search to
+    GridSearchCV; spatial CV solves it exactly, in float64 (`kernel_ridge_search`)."""
     primal = all(len(train) >= X.shape[1] for train, _ in splits)
     if spec.name == "ridge" and protocol.scoring == "roc_auc" and primal:
         return ridge_search(X, y, splits, protocol.alphas)
+    if spec.name == "ridge" and protocol.scoring == "roc_auc" and protocol.cv == "spatial":
+        return kernel_ridge_search(X, y, splits, protocol.alphas)
     return GridSearchCV(
         spec.make(protocol.random_state),
         spec.grid(protocol.alphas),

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import blas, lapack
+from scipy.linalg import blas, cho_factor, cho_solve, lapack
 from sklearn.linear_model import RidgeClassifier
 from sklearn.metrics import roc_auc_score
 
@@ -122,3 +122,59 @@ def _centred(gram, xy, sums, y_sum, n):
     # Only the upper triangle is read (Cholesky on the upper triangle): the lower is left as is.
     gram -= np.outer((n * mean).astype(gram.dtype), mean.astype(gram.dtype))
     return gram, xy - (n * y_mean) * mean, mean, y_mean
+
+
+def kernel_ridge_search(
+    X: np.ndarray,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    alphas: tuple[float, ...],
+) -> RidgeSearch:
+    """The same search with fewer rows than features, in the dual (kernel) form, in float64.
+
+    One kernel K = XX' of all rows (rows x rows); a fold's training kernel is its submatrix,
+    centred on the fold's training means (double centring), and each alpha costs one Cholesky
+    factorisation of that rows x rows matrix: w = Xc'(Kc + alpha I)^-1 yc, decision = (x - mean) w + y_mean,
+    scikit-learn's RidgeClassifier model in exact arithmetic. scikit-learn solves this system in
+    the data's float32, whose answers at small alphas differ enough to change the chosen alpha
+    now and then: the seed protocol, which must give the notebook's numbers, keeps
+    GridSearchCV; spatial CV, asmdb's own protocol, uses this. The chosen alpha is refitted by
+    scikit-learn's RidgeClassifier, as in `ridge_search`.
+    """
+    classes = np.unique(y)
+    Xd = np.asarray(X, dtype=np.float64)
+    K = Xd @ Xd.T
+    coded = np.where(y == classes[-1], 1.0, -1.0)
+    fold_scores = np.full((len(splits), len(alphas)), np.nan)
+    decisions = np.full((len(alphas), len(y)), np.nan)
+    for f, (train, test) in enumerate(splits):
+        Ktt = K[np.ix_(train, train)]
+        Kst = K[np.ix_(test, train)]
+        row_means = Ktt.mean(axis=1)
+        grand = row_means.mean()
+        Kc = Ktt - row_means[:, None] - row_means[None, :] + grand
+        Ksc = Kst - row_means[None, :] - Kst.mean(axis=1)[:, None] + grand
+        y_mean = coded[train].mean()
+        centred = coded[train] - y_mean
+        for a, alpha in enumerate(alphas):
+            # Kc is positive semidefinite: Kc + alpha I (alpha > 0) factors by Cholesky.
+            system = Kc.copy()
+            system.flat[:: len(system) + 1] += alpha
+            dual = cho_solve(cho_factor(system, lower=False, overwrite_a=True), centred)
+            decision = Ksc @ dual + y_mean
+            decisions[a, test] = decision
+            if len(np.unique(y[test])) == 2:
+                fold_scores[f, a] = roc_auc_score(y[test], decision)
+    with np.errstate(invalid="ignore"):
+        means = fold_scores.mean(axis=0)
+    ranked = np.nan_to_num(means, nan=np.nanmin(means) - 1) if np.isfinite(means).any() else means
+    best = int(np.argmax(ranked)) if np.isfinite(means).any() else 0
+    model = RidgeClassifier(alpha=alphas[best]).fit(X, y)
+    return RidgeSearch(
+        best_estimator_=model,
+        best_params_={"alpha": alphas[best]},
+        best_score_=float(means[best]),
+        mean_scores=means,
+        fold_scores=fold_scores,
+        out_of_fold=decisions[best],
+    )
