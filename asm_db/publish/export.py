@@ -51,18 +51,24 @@ def export_predictions(
             geom_col="geom",
             params={"map_id": chosen.map_id},
         )
-    style = qml.probability_qml()
-    # Written beside the target and renamed into place: a failed export leaves no half file.
-    if suffix == ".gpkg":
-        write_styled_gpkg(frame, out, LAYER, style, "calibrated probability of ASM, fixed classes")
-        style_place = "embedded"
-    else:
-        with replacing(out) as partial:
-            frame.to_parquet(partial)
-        with replacing(out.with_suffix(".qml")) as partial:
-            partial.write_text(style, encoding="utf-8")
-        style_place = str(out.with_suffix(".qml"))
+    style_place = _write_styled(
+        frame, out, LAYER, qml.probability_qml(), "calibrated probability of ASM, fixed classes"
+    )
     return ExportResult(out, chosen.run_id, len(frame), style_place, chosen.map_id)
+
+
+def _write_styled(frame, out: Path, layer: str, style: str, description: str) -> str:
+    """`frame` as OUT.gpkg (style embedded) or OUT.parquet (style in OUT.qml beside it), each
+    written beside the target and renamed into place: a failed export leaves no half file.
+    Returns where the style went."""
+    if out.suffix.lower() == ".gpkg":
+        write_styled_gpkg(frame, out, layer, style, description)
+        return "embedded"
+    with replacing(out) as partial:
+        frame.to_parquet(partial)
+    with replacing(out.with_suffix(".qml")) as partial:
+        partial.write_text(style, encoding="utf-8")
+    return str(out.with_suffix(".qml"))
 
 
 @dataclass(frozen=True)
@@ -91,14 +97,5 @@ def export_change(engine: Engine, out: str | Path, change_id: int | None = None)
             geom_col="geom",
             params={"change_id": change.change_id},
         )
-    style = qml.change_qml()
-    if suffix == ".gpkg":
-        write_styled_gpkg(frame, out, CHANGE_LAYER, style, "change in mapped ASM")
-        style_place = "embedded"
-    else:
-        with replacing(out) as partial:
-            frame.to_parquet(partial)
-        with replacing(out.with_suffix(".qml")) as partial:
-            partial.write_text(style, encoding="utf-8")
-        style_place = str(out.with_suffix(".qml"))
+    style_place = _write_styled(frame, out, CHANGE_LAYER, qml.change_qml(), "change in mapped ASM")
     return ChangeExport(out, change.change_id, len(frame), style_place)
