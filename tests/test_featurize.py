@@ -701,6 +701,7 @@ def test_sigterm_stops_featurize_and_its_worker_processes(db_url, tmp_path):
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 143, stderr
     assert stderr.strip().splitlines()[-1] == "terminated", stderr
+    assert "Traceback" not in stderr, stderr
     deadline = time.monotonic() + 30
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)

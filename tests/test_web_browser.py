@@ -329,9 +329,16 @@ def test_the_period_slider_shows_each_periods_map(browser, periods_site, site):
         )
         assert start in page.locator("#period-label").inner_text()
         assert page.evaluate("document.querySelector('input[data-layer=periods]').checked")
-        settle(page)
         x, y = screen_position(page, lon, lat)
-        assert close(pixel(page, x, y), expected_rgb(probability)), (tile_id, index, probability)
+        # The period's tiles replace the other period's when they arrive: wait for them.
+        deadline = time.monotonic() + 60
+        while True:
+            settle(page)
+            shown = pixel(page, x, y)
+            if close(shown, expected_rgb(probability)) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert close(shown, expected_rgb(probability)), (tile_id, index, probability, shown)
         # The popup tells that period's probability and the period itself.
         page.evaluate("document.querySelectorAll('.maplibregl-popup').forEach(p => p.remove())")
         page.mouse.click(x, y)

@@ -7,6 +7,7 @@ non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 from typing import Annotated
@@ -163,7 +164,15 @@ class Terminated(SystemExit):
     are shut down by the code that started them, then exit 143 (128 + SIGTERM)."""
 
 
+# Libraries that log (with tracebacks) the errors of cleaning up after an interrupted query.
+CLEANUP_LOGGERS = ("psycopg", "sqlalchemy.pool", "sqlalchemy.engine", "distributed", "tornado")
+
+
 def _terminate(signum, frame) -> None:
+    # Unwinding may interrupt a query mid-protocol: the rollback that follows fails, and that is
+    # expected; the user sees "terminated", not the cleanup's tracebacks.
+    for name in CLEANUP_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     raise Terminated(128 + signum)
 
 

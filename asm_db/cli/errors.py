@@ -45,6 +45,18 @@ def _interrupted(exc: BaseException) -> bool:
     return False
 
 
+def _terminated(exc: BaseException) -> bool:
+    """SIGTERM (asm_db.cli.app.Terminated, exit 143), or an error it caused while unwinding
+    (a rollback on a connection interrupted mid-query)."""
+    seen, link = set(), exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, SystemExit) and link.code == TERMINATED:
+            return True
+        link = link.__cause__ or link.__context__
+    return False
+
+
 def _database_cause(exc: BaseException) -> BaseException:
     """The first database error behind `exc`: SQLAlchemy's wrapper unwrapped, and past the
     errors of cleaning up after it (a rollback on a connection the server closed)."""
@@ -62,7 +74,7 @@ def one_line(exc: BaseException) -> tuple[str, int] | None:
     (a bug, or a normal exit): then it propagates unchanged."""
     if _interrupted(exc):
         return "interrupted", INTERRUPTED
-    if isinstance(exc, SystemExit) and exc.code == TERMINATED:
+    if _terminated(exc):
         return "terminated", TERMINATED
     if isinstance(exc, AsmdbError):
         return f"error: {exc}", 1
