@@ -30,7 +30,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, train_test_split
 
 from asm_db.errors import AsmdbError
-from asm_db.modeling import calibration, estimators, metrics
+from asm_db.modeling import calibration, estimators, metrics, search
 from asm_db.modeling.calibration import CalibrationChoice
 from asm_db.modeling.options import (
     BLOCK_SIZES,
@@ -41,6 +41,7 @@ from asm_db.modeling.options import (
     Protocol,
 )
 from asm_db.modeling.ridge import RidgeSearch, kernel_ridge_search, ridge_search
+from asm_db.modeling.search import PathSearch
 
 
 class TrainingDataError(AsmdbError):
@@ -139,18 +140,33 @@ def _check_rows(y: np.ndarray, protocol: Protocol) -> None:
         )
 
 
-def _search(spec, protocol: Protocol, X, y, splits) -> GridSearchCV | RidgeSearch:
-    """The grid search over `splits`, fitted. Ridge scored by ROC AUC (the seed's search)
-    shares one Gram matrix across folds and alphas when every fold trains on at least as many
-    rows as there are features: there scikit-learn's Cholesky solves the same (primal) system.
-    With fewer rows it solves the dual (kernel) system, whose float32 answers differ at small
-    alphas enough to change the chosen alpha, so the seed protocol leaves that search to
-    GridSearchCV; spatial CV solves it exactly, in float64 (`kernel_ridge_search`)."""
+def _paths(spec, protocol: Protocol) -> bool:
+    """Whether the grid is searched by `asm_db.modeling.search` (every model but ridge, whose
+    searches have a closed form)."""
+    return spec.name != "ridge" and protocol.scoring == "roc_auc"
+
+
+def _search(spec, protocol: Protocol, X, y, splits) -> GridSearchCV | RidgeSearch | PathSearch:
+    """The grid search over `splits`, fitted, its best candidate refitted on all rows. Ridge
+    scored by ROC AUC (the seed's search) shares one Gram matrix across folds and alphas when
+    every fold trains on at least as many rows as there are features: there scikit-learn's
+    Cholesky solves the same (primal) system. With fewer rows it solves the dual (kernel)
+    system, whose float32 answers differ at small alphas enough to change the chosen alpha, so
+    the seed protocol leaves that search to GridSearchCV; spatial CV solves it exactly, in
+    float64 (`kernel_ridge_search`). The other models' grids are searched along their paths."""
     primal = all(len(train) >= X.shape[1] for train, _ in splits)
     if spec.name == "ridge" and protocol.scoring == "roc_auc" and primal:
         return ridge_search(X, y, splits, protocol.alphas)
     if spec.name == "ridge" and protocol.scoring == "roc_auc" and protocol.cv == "spatial":
         return kernel_ridge_search(X, y, splits, protocol.alphas)
+    if _paths(spec, protocol):
+        grid = search.candidates(spec, protocol.alphas)
+        scores = search.run_jobs(spec, protocol.random_state, grid, X, y, splits, protocol.n_jobs)
+        found = search.collect(grid, y, splits, scores)
+        found.best_estimator_ = search.fit_candidate(
+            spec, protocol.random_state, found.best_params_, X, y
+        )
+        return found
     return GridSearchCV(
         spec.make(protocol.random_state),
         spec.grid(protocol.alphas),
@@ -221,8 +237,8 @@ def _fit_seed(X, y, protocol: Protocol, label_id, tile_id) -> FitResult:
         )
     # GridSearchCV's cv=5 for a classifier: stratified folds in row order, not shuffled.
     splits = list(StratifiedKFold(n_splits=protocol.folds).split(X[train], y[train]))
-    search = _search(spec, protocol, X[train], y[train], splits)
-    score = estimators.scores(search.best_estimator_, X[test])
+    found = _search(spec, protocol, X[train], y[train], splits)
+    score = estimators.scores(found.best_estimator_, X[test])
     calibrators = calibration.fit_all(score, y[test])
     choice = calibration.choose(
         protocol.calibration_requested,
@@ -232,12 +248,12 @@ def _fit_seed(X, y, protocol: Protocol, label_id, tile_id) -> FitResult:
     )
     calibrator = calibrators[choice.method]
     probability = calibrator.predict(score)
-    raw = estimators.raw_probability(search.best_estimator_, score)
+    raw = estimators.raw_probability(found.best_estimator_, score)
     return FitResult(
-        model=CalibratedClassifier(search.best_estimator_, calibrator),
+        model=CalibratedClassifier(found.best_estimator_, calibrator),
         protocol="seed",
-        best_params=dict(search.best_params_),
-        cv_score=float(search.best_score_),
+        best_params=dict(found.best_params_),
+        cv_score=float(found.best_score_),
         label_id=label_id[test],
         tile_id=tile_id[test],
         fold=np.zeros(len(test), np.int16),
@@ -317,16 +333,95 @@ def _out_of_fold_scores(estimator, X, y, splits) -> np.ndarray:
     return out
 
 
-def _fit_calibrated(spec, protocol: Protocol, X, y, groups):
-    """Search the grid by blocked CV, calibrate (both ways) on out-of-fold scores, refit on
+def _inner_splits(k: int, X, y, groups, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    try:
+        return list(GroupKFold(n_splits=folds).split(X, y, groups))
+    except ValueError as exc:  # too few blocks left for the inner folds
+        if "groups" not in str(exc):
+            raise
+        raise TrainingDataError(
+            f"fold {k}: {exc}; use a smaller --block-size or fewer --folds"
+        ) from None
+
+
+def _fit_calibrated(spec, protocol: Protocol, X, y, splits):
+    """Search the grid over `splits`, calibrate (both ways) on out-of-fold scores, refit on
     all rows."""
-    splits = list(GroupKFold(n_splits=protocol.folds).split(X, y, groups))
-    search = _search(spec, protocol, X, y, splits)
-    if isinstance(search, RidgeSearch):  # its folds' models already scored every row
-        oof = search.out_of_fold
+    found = _search(spec, protocol, X, y, splits)
+    if isinstance(found, RidgeSearch | PathSearch):  # its folds' models already scored every row
+        oof = found.out_of_fold if isinstance(found, RidgeSearch) else found.best_out_of_fold
     else:
-        oof = _out_of_fold_scores(search.best_estimator_, X, y, splits)
-    return search, calibration.fit_all(oof, y)
+        oof = _out_of_fold_scores(found.best_estimator_, X, y, splits)
+    return found, calibration.fit_all(oof, y)
+
+
+@dataclass
+class _CrossValidated:
+    """Spatial CV's outcome before it is read: each outer fold's test scores and calibrators
+    (fitted on its training rows only), and the final model's search and calibrators."""
+
+    scores: list[np.ndarray]
+    calibrators: list[dict]
+    final: object
+    final_calibrators: dict
+
+
+def _fold_by_fold(spec, protocol, X, y, groups, outer, tell) -> _CrossValidated:
+    """One outer fold after the other, each searching its training blocks (ridge: each search
+    takes a second or two in one process)."""
+    steps = len(outer) + 1  # the outer folds, then the final model on all rows
+    tell(0, steps)
+    scores, fold_calibrators = [], []
+    for k, (train, test) in enumerate(outer):
+        inner = _inner_splits(k, X[train], y[train], groups[train], protocol.folds)
+        found, calibrators = _fit_calibrated(spec, protocol, X[train], y[train], inner)
+        scores.append(estimators.scores(found.best_estimator_, X[test]))
+        fold_calibrators.append(calibrators)
+        tell(k + 1, steps)
+    final, final_calibrators = _fit_calibrated(spec, protocol, X, y, outer)
+    tell(steps, steps)
+    return _CrossValidated(scores, fold_calibrators, final, final_calibrators)
+
+
+def _all_at_once(spec, protocol, X, y, groups, outer, tell) -> _CrossValidated:
+    """Every search's jobs together: the final search's (its splits are the outer folds) and
+    each outer fold's inner search. The final search's job k already fitted every candidate on
+    fold k's training rows and scored its test rows, so fold k's scores are that job's, for the
+    candidate fold k's inner search chose: no model is refitted but the final one."""
+    grid = search.candidates(spec, protocol.alphas)
+    inner = [
+        _inner_splits(k, X[train], y[train], groups[train], protocol.folds)
+        for k, (train, _) in enumerate(outer)
+    ]
+    jobs = list(outer) + [
+        (train[a], train[b]) for (train, _), splits in zip(outer, inner) for a, b in splits
+    ]
+    done = [0]
+    steps = len(jobs) + 1
+
+    def tick() -> None:
+        done[0] += 1
+        tell(done[0], steps)
+
+    tell(0, steps)
+    scores = search.run_jobs(
+        spec, protocol.random_state, grid, X, y, jobs, protocol.n_jobs, tick
+    )
+    final = search.collect(grid, y, outer, scores[: len(outer)])
+    fold_scores, fold_calibrators = [], []
+    start = len(outer)
+    for k, ((train, _), splits) in enumerate(zip(outer, inner)):
+        found = search.collect(grid, y[train], splits, scores[start : start + len(splits)])
+        start += len(splits)
+        fold_scores.append(scores[k][found.best])
+        fold_calibrators.append(calibration.fit_all(found.best_out_of_fold, y[train]))
+    final.best_estimator_ = search.fit_candidate(
+        spec, protocol.random_state, final.best_params_, X, y
+    )
+    tell(steps, steps)
+    return _CrossValidated(
+        fold_scores, fold_calibrators, final, calibration.fit_all(final.best_out_of_fold, y)
+    )
 
 
 def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat, tell) -> FitResult:
@@ -341,32 +436,25 @@ def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat, tell) -> F
             f"blocked {protocol.folds}-fold CV needs at least {needed}: use a smaller "
             f"--block-size (e.g. {_suggest_block_size(lonlat, protocol.folds):g}) or --cv seed"
         )
+    outer = list(GroupKFold(n_splits=protocol.folds).split(X, y, groups))
+    for k, (train, _) in enumerate(outer):
+        if len(np.unique(y[train])) < 2:
+            raise TrainingDataError(f"fold {k}'s training blocks hold one class; use --cv seed")
+    run = _all_at_once if _paths(spec, protocol) else _fold_by_fold
+    cv = run(spec, protocol, X, y, groups, outer, tell)
     n = len(y)
     fold = np.full(n, -1, np.int16)
     score = np.empty(n)
     raw = np.empty(n)
     calibrated = {method: np.empty(n) for method in CALIBRATIONS}
     calibration_label_ids = {}
-    steps = protocol.folds + 1  # the outer folds, then the final model on all rows
-    tell(0, steps)
-    for k, (train, test) in enumerate(GroupKFold(n_splits=protocol.folds).split(X, y, groups)):
-        if len(np.unique(y[train])) < 2:
-            raise TrainingDataError(f"fold {k}'s training blocks hold one class; use --cv seed")
-        try:
-            search, calibrators = _fit_calibrated(spec, protocol, X[train], y[train], groups[train])
-        except ValueError as exc:
-            if "groups" not in str(exc):
-                raise
-            raise TrainingDataError(  # too few blocks left for the inner folds
-                f"fold {k}: {exc}; use a smaller --block-size or fewer --folds"
-            ) from None
+    for k, (train, test) in enumerate(outer):
         fold[test] = k
-        score[test] = estimators.scores(search.best_estimator_, X[test])
-        raw[test] = estimators.raw_probability(search.best_estimator_, score[test])
-        for method, calibrator in calibrators.items():
+        score[test] = cv.scores[k]
+        raw[test] = estimators.raw_probability(cv.final.best_estimator_, score[test])
+        for method, calibrator in cv.calibrators[k].items():
             calibrated[method][test] = calibrator.predict(score[test])
         calibration_label_ids[k] = np.unique(label_id[train])
-        tell(k + 1, steps)
 
     choice = calibration.choose(
         protocol.calibration_requested,
@@ -374,13 +462,12 @@ def _fit_spatial(X, y, protocol: Protocol, label_id, tile_id, lonlat, tell) -> F
         "the outer folds: each fold's rows calibrated on the other folds' scores",
     )
     probability = calibrated[choice.method]
-    search, calibrators = _fit_calibrated(spec, protocol, X, y, groups)
-    tell(steps, steps)
+    found, calibrators = cv.final, cv.final_calibrators
     return FitResult(
-        model=CalibratedClassifier(search.best_estimator_, calibrators[choice.method]),
+        model=CalibratedClassifier(found.best_estimator_, calibrators[choice.method]),
         protocol="spatial",
-        best_params=dict(search.best_params_),
-        cv_score=float(search.best_score_),
+        best_params=dict(found.best_params_),
+        cv_score=float(found.best_score_),
         label_id=label_id,
         tile_id=tile_id,
         fold=fold,

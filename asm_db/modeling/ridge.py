@@ -20,6 +20,8 @@ from scipy.linalg import blas, cho_factor, cho_solve, lapack
 from sklearn.linear_model import RidgeClassifier
 from sklearn.metrics import roc_auc_score
 
+from asm_db.modeling.search import best_candidate
+
 
 @dataclass
 class RidgeSearch:
@@ -158,10 +160,7 @@ def _chosen(X, y, alphas, fold_scores: np.ndarray, decisions: np.ndarray) -> Rid
     cannot be scored ranking last), refitted by scikit-learn itself: not a model from the Gram
     or the kernel, since the seed protocol's calibrated AUC moves by several points with score
     differences of 1e-5 (isotonic steps), and asmdb must give the notebook's numbers exactly."""
-    with np.errstate(invalid="ignore"):
-        means = fold_scores.mean(axis=0)
-    ranked = np.nan_to_num(means, nan=np.nanmin(means) - 1) if np.isfinite(means).any() else means
-    best = int(np.argmax(ranked)) if np.isfinite(means).any() else 0
+    best, means = best_candidate(fold_scores)
     model = RidgeClassifier(alpha=alphas[best]).fit(X, y)
     return RidgeSearch(
         best_estimator_=model,

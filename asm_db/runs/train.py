@@ -269,7 +269,7 @@ def train_run(
         )
         fit.model.feature_names = fs.feature_names
         importance, importance_method = estimators.feature_importance(
-            fit.model.classifier, rows.X, rows.y, protocol.random_state
+            fit.model.classifier, rows.X
         )
         seconds["fit"] = time.perf_counter() - started
 

@@ -1,0 +1,93 @@
+"""The grid searches of the models without a closed form (asm_db.modeling.search): the same
+choices and scores as scikit-learn's GridSearchCV and the models fitted one by one, and spatial
+CV's shared jobs giving what fitting fold after fold gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import GridSearchCV, GroupKFold
+
+from asm_db.modeling import estimators, protocols, search
+from asm_db.modeling.options import Protocol
+
+
+def _data(n=160, p=12, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)).astype(np.float32)
+    y = (X[:, 0] + 0.8 * X[:, 1] + rng.normal(scale=1.2, size=n) > 0.6).astype(np.int64)
+    lonlat = np.column_stack([rng.uniform(-13, -11, n), rng.uniform(7, 9, n)])
+    return X, y, lonlat
+
+
+@pytest.mark.parametrize("model", ["random-forest", "logistic"])
+def test_path_search_scores_and_chooses_as_grid_search_cv(model):
+    X, y, lonlat = _data()
+    spec = estimators.model_spec(model)
+    groups = protocols.spatial_blocks(lonlat, 0.5)
+    splits = list(GroupKFold(n_splits=4).split(X, y, groups))
+    grid = search.candidates(spec, (1.0,))
+    scores = search.run_jobs(spec, 7, grid, X, y, splits, n_jobs=2)
+    found = search.collect(grid, y, splits, scores)
+    reference = GridSearchCV(
+        spec.make(7), spec.grid((1.0,)), cv=splits, scoring="roc_auc", n_jobs=1
+    ).fit(X, y)
+    expected = np.column_stack(
+        [reference.cv_results_[f"split{f}_test_score"] for f in range(len(splits))]
+    ).T
+    # Logistic regression warm-starts along C: the same optimum, to the solver's tolerance.
+    np.testing.assert_allclose(found.fold_scores, expected, atol=2e-3 if model == "logistic" else 0)
+    assert found.best_params_ == reference.best_params_
+    assert found.best_score_ == pytest.approx(reference.best_score_, abs=2e-3)
+
+
+def test_staged_boosting_scores_each_round_count_as_its_own_fit():
+    X, y, _ = _data()
+    spec = estimators.model_spec("gradient-boosting")
+    grid = search.candidates(spec, ())
+    rounds = [c["max_iter"] for c in grid]
+    assert rounds == sorted(rounds) and len(rounds) > 1
+    train, test = np.arange(120), np.arange(120, 160)
+    (scores,) = search.run_jobs(spec, 5, grid, X, y, [(train, test)], n_jobs=1)
+    for params, staged in zip(grid, scores, strict=True):
+        alone = spec.make(5).set_params(**params).fit(X[train], y[train])
+        assert isinstance(alone, HistGradientBoostingClassifier)
+        np.testing.assert_allclose(staged, alone.predict_proba(X[test])[:, 1], rtol=1e-12)
+
+
+def test_shared_jobs_give_what_fold_after_fold_gives():
+    """Spatial CV runs every search's jobs together and scores fold k's test rows with the final
+    search's fit on fold k's training rows: the same scores, calibrations and final choice as
+    searching, refitting and scoring each fold in turn."""
+    X, y, lonlat = _data(n=200)
+    protocol = Protocol(model="random-forest", block_size=0.25, folds=3, bootstrap=0)
+    spec = estimators.model_spec(protocol.model)
+    groups = protocols.spatial_blocks(lonlat, protocol.block_size)
+    outer = list(GroupKFold(n_splits=protocol.folds).split(X, y, groups))
+    ticks = []
+    shared = protocols._all_at_once(
+        spec, protocol, X, y, groups, outer, lambda done, total: ticks.append((done, total))
+    )
+    one_by_one = protocols._fold_by_fold(spec, protocol, X, y, groups, outer, lambda *_: None)
+    jobs = protocol.folds + protocol.folds * protocol.folds  # the final search's, each fold's
+    assert ticks == [(i, jobs + 1) for i in range(jobs + 2)]
+    for a, b in zip(shared.scores, one_by_one.scores, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+    probe = np.linspace(0, 1, 11)
+    for a, b in zip(shared.calibrators, one_by_one.calibrators, strict=True):
+        for method in a:
+            np.testing.assert_allclose(a[method].predict(probe), b[method].predict(probe))
+    assert shared.final.best_params_ == one_by_one.final.best_params_
+    np.testing.assert_allclose(
+        shared.final.best_estimator_.predict_proba(X), one_by_one.final.best_estimator_.predict_proba(X)
+    )
+
+
+def test_boosting_importance_is_each_features_share_of_the_split_gain():
+    X, y, _ = _data()
+    model = estimators.model_spec("gradient-boosting").make(1).set_params(max_iter=20).fit(X, y)
+    importance, method = estimators.feature_importance(model, X)
+    assert method == "share of the trees' split gain"
+    assert importance.shape == (X.shape[1],) and importance.sum() == pytest.approx(1)
+    assert set(np.argsort(importance)[-2:]) == {0, 1}  # the two features the labels depend on
