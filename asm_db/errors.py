@@ -12,6 +12,10 @@ class AsmdbError(Exception):
     """A failure caused by the user's input or set-up, not by a bug."""
 
 
+class TrainingDataError(AsmdbError):
+    """The joined training data cannot support the protocol (too few rows, one class)."""
+
+
 class InputError(AsmdbError):
     """A file that cannot be ingested: names the file, the first offending rows and the column.
 

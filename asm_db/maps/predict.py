@@ -16,10 +16,11 @@ from psycopg import sql
 
 from asm_db.db import copy as pgcopy
 from asm_db.db.sqlfiles import load_sql
-from asm_db.modeling.protocols import CalibratedClassifier
 
 if TYPE_CHECKING:
     from sqlalchemy.pool import PoolProxiedConnection
+
+    from asm_db.modeling.protocols import CalibratedClassifier
 
 BATCH_ROWS = 2000
 READERS = 2

@@ -29,7 +29,7 @@ from sklearn.base import clone
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, train_test_split
 
-from asm_db.errors import AsmdbError
+from asm_db.errors import AsmdbError, TrainingDataError
 from asm_db.modeling import calibration, estimators, metrics, search
 from asm_db.modeling.calibration import CalibrationChoice
 from asm_db.modeling.options import (
@@ -42,10 +42,6 @@ from asm_db.modeling.options import (
 )
 from asm_db.modeling.ridge import RidgeSearch, kernel_ridge_search, ridge_search
 from asm_db.modeling.search import PathSearch
-
-
-class TrainingDataError(AsmdbError):
-    """The joined training data cannot support the protocol (too few rows, one class)."""
 
 
 @dataclass

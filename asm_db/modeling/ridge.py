@@ -41,12 +41,20 @@ def _gram(Xc: np.ndarray) -> np.ndarray:
     return syrk(1.0, Xc.T, trans=0, lower=0)
 
 
-def _solve(A: np.ndarray, b: np.ndarray, alpha: float, dtype: np.dtype) -> np.ndarray:
+def _solve(
+    A: np.ndarray, b: np.ndarray, alpha: float, dtype: np.dtype, work: np.ndarray
+) -> np.ndarray:
     """w with (A + alpha I) w = b by Cholesky on A's upper triangle, in the data's precision
-    (as scikit-learn's cholesky solver); float64 when that precision is not enough."""
+    (as scikit-learn's cholesky solver); float64 when that precision is not enough. `work`,
+    a Fortran-ordered array of A's shape and the data's precision, is overwritten: one buffer
+    for every fold and alpha, not a fresh matrix for each."""
     for precision in dict.fromkeys((np.dtype(dtype), np.dtype(np.float64))):
         potrf, potrs = lapack.get_lapack_funcs(("potrf", "potrs"), dtype=precision)
-        M = np.array(A, dtype=precision, order="F")
+        if precision == work.dtype:
+            M = work
+            np.copyto(M, A)
+        else:
+            M = np.array(A, dtype=precision, order="F")
         M.flat[:: M.shape[0] + 1] += alpha
         factor, info = potrf(M, lower=0, overwrite_a=1, clean=0)
         if info == 0:
@@ -81,6 +89,7 @@ def ridge_search(
     xy = Xc.T @ coded
     fold_scores = np.full((len(splits), len(alphas)), np.nan)
     decisions = np.full((len(alphas), len(y)), np.nan)
+    work = np.empty(G.shape, dtype=np.dtype(X.dtype), order="F")
     for f, test in enumerate(tests):
         Xt, yt = Xc[test], coded[test]
         test_gram = fold_grams[f] if partition else _gram(Xt)
@@ -94,7 +103,7 @@ def ridge_search(
         if partition:
             fold_grams[f] = None  # free it: one fold's matrices at a time from here
         for a, alpha in enumerate(alphas):
-            w = _solve(A, b, alpha, X.dtype)
+            w = _solve(A, b, alpha, X.dtype, work)
             decision = Xt @ w - mean @ w + y_mean
             decisions[a, test] = decision
             if len(np.unique(y[test])) == 2:
@@ -106,8 +115,10 @@ def _centred(gram, xy, sums, y_sum, n):
     """The normal equations of rows with these sums, centred on their own means."""
     mean = np.asarray(sums, dtype=np.float64) / n
     y_mean = float(y_sum) / n
-    # Only the upper triangle is read (Cholesky on the upper triangle): the lower is left as is.
-    gram -= np.outer((n * mean).astype(gram.dtype), mean.astype(gram.dtype))
+    # Only the upper triangle is read (Cholesky on the upper triangle): the rank-one update
+    # (BLAS syr, in place) leaves the lower one as it was.
+    syr = blas.get_blas_funcs("syr", dtype=gram.dtype)
+    gram = syr(-float(n), mean.astype(gram.dtype), a=np.asfortranarray(gram), overwrite_a=True)
     return gram, xy - (n * y_mean) * mean, mean, y_mean
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psycopg
@@ -17,18 +19,40 @@ from asm_db.db import copy as pgcopy
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
-from asm_db.errors import AsmdbError, NotFound
+from asm_db.errors import AsmdbError, NotFound, TrainingDataError
 from asm_db.maps.predict import READERS, TilePredictions, predict_tiles
 from asm_db.maps.write import record_map
-from asm_db.modeling import estimators
-from asm_db.modeling import protocols as fitting
-from asm_db.modeling.calibration import DESCRIPTIONS as CALIBRATION_DESCRIPTIONS
-from asm_db.modeling.options import BLOCK_SIZES, BLOCKS_PER_FOLD, LabelFilters
+from asm_db.modeling.options import (
+    BLOCK_SIZES,
+    BLOCKS_PER_FOLD,
+    MODEL_NAMES,
+    LabelFilters,
+    Protocol,
+)
 from asm_db.publish.staging import StagedFiles, check_output_dir
 from asm_db.runs.label_checks import no_rows_reason, unknown_mine_types
 from asm_db.runs.registry import record_run, write_evaluations
 
+if TYPE_CHECKING:
+    from asm_db.modeling import protocols as fitting
+
 TOP_FEATURES = 20
+
+
+def _import_modeling() -> Future:
+    """The modeling modules, imported in a thread: scikit-learn takes a second or more to
+    import, time the main thread spends joining the training rows in PostgreSQL."""
+
+    def load() -> tuple:
+        from asm_db.modeling import calibration, estimators, protocols
+
+        return protocols, estimators, calibration
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="asmdb-import")
+    try:
+        return pool.submit(load)
+    finally:
+        pool.shutdown(wait=False)
 
 
 @dataclass(frozen=True)
@@ -76,7 +100,7 @@ class RunResult:
     plots: list[Path] = field(default_factory=list)
     map_id: int | None = None
     # As fitted: a block size of "auto" replaced by the size chosen.
-    protocol: fitting.Protocol | None = None
+    protocol: Protocol | None = None
 
 
 def choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
@@ -185,7 +209,7 @@ def _sizes() -> str:
     return ", ".join(f"{size:g}" for size in BLOCK_SIZES)
 
 
-def _metrics(fit: fitting.FitResult, protocol: fitting.Protocol) -> dict:
+def _metrics(fit: fitting.FitResult, protocol: Protocol) -> dict:
     return {
         "protocol": fit.protocol,
         "model": protocol.model,
@@ -204,7 +228,7 @@ def train_run(
     *,
     feature_set: str | None = None,
     filters: LabelFilters = LabelFilters(),
-    protocol: fitting.Protocol = fitting.Protocol(),
+    protocol: Protocol = Protocol(),
     promote: bool = True,
     make_map: bool = True,
     readers: int = READERS,
@@ -220,7 +244,11 @@ def train_run(
     never see a half-written run or map. `plots_dir` is checked before any work and the plots
     are drawn before the commit: plots that cannot be written leave no run behind.
     """
-    estimators.model_spec(protocol.model)  # an unknown model fails before any work
+    if protocol.model not in MODEL_NAMES:  # an unknown model fails before any work
+        raise AsmdbError(
+            f"unknown model '{protocol.model}'; choose one of {', '.join(MODEL_NAMES)}"
+        )
+    modeling = _import_modeling()
     seconds = {}
     staged = StagedFiles()  # the plots, named only once the run has committed
     if plots_dir is not None:
@@ -242,10 +270,11 @@ def train_run(
             if notify is not None:
                 notify(warning)
         if len(rows.y) == 0:
-            raise fitting.TrainingDataError(
+            raise TrainingDataError(
                 no_rows_reason(pg, filters, filter_counts, fs.feature_set_id, fs.name)
             )
 
+        fitting, estimators, calibration = modeling.result()
         block_size_auto = protocol.cv == "spatial" and protocol.block_size == "auto"
         if block_size_auto:
             protocol = fitting.resolve_block_size(protocol, lonlat)
@@ -325,7 +354,7 @@ def train_run(
             "calibration": fit.calibration.method,
             "model": estimators.model_spec(protocol.model).description
             + " + "
-            + CALIBRATION_DESCRIPTIONS[fit.calibration.method],
+            + calibration.DESCRIPTIONS[fit.calibration.method],
         }
         started = time.perf_counter()
         locks.hold(pg, "write run", notify)
