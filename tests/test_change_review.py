@@ -386,6 +386,25 @@ def test_two_classes_are_the_single_map_estimators():
     assert two["overall_accuracy"]["value"] == pytest.approx(one["overall_accuracy"]["value"])
 
 
+def test_a_collapsed_change_stratum_keeps_its_own_mean_in_the_estimate():
+    """`new` has one review (found new) and 400 tiles; `persistent`, its partner, 50 tiles and
+    five reviews (all persistent). The new area is new's own 400 tiles, not the pooled sample's
+    sixth of 450."""
+    strata = [
+        {"name": "new", "tiles": 400, "area_km2": 400.0, "mapped": ["new"], "reference": ["new"]},
+        {"name": "persistent", "tiles": 50, "area_km2": 50.0, "mapped": ["persistent"] * 5,
+         "reference": ["persistent"] * 5},
+        {"name": "absent", "tiles": 550, "area_km2": 550.0, "mapped": ["absent"] * 5,
+         "reference": ["absent"] * 5},
+    ]  # fmt: skip
+    e = change_estimates(strata)
+    assert [c["stratum"] for c in e["collapsed"]] == ["new"]
+    new = e["classes"]["new"]["area_km2"]
+    assert new["value"] == pytest.approx(400.0)
+    assert new["low"] < 400.0 < new["high"] <= e["total_area_km2"]
+    assert e["classes"]["persistent"]["area_km2"]["value"] == pytest.approx(50.0)
+
+
 def test_a_stratum_with_one_review_is_collapsed_into_its_neighbour_and_nothing_is_nan():
     strata = [
         {"name": "new", "tiles": 20, "area_km2": 20.0, "mapped": ["new"], "reference": ["new"]},

@@ -143,7 +143,8 @@ def test_a_stratum_with_one_review_is_collapsed_into_its_neighbour_and_said_so()
     ]
     e = stratified_estimates(strata, 0.5)
     assert e["collapsed"] == [
-        "stratum 0.2-0.4 had 1 reviewed sample tile(s): collapsed with 0.8-1.0"
+        "stratum 0.2-0.4 had 1 reviewed sample tile(s): collapsed with 0.8-1.0 to estimate "
+        "the variance"
     ]
     assert e["reviewed"] == 12
     text = json.dumps(e, allow_nan=False)  # never NaN
@@ -151,6 +152,25 @@ def test_a_stratum_with_one_review_is_collapsed_into_its_neighbour_and_said_so()
     # Every reviewed nothing: refused, saying how many more.
     with pytest.raises(AsmdbError, match="review at least 1 more"):
         stratified_estimates([_stratum("0.0-0.2", 500, [0.1], [0])], 0.5)
+
+
+def test_a_collapsed_stratum_keeps_its_own_mean_and_weight_in_the_estimate():
+    """Collapsing is for the variance: the estimate weights each stratum's own mean by its own
+    area. Pooled, the large class's one review would count for a sixth of 95% of the area."""
+    strata = [
+        _stratum("0.0-0.2", 50, [0.1] * 5, [0, 0, 0, 0, 0]),
+        _stratum("0.2-0.4", 950, [0.3], [1]),  # one review, most of the area
+    ]
+    e = stratified_estimates(strata, 0.5)
+    assert e["asm_share"]["value"] == pytest.approx(0.95)  # 0.05 * 0 + 0.95 * 1
+    assert e["collapsed"] and 0 <= e["asm_share"]["low"] < 0.95 < e["asm_share"]["high"] <= 1
+    # A stratum with no review at all has no mean of its own: merged for the estimate too.
+    strata.append(_stratum("0.8-1.0", 1000, [], []))
+    e = stratified_estimates(strata, 0.5)
+    assert e["collapsed"][0] == (
+        "stratum 0.8-1.0 had 0 reviewed sample tile(s): collapsed with 0.2-0.4"
+    )
+    assert e["asm_share"]["value"] == pytest.approx((950 + 1000) / 2000)
 
 
 def test_proportion_intervals_stay_inside_zero_and_one():

@@ -8,7 +8,12 @@ tile gives the reference: confirmed = ASM, rejected = not; unclear and pending o
 out (and counted). Strata are weighted by their area.
 
 A stratum with fewer than two reviewed sample tiles (and not reviewed whole) has no variance
-estimate: it is collapsed into its neighbouring probability class, and the estimate says so.
+estimate of its own: it is collapsed into its neighbouring probability class to estimate the
+variance, and the estimate says so (the collapsed-strata variance, Cochran 1977, 5A.12: a
+little wider than the truth when the merged classes differ). The estimate itself keeps each
+stratum's own mean, weighted by its own area: pooling a small class's one review with its
+neighbour's would weight it by the neighbour's sample size instead. Only a stratum with no
+review at all is merged for the estimate too.
 Intervals of proportions (the ASM share, the accuracies) are computed on the logit scale, so
 they stay inside [0, 1]; where the standard error is zero or the estimate is 0 or 1, a Wilson
 score interval on the reviewed sample size is used instead. An accuracy that cannot be computed
@@ -56,26 +61,29 @@ def _interval(value: float | None, se: float | None, n: int, scale: float = 1.0)
     return {"value": value * scale, "low": low * scale, "high": high * scale, "se": se * scale}
 
 
-def _reviewable(stratum: dict) -> bool:
+def _reviewable(stratum: dict, minimum: int) -> bool:
     n = len(stratum["reference"])
-    return n >= 2 or n >= stratum["tiles"]  # reviewed whole: a census, no sampling error
+    return n >= minimum or n >= stratum["tiles"]  # reviewed whole: a census, no sampling error
 
 
-def collapse_small_strata(strata: list[dict]) -> tuple[list[dict], list[str]]:
-    """Merge each stratum with fewer than two reviews into its neighbour (the next class up, or
-    for the last the one below) until every stratum has two; returns the strata and a note per
-    merge. Raises, with the number still needed, when even one stratum cannot be formed."""
+def collapse_small_strata(strata: list[dict], minimum: int = 2) -> tuple[list[dict], list[str]]:
+    """Merge each stratum with fewer than `minimum` reviews into its neighbour (the next class
+    up, or for the last the one below) until every stratum has that many; returns the strata
+    and a note per merge. Raises, with the number still needed, when even one stratum of two
+    reviews cannot be formed."""
     strata = [dict(s) for s in strata]
     notes = []
     while len(strata) > 1:
-        small = next((i for i, s in enumerate(strata) if not _reviewable(s)), None)
+        small = next((i for i, s in enumerate(strata) if not _reviewable(s, minimum)), None)
         if small is None:
             break
         other = small + 1 if small + 1 < len(strata) else small - 1
         a, b = sorted((small, other))
+        reviewed = len(strata[small]["reference"])
         notes.append(
-            f"stratum {strata[small]['name']} had {len(strata[small]['reference'])} reviewed "
-            f"sample tile(s): collapsed with {strata[other]['name']}"
+            f"stratum {strata[small]['name']} had {reviewed} reviewed sample tile(s): "
+            f"collapsed with {strata[other]['name']}"
+            + (" to estimate the variance" if reviewed else "")
         )
         strata[a : b + 1] = [
             {
@@ -86,7 +94,7 @@ def collapse_small_strata(strata: list[dict]) -> tuple[list[dict], list[str]]:
                 "reference": list(strata[a]["reference"]) + list(strata[b]["reference"]),
             }
         ]
-    if not strata or not _reviewable(strata[0]):
+    if not strata or not _reviewable(strata[0], 2):
         n = sum(len(s["reference"]) for s in strata)
         raise AsmdbError(
             f"{n} reviewed sample tile(s): review at least {2 - n} more (confirmed or rejected) "
@@ -95,14 +103,7 @@ def collapse_small_strata(strata: list[dict]) -> tuple[list[dict], list[str]]:
     return strata, notes
 
 
-def stratified_estimates(strata: list[dict], threshold: float) -> dict:
-    """The estimators on per-stratum samples.
-
-    Each stratum: {"name", "tiles" (N_h), "area_km2", "probability" (array), "reference"
-    (0/1 array)}. Returns area, user's, producer's and overall accuracy with 95% intervals.
-    """
-    strata, notes = collapse_small_strata(strata)
-    area = sum(s["area_km2"] for s in strata)
+def _rows(strata: list[dict], area: float, threshold: float) -> list[dict]:
     rows = []
     for s in strata:
         n, big_n = len(s["reference"]), s["tiles"]
@@ -119,11 +120,25 @@ def stratified_estimates(strata: list[dict], threshold: float) -> dict:
                 "agree": (ref == mapped).astype(float),
             }
         )
+    return rows
+
+
+def stratified_estimates(strata: list[dict], threshold: float) -> dict:
+    """The estimators on per-stratum samples.
+
+    Each stratum: {"name", "tiles" (N_h), "area_km2", "probability" (array), "reference"
+    (0/1 array)}. Returns area, user's, producer's and overall accuracy with 95% intervals.
+    """
+    collapsed, for_variance = collapse_small_strata(strata)  # for the variance
+    kept, for_estimate = collapse_small_strata(strata, minimum=1)  # for the estimate
+    notes = list(dict.fromkeys(for_estimate + for_variance))
+    area = sum(s["area_km2"] for s in kept)
+    rows, spread = _rows(kept, area, threshold), _rows(collapsed, area, threshold)
 
     def total(key: str) -> tuple[float, float]:
         value = sum(r["w"] * r[key].mean() for r in rows)
         var = sum(
-            r["w"] ** 2 * r["fpc"] * r[key].var(ddof=1) / r["n"] for r in rows if r["fpc"] > 0
+            r["w"] ** 2 * r["fpc"] * r[key].var(ddof=1) / r["n"] for r in spread if r["fpc"] > 0
         )
         return value, float(np.sqrt(var))
 
@@ -143,7 +158,7 @@ def stratified_estimates(strata: list[dict], threshold: float) -> dict:
                     - 2 * value * np.cov(r[num], r[den], ddof=1)[0, 1]
                 )
                 / r["n"]
-                for r in rows
+                for r in spread
                 if r["fpc"] > 0
             )
             / x**2

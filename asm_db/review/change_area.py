@@ -11,8 +11,11 @@ answered unclear, or not yet, is left out (and counted).
 
 A stratum with fewer than two reviewed tiles (and not reviewed whole) has no variance to
 estimate: it is collapsed into its neighbour (the other class the later map calls the same:
-new with persistent, gone with absent; else the largest stratum left) and the estimate says
-so. Intervals are Wilson's on the effective sample size (at most the tiles reviewed), so
+new with persistent, gone with absent; else the largest stratum left) to estimate the
+variance, and the estimate says so. The estimate itself keeps each stratum's own mean, weighted
+by its own area (only a stratum with no review at all is merged for it too): pooling a small
+class's one review with its neighbour's would weight it by the neighbour's sample size instead.
+Intervals are Wilson's on the effective sample size (at most the tiles reviewed), so
 they stay within [0, total area] and [0, 1] and widen toward the side a rare class is
 uncertain on; a stratum whose sample found none of a class still counts as uncertain about it
 (see `_spread`). On the sample data's two periods their coverage of the true areas is at or
@@ -86,13 +89,17 @@ def _agree_on(k: str):
     return lambda r: (r["map"] == k) & (r["ref"] == k)
 
 
-def collapse_strata(strata: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Merge every stratum with fewer than two reviewed tiles (and not reviewed whole) into its
-    neighbour; returns the strata to estimate on and what was merged into what."""
+def collapse_strata(strata: list[dict], minimum: int = 2) -> tuple[list[dict], list[dict]]:
+    """Merge every stratum with fewer than `minimum` reviewed tiles (and not reviewed whole)
+    into its neighbour; returns the strata left and what was merged into what."""
     strata = [dict(s) for s in strata if s["tiles"] > 0]
     collapsed = []
     while True:
-        weak = [s for s in strata if len(s["reference"]) < 2 and len(s["reference"]) < s["tiles"]]
+        weak = [
+            s
+            for s in strata
+            if len(s["reference"]) < minimum and len(s["reference"]) < s["tiles"]
+        ]
         if not weak:
             return strata, collapsed
         if len(strata) == 1:
@@ -118,28 +125,9 @@ def collapse_strata(strata: list[dict]) -> tuple[list[dict], list[dict]]:
         strata = others
 
 
-def change_estimates(strata: list[dict], classes: tuple[str, ...] = SAMPLED_CLASSES) -> dict:
-    """The estimators on per-stratum samples.
-
-    Each stratum: {"name", "tiles" (N_h), "area_km2", "mapped" (each sample tile's map
-    class), "reference" (its reference class), and optionally "unit_km2" (its area; tiles
-    shrink toward the poles)}. A tile counts by its area relative to its stratum's mean tile
-    (as Horvitz-Thompson estimates of area; with equal tiles, Olofsson's proportions), so a
-    stratum reviewed whole gives its exact area. Returns, per class, the area with its 95%
-    interval, the mapped area, user's and producer's accuracy; the overall accuracy; the error
-    matrix in proportions of the area; and the strata after collapsing.
-    """
-    strata = [{"classes": [s["name"]], **s} for s in strata]
-    mapped_km2 = {k: 0.0 for k in classes}
-    for s in strata:
-        if s["name"] in mapped_km2:
-            mapped_km2[s["name"]] += s["area_km2"]
-    estimated_on, collapsed = collapse_strata(strata)
-    area = sum(s["area_km2"] for s in estimated_on)
-    if area <= 0:
-        raise AsmdbError("the change has no sampled tiles (all no_data?)")
+def _rows(strata: list[dict], area: float) -> list[dict]:
     rows = []
-    for s in estimated_on:
+    for s in strata:
         n = len(s["reference"])
         rows.append(
             {
@@ -156,41 +144,64 @@ def change_estimates(strata: list[dict], classes: tuple[str, ...] = SAMPLED_CLAS
                 ),
             }
         )
+    return rows
+
+
+def change_estimates(strata: list[dict], classes: tuple[str, ...] = SAMPLED_CLASSES) -> dict:
+    """The estimators on per-stratum samples.
+
+    Each stratum: {"name", "tiles" (N_h), "area_km2", "mapped" (each sample tile's map
+    class), "reference" (its reference class), and optionally "unit_km2" (its area; tiles
+    shrink toward the poles)}. A tile counts by its area relative to its stratum's mean tile
+    (as Horvitz-Thompson estimates of area; with equal tiles, Olofsson's proportions), so a
+    stratum reviewed whole gives its exact area. Returns, per class, the area with its 95%
+    interval, the mapped area, user's and producer's accuracy; the overall accuracy; the error
+    matrix in proportions of the area; and the strata after collapsing.
+    """
+    strata = [{"classes": [s["name"]], **s} for s in strata]
+    mapped_km2 = {k: 0.0 for k in classes}
+    for s in strata:
+        if s["name"] in mapped_km2:
+            mapped_km2[s["name"]] += s["area_km2"]
+    estimated_on, collapsed = collapse_strata(strata)  # for the variance
+    kept, merged = collapse_strata(strata, minimum=1)  # for the estimate
+    collapsed += [m for m in merged if m not in collapsed]
+    area = sum(s["area_km2"] for s in kept)
+    if area <= 0:
+        raise AsmdbError("the change has no sampled tiles (all no_data?)")
+    rows, spread = _rows(kept, area), _rows(estimated_on, area)
 
     def mean(values: np.ndarray) -> float:
         return float(values.mean()) if len(values) else 0.0
 
-    exact = all(r["fpc"] == 0 for r in rows)
+    exact = all(r["fpc"] == 0 for r in spread)
 
     def total(indicator) -> tuple[float, float, int, bool]:
-        ys = [indicator(r).astype(float) for r in rows]
-        zs = [r["scale"] * y for r, y in zip(rows, ys, strict=True)]
-        value = sum(r["w"] * mean(z) for r, z in zip(rows, zs, strict=True))
-        var = sum(
-            r["w"] ** 2 * r["fpc"] * _spread(y, z) / r["n"]
-            for r, y, z in zip(rows, ys, zs, strict=True)
-            if r["fpc"] > 0
-        )
+        value = sum(r["w"] * mean(r["scale"] * indicator(r)) for r in rows)
+        var = 0.0
+        for r in spread:
+            if r["fpc"] > 0:
+                y = indicator(r).astype(float)
+                var += r["w"] ** 2 * r["fpc"] * _spread(y, r["scale"] * y) / r["n"]
         return value, float(np.sqrt(var)), sum(r["n"] for r in rows), exact
 
     def ratio(num, den, mapped: str | None = None) -> tuple[float | None, float | None, int, bool]:
         """A ratio of two totals; with `mapped`, the denominator is the tiles the map calls
         that class, which only strata of that class hold: the others add no uncertainty."""
         units = int(sum(den(r).sum() for r in rows))
-        ys = [r["scale"] * num(r) for r in rows]
-        xs = [r["scale"] * den(r) for r in rows]
-        y_total = sum(r["w"] * mean(y) for r, y in zip(rows, ys, strict=True))
-        x_total = sum(r["w"] * mean(x) for r, x in zip(rows, xs, strict=True))
+        y_total = sum(r["w"] * mean(r["scale"] * num(r)) for r in rows)
+        x_total = sum(r["w"] * mean(r["scale"] * den(r)) for r in rows)
         if x_total == 0:
             return None, None, 0, exact
-        known = all(r["fpc"] == 0 or (mapped and mapped not in r["classes"]) for r in rows)
+        known = all(r["fpc"] == 0 or (mapped and mapped not in r["classes"]) for r in spread)
         value = y_total / x_total
         var = 0.0
-        for r, y, x in zip(rows, ys, xs, strict=True):
+        for r in spread:
             if r["fpc"] > 0:
+                y, x = r["scale"] * num(r), r["scale"] * den(r)
                 cov = np.cov(y, x, ddof=1)[0, 1]
-                spread = y.var(ddof=1) + value**2 * x.var(ddof=1) - 2 * value * cov
-                var += r["w"] ** 2 * r["fpc"] * spread / r["n"]
+                spread_r = y.var(ddof=1) + value**2 * x.var(ddof=1) - 2 * value * cov
+                var += r["w"] ** 2 * r["fpc"] * spread_r / r["n"]
         return value, float(np.sqrt(max(var / x_total**2, 0.0))), units, known
 
     per_class = {}
