@@ -266,3 +266,26 @@ def snapshot(pg: psycopg.Connection) -> dict:
         ).format(sql.SQL(key), sql.Identifier(table))
         out[table] = pg.execute(query).fetchone()
     return out
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, now."""
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        listed = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(parent)], capture_output=True, text=True
+        ).stdout.split()
+        for child in map(int, listed):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

@@ -16,7 +16,7 @@ import rasterio
 from asm_db.grid import Grid
 from asm_db.imagery import rcf
 
-from conftest import ASMDB, snapshot
+from conftest import ASMDB, alive, descendants, snapshot
 from rasters import EAST, NORTH, RES_DEG, SOUTH, WEST, write_4326, write_utm
 
 pytestmark = pytest.mark.slow  # rasters, Dask clusters and a SIGKILL: minutes, not seconds
@@ -661,27 +661,6 @@ def test_another_tile_size_featurizes_on_a_grid_of_its_own(cli, pg, tmp_path):
     assert kept == before
 
 
-def _descendants(pid: int) -> set[int]:
-    found, todo = set(), [pid]
-    while todo:
-        parent = todo.pop()
-        listed = subprocess.run(
-            ["ps", "-o", "pid=", "--ppid", str(parent)], capture_output=True, text=True
-        ).stdout.split()
-        for child in map(int, listed):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_sigterm_stops_featurize_and_its_worker_processes(db_url, tmp_path):
     """A service manager's SIGTERM: the command says so, exits 143, and leaves no local Dask
     worker behind."""
@@ -695,7 +674,7 @@ def test_sigterm_stops_featurize_and_its_worker_processes(db_url, tmp_path):
     deadline = time.monotonic() + 120
     while _count(db_url, "stopped") < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    workers = _descendants(proc.pid)
+    workers = descendants(proc.pid)
     assert len(workers) >= 2, "the local cluster's worker processes should be running"
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
@@ -703,6 +682,6 @@ def test_sigterm_stops_featurize_and_its_worker_processes(db_url, tmp_path):
     assert stderr.strip().splitlines()[-1] == "terminated", stderr
     assert "Traceback" not in stderr, stderr
     deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [pid for pid in workers if _alive(pid)], "worker processes left behind"
+    assert not [pid for pid in workers if alive(pid)], "worker processes left behind"

@@ -4,6 +4,11 @@ CV's shared jobs giving what fitting fold after fold gives."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
+
 import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -11,6 +16,8 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 
 from asm_db.modeling import estimators, protocols, search
 from asm_db.modeling.options import Protocol
+
+from conftest import ASMDB, alive, descendants, snapshot
 
 
 def _data(n=160, p=12, seed=3):
@@ -91,3 +98,31 @@ def test_boosting_importance_is_each_features_share_of_the_split_gain():
     assert method == "share of the trees' split gain"
     assert importance.shape == (X.shape[1],) and importance.sum() == pytest.approx(1)
     assert set(np.argsort(importance)[-2:]) == {0, 1}  # the two features the labels depend on
+
+
+@pytest.mark.slow
+def test_sigterm_stops_training_and_its_worker_processes(loaded, db_url, pg):
+    """A service manager's SIGTERM while the folds' jobs run in worker processes: the command
+    says so, exits 143, leaves no worker behind and records nothing."""
+    env = {**os.environ, "ASMDB_DATABASE_URL": db_url}
+    before = snapshot(pg)
+    proc = subprocess.Popen(
+        [str(ASMDB), "train", "--model", "random-forest", "--block-size", "0.05"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        workers = descendants(proc.pid)
+    assert len(workers) >= 2, "the folds' worker processes should be running"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert stderr.strip().splitlines()[-1] == "terminated", stderr
+    assert "Traceback" not in stderr, stderr
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if alive(pid)], "worker processes left behind"
+    assert snapshot(pg) == before
