@@ -403,6 +403,16 @@ def test_a_collapsed_change_stratum_keeps_its_own_mean_in_the_estimate():
     assert new["value"] == pytest.approx(400.0)
     assert new["low"] < 400.0 < new["high"] <= e["total_area_km2"]
     assert e["classes"]["persistent"]["area_km2"]["value"] == pytest.approx(50.0)
+    # Its variance: each stratum's own weight, size and correction, with its group's sample
+    # variance (new+persistent: one new in six, 1/6; absent, none found: half a tile's worth).
+    p = 0.5 / 6
+    absent = 5 / 4 * p * (1 - p)
+    var = (
+        0.4**2 * (1 - 1 / 400) * (1 / 6) / 1
+        + 0.05**2 * (1 - 5 / 50) * (1 / 6) / 5
+        + 0.55**2 * (1 - 5 / 550) * absent / 5
+    )
+    assert new["se"] == pytest.approx(1000 * var**0.5)
 
 
 def test_a_stratum_with_one_review_is_collapsed_into_its_neighbour_and_nothing_is_nan():
@@ -419,7 +429,12 @@ def test_a_stratum_with_one_review_is_collapsed_into_its_neighbour_and_nothing_i
     assert {c["stratum"]: c["into"] for c in collapsed} == {"new": "persistent", "gone": "absent"}
     assert sorted(s["tiles"] for s in kept) == [70, 915]
     e = change_estimates(strata)
-    assert e["collapsed"] == collapsed
+    # gone, never reviewed, is merged for the estimate too; new (one review) for the variance
+    assert e["collapsed"] == [
+        {"stratum": "gone", "reviewed": 0, "into": "absent"},
+        {"stratum": "new", "reviewed": 1, "into": "persistent"},
+    ]
+    assert [s["name"] for s in e["strata"]] == ["new", "persistent", "absent+gone"]
     assert e["classes"]["gone"]["users_accuracy"]["value"] is None  # no gone tile reviewed
     assert "NaN" not in json.dumps(e)
     assert e["classes"]["absent"]["area_km2"]["high"] <= e["total_area_km2"]

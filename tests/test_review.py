@@ -3,6 +3,7 @@ known truth, import, labels, retrain, and an area estimate whose interval holds 
 
 import csv
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -164,6 +165,11 @@ def test_a_collapsed_stratum_keeps_its_own_mean_and_weight_in_the_estimate():
     e = stratified_estimates(strata, 0.5)
     assert e["asm_share"]["value"] == pytest.approx(0.95)  # 0.05 * 0 + 0.95 * 1
     assert e["collapsed"] and 0 <= e["asm_share"]["low"] < 0.95 < e["asm_share"]["high"] <= 1
+    # Each stratum's own weight, sample size and finite population correction, with the
+    # sample variance of its collapsed group: [0, 0, 0, 0, 0, 1], 1/6.
+    pooled = 1 / 6
+    se = math.sqrt(0.05**2 * (1 - 5 / 50) * pooled / 5 + 0.95**2 * (1 - 1 / 950) * pooled / 1)
+    assert e["asm_share"]["se"] == pytest.approx(se)
     # A stratum with no review at all has no mean of its own: merged for the estimate too.
     strata.append(_stratum("0.8-1.0", 1000, [], []))
     e = stratified_estimates(strata, 0.5)

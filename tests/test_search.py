@@ -63,15 +63,26 @@ def test_staged_boosting_scores_each_round_count_as_its_own_fit():
         np.testing.assert_allclose(staged, alone.predict_proba(X[test])[:, 1], rtol=1e-12)
 
 
-def test_shared_jobs_give_what_fold_after_fold_gives():
+@pytest.mark.parametrize("model", ["gradient-boosting", "random-forest"])
+def test_shared_jobs_give_what_fold_after_fold_gives(model):
     """Spatial CV runs every search's jobs together and scores fold k's test rows with the final
-    search's fit on fold k's training rows: the same scores, calibrations and final choice as
-    searching, refitting and scoring each fold in turn."""
-    X, y, lonlat = _data(n=200)
-    protocol = Protocol(model="random-forest", block_size=0.25, folds=3, bootstrap=0)
+    search's fit on fold k's training rows, for the candidate fold k's inner search chose: the
+    same scores, calibrations and final choice as searching, refitting and scoring each fold in
+    turn. On these data boosting's inner searches choose a different number of rounds in each
+    fold, so each fold must read its own candidate's row."""
+    X, y, lonlat = _data(n=200, seed=0)
+    protocol = Protocol(model=model, block_size=0.25, folds=3, bootstrap=0)
     spec = estimators.model_spec(protocol.model)
     groups = protocols.spatial_blocks(lonlat, protocol.block_size)
     outer = list(GroupKFold(n_splits=protocol.folds).split(X, y, groups))
+    grid = search.candidates(spec, protocol.alphas)
+    chosen = set()
+    for k, (train, _) in enumerate(outer):
+        inner = protocols._inner_splits(k, X[train], y[train], groups[train], protocol.folds)
+        jobs = [(train[a], train[b]) for a, b in inner]
+        scores = search.run_jobs(spec, protocol.random_state, grid, X, y, jobs, n_jobs=1)
+        chosen.add(search.collect(grid, y[train], inner, scores).best)
+    assert len(chosen) == min(len(grid), protocol.folds)
     ticks = []
     shared = protocols._all_at_once(
         spec, protocol, X, y, groups, outer, lambda done, total: ticks.append((done, total))
@@ -80,14 +91,15 @@ def test_shared_jobs_give_what_fold_after_fold_gives():
     jobs = protocol.folds + protocol.folds * protocol.folds  # the final search's, each fold's
     assert ticks == [(i, jobs + 1) for i in range(jobs + 2)]
     for a, b in zip(shared.scores, one_by_one.scores, strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-12)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     probe = np.linspace(0, 1, 11)
     for a, b in zip(shared.calibrators, one_by_one.calibrators, strict=True):
         for method in a:
             np.testing.assert_allclose(a[method].predict(probe), b[method].predict(probe))
     assert shared.final.best_params_ == one_by_one.final.best_params_
     np.testing.assert_allclose(
-        shared.final.best_estimator_.predict_proba(X), one_by_one.final.best_estimator_.predict_proba(X)
+        shared.final.best_estimator_.predict_proba(X),
+        one_by_one.final.best_estimator_.predict_proba(X),
     )
 
 
@@ -126,3 +138,15 @@ def test_sigterm_stops_training_and_its_worker_processes(loaded, db_url, pg):
         time.sleep(0.2)
     assert not [pid for pid in workers if alive(pid)], "worker processes left behind"
     assert snapshot(pg) == before
+
+
+def test_a_path_runs_along_an_ascending_grid():
+    import dataclasses
+
+    spec = estimators.model_spec("logistic")
+    descending = dataclasses.replace(spec, grid=lambda alphas: {"logisticregression__C": [1, 0.1]})
+    with pytest.raises(ValueError, match="ascending"):
+        search.candidates(descending, ())
+    assert [c["logisticregression__C"] for c in search.candidates(spec, ())] == sorted(
+        c["logisticregression__C"] for c in search.candidates(spec, ())
+    )

@@ -383,7 +383,9 @@ def _all_at_once(spec, protocol, X, y, groups, outer, tell) -> _CrossValidated:
     """Every search's jobs together: the final search's (its splits are the outer folds) and
     each outer fold's inner search. The final search's job k already fitted every candidate on
     fold k's training rows and scored its test rows, so fold k's scores are that job's, for the
-    candidate fold k's inner search chose: no model is refitted but the final one."""
+    candidate fold k's inner search chose: no model is refitted but the final one. The scores
+    are those of fitting fold after fold (`_fold_by_fold`) exactly for the forest and boosting;
+    logistic regression's, warm-started along C, equal them to the solver's tolerance."""
     grid = search.candidates(spec, protocol.alphas)
     inner = [
         _inner_splits(k, X[train], y[train], groups[train], protocol.folds)

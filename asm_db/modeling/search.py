@@ -28,8 +28,15 @@ Split = tuple[np.ndarray, np.ndarray]
 
 
 def candidates(spec: estimators.ModelSpec, alphas: tuple[float, ...]) -> list[dict]:
-    """The grid's candidates, in the order its path fits them."""
-    return list(ParameterGrid(spec.grid(alphas)))
+    """The grid's candidates, in the order its path fits them: a path (warm starts, stages)
+    runs along one parameter, in ascending order."""
+    grid = list(ParameterGrid(spec.grid(alphas)))
+    if spec.path != "independent":
+        (name,) = {k for params in grid for k in params}
+        values = [params[name] for params in grid]
+        if values != sorted(set(values)):
+            raise ValueError(f"{spec.name}: a {spec.path} path needs ascending {name}s")
+    return grid
 
 
 def best_candidate(fold_scores: np.ndarray) -> tuple[int, np.ndarray]:
@@ -50,7 +57,10 @@ def fit_candidate(
     estimator = spec.make(random_state)
     if spec.path == "warm-start":
         estimator.set_params(**_warm_start(estimator, False))
-    return estimator.set_params(**params).fit(X, y)
+    fitted = estimator.set_params(**params).fit(X, y)
+    # Fitted on every core; scores one thread at a time, so a forest adds its trees in one
+    # order and scores the same to the last bit every run (the map's readers run in parallel).
+    return _one_thread(fitted)
 
 
 def _warm_start(estimator: BaseEstimator, on: bool) -> dict:
@@ -82,7 +92,7 @@ def path_scores(
     if one_thread:
         _one_thread(estimator)
     Xtrain, ytrain, Xtest = X[train], y[train], X[test]
-    out = np.empty((len(grid), len(test)))
+    out = np.full((len(grid), len(test)), np.nan)
     if spec.path == "staged":  # one fit of the most rounds; each candidate is a stage of it
         (name,) = {k for params in grid for k in params}
         rounds = [params[name] for params in grid]
@@ -91,6 +101,8 @@ def path_scores(
         for stage, proba in enumerate(estimator.staged_predict_proba(Xtest), start=1):
             if stage in wanted:
                 out[wanted[stage]] = proba[:, 1]
+        if np.isnan(out).any():  # a stage never reached (boosting stopped early)
+            raise RuntimeError(f"{model}: stopped before {max(rounds)} rounds")
         return out
     if spec.path == "warm-start":
         estimator.set_params(**_warm_start(estimator, True))

@@ -8,12 +8,14 @@ tile gives the reference: confirmed = ASM, rejected = not; unclear and pending o
 out (and counted). Strata are weighted by their area.
 
 A stratum with fewer than two reviewed sample tiles (and not reviewed whole) has no variance
-estimate of its own: it is collapsed into its neighbouring probability class to estimate the
-variance, and the estimate says so (the collapsed-strata variance, Cochran 1977, 5A.12: a
-little wider than the truth when the merged classes differ). The estimate itself keeps each
-stratum's own mean, weighted by its own area: pooling a small class's one review with its
-neighbour's would weight it by the neighbour's sample size instead. Only a stratum with no
-review at all is merged for the estimate too.
+estimate of its own: it is collapsed into its neighbouring probability class, and the estimate
+says so. Collapsing pools the variance only: each stratum keeps its own mean, its own area
+weight and its own sample size in the estimate and in its term of the variance, w_h^2 (1 - f_h)
+s_g^2 / n_h, where s_g^2 is the sample variance of its collapsed group (around the group's
+mean, so a little wider than the truth when the merged classes differ: collapsed strata,
+Cochran 1977, 5A.12). Pooling the means as well would weight a small class's one review by its
+neighbour's sample size. A stratum with no review at all has no mean: it is merged for the
+estimate too.
 Intervals of proportions (the ASM share, the accuracies) are computed on the logit scale, so
 they stay inside [0, 1]; where the standard error is zero or the estimate is 0 or 1, a Wilson
 score interval on the reviewed sample size is used instead. An accuracy that cannot be computed
@@ -69,9 +71,10 @@ def _reviewable(stratum: dict, minimum: int) -> bool:
 def collapse_small_strata(strata: list[dict], minimum: int = 2) -> tuple[list[dict], list[str]]:
     """Merge each stratum with fewer than `minimum` reviews into its neighbour (the next class
     up, or for the last the one below) until every stratum has that many; returns the strata
-    and a note per merge. Raises, with the number still needed, when even one stratum of two
-    reviews cannot be formed."""
-    strata = [dict(s) for s in strata]
+    and a note per merge; each stratum's `members` are the positions of the strata given that
+    it holds. Raises, with the number still needed, when even one stratum of two reviews cannot
+    be formed."""
+    strata = [{**s, "members": [i]} for i, s in enumerate(strata)]
     notes = []
     while len(strata) > 1:
         small = next((i for i, s in enumerate(strata) if not _reviewable(s, minimum)), None)
@@ -92,6 +95,7 @@ def collapse_small_strata(strata: list[dict], minimum: int = 2) -> tuple[list[di
                 "area_km2": strata[a]["area_km2"] + strata[b]["area_km2"],
                 "probability": list(strata[a]["probability"]) + list(strata[b]["probability"]),
                 "reference": list(strata[a]["reference"]) + list(strata[b]["reference"]),
+                "members": strata[a]["members"] + strata[b]["members"],
             }
         ]
     if not strata or not _reviewable(strata[0], 2):
@@ -129,17 +133,21 @@ def stratified_estimates(strata: list[dict], threshold: float) -> dict:
     Each stratum: {"name", "tiles" (N_h), "area_km2", "probability" (array), "reference"
     (0/1 array)}. Returns area, user's, producer's and overall accuracy with 95% intervals.
     """
-    collapsed, for_variance = collapse_small_strata(strata)  # for the variance
-    kept, for_estimate = collapse_small_strata(strata, minimum=1)  # for the estimate
-    notes = list(dict.fromkeys(for_estimate + for_variance))
+    # No review at all: no mean; merged for the estimate too. Fewer than two: pooled for the
+    # variance, as a group of the strata kept.
+    kept, notes = collapse_small_strata(strata, minimum=1)
+    groups, pooled_notes = collapse_small_strata(kept)
+    notes += pooled_notes
     area = sum(s["area_km2"] for s in kept)
-    rows, spread = _rows(kept, area, threshold), _rows(collapsed, area, threshold)
+    rows = _rows(kept, area, threshold)
+    for group, pooled in zip(groups, _rows(groups, area, threshold), strict=True):
+        for member in group["members"]:
+            rows[member]["pooled"] = pooled
+    sampled = [r for r in rows if r["fpc"] > 0]  # a stratum reviewed whole adds no variance
 
     def total(key: str) -> tuple[float, float]:
         value = sum(r["w"] * r[key].mean() for r in rows)
-        var = sum(
-            r["w"] ** 2 * r["fpc"] * r[key].var(ddof=1) / r["n"] for r in spread if r["fpc"] > 0
-        )
+        var = sum(r["w"] ** 2 * r["fpc"] * r["pooled"][key].var(ddof=1) / r["n"] for r in sampled)
         return value, float(np.sqrt(var))
 
     def ratio(num: str, den: str) -> tuple[float, float]:
@@ -148,22 +156,16 @@ def stratified_estimates(strata: list[dict], threshold: float) -> dict:
         if x == 0:
             return None, None  # nothing mapped (or found) as ASM: no such accuracy
         value = y / x
-        var = (
-            sum(
-                r["w"] ** 2
-                * r["fpc"]
-                * (
-                    r[num].var(ddof=1)
-                    + value**2 * r[den].var(ddof=1)
-                    - 2 * value * np.cov(r[num], r[den], ddof=1)[0, 1]
-                )
-                / r["n"]
-                for r in spread
-                if r["fpc"] > 0
+        var = 0.0
+        for r in sampled:
+            g = r["pooled"]
+            residual = (
+                g[num].var(ddof=1)
+                + value**2 * g[den].var(ddof=1)
+                - 2 * value * np.cov(g[num], g[den], ddof=1)[0, 1]
             )
-            / x**2
-        )
-        return value, float(np.sqrt(max(var, 0.0)))
+            var += r["w"] ** 2 * r["fpc"] * residual / r["n"]
+        return value, float(np.sqrt(max(var / x**2, 0.0)))
 
     share, share_se = total("ref")
     reviewed = int(sum(r["n"] for r in rows))

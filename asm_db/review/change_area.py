@@ -11,11 +11,13 @@ answered unclear, or not yet, is left out (and counted).
 
 A stratum with fewer than two reviewed tiles (and not reviewed whole) has no variance to
 estimate: it is collapsed into its neighbour (the other class the later map calls the same:
-new with persistent, gone with absent; else the largest stratum left) to estimate the
-variance, and the estimate says so. The estimate itself keeps each stratum's own mean, weighted
-by its own area (only a stratum with no review at all is merged for it too): pooling a small
-class's one review with its neighbour's would weight it by the neighbour's sample size instead.
-Intervals are Wilson's on the effective sample size (at most the tiles reviewed), so
+new with persistent, gone with absent; else the largest stratum left), and the estimate says
+so. Collapsing pools the variance only: each stratum keeps its own mean, area weight and sample
+size, in the estimate and in its term of the variance, which takes the sample variance of its
+collapsed group (collapsed strata, Cochran 1977, 5A.12: a little wider than the truth where the
+merged classes differ). Pooling the means as well would weight a small class's one review by
+its neighbour's sample size. A stratum with no review at all has no mean: it is merged for the
+estimate too. Intervals are Wilson's on the effective sample size (at most the tiles reviewed), so
 they stay within [0, total area] and [0, 1] and widen toward the side a rare class is
 uncertain on; a stratum whose sample found none of a class still counts as uncertain about it
 (see `_spread`). On the sample data's two periods their coverage of the true areas is at or
@@ -91,8 +93,9 @@ def _agree_on(k: str):
 
 def collapse_strata(strata: list[dict], minimum: int = 2) -> tuple[list[dict], list[dict]]:
     """Merge every stratum with fewer than `minimum` reviewed tiles (and not reviewed whole)
-    into its neighbour; returns the strata left and what was merged into what."""
-    strata = [dict(s) for s in strata if s["tiles"] > 0]
+    into its neighbour; returns the strata left and what was merged into what. Each stratum
+    left lists in `members` the positions, among the strata given, of those it holds."""
+    strata = [{**s, "members": [i]} for i, s in enumerate(strata) if s["tiles"] > 0]
     collapsed = []
     while True:
         weak = [
@@ -117,6 +120,7 @@ def collapse_strata(strata: list[dict], minimum: int = 2) -> tuple[list[dict], l
         )
         into["name"] = f"{into['name']}+{small['name']}"
         into["classes"] = into["classes"] + small["classes"]
+        into["members"] = into["members"] + small["members"]
         for key in ("tiles", "area_km2"):
             into[key] += small[key]
         for key in ("mapped", "reference", "unit_km2"):
@@ -163,26 +167,32 @@ def change_estimates(strata: list[dict], classes: tuple[str, ...] = SAMPLED_CLAS
     for s in strata:
         if s["name"] in mapped_km2:
             mapped_km2[s["name"]] += s["area_km2"]
-    estimated_on, collapsed = collapse_strata(strata)  # for the variance
-    kept, merged = collapse_strata(strata, minimum=1)  # for the estimate
-    collapsed += [m for m in merged if m not in collapsed]
+    # No review at all: no mean; merged for the estimate too. Fewer than two: pooled for the
+    # variance, as a group of the strata kept.
+    kept, collapsed = collapse_strata(strata, minimum=1)
+    groups, pooled_notes = collapse_strata(kept)
+    collapsed += pooled_notes
     area = sum(s["area_km2"] for s in kept)
     if area <= 0:
         raise AsmdbError("the change has no sampled tiles (all no_data?)")
-    rows, spread = _rows(kept, area), _rows(estimated_on, area)
+    rows = _rows(kept, area)
+    for group, pooled in zip(groups, _rows(groups, area), strict=True):
+        for member in group["members"]:
+            rows[member]["pooled"] = pooled
+    sampled = [r for r in rows if r["fpc"] > 0]  # a stratum reviewed whole adds no variance
 
     def mean(values: np.ndarray) -> float:
         return float(values.mean()) if len(values) else 0.0
 
-    exact = all(r["fpc"] == 0 for r in spread)
+    exact = not sampled
 
     def total(indicator) -> tuple[float, float, int, bool]:
         value = sum(r["w"] * mean(r["scale"] * indicator(r)) for r in rows)
         var = 0.0
-        for r in spread:
-            if r["fpc"] > 0:
-                y = indicator(r).astype(float)
-                var += r["w"] ** 2 * r["fpc"] * _spread(y, r["scale"] * y) / r["n"]
+        for r in sampled:
+            g = r["pooled"]
+            y = indicator(g).astype(float)
+            var += r["w"] ** 2 * r["fpc"] * _spread(y, g["scale"] * y) / r["n"]
         return value, float(np.sqrt(var)), sum(r["n"] for r in rows), exact
 
     def ratio(num, den, mapped: str | None = None) -> tuple[float | None, float | None, int, bool]:
@@ -193,15 +203,15 @@ def change_estimates(strata: list[dict], classes: tuple[str, ...] = SAMPLED_CLAS
         x_total = sum(r["w"] * mean(r["scale"] * den(r)) for r in rows)
         if x_total == 0:
             return None, None, 0, exact
-        known = all(r["fpc"] == 0 or (mapped and mapped not in r["classes"]) for r in spread)
+        known = all(r["fpc"] == 0 or (mapped and mapped not in r["classes"]) for r in rows)
         value = y_total / x_total
         var = 0.0
-        for r in spread:
-            if r["fpc"] > 0:
-                y, x = r["scale"] * num(r), r["scale"] * den(r)
-                cov = np.cov(y, x, ddof=1)[0, 1]
-                spread_r = y.var(ddof=1) + value**2 * x.var(ddof=1) - 2 * value * cov
-                var += r["w"] ** 2 * r["fpc"] * spread_r / r["n"]
+        for r in sampled:
+            g = r["pooled"]
+            y, x = g["scale"] * num(g), g["scale"] * den(g)
+            cov = np.cov(y, x, ddof=1)[0, 1]
+            residual = y.var(ddof=1) + value**2 * x.var(ddof=1) - 2 * value * cov
+            var += r["w"] ** 2 * r["fpc"] * residual / r["n"]
         return value, float(np.sqrt(max(var / x_total**2, 0.0))), units, known
 
     per_class = {}
@@ -230,7 +240,7 @@ def change_estimates(strata: list[dict], classes: tuple[str, ...] = SAMPLED_CLAS
                 "area_km2": s["area_km2"],
                 "reviewed": len(s["reference"]),
             }
-            for s in estimated_on
+            for s in kept
         ],
         "collapsed": collapsed,
     }
