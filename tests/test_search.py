@@ -147,6 +147,5 @@ def test_a_path_runs_along_an_ascending_grid():
     descending = dataclasses.replace(spec, grid=lambda alphas: {"logisticregression__C": [1, 0.1]})
     with pytest.raises(ValueError, match="ascending"):
         search.candidates(descending, ())
-    assert [c["logisticregression__C"] for c in search.candidates(spec, ())] == sorted(
-        c["logisticregression__C"] for c in search.candidates(spec, ())
-    )
+    for model in ("logistic", "gradient-boosting"):  # the grids asmdb ships are ascending
+        assert search.candidates(estimators.model_spec(model), ())
