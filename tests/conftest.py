@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -289,3 +291,17 @@ def alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def assert_terminated(proc: subprocess.Popen, workers: set[int]) -> None:
+    """SIGTERM `proc` (stderr piped, as text): it ends saying "terminated", exits 143 (128 +
+    SIGTERM) without a traceback, and none of its `workers` outlives it."""
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert stderr.strip().splitlines()[-1] == "terminated", stderr
+    assert "Traceback" not in stderr, stderr
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if alive(pid)], "worker processes left behind"

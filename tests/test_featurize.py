@@ -16,7 +16,7 @@ import rasterio
 from asm_db.grid import Grid
 from asm_db.imagery import rcf
 
-from conftest import ASMDB, alive, descendants, snapshot
+from conftest import ASMDB, assert_terminated, descendants, snapshot
 from rasters import EAST, NORTH, RES_DEG, SOUTH, WEST, write_4326, write_utm
 
 pytestmark = pytest.mark.slow  # rasters, Dask clusters and a SIGKILL: minutes, not seconds
@@ -676,12 +676,4 @@ def test_sigterm_stops_featurize_and_its_worker_processes(db_url, tmp_path):
         time.sleep(0.05)
     workers = descendants(proc.pid)
     assert len(workers) >= 2, "the local cluster's worker processes should be running"
-    proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 143, stderr
-    assert stderr.strip().splitlines()[-1] == "terminated", stderr
-    assert "Traceback" not in stderr, stderr
-    deadline = time.monotonic() + 30
-    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not [pid for pid in workers if alive(pid)], "worker processes left behind"
+    assert_terminated(proc, workers)

@@ -5,7 +5,6 @@ CV's shared jobs giving what fitting fold after fold gives."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 
@@ -17,7 +16,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from asm_db.modeling import estimators, protocols, search
 from asm_db.modeling.options import Protocol
 
-from conftest import ASMDB, alive, descendants, snapshot
+from conftest import ASMDB, assert_terminated, descendants, snapshot
 
 
 def _data(n=160, p=12, seed=3):
@@ -128,15 +127,7 @@ def test_sigterm_stops_training_and_its_worker_processes(loaded, db_url, pg):
         time.sleep(0.1)
         workers = descendants(proc.pid)
     assert len(workers) >= 2, "the folds' worker processes should be running"
-    proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 143, stderr
-    assert stderr.strip().splitlines()[-1] == "terminated", stderr
-    assert "Traceback" not in stderr, stderr
-    deadline = time.monotonic() + 30
-    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not [pid for pid in workers if alive(pid)], "worker processes left behind"
+    assert_terminated(proc, workers)
     assert snapshot(pg) == before
 
 

@@ -314,6 +314,8 @@ def test_the_period_slider_shows_each_periods_map(browser, periods_site, site):
     assert expected_rgb(p2019) != expected_rgb(p2024)
 
     page = open_map(browser, periods_site["server"])
+    requested = []
+    page.on("request", lambda r: requested.append(r.url) if "by_period" in r.url else None)
     assert page.locator("#period-box").is_visible()
     assert page.evaluate("document.getElementById('period').max") == "1"
     assert "2024-01-01" in page.locator("#period-label").inner_text()
@@ -329,16 +331,30 @@ def test_the_period_slider_shows_each_periods_map(browser, periods_site, site):
         )
         assert start in page.locator("#period-label").inner_text()
         assert page.evaluate("document.querySelector('input[data-layer=periods]').checked")
-        x, y = screen_position(page, lon, lat)
-        # The period's tiles replace the other period's when they arrive: wait for them.
+        wait_for(
+            page,
+            "window.asmdbMap.getLayoutProperty('periods', 'visibility') === 'visible' && "
+            f"window.asmdbMap.getSource('periods').tiles[0].includes('map_id%3D{periods[index][0]}')",
+        )
+        # The period's tiles replace the other period's when they arrive: wait for them (the
+        # tile's place on screen read each time, in case the view moved).
         deadline = time.monotonic() + 60
         while True:
             settle(page)
+            x, y = screen_position(page, lon, lat)
             shown = pixel(page, x, y)
             if close(shown, expected_rgb(probability)) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        assert close(shown, expected_rgb(probability)), (tile_id, index, probability, shown)
+        drawn = page.evaluate(
+            f"window.asmdbMap.queryRenderedFeatures([{x} - window.asmdbMap.getCanvas()"
+            ".getBoundingClientRect().left, "
+            f"{y} - window.asmdbMap.getCanvas().getBoundingClientRect().top])"
+            ".map(f => [f.layer.id, f.properties.map_id, f.properties.probability])"
+        )
+        view = page.evaluate("[window.asmdbMap.getCenter().toArray(), window.asmdbMap.getZoom()]")
+        if not close(shown, expected_rgb(probability)):
+            pytest.fail(f"{tile_id} {index} {probability} {shown} {drawn} {view} {requested[-8:]}")
         # The popup tells that period's probability and the period itself.
         page.evaluate("document.querySelectorAll('.maplibregl-popup').forEach(p => p.remove())")
         page.mouse.click(x, y)

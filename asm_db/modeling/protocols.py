@@ -392,7 +392,9 @@ def _all_at_once(spec, protocol, X, y, groups, outer, tell) -> _CrossValidated:
         for k, (train, _) in enumerate(outer)
     ]
     jobs = list(outer) + [
-        (train[a], train[b]) for (train, _), splits in zip(outer, inner) for a, b in splits
+        (train[a], train[b])
+        for (train, _), splits in zip(outer, inner, strict=True)
+        for a, b in splits
     ]
     done = [0]
     steps = len(jobs) + 1
@@ -402,13 +404,11 @@ def _all_at_once(spec, protocol, X, y, groups, outer, tell) -> _CrossValidated:
         tell(done[0], steps)
 
     tell(0, steps)
-    scores = search.run_jobs(
-        spec, protocol.random_state, grid, X, y, jobs, protocol.n_jobs, tick
-    )
+    scores = search.run_jobs(spec, protocol.random_state, grid, X, y, jobs, protocol.n_jobs, tick)
     final = search.collect(grid, y, outer, scores[: len(outer)])
     fold_scores, fold_calibrators = [], []
     start = len(outer)
-    for k, ((train, _), splits) in enumerate(zip(outer, inner)):
+    for k, ((train, _), splits) in enumerate(zip(outer, inner, strict=True)):
         found = search.collect(grid, y[train], splits, scores[start : start + len(splits)])
         start += len(splits)
         fold_scores.append(scores[k][found.best])

@@ -107,9 +107,7 @@ def path_scores(
     if spec.path == "warm-start":
         estimator.set_params(**_warm_start(estimator, True))
     for i, params in enumerate(grid):
-        fitted = (estimator if spec.path == "warm-start" else clone(estimator)).set_params(
-            **params
-        )
+        fitted = (estimator if spec.path == "warm-start" else clone(estimator)).set_params(**params)
         out[i] = estimators.scores(fitted.fit(Xtrain, ytrain), Xtest)
     return out
 

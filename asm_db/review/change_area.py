@@ -99,9 +99,7 @@ def collapse_strata(strata: list[dict], minimum: int = 2) -> tuple[list[dict], l
     collapsed = []
     while True:
         weak = [
-            s
-            for s in strata
-            if len(s["reference"]) < minimum and len(s["reference"]) < s["tiles"]
+            s for s in strata if len(s["reference"]) < minimum and len(s["reference"]) < s["tiles"]
         ]
         if not weak:
             return strata, collapsed

@@ -297,9 +297,7 @@ def train_run(
             progress=(lambda done, total: progress("fit", done, total)) if progress else None,
         )
         fit.model.feature_names = fs.feature_names
-        importance, importance_method = estimators.feature_importance(
-            fit.model.classifier, rows.X
-        )
+        importance, importance_method = estimators.feature_importance(fit.model.classifier, rows.X)
         seconds["fit"] = time.perf_counter() - started
 
         predictions = None

@@ -227,11 +227,35 @@ function setupPeriodSlider(map) {
   slider.addEventListener("input", () => {
     state.period = state.periods[Number(slider.value)];
     $("period-label").textContent = periodText(state.period);
-    for (const source of state.sources) {
-      if (!source.def.byPeriod) continue;
+    const sources = state.sources.filter((source) => source.def.byPeriod);
+    const updated = whenTilesSet(map, sources.map((source) => source.id));
+    for (const source of sources) {
       map.getSource(source.id).setTiles([tileUrl(source.collection, joinFilters(source.filter, periodFilter(source.def)))]);
     }
-    showLayer(map, "periods", true);
+    if (state.layerBoxes.periods) state.layerBoxes.periods.checked = true;
+    updated.then(() => showLayer(map, "periods", true));
+  });
+}
+
+// A vector source takes the URL given to setTiles only once it has reloaded, asynchronously:
+// a hidden layer made visible before then asks for the old URL's tiles and keeps them (the
+// period shown would not be the one chosen). This resolves once every source in `ids` has
+// said it holds its new URL (its "content" data event), or after five seconds at most.
+function whenTilesSet(map, ids) {
+  return new Promise((resolve) => {
+    const pending = new Set(ids);
+    let timer = null;
+    const done = () => {
+      map.off("sourcedata", seen);
+      clearTimeout(timer);
+      resolve();
+    };
+    const seen = (event) => {
+      if (event.sourceDataType === "content" && pending.delete(event.sourceId) && !pending.size) done();
+    };
+    if (!pending.size) return resolve();
+    timer = setTimeout(done, 5000);
+    map.on("sourcedata", seen);
   });
 }
 
@@ -490,7 +514,10 @@ async function main() {
       $("similar-clear").hidden = true;
     };
     if (data.session.user) await loadReview(map);
+    // Ready at the next idle frame; a frame is asked for, since the map may have gone idle
+    // while the review queue loaded, and an idle map draws no frame on its own.
     map.once("idle", () => { window.asmdbReady = true; });
+    map.triggerRepaint();
   });
 }
 
