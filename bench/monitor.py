@@ -25,15 +25,11 @@ import platform
 import shutil
 import sys
 import tempfile
-import uuid
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import BASE_SIDE, run  # noqa: E402
+from run import BASE_SIDE, asmdb_url, run, throwaway_database  # noqa: E402
 
 
 def main() -> None:
@@ -63,40 +59,29 @@ def main() -> None:
         run([asmdb, "sample-data", str(data), "--tiles-per-side", str(side),
              "--features", str(args.features), "--labels", str(args.labels)])  # fmt: skip
 
-    name = f"asmdb_monitor_{uuid.uuid4().hex[:8]}"
-    info = psycopg.conninfo.conninfo_to_dict(args.admin_url)
-    url = (
-        f"postgresql+psycopg://{info.get('user', '')}@{info.get('host', '127.0.0.1')}:"
-        f"{info.get('port', 5432)}/{name}"
-    )
-    env = {**os.environ, "ASMDB_DATABASE_URL": url}
-    with psycopg.connect(args.admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        run([asmdb, "db", "upgrade"], env)
-        run([asmdb, "ingest", "labels", str(data / "SLE_mines.csv")], env)
-        for feature_set, file, period in (
-            ("y2019", "SLE_features.feather", "2019-01-01/2019-12-31"),
-            ("y2024", "SLE_features_later.feather", "2024-01-01/2024-12-31"),
-        ):
-            done = run([asmdb, "ingest", "features", str(data / file), "--feature-set",
-                        feature_set, "--period", period], env)  # fmt: skip
-            print(f"ingest {feature_set}: {done['seconds']:.1f} s", flush=True)
-        readers = ["--readers", str(args.readers)]
-        train = run([asmdb, "train", "--feature-set", "y2019", "--cv", "seed", "--bootstrap",
-                     "0", "--json", *readers], env)  # fmt: skip
-        trained = json.loads(train["out"])
-        predict = run([asmdb, "predict", "--run", str(trained["run_id"]), "--feature-set",
-                       "y2024", "--json", *readers], env)  # fmt: skip
-        predicted = json.loads(predict["out"])
-        change = run([asmdb, "change", "--from", str(trained["map_id"]), "--to",
-                      str(predicted["map_id"]), "--json"], env)  # fmt: skip
-        changed = json.loads(change["out"])
+        with throwaway_database(args.admin_url, "asmdb_monitor") as url:
+            env = {**os.environ, "ASMDB_DATABASE_URL": asmdb_url(url)}
+            run([asmdb, "db", "upgrade"], env)
+            run([asmdb, "ingest", "labels", str(data / "SLE_mines.csv")], env)
+            for feature_set, file, period in (
+                ("y2019", "SLE_features.feather", "2019-01-01/2019-12-31"),
+                ("y2024", "SLE_features_later.feather", "2024-01-01/2024-12-31"),
+            ):
+                done = run([asmdb, "ingest", "features", str(data / file), "--feature-set",
+                            feature_set, "--period", period], env)  # fmt: skip
+                print(f"ingest {feature_set}: {done['seconds']:.1f} s", flush=True)
+            readers = ["--readers", str(args.readers)]
+            train = run([asmdb, "train", "--feature-set", "y2019", "--cv", "seed", "--bootstrap",
+                         "0", "--json", *readers], env)  # fmt: skip
+            trained = json.loads(train["out"])
+            predict = run([asmdb, "predict", "--run", str(trained["run_id"]), "--feature-set",
+                           "y2024", "--json", *readers], env)  # fmt: skip
+            predicted = json.loads(predict["out"])
+            change = run([asmdb, "change", "--from", str(trained["map_id"]), "--to",
+                          str(predicted["map_id"]), "--json"], env)  # fmt: skip
+            changed = json.loads(change["out"])
     finally:
-        with psycopg.connect(args.admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
 

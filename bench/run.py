@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -39,6 +41,31 @@ from psycopg import sql
 HERE = Path(__file__).resolve().parent
 BASE_SIDE = 274  # 274 x 274 = 75,076 tiles: Sierra Leone at 0.01 degree
 MiB = 2**20
+
+
+@contextmanager
+def throwaway_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new empty database on the server of `admin_url`, dropped (even with connections open)
+    when the block ends; yields its psycopg URL (asmdb's is `asmdb_url(url)`)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    info = psycopg.conninfo.conninfo_to_dict(admin_url)
+    host, port = info.get("host", "127.0.0.1"), info.get("port", 5432)
+    url = f"postgresql://{info.get('user', '')}@{host}:{port}/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def asmdb_url(url: str) -> str:
+    """The SQLAlchemy URL asmdb reads from ASMDB_DATABASE_URL, for a psycopg URL."""
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
 
 SEED = f"""
 import json, sys
@@ -207,58 +234,45 @@ def main() -> None:
                 flush=True,
             )
 
-    name = f"asmdb_bench_{uuid.uuid4().hex[:8]}"
-    info = psycopg.conninfo.conninfo_to_dict(args.admin_url)
-    host, port = info.get("host", "127.0.0.1"), info.get("port", 5432)
-    user = info.get("user", "")
-    url = f"postgresql://{user}@{host}:{port}/{name}"
-    env = {
-        **os.environ,
-        "ASMDB_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
-    }
-    with psycopg.connect(args.admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        run([asmdb, "db", "upgrade"], env)
-        raw = run([sys.executable, "-c", RAW, str(feather), url, "raw_reference"])
-        stages["raw reference (pyarrow + COPY bytea)"] = _stage(raw, feature_mib)
-        _print(stages, "raw reference (pyarrow + COPY bytea)")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("DROP TABLE raw_reference")
-            conn.execute("CHECKPOINT")  # asmdb starts from the same clean state
-        steps = [
-            ("asmdb ingest labels", ["ingest", "labels", str(labels_csv)], 0),
-            ("asmdb ingest features", ["ingest", "features", str(feather)], feature_mib),
-        ]
-        for label, argv, mib in steps:
-            stages[label] = _stage(run([asmdb, *argv], env), mib)
-            _print(stages, label)
-        join_seconds, plan = explain_join(url)
-        stages["asmdb SQL join"] = {"seconds": join_seconds}
-        report["join_plan"] = plan
-        report["join_uses_gist"] = any("tiles_geom_idx" in line for line in plan)
-        _print(stages, "asmdb SQL join")
-        # The seed protocol with its default bootstrap (200 resamples), as a user runs it.
-        train = run([asmdb, "train", "--cv", "seed", "--json"], env)
-        stages["asmdb train (seed protocol)"] = _stage(train, feature_mib)
-        report["asmdb_train"] = json.loads(train["out"])
-        _print(stages, "asmdb train (seed protocol)")
-        print(
-            "  inside: "
-            + ", ".join(
-                f"{name} {s:.1f} s" for name, s in report["asmdb_train"]["seconds"].items()
-            ),
-            flush=True,
-        )
-        with psycopg.connect(url) as conn:
-            report["database_mib"] = round(
-                conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / MiB
+        with throwaway_database(args.admin_url, "asmdb_bench") as url:
+            env = {**os.environ, "ASMDB_DATABASE_URL": asmdb_url(url)}
+            run([asmdb, "db", "upgrade"], env)
+            raw = run([sys.executable, "-c", RAW, str(feather), url, "raw_reference"])
+            stages["raw reference (pyarrow + COPY bytea)"] = _stage(raw, feature_mib)
+            _print(stages, "raw reference (pyarrow + COPY bytea)")
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("DROP TABLE raw_reference")
+                conn.execute("CHECKPOINT")  # asmdb starts from the same clean state
+            steps = [
+                ("asmdb ingest labels", ["ingest", "labels", str(labels_csv)], 0),
+                ("asmdb ingest features", ["ingest", "features", str(feather)], feature_mib),
+            ]
+            for label, argv, mib in steps:
+                stages[label] = _stage(run([asmdb, *argv], env), mib)
+                _print(stages, label)
+            join_seconds, plan = explain_join(url)
+            stages["asmdb SQL join"] = {"seconds": join_seconds}
+            report["join_plan"] = plan
+            report["join_uses_gist"] = any("tiles_geom_idx" in line for line in plan)
+            _print(stages, "asmdb SQL join")
+            # The seed protocol with its default bootstrap (200 resamples), as a user runs it.
+            train = run([asmdb, "train", "--cv", "seed", "--json"], env)
+            stages["asmdb train (seed protocol)"] = _stage(train, feature_mib)
+            report["asmdb_train"] = json.loads(train["out"])
+            _print(stages, "asmdb train (seed protocol)")
+            print(
+                "  inside: "
+                + ", ".join(
+                    f"{name} {s:.1f} s" for name, s in report["asmdb_train"]["seconds"].items()
+                ),
+                flush=True,
             )
+            with psycopg.connect(url) as conn:
+                report["database_mib"] = round(
+                    conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / MiB
+                )
     finally:
-        with psycopg.connect(args.admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -20,15 +20,11 @@ import platform
 import shutil
 import sys
 import tempfile
-import uuid
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import run  # noqa: E402
+from run import asmdb_url, run, throwaway_database  # noqa: E402
 
 MODELS = ("ridge", "logistic", "random-forest", "gradient-boosting")
 
@@ -42,38 +38,27 @@ def main() -> None:
 
     asmdb = str(Path(sys.executable).with_name("asmdb"))
     work = Path(tempfile.mkdtemp(prefix="asmdb-small-"))
-    name = f"asmdb_small_{uuid.uuid4().hex[:8]}"
-    info = psycopg.conninfo.conninfo_to_dict(args.admin_url)
-    url = (
-        f"postgresql+psycopg://{info.get('user', '')}@{info.get('host', '127.0.0.1')}:"
-        f"{info.get('port', 5432)}/{name}"
-    )
-    env = {**os.environ, "ASMDB_DATABASE_URL": url}
-    with psycopg.connect(args.admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     timings = {}
     try:
-        run([asmdb, "sample-data", str(work / "data")])
-        run([asmdb, "db", "upgrade"], env)
-        run([asmdb, "ingest", "labels", str(work / "data" / "SLE_mines.csv")], env)
-        run([asmdb, "ingest", "features", str(work / "data" / "SLE_features.feather")], env)
-        steps = [
-            ("README demo: train --plots DIR (spatial, its map)",
-             ["train", "--plots", str(work / "plots")]),
-            ("train --cv seed (the notebook's protocol)", ["train", "--cv", "seed"]),
-        ] + [
-            (f"train --model {m} --no-map", ["train", "--model", m, "--no-map", "--no-promote"])
-            for m in args.models
-        ]  # fmt: skip
-        for label, argv in steps:
-            done = run([asmdb, *argv], env)
-            timings[label] = round(done["seconds"], 2)
-            print(f"{label:52} {done['seconds']:7.1f} s", flush=True)
+        with throwaway_database(args.admin_url, "asmdb_small") as url:
+            env = {**os.environ, "ASMDB_DATABASE_URL": asmdb_url(url)}
+            run([asmdb, "sample-data", str(work / "data")])
+            run([asmdb, "db", "upgrade"], env)
+            run([asmdb, "ingest", "labels", str(work / "data" / "SLE_mines.csv")], env)
+            run([asmdb, "ingest", "features", str(work / "data" / "SLE_features.feather")], env)
+            steps = [
+                ("README demo: train --plots DIR (spatial, its map)",
+                 ["train", "--plots", str(work / "plots")]),
+                ("train --cv seed (the notebook's protocol)", ["train", "--cv", "seed"]),
+            ] + [
+                (f"train --model {m} --no-map", ["train", "--model", m, "--no-map", "--no-promote"])
+                for m in args.models
+            ]  # fmt: skip
+            for label, argv in steps:
+                done = run([asmdb, *argv], env)
+                timings[label] = round(done["seconds"], 2)
+                print(f"{label:52} {done['seconds']:7.1f} s", flush=True)
     finally:
-        with psycopg.connect(args.admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
         shutil.rmtree(work, ignore_errors=True)
     demo = timings[steps[0][0]]
     models = {k: v for k, v in timings.items() if k.startswith("train --model")}
