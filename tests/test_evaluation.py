@@ -224,25 +224,67 @@ def test_ridge_search_picks_gridsearchcv_alpha_with_more_or_fewer_rows_than_feat
         assert np.array_equal(ours.best_estimator_.coef_, theirs.best_estimator_.coef_)
 
 
-def test_the_bootstraps_numpy_metrics_equal_scikit_learns():
+def test_the_bootstraps_weighted_metrics_equal_scikit_learns_on_the_resampled_rows():
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-    from asm_db.modeling.metrics import average_precision, roc_auc
+    from asm_db.modeling.metrics import (
+        average_precision,
+        brier,
+        calibration_error,
+        expected_calibration_error,
+        roc_auc,
+    )
 
     rng = np.random.default_rng(3)
     for _ in range(50):
         n = int(rng.integers(5, 300))
         y = (rng.random(n) < rng.uniform(0.05, 0.6)).astype(int)
-        if len(np.unique(y)) < 2:
-            continue
         # Rounded scores: many ties, as isotonic probabilities have.
         score = np.round(rng.normal(y * rng.uniform(0, 2), 1), int(rng.integers(0, 3)))
-        assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
-        assert average_precision(y, score) == pytest.approx(
-            average_precision_score(y, score), abs=1e-12
-        )
-        p = rng.random(n)
-        assert np.mean((p - y) ** 2) == pytest.approx(brier_score_loss(y, p), abs=1e-15)
+        p = np.round(rng.random(n), int(rng.integers(1, 3)))
+        weights = rng.integers(0, 4, (6, n)).astype(float)  # how often each row was drawn
+        for w, auc, ap, b, ece in zip(
+            weights,
+            roc_auc(y, score, weights),
+            average_precision(y, score, weights),
+            brier(y, p, weights),
+            calibration_error(y, p, weights),
+            strict=True,
+        ):
+            rows = np.repeat(np.arange(n), w.astype(int))
+            if len(np.unique(y[rows])) < 2:
+                continue
+            assert auc == pytest.approx(roc_auc_score(y[rows], score[rows]), abs=1e-12)
+            assert ap == pytest.approx(average_precision_score(y[rows], score[rows]), abs=1e-12)
+            assert b == pytest.approx(brier_score_loss(y[rows], p[rows]), abs=1e-12)
+            assert ece == pytest.approx(expected_calibration_error(y[rows], p[rows]), abs=1e-12)
+
+
+def test_bootstrap_intervals_are_percentiles_of_whole_groups_drawn_again():
+    from sklearn.metrics import roc_auc_score
+
+    from asm_db.modeling.metrics import evaluate
+
+    rng = np.random.default_rng(5)
+    n = 400
+    groups = rng.integers(0, 40, n) * 7  # blocks of uneven size
+    y = (rng.random(n) < 0.3).astype(int)
+    score = rng.normal(y, 1.0)
+    calibrated = np.round(1 / (1 + np.exp(-score)), 1)
+    out = evaluate(y, score, calibrated, calibrated, groups, n_bootstrap=60, random_state=9)
+    # The same draws, made into resampled rows: whole groups, as many times as drawn.
+    unique = np.unique(groups)
+    draw = np.random.default_rng(9)
+    values = []
+    for _ in range(60):
+        chosen = unique[draw.integers(0, len(unique), len(unique))]
+        rows = np.concatenate([np.flatnonzero(groups == g) for g in chosen])
+        if len(np.unique(y[rows])) == 2:
+            values.append(roc_auc_score(y[rows], calibrated[rows]))
+    low, high = np.percentile(values, [2.5, 97.5])
+    assert out["roc_auc_calibrated"]["low"] == pytest.approx(low, abs=1e-12)
+    assert out["roc_auc_calibrated"]["high"] == pytest.approx(high, abs=1e-12)
+    assert out["bootstrap"] == {"resamples": 60, "groups": 40}
 
 
 # --- outputs a non-statistician can read -------------------------------------------------------

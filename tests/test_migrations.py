@@ -24,6 +24,26 @@ def _tables(conn) -> set[str]:
     return {r[0] for r in rows}
 
 
+def test_the_head_every_command_expects_is_alembics_head_and_is_read_without_alembic():
+    import subprocess
+    import sys
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", "asm_db:migrations")
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+    # Checking a database's revision (every command does) does not import Alembic.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, asm_db.db.engine; print('alembic' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "False"
+
+
 def test_upgrade_down_and_up_again(empty_db_url):
     engine = create_engine(empty_db_url)
     plain = empty_db_url.replace("+psycopg", "")

@@ -1,6 +1,7 @@
 """The numpy binary COPY codec against PostgreSQL itself."""
 
 import numpy as np
+import pytest
 
 from asm_db.db import copy as pgcopy
 
@@ -51,7 +52,8 @@ def test_decoded_batches_equal_what_postgres_holds(pg):
     with pg.cursor().copy(
         "COPY (SELECT id, features FROM u ORDER BY id) TO STDOUT (FORMAT BINARY)"
     ) as copy:
-        batches = list(pgcopy.decode_batches(copy, dtype, 100))
+        stream = [bytes(chunk) for chunk in copy]
+    batches = [b.copy() for b in pgcopy.decode_batches(stream, dtype, 100)]
     assert [len(b) for b in batches] == [100] * 10 + [1]
     rows = np.concatenate(batches)
     ids = pgcopy.column(rows, "id")
@@ -59,3 +61,28 @@ def test_decoded_batches_equal_what_postgres_holds(pg):
     assert np.array_equal(
         pgcopy.column(rows, "features"), np.column_stack([ids, ids * 0.5, -ids]).astype(np.float32)
     )
+    # Every batch is a view of one reused buffer, however the stream is cut into messages.
+    whole = b"".join(stream)
+    for size in (1, 7, 19, 22, 4096):
+        pieces = [whole[i : i + size] for i in range(0, len(whole), size)]
+        batches = pgcopy.decode_batches(pieces, dtype, 64)
+        first = next(batches)
+        seen = [first.copy()]
+        for batch in batches:
+            assert np.shares_memory(batch, first)  # the same buffer, refilled
+            seen.append(batch.copy())
+        assert np.array_equal(np.concatenate(seen), rows)
+    features = np.empty((64, 3), np.float32)
+    first = next(iter(pgcopy.decode_batches(stream, dtype, 64)))
+    assert np.shares_memory(pgcopy.column(first, "features", out=features), features)
+
+
+def test_a_ragged_or_foreign_stream_is_refused():
+    dtype = pgcopy.row_dtype([("id", "int4")])
+    row = pgcopy.encode_rows([("id", "int4")], {"id": np.arange(3)})
+    with pytest.raises(ValueError, match="fixed width"):
+        list(pgcopy.decode_batches([pgcopy.HEADER, bytes(row)[:-1], pgcopy.TRAILER], dtype, 2))
+    with pytest.raises(ValueError, match="not a PostgreSQL binary COPY"):
+        list(pgcopy.decode_batches([b"x" * 40], dtype, 2))
+    empty = list(pgcopy.decode_batches([pgcopy.HEADER, pgcopy.TRAILER], dtype, 2))
+    assert empty == []

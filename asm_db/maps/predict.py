@@ -44,12 +44,14 @@ def tile_feature_batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(tile ids, float32 feature matrix) of the tiles of a feature set in `tile_range`
     (low included, high not), in tile order, a batch at a time: memory holds one batch,
-    whatever the number of tiles."""
+    whatever the number of tiles. The matrix is a view of one buffer that every batch
+    reuses (`pgcopy.decode_batches`): valid until the next batch is asked for."""
     dtype = pgcopy.row_dtype([("tile_id", "int8"), ("features", ("float32", n_features))])
     params = {"feature_set_id": feature_set_id, "low": tile_range[0], "high": tile_range[1]}
+    features = np.empty((batch_rows, n_features), dtype=np.float32)
     with pg.cursor() as cur, cur.copy(load_sql("tile_feature_rows"), params) as copy:
         for rows in pgcopy.decode_batches(copy, dtype, batch_rows):
-            yield pgcopy.column(rows, "tile_id"), pgcopy.column(rows, "features")
+            yield pgcopy.column(rows, "tile_id"), pgcopy.column(rows, "features", out=features)
 
 
 OpenConnection = Callable[[], "PoolProxiedConnection"]

@@ -46,47 +46,83 @@ def _values(y, predictions: dict[str, np.ndarray]) -> dict[str, float]:
     return {name: float(fn(y, predictions[kind])) for name, (_, kind, fn) in METRICS.items()}
 
 
-def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC as the Mann-Whitney statistic on average ranks (ties count a half): the value
-    scikit-learn's roc_auc_score gives, without its input checks (the bootstrap calls it
-    hundreds of times)."""
-    from scipy.stats import rankdata
-
-    positive = y == 1
-    n1 = int(positive.sum())
-    n0 = len(y) - n1
-    return float((rankdata(score)[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+# The bootstrap: each resample is a weight per evaluated row (how often it was drawn), and each
+# metric is computed for a block of resamples at once from the rows sorted once. Equal to the
+# metric of the resampled rows themselves, ties included (tests/test_evaluation.py).
 
 
-def average_precision(y: np.ndarray, score: np.ndarray) -> float:
-    """Average precision (PR AUC) as scikit-learn defines it: the sum over distinct thresholds,
-    highest first, of the rise in recall times the precision there."""
+def _tie_groups(ranked: np.ndarray) -> np.ndarray:
+    """Where each run of equal values starts in a sorted array."""
+    return np.r_[0, np.flatnonzero(np.diff(ranked)) + 1]
+
+
+def roc_auc(y: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC AUC (ties count a half) of each row of `weights` (resamples x rows); NaN for a
+    resample of one class."""
+    order = np.argsort(score, kind="mergesort")
+    starts = _tie_groups(score[order])
+    w, mine = weights[:, order], y[order] == 1
+    positive = np.add.reduceat(np.where(mine, w, 0.0), starts, axis=1)
+    negative = np.add.reduceat(np.where(mine, 0.0, w), starts, axis=1)
+    below = np.cumsum(negative, axis=1) - negative  # negatives scored under each tie group
+    pairs = positive.sum(axis=1) * negative.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (positive * (below + 0.5 * negative)).sum(axis=1) / pairs
+
+
+def average_precision(y: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Average precision (PR AUC) as scikit-learn defines it, of each row of `weights`: the sum
+    over distinct thresholds, highest first, of the rise in recall times the precision there;
+    NaN for a resample without a mine."""
     order = np.argsort(-score, kind="mergesort")
-    ranked, hits = score[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]  # end of each tie group
-    tp = np.cumsum(hits)[last]
-    precision = tp / (last + 1)
-    recall = tp / tp[-1]
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    starts = _tie_groups(score[order])
+    w, mine = weights[:, order], y[order] == 1
+    positive = np.add.reduceat(np.where(mine, w, 0.0), starts, axis=1)
+    flagged = np.cumsum(np.add.reduceat(w, starts, axis=1), axis=1)
+    precision = np.divide(
+        np.cumsum(positive, axis=1), flagged, out=np.zeros_like(flagged), where=flagged > 0
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (positive * precision).sum(axis=1) / positive.sum(axis=1)
 
 
-def _brier(y: np.ndarray, probability: np.ndarray) -> float:
-    return float(np.mean((probability - y) ** 2))
+def brier(y: np.ndarray, probability: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return weights @ ((probability - y) ** 2) / weights.sum(axis=1)
 
 
-# The same metrics, computed with numpy alone, for the bootstrap's resamples.
-FAST = {
+def calibration_error(
+    y: np.ndarray, probability: np.ndarray, weights: np.ndarray, bins: int = ECE_BINS
+) -> np.ndarray:
+    """`expected_calibration_error` of each row of `weights`."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
+    member = np.zeros((len(y), bins))
+    member[np.arange(len(y)), which] = 1.0
+    rows, mines, total = (
+        weights @ (member * v[:, None]) for v in (np.ones(len(y)), y, probability)
+    )
+    gap = np.abs(mines - total) / np.where(rows > 0, rows, 1.0)
+    return (rows * gap).sum(axis=1) / rows.sum(axis=1)
+
+
+# The same metrics, of many resamples at once, for the bootstrap.
+RESAMPLED = {
     "ROC AUC": roc_auc,
     "PR AUC": average_precision,
-    "Brier score": _brier,
-    "expected calibration error": expected_calibration_error,
+    "Brier score": brier,
+    "expected calibration error": calibration_error,
 }
+# Resamples weighed at once: a block of weights holds at most this many values.
+BLOCK_VALUES = 2_000_000
 
 
-def _fast_values(y, predictions: dict[str, np.ndarray]) -> dict[str, float]:
-    return {
-        name: float(FAST[title](y, predictions[kind])) for name, (title, kind, _) in METRICS.items()
-    }
+def _draws(n_groups: int, n_bootstrap: int, random_state: int) -> np.ndarray:
+    """(resamples x groups) counts: resample r draws n_groups groups with replacement."""
+    rng = np.random.default_rng(random_state)
+    counts = np.empty((n_bootstrap, n_groups), dtype=np.int32)
+    for r in range(n_bootstrap):
+        counts[r] = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+    return counts
 
 
 def evaluate(
@@ -107,21 +143,21 @@ def evaluate(
     predictions = {"score": score, "raw": raw, "calibrated": calibrated}
     point = _values(y, predictions)
     unique, index = np.unique(groups, return_inverse=True)
-    order = np.argsort(index, kind="stable")
-    members = np.split(order, np.cumsum(np.bincount(index))[:-1])
-    rng = np.random.default_rng(random_state)
-    samples = {name: [] for name in METRICS}
-    for _ in range(n_bootstrap):
-        rows = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
-        if len(np.unique(y[rows])) < 2:
-            continue  # a resample with one class has no AUC
-        resampled = {k: v[rows] for k, v in predictions.items()}
-        for name, value in _fast_values(y[rows], resampled).items():
-            samples[name].append(value)
+    y = np.asarray(y, dtype=float)
+    samples: dict[str, list[np.ndarray]] = {name: [] for name in METRICS}
+    draws = _draws(len(unique), n_bootstrap, random_state)
+    step = max(1, BLOCK_VALUES // max(1, len(y)))
+    for start in range(0, n_bootstrap, step):
+        block = draws[start : start + step][:, index].astype(float)  # a row weighs its group
+        mines = block @ y
+        block = block[(mines > 0) & (mines < block.sum(axis=1))]  # one class: no AUC
+        for name, (title, kind, _) in METRICS.items():
+            samples[name].append(RESAMPLED[title](y, predictions[kind], block))
     out = {}
     for name, value in point.items():
-        if samples[name]:
-            low, high = (float(v) for v in np.percentile(samples[name], [2.5, 97.5]))
+        drawn = np.concatenate(samples[name]) if samples[name] else np.empty(0)
+        if len(drawn):
+            low, high = (float(v) for v in np.percentile(drawn, [2.5, 97.5]))
         else:  # too few groups to resample: no interval rather than a made-up one
             low = high = None
         out[name] = {"value": value, "low": low, "high": high}

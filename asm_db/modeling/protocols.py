@@ -142,17 +142,20 @@ def _paths(spec, protocol: Protocol) -> bool:
     return spec.name != "ridge" and protocol.scoring == "roc_auc"
 
 
-def _search(spec, protocol: Protocol, X, y, splits) -> GridSearchCV | RidgeSearch | PathSearch:
+def _search(
+    spec, protocol: Protocol, X, y, splits, overwrite_X: bool = False
+) -> GridSearchCV | RidgeSearch | PathSearch:
     """The grid search over `splits`, fitted, its best candidate refitted on all rows. Ridge
     scored by ROC AUC (the seed's search) shares one Gram matrix across folds and alphas when
     every fold trains on at least as many rows as there are features: there scikit-learn's
     Cholesky solves the same (primal) system. With fewer rows it solves the dual (kernel)
     system, whose float32 answers differ at small alphas enough to change the chosen alpha, so
     the seed protocol leaves that search to GridSearchCV; spatial CV solves it exactly, in
-    float64 (`kernel_ridge_search`). The other models' grids are searched along their paths."""
+    float64 (`kernel_ridge_search`). The other models' grids are searched along their paths.
+    `overwrite_X`: X is the caller's to spend (the ridge refit centres it in place)."""
     primal = all(len(train) >= X.shape[1] for train, _ in splits)
     if spec.name == "ridge" and protocol.scoring == "roc_auc" and primal:
-        return ridge_search(X, y, splits, protocol.alphas)
+        return ridge_search(X, y, splits, protocol.alphas, overwrite_X)
     if spec.name == "ridge" and protocol.scoring == "roc_auc" and protocol.cv == "spatial":
         return kernel_ridge_search(X, y, splits, protocol.alphas)
     if _paths(spec, protocol):
@@ -233,7 +236,7 @@ def _fit_seed(X, y, protocol: Protocol, label_id, tile_id) -> FitResult:
         )
     # GridSearchCV's cv=5 for a classifier: stratified folds in row order, not shuffled.
     splits = list(StratifiedKFold(n_splits=protocol.folds).split(X[train], y[train]))
-    found = _search(spec, protocol, X[train], y[train], splits)
+    found = _search(spec, protocol, X[train], y[train], splits, overwrite_X=True)  # a copy
     score = estimators.scores(found.best_estimator_, X[test])
     calibrators = calibration.fit_all(score, y[test])
     choice = calibration.choose(

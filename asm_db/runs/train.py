@@ -155,6 +155,7 @@ def fetch_training_rows(
     streamed by binary COPY."""
     dtype = pgcopy.row_dtype(
         [
+            ("rows", "int8"),
             ("label_id", "int4"),
             ("tile_id", "int8"),
             ("label", "int2"),
@@ -166,15 +167,23 @@ def fetch_training_rows(
         "grid_id": feature_set.grid_id,
         **filter_params(feature_set, filters),
     }
+    names = ("label_id", "tile_id", "label", "features")
+    # Sized from the first row's count (each row carries it): filled in place, batch by batch.
+    columns = {name: pgcopy.column(np.empty(0, dtype), name) for name in names}
+    done = 0
     with pg.cursor() as cur, cur.copy(load_sql("training_rows"), params) as copy:
-        parts = list(pgcopy.decode_batches(copy, dtype, 4096))
-    rows = np.concatenate(parts) if parts else np.empty(0, dtype)
-    return TrainingRows(
-        label_id=pgcopy.column(rows, "label_id"),
-        tile_id=pgcopy.column(rows, "tile_id"),
-        y=pgcopy.column(rows, "label").astype(np.int64),
-        X=pgcopy.column(rows, "features").reshape(len(rows), feature_set.n_features),
-    )
+        for rows in pgcopy.decode_batches(copy, dtype, 1024):  # a reused view: copied out
+            if done == 0:
+                total = int(rows["rows"]["v"][0])
+                columns = {
+                    name: np.empty((total, *part.shape[1:]), part.dtype)
+                    for name, part in columns.items()
+                }
+            for name in names:
+                pgcopy.column(rows, name, out=columns[name][done:])
+            done += len(rows)
+    label_id, tile_id, label, X = (columns[name] for name in names)
+    return TrainingRows(label_id=label_id, tile_id=tile_id, y=label.astype(np.int64), X=X)
 
 
 def label_positions(pg: psycopg.Connection, label_id: np.ndarray) -> np.ndarray:
@@ -274,6 +283,7 @@ def train_run(
                 no_rows_reason(pg, filters, filter_counts, fs.feature_set_id, fs.name)
             )
 
+        fingerprint = rows.fingerprint()  # hashed while scikit-learn may still be importing
         fitting, estimators, calibration = modeling.result()
         block_size_auto = protocol.cv == "spatial" and protocol.block_size == "auto"
         if block_size_auto:
@@ -365,7 +375,7 @@ def train_run(
             model=fit.model,
             protocol=fit.protocol,
             model_name=protocol.model,
-            data_fingerprint=rows.fingerprint(),
+            data_fingerprint=fingerprint,
             feature_importance=importance,
             importance_method=importance_method,
         )

@@ -1,9 +1,10 @@
 -- The training matrix: filtered labels joined to the tiles of the feature set's grid they
 -- intersect (as label_tiles joins them, on the tiles' GiST index), with that tile's feature
 -- vector. Ordered as the seed's sjoin output (labels in file order, then tiles), so the
--- seed's split with the same random_state picks the same rows.
+-- seed's split with the same random_state picks the same rows. Each row also carries the
+-- number of rows, so the reader allocates the matrix once, from the first row.
 COPY (
-    SELECT l.label_id, t.tile_id, l.label, f.features
+    SELECT count(*) OVER () AS rows, l.label_id, t.tile_id, l.label, f.features
     FROM asmdb.filtered_labels(%(min_proportion_inspected)s,
                                %(exclude_mine_types)s::text[],
                                %(min_confidence)s,
