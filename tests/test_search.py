@@ -16,7 +16,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from asm_db.modeling import estimators, protocols, search
 from asm_db.modeling.options import Protocol
 
-from conftest import ASMDB, assert_terminated, descendants, snapshot
+from conftest import ASMDB, alive, assert_terminated, descendants, snapshot
 
 
 def _data(n=160, p=12, seed=3):
@@ -129,6 +129,30 @@ def test_sigterm_stops_training_and_its_worker_processes(loaded, db_url, pg):
     assert len(workers) >= 2, "the folds' worker processes should be running"
     assert_terminated(proc, workers)
     assert snapshot(pg) == before
+
+
+@pytest.mark.slow
+def test_a_run_with_worker_processes_exits_once_done_and_leaves_no_worker(loaded, db_url):
+    """The installed command ends when its work is done: its worker pool shuts down as usual
+    (left to the exit handlers, idle workers would hold the exit for their five-minute idle
+    timeout), and no worker outlives it."""
+    env = {**os.environ, "ASMDB_DATABASE_URL": db_url}
+    argv = [str(ASMDB), "train", "--model", "random-forest", "--block-size", "0.05", "--no-map"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 240
+    while proc.poll() is None and time.monotonic() < deadline:
+        workers |= descendants(proc.pid)
+        time.sleep(0.1)
+    if proc.poll() is None:
+        proc.kill()
+    _, stderr = proc.communicate()
+    assert proc.returncode == 0, stderr
+    assert len(workers) >= 2, "the folds' worker processes should have run"
+    grace = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < grace:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if alive(pid)], "worker processes left behind"
 
 
 def test_a_path_runs_along_an_ascending_grid():

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -185,10 +186,13 @@ def main() -> None:
 
 
 def _exit(status: int) -> None:
-    """End the process once the command is done: the exit handlers run (logging, worker
-    pools) and the output is flushed, but the interpreter is not torn down module by module,
-    which with scikit-learn, SciPy and SQLAlchemy loaded takes a quarter of a second or more
-    after the work is over."""
+    """End the process once the command is done. With no other thread left (worker pools
+    have manager threads: those exit as usual, in order), the exit handlers run (logging) and
+    the output is flushed, but the interpreter is not torn down module by module, which with
+    scikit-learn, SciPy and SQLAlchemy loaded takes a quarter of a second or more after the
+    work is over."""
+    if threading.active_count() > 1:
+        sys.exit(status)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -72,9 +72,9 @@ def predict_tiles(
 
     With `open_connection` (a new connection to the same database), `readers` connections
     each stream one range of tiles at once, all in the snapshot of `pg`'s transaction: the
-    read is bounded by PostgreSQL sending rows and psycopg receiving them, one core each per
-    connection (measured at 75,076 tiles x 4,000 features: 4.5 s with one reader, 2.3 s with
-    two).
+    read is bounded by PostgreSQL sending rows and psycopg receiving them (measured at 75,076
+    tiles x 4,000 features over TCP on 2 cores: 1.55 s with one reader, 1.4 s with two, 1.2 s
+    with four).
     """
     lock = threading.Lock()
     done = [0]
