@@ -52,7 +52,7 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
 
 Readers = Annotated[
     int,
-    typer.Option(help="Connections streaming tiles to score at once (about one per core).", min=1),
+    typer.Option(help="Connections streaming tiles to score at once (about two per core).", min=1),
 ]
 
 

@@ -10,6 +10,7 @@ import typer
 
 from asm_db.cli.common import DatabaseUrl, Readers, notify, print_table, progress_bar
 from asm_db.db.engine import create_engine
+from asm_db.maps import READERS
 
 app = typer.Typer(
     help="Maps (a run's probabilities for every tile of a feature set): list, show, promote.",
@@ -137,7 +138,7 @@ def predict(
     promote: Annotated[
         bool, typer.Option(help="Make the new map the one asmdb.latest_predictions shows.")
     ] = True,
-    readers: Readers = 2,
+    readers: Readers = READERS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the map as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:

@@ -12,6 +12,7 @@ import typer
 
 from asm_db.cli.common import DatabaseUrl, Readers, notify, print_table, progress_bar
 from asm_db.db.engine import create_engine
+from asm_db.maps import READERS
 from asm_db.modeling.options import (
     BLOCK_SIZES,
     BLOCKS_PER_FOLD,
@@ -149,7 +150,7 @@ def train(
             help="Score every tile of the feature set as the run's map (--no-map: the run only).",
         ),
     ] = True,
-    readers: Readers = 2,
+    readers: Readers = READERS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:

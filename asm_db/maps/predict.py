@@ -16,6 +16,7 @@ from psycopg import sql
 
 from asm_db.db import copy as pgcopy
 from asm_db.db.sqlfiles import load_sql
+from asm_db.maps import READERS
 
 if TYPE_CHECKING:
     from sqlalchemy.pool import PoolProxiedConnection
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from asm_db.modeling.protocols import CalibratedClassifier
 
 BATCH_ROWS = 2000
-READERS = 2
 # tile_id is a non-negative bigint (asm_db.grid): these bound every range of tiles.
 MIN_TILE_ID, MAX_TILE_ID = 0, 2**63 - 1
 
