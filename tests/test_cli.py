@@ -107,6 +107,20 @@ def test_installed_command_shows_its_help_and_usage(installed_cli):
 
 
 @pytest.mark.slow
+def test_installed_command_started_with_its_output_closed_ends_cleanly():
+    import os
+    import subprocess
+
+    from conftest import ASMDB
+
+    # Nothing to print to: the command still exits 0, without a traceback at its exit.
+    closed = subprocess.run(
+        [str(ASMDB), "--version"], preexec_fn=lambda: os.close(1),
+        stderr=subprocess.PIPE, text=True, timeout=60,
+    )  # fmt: skip
+    assert closed.returncode == 0 and "Traceback" not in closed.stderr, closed.stderr
+
+
 def test_installed_command_ingests(installed_cli, pg, sample):
     done = installed_cli("ingest", "labels", str(sample.labels))
     assert done.code == 0, done.stderr

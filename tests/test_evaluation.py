@@ -195,6 +195,21 @@ def test_report_is_one_self_contained_page(cli, loaded, tmp_path):
 
 # The seed's small alphas on collinear features: scikit-learn warns, as in the notebook.
 @pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
+def test_the_shared_gram_search_refuses_splits_whose_training_rows_are_not_the_others():
+    # Each fold's training Gram is all rows' less its test rows': a split training on fewer
+    # rows, or on a test row, would be searched on the wrong matrix.
+    from asm_db.modeling.ridge import ridge_search
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 5)).astype(np.float32)
+    y = np.arange(40) % 2
+    rows = np.arange(40)
+    for train, test in ((rows[10:30], rows[:10]), (rows[9:], rows[:10])):
+        with pytest.raises(ValueError, match="all its other rows"):
+            ridge_search(X, y, [(train, test)], (1.0,))
+    assert ridge_search(X, y, [(rows[10:], rows[:10])], (1.0,)).best_params_ == {"alpha": 1.0}
+
+
 def test_ridge_search_picks_gridsearchcv_alpha_with_more_or_fewer_rows_than_features():
     # More rows than features: the shared-Gram search; fewer: GridSearchCV itself. Either way
     # the alpha and the refitted model are scikit-learn's.

@@ -84,5 +84,7 @@ def test_a_ragged_or_foreign_stream_is_refused():
         list(pgcopy.decode_batches([pgcopy.HEADER, bytes(row)[:-1], pgcopy.TRAILER], dtype, 2))
     with pytest.raises(ValueError, match="not a PostgreSQL binary COPY"):
         list(pgcopy.decode_batches([b"x" * 40], dtype, 2))
+    with pytest.raises(ValueError, match="header is cut short"):
+        list(pgcopy.decode_batches([pgcopy.HEADER[:12]], dtype, 2))
     empty = list(pgcopy.decode_batches([pgcopy.HEADER, pgcopy.TRAILER], dtype, 2))
     assert empty == []

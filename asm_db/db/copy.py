@@ -107,6 +107,8 @@ def decode_batches(
             if fill == capacity:
                 yield np.frombuffer(buffer, dtype=dtype)
                 fill = 0
+    if head:  # the stream ended inside the header
+        raise ValueError("not a PostgreSQL binary COPY stream (its header is cut short)")
     if head is None and fill >= 2 and fill % width == 2 and view[fill - 2 : fill] == TRAILER:
         fill -= 2
     if fill % width:

@@ -51,14 +51,20 @@ def write_overviews(pg: psycopg.Connection, map_id: int) -> int:
     # Every level groups every tile (five rows a tile): with the default work_mem (4 MB) the
     # grouping sorts on disk, 0.5 s at 75,000 tiles; hashed in memory it takes 0.2 s. The
     # setting is the transaction's, put back after (a failure rolls it back with the rest).
-    work_mem = pg.execute("SELECT current_setting('work_mem')").fetchone()[0]
-    pg.execute("SELECT set_config('work_mem', %s, true)", (OVERVIEW_WORK_MEM,))
+    work_mem, smaller = pg.execute(
+        "SELECT current_setting('work_mem'), "
+        "pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(%s)",
+        (OVERVIEW_WORK_MEM,),
+    ).fetchone()
+    if smaller:  # never less than the session's own
+        pg.execute("SELECT set_config('work_mem', %s, true)", (OVERVIEW_WORK_MEM,))
     cursor = pg.execute(
         load_sql("map_overviews_insert"),
         {"map_id": map_id, "cells": [lv.cells for lv in LEVELS]},
     )
     written = cursor.rowcount
-    pg.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
+    if smaller:
+        pg.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
     # Statistics for the planner's choice of a map's blocks at a zoom; the geometry's histogram
     # (twice the time) is left to autovacuum.
     pg.execute("ANALYZE asmdb.map_overviews (map_id, cells)")

@@ -43,9 +43,9 @@ def tile_feature_batches(
     tile_range: tuple[int, int] = (MIN_TILE_ID, MAX_TILE_ID),
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(tile ids, float32 feature matrix) of the tiles of a feature set in `tile_range`
-    (low included, high not), in tile order, a batch at a time: memory holds one batch,
-    whatever the number of tiles. The matrix is a view of one buffer that every batch
-    reuses (`pgcopy.decode_batches`): valid until the next batch is asked for."""
+    (low included, high not), in tile order, a batch at a time: memory holds two buffers of
+    a batch (the rows as received, the matrix), whatever the number of tiles. The matrix is
+    a view of the buffer every batch refills: valid until the next batch is asked for."""
     dtype = pgcopy.row_dtype([("tile_id", "int8"), ("features", ("float32", n_features))])
     params = {"feature_set_id": feature_set_id, "low": tile_range[0], "high": tile_range[1]}
     features = np.empty((batch_rows, n_features), dtype=np.float32)
@@ -67,8 +67,8 @@ def predict_tiles(
     readers: int = READERS,
     progress: Callable[[int], None] | None = None,
 ) -> TilePredictions:
-    """Score every tile; memory holds one batch of features per reader, plus three numbers
-    per tile.
+    """Score every tile; memory holds two buffers of a batch per reader (see
+    `tile_feature_batches`), plus three numbers per tile.
 
     With `open_connection` (a new connection to the same database), `readers` connections
     each stream one range of tiles at once, all in the snapshot of `pg`'s transaction: the

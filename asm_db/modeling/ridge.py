@@ -97,8 +97,10 @@ def ridge_search(
     shift = X.mean(axis=0, dtype=np.float64)
     Xc = np.subtract(X, shift.astype(dtype), dtype=dtype)
     coded = np.where(y == classes[-1], 1.0, -1.0).astype(dtype)
-    if any(len(train) + len(test) != len(y) for train, test in splits):
-        raise ValueError("each split's training rows must be all its other rows")
+    for train, test in splits:
+        rows = np.concatenate([train, test])
+        if len(rows) != len(y) or np.bincount(rows, minlength=len(y)).max() > 1:
+            raise ValueError("each split's training rows must be all its other rows")
     tests = [test for _, test in splits]
     # All rows' Gram once; each fold's training Gram is it minus its test rows' Gram, formed
     # in a reused buffer (fresh 64 MB matrices cost more to fault in than to fill).
@@ -112,7 +114,7 @@ def ridge_search(
     for f, test in enumerate(tests):
         Xt, yt = Xc[test], coded[test]
         np.copyto(gram, G)
-        _gram(Xt, gram, scale=-1.0)
+        gram = _gram(Xt, gram, scale=-1.0)
         A, b, mean, y_mean = _centred(
             gram,
             xy - _product(Xt, yt, transpose=True),
@@ -120,9 +122,10 @@ def ridge_search(
             coded.sum() - yt.sum(),
             len(y) - len(test),
         )
+        Xt64 = Xt.astype(np.float64)  # scored in float64, as the float64 solution needs
         for a, alpha in enumerate(alphas):
             w = _solve(A, b, alpha, dtype, work)
-            decision = _product(Xt, w).astype(np.float64) - mean @ w + y_mean
+            decision = _product(Xt64, w) - mean @ w + y_mean
             decisions[a, test] = decision
             if len(np.unique(y[test])) == 2:
                 fold_scores[f, a] = roc_auc_score(y[test], decision)
