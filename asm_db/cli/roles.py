@@ -63,6 +63,8 @@ def roles_create(
         rights = "read-only"
     verb = "created" if role.created else "updated"
     print(f"role {role.name} {verb}: {rights} on database {role.database}")
+    if role.public_role:
+        print(f"role {role.public_role}: the public map layers only (anonymous web visitors)")
     if role.password_set and not role.created:
         print(f"role {role.name}: its password was changed")
     if not role.password_set:

@@ -29,13 +29,24 @@ def serve(
             "--cookie-secure", help="Session cookies only over HTTPS (behind a TLS proxy)."
         ),
     ] = False,
+    statement_timeout: Annotated[
+        float,
+        typer.Option(
+            "--statement-timeout",
+            envvar="ASMDB_STATEMENT_TIMEOUT",
+            min=0.001,
+            max=3600,
+            help="Seconds a query started by a visitor may run before it is stopped (a 503).",
+            show_envvar=True,
+        ),
+    ] = 5.0,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Serve the web map at / and OGC API - Features and Tiles at /collections."""
     import uvicorn
 
     from asm_db.db.engine import check_ready, connect, create_engine
-    from asm_db.server.app import create_app
+    from asm_db.server.app import create_app, server_role
     from asm_db.server.settings import ServerSettings
 
     engine = create_engine(database_url)
@@ -48,7 +59,10 @@ def serve(
         port=port,
         public=public,
         cookie_secure=cookie_secure,
+        statement_timeout=statement_timeout,
     )
+    # Refused before listening: a role that could write, or without its anonymous visitors' role.
+    server_role(settings)
     app = create_app(settings)
     if not app.state.maplibre_ready:
         notify(

@@ -23,6 +23,7 @@ from asm_db.server import auth
 from asm_db.server.auth import COOKIE, LoginRefused, Session, current_session
 from asm_db.server.classes import maplibre_step, probability_classes
 from asm_db.server.ogc import PUBLIC_COLLECTIONS, may_read
+from asm_db.server.visitors import visitor_connection
 
 log = logging.getLogger("asmdb.server")
 router = APIRouter(prefix="/api")
@@ -132,7 +133,8 @@ async def logout(
 
 
 async def _server_rows(request: Request, name: str, params: dict) -> list[tuple]:
-    async with request.app.state.psycopg_pool.connection() as conn:
+    """Rows of a statement run on the server's pool as this request's visitor."""
+    async with visitor_connection(request.app.state.psycopg_pool, request) as conn:
         cur = await conn.execute(load_sql(name), params)
         return await cur.fetchall()
 

@@ -9,13 +9,15 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
-from asyncpg.exceptions import DataError
+import psycopg
+from asyncpg.exceptions import DataError, InsufficientPrivilegeError, QueryCanceledError
 from cql2 import Expr
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette_cramjam.middleware import CompressionMiddleware
 from tipg import errors as tipg_errors
@@ -25,6 +27,12 @@ from asm_db.server import api, ogc
 from asm_db.server.auth import LoginThrottle, SessionStore, current_session
 from asm_db.server.settings import ServerSettings
 from asm_db.server.tilecache import TileCache, TileCacheMiddleware
+from asm_db.server.visitors import (
+    ServerRole,
+    VisitorMiddleware,
+    check_server_role,
+    timeout_detail,
+)
 
 log = logging.getLogger("asmdb.server")
 MAPLIBRE_FILES = ("maplibre-gl.js", "maplibre-gl.css", "LICENSE.txt")
@@ -62,18 +70,20 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.server_role = await run_in_threadpool(server_role, settings)
         await ogc.open_pool(app, settings)
+        # Every query a visitor starts stops after the statement timeout.
+        connection = {
+            "autocommit": True,
+            "options": f"-c statement_timeout={settings.statement_timeout_ms()}",
+        }
         app.state.psycopg_pool = AsyncConnectionPool(
-            settings.libpq_url(),
-            min_size=1,
-            max_size=4,
-            open=False,
-            kwargs={"autocommit": True},
+            settings.libpq_url(), min_size=1, max_size=4, open=False, kwargs=connection
         )
         await app.state.psycopg_pool.open()
         # Searches run in worker threads on plain connections (numpy releases the GIL).
         app.state.sync_pool = ConnectionPool(
-            settings.libpq_url(), min_size=1, max_size=2, open=True, kwargs={"autocommit": True}
+            settings.libpq_url(), min_size=1, max_size=2, open=True, kwargs=connection
         )
         await ogc.register_catalog(app)
         if not app.state.maplibre_ready:
@@ -165,9 +175,17 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(
         CatalogUpdateMiddleware, func=ogc.register_catalog, ttl=settings.catalog_ttl_seconds
     )
-    # Outermost: a kept tile is answered before any other work (its headers were made once).
+    # A kept tile is answered before any other work (its headers were made once).
     app.add_middleware(TileCacheMiddleware)
+    # Outermost: every query below runs as the request's visitor, and stops when they leave.
+    app.add_middleware(VisitorMiddleware)
     return app
+
+
+def server_role(settings: ServerSettings) -> ServerRole:
+    """The server's own role and its anonymous visitors' role (AsmdbError if unfit)."""
+    with psycopg.connect(settings.libpq_url(), autocommit=True) as pg:
+        return check_server_role(pg)
 
 
 def invalid_query(request: Request) -> str | None:
@@ -234,6 +252,24 @@ def _error_handlers(app: FastAPI) -> None:
 
     for exc, code in CLIENT_ERRORS.items():
         app.add_exception_handler(exc, client_error(code))
+
+    async def timed_out(request: Request, exc: Exception) -> JSONResponse:
+        seconds = request.app.state.settings.statement_timeout
+        log.warning("%s %s: statement timeout", request.method, request.url.path)
+        return JSONResponse({"detail": timeout_detail(seconds)}, status_code=503)
+
+    async def not_allowed(request: Request, exc: Exception) -> JSONResponse:
+        # The visitor's role may not read what the query touched (the second wall behind the
+        # filter check): said, not shown.
+        log.warning(
+            "%s %s: permission denied to the visitor's role", request.method, request.url.path
+        )
+        return JSONResponse({"detail": "permission denied"}, status_code=403)
+
+    app.add_exception_handler(QueryCanceledError, timed_out)
+    app.add_exception_handler(InsufficientPrivilegeError, not_allowed)
+    app.add_exception_handler(psycopg.errors.InsufficientPrivilege, not_allowed)
+    app.add_exception_handler(psycopg.errors.QueryCanceled, timed_out)
 
     @app.exception_handler(DataError)
     async def bad_value(request: Request, exc: DataError) -> JSONResponse:

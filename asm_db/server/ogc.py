@@ -21,6 +21,7 @@ from tipg.settings import DatabaseSettings
 
 from asm_db.server.auth import current_session
 from asm_db.server.settings import ServerSettings
+from asm_db.server.visitors import as_reader, visitor_setup
 
 SCHEMA = "asmdb"
 PUBLIC_COLLECTIONS = (
@@ -90,14 +91,35 @@ def ogc_router() -> Endpoints:
 
 
 async def open_pool(app: FastAPI, settings: ServerSettings) -> None:
-    """The server's asyncpg pool, with tipg's catalog functions in each session's pg_temp."""
+    """The server's asyncpg pool, with tipg's catalog functions in each session's pg_temp;
+    each connection taken runs as the current visitor (`visitors`), under the statement
+    timeout."""
     tipg_collections.mvt_settings.max_features_per_tile = settings.max_features_per_tile
+    tipg_init = connection_factory([SCHEMA], "pg_temp")
+
+    async def init(conn: asyncpg.Connection) -> None:
+        # The reader's sessions are read-only by default: tipg's functions in pg_temp are
+        # made in an explicitly read-write transaction (temporary objects only; the role may
+        # write nothing else).
+        await conn.execute("BEGIN READ WRITE")
+        try:
+            await tipg_init(conn)
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+
     app.state.pool = await asyncpg.create_pool(
         settings.libpq_url(),
         min_size=1,
         max_size=settings.pool_size,
-        init=connection_factory([SCHEMA], "pg_temp"),
-        server_settings={"jit": "off", "application_name": "asmdb serve"},
+        init=init,
+        setup=visitor_setup(app),
+        server_settings={
+            "jit": "off",
+            "application_name": "asmdb serve",
+            "statement_timeout": str(settings.statement_timeout_ms()),
+        },
     )
 
 
@@ -107,6 +129,7 @@ async def register_catalog(app: FastAPI, **_: object) -> None:
         schemas=[SCHEMA], tables=list(USER_COLLECTIONS), only_spatial_tables=True
     )
     async with app.state.pool.acquire() as conn:
+        await as_reader(conn)
         found = await pg_get_collection_index(conn, settings=db_settings)
     collections = {}
     for collection in found:

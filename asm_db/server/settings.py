@@ -39,8 +39,13 @@ class ServerSettings(BaseSettings):
     tile_cache_mb: float = Field(default=128, ge=0)
     tile_cache_check_seconds: float = Field(default=2, gt=0)
     catalog_ttl_seconds: int = Field(default=60, ge=1)
+    # The longest a query a visitor starts may run (seconds); the request then gets a 503.
+    statement_timeout: float = Field(default=5, gt=0, le=3600)
     # Where "find more like this" keeps its reduced copy of the feature vectors.
     cache_dir: Path | None = None
+
+    def statement_timeout_ms(self) -> int:
+        return max(1, round(self.statement_timeout * 1000))
 
     def sqlalchemy_url(self) -> str:
         return database_url(self.database_url)

@@ -16,6 +16,7 @@ holds one batch at a time, besides the memory-mapped file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -158,9 +159,23 @@ def load_index(
     with _building:
         if str(folder) not in _loaded:
             if not (folder / "meta.json").exists():
-                _build(pg, feature_set, n_tiles, folder, dims, progress)
+                with no_statement_timeout(pg):
+                    _build(pg, feature_set, n_tiles, folder, dims, progress)
             _loaded[str(folder)] = _open(folder, feature_set)
     return _loaded[str(folder)]
+
+
+@contextlib.contextmanager
+def no_statement_timeout(pg: psycopg.Connection):
+    """Building an index reads every vector once: it may outlast a server's statement timeout,
+    which applies to the searches, not to this."""
+    before = pg.execute("SELECT current_setting('statement_timeout')").fetchone()[0]
+    pg.execute("SELECT set_config('statement_timeout', '0', false)")
+    try:
+        yield
+    finally:
+        if not pg.closed and pg.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            pg.execute("SELECT set_config('statement_timeout', %s, false)", (before,))
 
 
 def _open(folder: Path, feature_set: FeatureSet) -> SimilarityIndex:
