@@ -120,8 +120,9 @@ def reader_url(db_url, pg):
     user_part = db_url.split("//", 1)[1].split("@", 1)
     url = f"postgresql://{name}@{user_part[1]}"
     yield url
-    pg.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
-    pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+    for role in (name, f"{name}_public"):
+        pg.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 def test_the_reader_cannot_take_a_writers_lock_nor_stall_an_ingest(cli, pg, reader_url, sample):
@@ -180,7 +181,7 @@ def role_names(pg):
         return made[-1]
 
     yield fresh
-    for name in made:
+    for name in made + [f"{m}_public" for m in made]:
         if pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
             pg.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
             pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))

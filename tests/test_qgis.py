@@ -48,12 +48,13 @@ def run_qgis(spec: dict, tmp: Path, service_file: Path | None = None) -> dict:
 def _drop_role(name: str, url: str) -> None:
     """Roles belong to the whole server: revoke what the role holds in the test database, then
     drop it, so no test leaves a role behind."""
-    role = sql.Identifier(name)
-    with psycopg.connect(_plain(url), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
-            conn.execute(sql.SQL("DROP OWNED BY {}").format(role))
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
+    for each in (name, f"{name}_public"):  # a reader comes with its anonymous visitors' role
+        role = sql.Identifier(each)
+        with psycopg.connect(_plain(url), autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (each,)).fetchone():
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(role))
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
 
 
 def _plain(url: str) -> str:

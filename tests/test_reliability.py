@@ -226,10 +226,11 @@ def test_hostile_names_and_values_are_data_not_sql(db_url, cli, pg, sample, tmp_
             "SELECT count(*) FROM pg_roles WHERE rolname = %s", (HOSTILE,)
         ).fetchone() == (1,)
     finally:
-        with psycopg.connect(db_url.replace("+psycopg", ""), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(HOSTILE)))
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(HOSTILE)))
+        for role in (HOSTILE, f"{HOSTILE}_public"):
+            with psycopg.connect(db_url.replace("+psycopg", ""), autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
     assert pg.execute("SELECT to_regclass('asmdb.labels')").fetchone()[0] == "asmdb.labels"
 
 

@@ -135,10 +135,10 @@ def _check_takeover(
         raise AsmdbError(f"role '{name}' exists with administrative rights; choose another --name")
     databases = _marked_databases(comment)
     others = [m for m in memberships if m not in allowed_memberships]
-    if databases is None:
-        why = "asmdb did not create it"
-    elif others:
+    if others:
         why = f"it is a member of {', '.join(others)}"
+    elif databases is None:
+        why = "asmdb did not create it"
     elif database not in databases:
         why = f"asmdb made it for database {', '.join(databases)}"
     else:
