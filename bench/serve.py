@@ -173,6 +173,7 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="asmdb-bench-serve-"))
     data = work / "data"
     name = args.database or f"asmdb_bench_serve_{uuid.uuid4().hex[:8]}"
+    reader = f"{name}_reader"  # the server's role (roles are the server's: dropped at the end)
     args.keep = args.keep or args.database is not None
     info = psycopg.conninfo.conninfo_to_dict(args.admin_url)
     url = (
@@ -230,12 +231,15 @@ def main() -> None:
             flush=True,
         )
 
+        # The server runs as the reader role, as the README says (trust on loopback here).
+        run([ASMDB, "roles", "create", "--name", reader, "--force"], env)
+        reader_url = url.replace(f"//{info.get('user', '')}@", f"//{reader}@", 1)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         log = open(work / "serve.log", "w")
         server = subprocess.Popen(
             [ASMDB, "serve", "--public", "--port", str(port)],
-            env=env,
+            env={**env, "ASMDB_DATABASE_URL": reader_url},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -325,6 +329,8 @@ def main() -> None:
                 admin.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
+                for role in (reader, f"{reader}_public"):
+                    admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
     report["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     out = args.json or HERE / "results" / f"serve-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
