@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
 import psycopg
 from asyncpg.exceptions import DataError, InsufficientPrivilegeError, QueryCanceledError
-from cql2 import Expr
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -23,7 +20,7 @@ from starlette_cramjam.middleware import CompressionMiddleware
 from tipg import errors as tipg_errors
 from tipg.middleware import CatalogUpdateMiddleware
 
-from asm_db.server import api, ogc
+from asm_db.server import api, ogc, params
 from asm_db.server.auth import LoginThrottle, SessionStore, current_session
 from asm_db.server.settings import ServerSettings
 from asm_db.server.tilecache import TileCache, TileCacheMiddleware
@@ -140,6 +137,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(ogc.ogc_router().router)
+    app.dependency_overrides.update(ogc.DEPENDENCY_OVERRIDES)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
 
     _error_handlers(app)
@@ -192,28 +190,11 @@ def invalid_query(request: Request) -> str | None:
     """Why the OGC query parameters tipg would choke on are malformed, or None.
 
     tipg binds every value, so nothing malformed reaches SQL as code; this answers 400
-    instead of letting a value fail deep inside (a 500)."""
+    instead of letting a value fail deep inside (a 500). The filter, the tile and the ids
+    are checked against their layer in `ogc`."""
     if not request.url.path.startswith("/collections"):
         return None
-    params = request.query_params
-    bbox = params.get("bbox")
-    if bbox is not None:
-        try:
-            values = [float(v) for v in bbox.split(",")]
-        except ValueError:
-            return "bbox: four (or six) comma-separated numbers"
-        if len(values) not in (4, 6) or not all(math.isfinite(v) for v in values):
-            return "bbox: four (or six) comma-separated numbers"
-    expression = params.get("filter")
-    if expression is not None:
-        try:
-            if params.get("filter-lang") == "cql2-json":
-                Expr(json.loads(expression))
-            else:
-                Expr(expression)
-        except Exception:  # cql2 raises plain Exception for a parse error
-            return "filter: not a valid CQL2 expression"
-    return None
+    return params.invalid_params(request.query_params)
 
 
 def landing(request: Request) -> JSONResponse:

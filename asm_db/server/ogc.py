@@ -8,17 +8,27 @@ Only the collections in `USER_COLLECTIONS` are in the catalog: never the partiti
 from __future__ import annotations
 
 import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from cql2 import Expr
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from morecantile import Tile
+from morecantile import tms as tile_matrix_sets
 from tipg import collections as tipg_collections
 from tipg.collections import Catalog, Collection, CollectionList, pg_get_collection_index
 from tipg.database import connection_factory
-from tipg.dependencies import CollectionParams, CollectionsParams
+from tipg.dependencies import (
+    CollectionParams,
+    CollectionsParams,
+    TileParams,
+    filter_query,
+    ids_query,
+)
 from tipg.factory import Endpoints
 from tipg.settings import DatabaseSettings
 
+from asm_db.server import filters, params
 from asm_db.server.auth import current_session
 from asm_db.server.settings import ServerSettings
 from asm_db.server.visitors import as_reader, visitor_setup
@@ -60,7 +70,91 @@ def collection_for_user(
         raise HTTPException(status_code=404, detail=f"collection '{collectionId}' not found")
     if not may_read(request, collectionId):
         raise HTTPException(status_code=401, detail="log in to read this layer")
-    return CollectionParams(request, collectionId)
+    collection = CollectionParams(request, collectionId)
+    item = request.path_params.get("itemId")
+    if item is not None and collection.id_column is not None:
+        if not params.id_fits(item, collection.id_column.type):
+            raise HTTPException(
+                status_code=404,
+                detail=f"no item {item!r} in {collectionId}: its ids are {collection.id_column.type}",
+            )
+    for name in request.query_params:
+        column = collection.get_column(name)
+        if column is not None and column.is_geometry:
+            raise HTTPException(
+                status_code=400,
+                detail=f"{name}: choose by place with bbox or filter=S_INTERSECTS({name}, ...)",
+            )
+    return collection
+
+
+def filter_for_user(
+    collection: Annotated[Collection, Depends(collection_for_user)],
+    query: Annotated[str | None, Query(alias="filter", description="CQL2 filter")] = None,
+    filter_lang: Annotated[
+        Literal["cql2-text", "cql2-json"] | None,
+        Query(alias="filter-lang", description="cql2-text (the default) or cql2-json"),
+    ] = None,
+) -> Expr | None:
+    """tipg's CQL2 filter, once `filters` has checked it against the collection's columns."""
+    if query is None:
+        return None
+    columns = {column.name: column.type for column in collection.properties}
+    try:
+        return Expr(filters.checked_filter(query, filter_lang, columns))
+    except filters.FilterRejected as exc:
+        raise HTTPException(status_code=400, detail=f"filter: {exc}") from exc
+
+
+def ids_for_user(
+    collection: Annotated[Collection, Depends(collection_for_user)],
+    ids: Annotated[str | None, Query(description="Filter by ids (comma-separated)")] = None,
+) -> list[str] | None:
+    """tipg's `ids`, each of which fits the collection's key (else the item cannot exist)."""
+    if not ids:
+        return None
+    wanted = ids.split(",")
+    key = collection.id_column
+    for item in wanted:
+        if key is not None and not params.id_fits(item, key.type):
+            raise HTTPException(
+                status_code=404,
+                detail=f"no item {item!r} in {collection.id}: its ids are {key.type}",
+            )
+    return wanted
+
+
+def tile_in_matrix(
+    tileMatrixSetId: Annotated[str, Path()],  # noqa: N803
+    z: Annotated[int, Path(description="Zoom level (tile matrix) of the tile")],
+    x: Annotated[int, Path(description="Column of the tile in its tile matrix")],
+    y: Annotated[int, Path(description="Row of the tile in its tile matrix")],
+) -> Tile:
+    """tipg's tile from z/x/y, when the tile matrix set has that tile (404 otherwise)."""
+    if tileMatrixSetId not in tile_matrix_sets.list():
+        raise HTTPException(status_code=404, detail=f"no tile matrix set {tileMatrixSetId!r}")
+    tms = tile_matrix_sets.get(tileMatrixSetId)
+    if not tms.minzoom <= z <= tms.maxzoom:
+        raise HTTPException(
+            status_code=404,
+            detail=f"no zoom {z} in {tileMatrixSetId}: zooms {tms.minzoom} to {tms.maxzoom}",
+        )
+    matrix = tms.matrix(z)
+    if not (0 <= x < matrix.matrixWidth and 0 <= y < matrix.matrixHeight):
+        raise HTTPException(
+            status_code=404,
+            detail=f"no tile {z}/{x}/{y} in {tileMatrixSetId}: at zoom {z} x is 0 to "
+            f"{matrix.matrixWidth - 1} and y 0 to {matrix.matrixHeight - 1}",
+        )
+    return Tile(x, y, z)
+
+
+# tipg's dependencies that asmdb answers in its own way (`app.dependency_overrides`).
+DEPENDENCY_OVERRIDES = {
+    filter_query: filter_for_user,
+    ids_query: ids_for_user,
+    TileParams: tile_in_matrix,
+}
 
 
 def collections_for_user(
