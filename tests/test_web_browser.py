@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from PIL import Image
 
-from conftest import drop_roles, run_asmdb, throwaway_db
+from conftest import run_asmdb, throwaway_db
 from web_server import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -32,23 +32,25 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 @pytest.fixture(scope="module")
-def site(template_db, sample):
+def site(password_cluster, sample):
+    """A trained sample database with a review queue and a reviewer, in a cluster that checks
+    passwords (the role goes with it)."""
     reviewer = (f"web_rev_{uuid.uuid4().hex[:6]}", "review-pw-9")
-    try:
-        with throwaway_db(template_db) as url:
-            for args in (
-                ("ingest", "labels", str(sample.labels)),
-                ("ingest", "features", str(sample.features)),
-                ("train", "--cv", "seed", "--bootstrap", "0"),
-                ("review", "queue", "--min-label-distance", "0"),
-                ("roles", "create", "--reviewer", "--name", reviewer[0], "--password", reviewer[1]),
-            ):
-                done = run_asmdb(url, *args)
-                assert done.code == 0, done.stderr
-            with serve(url, "--public") as server:
-                yield {"url": url, "server": server, "reviewer": reviewer}
-    finally:
-        drop_roles([reviewer[0]])
+    url = password_cluster.create_database()
+    for args in (
+        ("db", "upgrade"),
+        ("ingest", "labels", str(sample.labels)),
+        ("ingest", "features", str(sample.features)),
+        ("train", "--cv", "seed", "--bootstrap", "0"),
+        ("review", "queue", "--min-label-distance", "0"),
+        ("roles", "create", "--reviewer", "--name", reviewer[0], "--password", reviewer[1]),
+    ):
+        done = run_asmdb(url, *args)
+        assert done.code == 0, done.stderr
+    # server role: the database owner's URL for now.
+    server_url = url
+    with serve(server_url, "--public") as server:
+        yield {"url": url, "server": server, "reviewer": reviewer}
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from tipg.middleware import CatalogUpdateMiddleware
 
 from asm_db.server import api, ogc
 from asm_db.server.auth import LoginThrottle, SessionStore, current_session
+from asm_db.server.proxy import BaseUrl, TrustedProxyHeaders
 from asm_db.server.settings import ServerSettings
 from asm_db.server.tilecache import TileCache, TileCacheMiddleware
 
@@ -167,6 +168,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     # Outermost: a kept tile is answered before any other work (its headers were made once).
     app.add_middleware(TileCacheMiddleware)
+    # Before everything: the client's address, scheme and host, from trusted proxies only.
+    if settings.base_url:
+        app.add_middleware(BaseUrl, base_url=settings.base_url)
+    app.add_middleware(TrustedProxyHeaders, trusted_hosts=settings.forwarded_allow_ips)
     return app
 
 
