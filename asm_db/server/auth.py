@@ -3,8 +3,8 @@
 A login is checked by PostgreSQL itself: the server connects as that role with the password
 given, and keeps that one connection for the session. A connection PostgreSQL opened without
 asking for the password (`trust` in pg_hba.conf for the server's host) proves nothing and is
-refused. Writes run on it, so the role's grants
-decide what a person may change; the password is never kept, only the open connection.
+refused. Writes run on it, so the role's grants decide what a person may change; the password
+is never kept, only the open connection.
 Sessions live in the server's memory (one process): they end after `session_idle_minutes`
 without a request, after `session_max_hours` in all, at logout, or when the server stops.
 """
@@ -116,7 +116,7 @@ class LoginThrottle:
         while started and now - started[0] > self.window:
             started.popleft()
         if len(started) >= self.attempts:
-            raise HTTPException(status_code=429, detail="too many failed logins; wait a while")
+            raise HTTPException(status_code=429, detail="too many login attempts; wait a while")
         started.append(now)
         return now
 
@@ -147,7 +147,7 @@ def login_conninfo(base_url: str, user: str, password: str) -> str:
     params.update(user=user, password=password)
     conninfo = make_conninfo("", **params)
     if conninfo_to_dict(conninfo) != params:
-        raise LoginRefused("a NUL byte in the user name or password")
+        raise LoginRefused("the user name or password would cut the connection string (NUL)")
     return conninfo
 
 
