@@ -5,7 +5,8 @@ The data most tests start from is made once per session into further templates: 
 asks for `loaded` starts with the sample's labels and features ingested, one that asks for
 `trained` with those and one run. `cli` runs the command line in this process, as the installed
 command runs it but without its 2 s of imports; `installed_cli` and `run_asmdb` run the installed
-`asmdb` command."""
+`asmdb` command. Tests that log in to the web server use `password_cluster`, a cluster of
+their own that checks passwords."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from password_cluster import PasswordCluster, running_password_cluster
 from psycopg import sql
 from typer.testing import CliRunner
 
@@ -89,6 +91,14 @@ def template_db():
     engine.dispose()
     yield name
     _drop_db(name)
+
+
+@pytest.fixture(scope="session")
+def password_cluster() -> Iterator[PasswordCluster]:
+    """A PostgreSQL cluster of the session's own that asks for passwords over TCP, for tests
+    that log in to the web server (the main cluster trusts 127.0.0.1); removed afterwards."""
+    with running_password_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture

@@ -128,3 +128,19 @@ def test_passwords_are_hidden_in_any_message():
         == "at postgresql://ana:***@db:5432/x and host=db password=***"
     )
     assert without_password(f"password = '{SECRET} x' port=5") == "password = *** port=5"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--base-url", "ftp://maps.example.org"),
+        ("--base-url", "https://maps.example.org/?x=1"),
+        ("--base-url", "https://user@maps.example.org"),
+        ("--forwarded-allow-ips", "127.0.0.l"),
+        ("--forwarded-allow-ips", "10.0.0.0/8,proxy.example"),
+    ],
+)
+def test_a_bad_proxy_option_of_serve_is_a_usage_error_naming_it(cli, option, value):
+    done = cli("serve", option, value)
+    assert done.code == 2 and "Traceback" not in done.stderr
+    assert option in done.stderr and repr(value.split(",")[-1]) in done.stderr, done.stderr

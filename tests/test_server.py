@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from conftest import drop_roles, run_asmdb, throwaway_db
-from web_server import serve
+from web_server import as_role, serve
 
 pytestmark = pytest.mark.slow  # starts the web server on a trained database
 
@@ -32,34 +32,33 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 
 
 @pytest.fixture(scope="module")
-def site(template_db, sample):
-    """A trained sample database with a review queue, two reviewers and a reader."""
+def site(password_cluster, sample):
+    """A trained sample database with a review queue, two reviewers and a reader, in a cluster
+    that checks passwords (the roles go with it)."""
     suffix = uuid.uuid4().hex[:6]
     roles = {
         "ana": (f"web_ana_{suffix}", "ana-pw-1"),
         "ben": (f"web_ben_{suffix}", "ben-pw-2"),
         "reader": (f"web_reader_{suffix}", "reader-pw-3"),
     }
-    try:
-        with throwaway_db(template_db) as url:
-            for args in (
-                ("ingest", "labels", str(sample.labels)),
-                ("ingest", "features", str(sample.features)),
-                ("train", "--cv", "seed", "--bootstrap", "0"),
-                ("review", "queue", "--min-label-distance", "0"),
-            ):
-                done = run_asmdb(url, *args)
-                assert done.code == 0, done.stderr
-            for key, (name, password) in roles.items():
-                extra = ("--reviewer",) if key != "reader" else ()
-                done = run_asmdb(
-                    url, "roles", "create", "--name", name, "--password", password, *extra
-                )
-                assert done.code == 0, done.stderr
-            with serve(url, "--public") as server:
-                yield {"url": url, "server": server, "roles": roles}
-    finally:
-        drop_roles([name for name, _ in roles.values()])
+    url = password_cluster.create_database()
+    for args in (
+        ("db", "upgrade"),
+        ("ingest", "labels", str(sample.labels)),
+        ("ingest", "features", str(sample.features)),
+        ("train", "--cv", "seed", "--bootstrap", "0"),
+        ("review", "queue", "--min-label-distance", "0"),
+    ):
+        done = run_asmdb(url, *args)
+        assert done.code == 0, done.stderr
+    for key, (name, password) in roles.items():
+        extra = ("--reviewer",) if key != "reader" else ()
+        done = run_asmdb(url, "roles", "create", "--name", name, "--password", password, *extra)
+        assert done.code == 0, done.stderr
+    # The server runs as the reader role, with its password.
+    server_url = as_role(url, *roles["reader"])
+    with serve(server_url, "--public") as server:
+        yield {"url": url, "server_url": server_url, "server": server, "roles": roles}
 
 
 @pytest.fixture
@@ -228,7 +227,7 @@ def pg_map(site) -> int:
 
 
 def test_private_server_needs_a_login_for_everything(site):
-    with serve(site["url"]) as server:
+    with serve(site["server_url"]) as server:
         c = httpx.Client(base_url=server.url, timeout=60)
         assert c.get("/collections").status_code == 401
         assert c.get("/collections/asmdb.latest_predictions/items").status_code == 401
@@ -332,6 +331,154 @@ def test_logins_are_checked_by_postgresql(site):
     # Passwords appear in no log line.
     log = site["server"].log()
     assert all(pw not in log for _, pw in site["roles"].values())
+
+
+def test_a_login_postgresql_did_not_check_is_refused_saying_how_to_fix_it(template_db):
+    """Where pg_hba.conf trusts the server's host (the main test cluster trusts 127.0.0.1) any
+    password opens a connection, so none proves anything: 401, and the log says what to set."""
+    name = f"web_trusted_{uuid.uuid4().hex[:6]}"
+    try:
+        with throwaway_db(template_db) as url:
+            done = run_asmdb(
+                url, "roles", "create", "--reviewer", "--name", name, "--password", "right-pw"
+            )
+            assert done.code == 0, done.stderr
+            assert run_asmdb(url, "roles", "create", "--name", f"{name}_r").code == 0
+            with serve(as_role(url, f"{name}_r")) as server:
+                c = httpx.Client(base_url=server.url, timeout=60)
+                for password in ("wrong-pw", "right-pw"):
+                    r = c.post("/api/login", json={"username": name, "password": password})
+                    assert r.status_code == 401, r.text
+                assert c.get("/api/session").json()["user"] is None
+                told = [line for line in server.log().splitlines() if "pg_hba.conf" in line]
+                assert len(told) == 2, server.log()
+                assert all("scram-sha-256" in line and name in line for line in told)
+    finally:
+        drop_roles([name, f"{name}_r", f"{name}_r_public"])
+
+
+def _post_logins(base: str, logins: list[dict], forwarded_for: list[str]) -> list[int]:
+    """POST every login at once; their status codes, in order."""
+    import asyncio
+
+    async def attempts():
+        async with httpx.AsyncClient(base_url=base, timeout=120) as c:
+            return await asyncio.gather(
+                *(
+                    c.post("/api/login", json=login, headers={"X-Forwarded-For": address})
+                    for login, address in zip(logins, forwarded_for, strict=True)
+                )
+            )
+
+    return [r.status_code for r in asyncio.run(attempts())]
+
+
+def test_concurrent_wrong_logins_are_held_to_the_limit_whatever_address_they_claim(site):
+    """60 wrong logins at once, each claiming its own X-Forwarded-For: no proxy is trusted by
+    default, so they share the peer's address, and those still in flight count: 10 are tried,
+    50 answered 429; then even the right password waits."""
+    name, password = site["roles"]["ana"]
+    with serve(site["server_url"]) as server:
+        wrong = [{"username": name, "password": f"wrong-{i}"} for i in range(60)]
+        codes = _post_logins(server.url, wrong, [f"198.51.100.{i}" for i in range(60)])
+        assert sorted(codes) == [401] * 10 + [429] * 50
+        right = {"username": name, "password": password}
+        assert _post_logins(server.url, [right], ["203.0.113.9"]) == [429]
+
+
+def test_a_trusted_proxy_names_the_client_the_scheme_and_the_host(site):
+    """`--forwarded-allow-ips 127.0.0.1`: the proxy's X-Forwarded-For is the address the
+    throttle counts (a login that succeeded does not count), and its X-Forwarded-Proto and
+    -Host are this server's origin for the same-origin check and the OGC links. Without it
+    (the module's server) the same headers are ignored."""
+    name, password = site["roles"]["ana"]
+    right = {"username": name, "password": password}
+    wrong = {"username": name, "password": "wrong"}
+    proxied = {
+        "Origin": "https://maps.example.org",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "maps.example.org",
+    }
+    untrusted = httpx.Client(base_url=site["server"].url, timeout=60)
+    assert untrusted.post("/api/login", json=right, headers=proxied).status_code == 403
+    landing = untrusted.get("/?f=json", headers=proxied).json()
+    assert all(link["href"].startswith(site["server"].url) for link in landing["links"])
+    with serve(site["server_url"], "--forwarded-allow-ips", "127.0.0.1") as server:
+        # Nine failures, then successes (which do not count), then the tenth failure.
+        codes = _post_logins(server.url, [wrong] * 9, ["203.0.113.5"] * 9)
+        codes += [_post_logins(server.url, [right], ["203.0.113.5"])[0] for _ in range(3)]
+        codes += _post_logins(server.url, [wrong, right], ["203.0.113.5"] * 2)
+        assert codes == [401] * 9 + [200] * 3 + [401, 429]
+        # Another client behind the same proxy is not paused.
+        assert _post_logins(server.url, [right], ["203.0.113.6"]) == [200]
+        c = httpx.Client(base_url=server.url, timeout=60)
+        ok = c.post("/api/login", json=right, headers=proxied)
+        assert ok.status_code == 200, ok.text
+        landing = c.get("/?f=json", headers=proxied).json()
+        assert {link["href"].split("/")[2] for link in landing["links"]} == {"maps.example.org"}
+        assert all(link["href"].startswith("https://") for link in landing["links"])
+        elsewhere = {**proxied, "Origin": "https://evil.example"}
+        assert c.post("/api/login", json=right, headers=elsewhere).status_code == 403
+
+
+def test_the_base_url_makes_the_ogc_links(site):
+    """ASMDB_BASE_URL: the landing page's and tipg's links use it, whatever Host is sent."""
+    base = "https://maps.example.org/asmdb"
+    with serve(site["server_url"], "--public", env={"ASMDB_BASE_URL": base}) as server:
+        c = httpx.Client(base_url=server.url, timeout=60, headers={"Host": "evil.example"})
+        hrefs = [link["href"] for link in c.get("/?f=json").json()["links"]]
+        hrefs += [link["href"] for link in c.get("/collections").json()["links"]]
+        items = c.get("/collections/asmdb.latest_predictions/items", params={"limit": 1})
+        assert items.status_code == 200, items.text
+        hrefs += [link["href"] for link in items.json()["links"]]
+        assert hrefs and all(h.startswith(base + "/") for h in hrefs), hrefs
+        assert f"{base}/collections" in hrefs
+        assert any(h.startswith(f"{base}/collections/asmdb.latest_predictions") for h in hrefs)
+
+
+def test_a_login_with_a_nul_or_control_character_is_refused_before_postgresql(site):
+    name, password = site["roles"]["ana"]
+    c = client(site)
+    for username, secret in (
+        (name + "\x00", password),
+        (name + "\x00 host=evil.example", password),
+        (name + "\n", password),
+        (name + "\x85", password),
+        (name, password + "\x00"),
+    ):
+        r = c.post("/api/login", json={"username": username, "password": secret})
+        assert r.status_code == 422, (username, secret, r.text)
+    assert c.get("/api/session").json()["user"] is None
+
+
+def test_a_nul_byte_cannot_cut_the_login_connection_string(site, monkeypatch, tmp_path):
+    """libpq reads the connection string up to a NUL byte; what it then lacks it takes from the
+    server's environment, here a password file holding the role's password. The login is
+    refused all the same."""
+    import asyncio
+
+    from asm_db.server.auth import LoginRefused, open_login
+
+    name, password = site["roles"]["ana"]
+    base = site["url"].replace("+psycopg", "")
+    info = psycopg.conninfo.conninfo_to_dict(base)
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"*:*:*:*:{password}\n")
+    passfile.chmod(0o600)
+    for variable, value in (
+        ("PGHOST", info["host"]),
+        ("PGPORT", info["port"]),
+        ("PGDATABASE", info["dbname"]),
+        ("PGPASSFILE", str(passfile)),
+    ):
+        monkeypatch.setenv(variable, value)
+
+    async def attempt():
+        conn, _ = await open_login(base, name + "\x00", "wrong")
+        await conn.close()
+
+    with pytest.raises(LoginRefused):
+        asyncio.run(attempt())
 
 
 INJECTIONS = [

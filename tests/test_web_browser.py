@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from conftest import drop_roles, run_asmdb, throwaway_db
-from web_server import serve
+from web_server import as_role, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
@@ -32,23 +32,26 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 @pytest.fixture(scope="module")
-def site(template_db, sample):
+def site(password_cluster, sample):
+    """A trained sample database with a review queue and a reviewer, in a cluster that checks
+    passwords (the role goes with it)."""
     reviewer = (f"web_rev_{uuid.uuid4().hex[:6]}", "review-pw-9")
-    try:
-        with throwaway_db(template_db) as url:
-            for args in (
-                ("ingest", "labels", str(sample.labels)),
-                ("ingest", "features", str(sample.features)),
-                ("train", "--cv", "seed", "--bootstrap", "0"),
-                ("review", "queue", "--min-label-distance", "0"),
-                ("roles", "create", "--reviewer", "--name", reviewer[0], "--password", reviewer[1]),
-            ):
-                done = run_asmdb(url, *args)
-                assert done.code == 0, done.stderr
-            with serve(url, "--public") as server:
-                yield {"url": url, "server": server, "reviewer": reviewer}
-    finally:
-        drop_roles([reviewer[0]])
+    reader = (f"web_reader_{uuid.uuid4().hex[:6]}", "reader-pw-8")
+    url = password_cluster.create_database()
+    for args in (
+        ("db", "upgrade"),
+        ("ingest", "labels", str(sample.labels)),
+        ("ingest", "features", str(sample.features)),
+        ("train", "--cv", "seed", "--bootstrap", "0"),
+        ("review", "queue", "--min-label-distance", "0"),
+        ("roles", "create", "--reviewer", "--name", reviewer[0], "--password", reviewer[1]),
+        ("roles", "create", "--name", reader[0], "--password", reader[1]),
+    ):
+        done = run_asmdb(url, *args)
+        assert done.code == 0, done.stderr
+    # The server runs as the reader role, with its password.
+    with serve(as_role(url, *reader), "--public") as server:
+        yield {"url": url, "server": server, "reviewer": reviewer}
 
 
 @pytest.fixture(scope="module")
@@ -261,36 +264,46 @@ P2024 = "2024-01-01/2024-12-31"
 @pytest.fixture(scope="module")
 def periods_site(template_db, sample):
     """A database with two periods (a model trained on 2019 and applied to 2024: one
-    promoted map each), served to the public."""
-    with throwaway_db(template_db) as url:
-        for args in (
-            ("ingest", "labels", str(sample.labels)),
-            (
-                "ingest",
-                "features",
-                str(sample.features),
-                "--feature-set",
-                "y2019",
-                "--period",
-                P2019,
-            ),
-            (
-                "ingest",
-                "features",
-                str(sample.later_features),
-                "--feature-set",
-                "y2024",
-                "--period",
-                P2024,
-            ),
-            ("train", "--feature-set", "y2019", "--cv", "seed", "--bootstrap", "0"),
-            ("predict", "--run", "1", "--feature-set", "y2024"),
-            ("change", "--from", "1", "--to", "2"),
-        ):
-            done = run_asmdb(url, *args)
-            assert done.code == 0, done.stderr
-        with serve(url, "--public") as server:
-            yield {"url": url, "server": server}
+    promoted map each), served to the public (the server as a reader role)."""
+    reader = f"web_periods_{uuid.uuid4().hex[:6]}"
+    try:
+        with throwaway_db(template_db) as url:
+            yield from _periods_site(url, sample, reader)
+    finally:
+        drop_roles([reader, f"{reader}_public"])
+
+
+def _periods_site(url, sample, reader):
+    """Two periods, a change between them and a reader; the server as that reader."""
+    for args in (
+        ("ingest", "labels", str(sample.labels)),
+        (
+            "ingest",
+            "features",
+            str(sample.features),
+            "--feature-set",
+            "y2019",
+            "--period",
+            P2019,
+        ),
+        (
+            "ingest",
+            "features",
+            str(sample.later_features),
+            "--feature-set",
+            "y2024",
+            "--period",
+            P2024,
+        ),
+        ("train", "--feature-set", "y2019", "--cv", "seed", "--bootstrap", "0"),
+        ("predict", "--run", "1", "--feature-set", "y2024"),
+        ("change", "--from", "1", "--to", "2"),
+        ("roles", "create", "--name", reader),
+    ):
+        done = run_asmdb(url, *args)
+        assert done.code == 0, done.stderr
+    with serve(as_role(url, reader), "--public") as server:
+        yield {"url": url, "server": server}
 
 
 def test_the_period_slider_shows_each_periods_map(browser, periods_site, site):

@@ -1,4 +1,7 @@
-"""Start `asmdb serve` (the installed command) on a free loopback port for a test, and stop it."""
+"""Start `asmdb serve` (the installed command) on a free loopback port for a test, and stop it.
+
+The server runs as a reader role made by `asmdb roles create`, as the README tells people to:
+it refuses a superuser or a role that may write."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -29,6 +33,13 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError("no free port in 18000-18999")
+
+
+def as_role(url: str, role: str, password: str | None = None) -> str:
+    """`url` (SQLAlchemy or libpq form) connecting as another role, with its password if given."""
+    rest = url.split("//", 1)[1].split("@", 1)[1]
+    who = quote(role, safe="") + (f":{quote(password, safe='')}" if password else "")
+    return f"postgresql://{who}@{rest}"
 
 
 @dataclass

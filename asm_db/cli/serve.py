@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
 from asm_db.cli.common import DatabaseUrl, notify
+
+
+def _checked(name: str) -> Callable[[str | None], str | None]:
+    """A Typer callback: asm_db.server.settings' check `name`, its ValueError a usage error."""
+
+    def callback(value: str | None) -> str | None:
+        if value is None:
+            return None
+        from asm_db.server import settings  # the server's imports only when serving
+
+        try:
+            return getattr(settings, name)(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return callback
 
 
 def serve(
@@ -40,6 +57,27 @@ def serve(
             show_envvar=True,
         ),
     ] = 5.0,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            envvar="ASMDB_FORWARDED_ALLOW_IPS",
+            show_envvar=True,
+            callback=_checked("check_forwarded_allow_ips"),
+            help="Proxies whose X-Forwarded-For, -Proto and -Host headers are believed: "
+            "addresses or networks, comma-separated (127.0.0.1 behind a proxy on this "
+            "machine). Default: none, the peer's address is the client's.",
+        ),
+    ] = "",
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ASMDB_BASE_URL",
+            show_envvar=True,
+            callback=_checked("check_base_url"),
+            help="The address people reach the server at, e.g. https://maps.example.org: "
+            "links in OGC answers use it instead of the request's Host.",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Serve the web map at / and OGC API - Features and Tiles at /collections."""
@@ -60,6 +98,8 @@ def serve(
         public=public,
         cookie_secure=cookie_secure,
         statement_timeout=statement_timeout,
+        forwarded_allow_ips=forwarded_allow_ips,
+        base_url=base_url,
     )
     # Refused before listening: a role that could write, or without its anonymous visitors' role.
     server_role(settings)
@@ -76,4 +116,7 @@ def serve(
         notify(f"warning: listening on {host}: put a reverse proxy with TLS in front (README)")
     access = "map layers public, the rest after login" if public else "everything after login"
     notify(f"asmdb serving http://{host}:{port}/ ({access}); Ctrl-C stops")
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    # The app decides whose proxy headers count (asm_db.server.proxy), not uvicorn's default.
+    uvicorn.run(
+        app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False
+    )

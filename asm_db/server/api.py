@@ -33,8 +33,10 @@ MAX_INT4 = 2**31 - 1
 
 
 class Login(BaseModel):
-    username: str = Field(min_length=1, max_length=63)
-    password: str = Field(min_length=1, max_length=1024)
+    # libpq reads C strings: a NUL would cut the connection string; control characters are in
+    # no sensible role name.
+    username: str = Field(min_length=1, max_length=63, pattern=r"^\P{Cc}+$")
+    password: str = Field(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")
 
 
 class Answer(BaseModel):
@@ -91,18 +93,23 @@ async def login(credentials: Login, request: Request, response: Response) -> dic
         raise HTTPException(status_code=403, detail="cross-site login refused")
     client = request.client.host if request.client else "?"
     throttle: auth.LoginThrottle = request.app.state.login_throttle
-    throttle.check(client)
+    attempt = throttle.start(client)
     try:
+        settings = request.app.state.settings
         conn, can_review = await auth.open_login(
-            request.app.state.settings.libpq_url(), credentials.username, credentials.password
+            settings.libpq_url(),
+            credentials.username,
+            credentials.password,
+            settings.statement_timeout_ms(),
         )
     except LoginRefused as exc:
-        throttle.failed(client)
-        # The reason (from PostgreSQL, never holding the password) goes to the log only.
+        # The attempt keeps counting against the limit. The reason (from PostgreSQL, never
+        # holding the password) goes to the log only.
         log.warning("login refused for %r from %s: %s", credentials.username, client, exc)
         raise HTTPException(
             status_code=401, detail="login refused: wrong user name or password"
         ) from None
+    throttle.succeeded(client, attempt)
     old = request.cookies.get(COOKIE)
     if old:
         await request.app.state.sessions.drop(old)

@@ -22,6 +22,7 @@ from tipg.middleware import CatalogUpdateMiddleware
 
 from asm_db.server import api, ogc, params
 from asm_db.server.auth import LoginThrottle, SessionStore, current_session
+from asm_db.server.proxy import BaseUrl, TrustedProxyHeaders
 from asm_db.server.settings import ServerSettings
 from asm_db.server.tilecache import TileCache, TileCacheMiddleware
 from asm_db.server.visitors import (
@@ -175,8 +176,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     # A kept tile is answered before any other work (its headers were made once).
     app.add_middleware(TileCacheMiddleware)
-    # Outermost: every query below runs as the request's visitor, and stops when they leave.
+    # Every query below runs as the request's visitor, and stops when they leave.
     app.add_middleware(VisitorMiddleware)
+    # Before everything: the client's address, scheme and host, from trusted proxies only.
+    if settings.base_url:
+        app.add_middleware(BaseUrl, base_url=settings.base_url)
+    app.add_middleware(TrustedProxyHeaders, trusted_hosts=settings.forwarded_allow_ips)
     return app
 
 

@@ -1,8 +1,10 @@
 """Logins, sessions and cross-site request forgery protection.
 
 A login is checked by PostgreSQL itself: the server connects as that role with the password
-given, and keeps that one connection for the session. Writes run on it, so the role's grants
-decide what a person may change; the password is never kept, only the open connection.
+given, and keeps that one connection for the session. A connection PostgreSQL opened without
+asking for the password (`trust` in pg_hba.conf for the server's host) proves nothing and is
+refused. Writes run on it, so the role's grants decide what a person may change; the password
+is never kept, only the open connection.
 Sessions live in the server's memory (one process): they end after `session_idle_minutes`
 without a request, after `session_max_hours` in all, at logout, or when the server stops.
 """
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 from fastapi import HTTPException, Request
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from asm_db.db.sqlfiles import load_sql
 
@@ -99,48 +101,86 @@ class SessionStore:
 
 
 class LoginThrottle:
-    """At most `attempts` failed logins per client address in `window` seconds."""
+    """At most `attempts` logins per client address in `window` seconds, except those that
+    succeeded: an attempt counts from its start, so attempts still in flight count too."""
 
     def __init__(self, attempts: int, window: float) -> None:
         self.attempts = attempts
         self.window = window
-        self._failures: dict[str, deque[float]] = {}
+        self._started: dict[str, deque[float]] = {}
 
-    def check(self, client: str) -> None:
-        failures = self._failures.get(client)
+    def start(self, client: str) -> float:
+        """Count an attempt from `client` (429 when it would pass the limit); its token."""
         now = time.monotonic()
-        while failures and now - failures[0] > self.window:
-            failures.popleft()
-        if failures is not None and len(failures) >= self.attempts:
-            raise HTTPException(status_code=429, detail="too many failed logins; wait a while")
+        started = self._started.setdefault(client, deque())
+        while started and now - started[0] > self.window:
+            started.popleft()
+        if len(started) >= self.attempts:
+            raise HTTPException(status_code=429, detail="too many login attempts; wait a while")
+        started.append(now)
+        return now
 
-    def failed(self, client: str) -> None:
-        self._failures.setdefault(client, deque()).append(time.monotonic())
+    def succeeded(self, client: str, token: float) -> None:
+        """The attempt `token` logged in: it no longer counts."""
+        started = self._started.get(client)
+        if started is not None and token in started:
+            started.remove(token)
+        if not started:
+            self._started.pop(client, None)
+
+
+def login_conninfo(
+    base_url: str, user: str, password: str, statement_timeout_ms: int | None = None
+) -> str:
+    """The connection string of a login: the server's host, port and database, `user` and
+    `password`, and libpq's password file turned off.
+
+    libpq reads it as a C string, so a NUL byte in a value would end it there and drop the
+    parameters after it (libpq then falls back to the server's environment): the string is
+    read back with libpq's own parser and refused unless every parameter survived.
+    """
+    params = {
+        key: value
+        for key, value in conninfo_to_dict(base_url).items()
+        if key not in ("user", "password", "passfile")
+    }
+    params.update(passfile=os.devnull, application_name="asmdb web", connect_timeout="10")
+    if statement_timeout_ms is not None:  # the session's queries stop like the server's
+        params["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    # What a stranger sends goes last: nothing the server fixes comes after it.
+    params.update(user=user, password=password)
+    conninfo = make_conninfo("", **params)
+    if conninfo_to_dict(conninfo) != params:
+        raise LoginRefused("the user name or password would cut the connection string (NUL)")
+    return conninfo
 
 
 async def open_login(
-    base_url: str, user: str, password: str
+    base_url: str, user: str, password: str, statement_timeout_ms: int | None = None
 ) -> tuple[psycopg.AsyncConnection, bool]:
     """Connect as `user` with `password`; returns the connection and whether it may review.
 
-    Superusers are refused: their writes would not be decided by grants. An empty password is
-    refused too, so libpq never falls back to the server's own password file or variables.
+    Only a connection for which PostgreSQL checked the password counts: where pg_hba.conf
+    trusts the server's host any password would do, so the login is refused (and the reason
+    says what to configure). Superusers are refused: their writes would not be decided by
+    grants. An empty password is refused too, so libpq never falls back to the server's own
+    password file or variables.
     """
     if not user or not password:
         raise LoginRefused("empty user name or password")
-    conninfo = make_conninfo(
-        base_url,
-        user=user,
-        password=password,
-        passfile=os.devnull,
-        application_name="asmdb web",
-        connect_timeout="10",
-    )
+    conninfo = login_conninfo(base_url, user, password, statement_timeout_ms)
     try:
         conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LoginRefused(reason) from None
+    if not conn.pgconn.used_password:
+        await conn.close()
+        raise LoginRefused(
+            "PostgreSQL did not ask for the password (pg_hba.conf trusts this server's host), "
+            "so it proves nothing: set scram-sha-256 (or md5) for the server's host in "
+            "pg_hba.conf and reload PostgreSQL"
+        )
     try:
         cur = await conn.execute(load_sql("web_login_role"))
         superuser, can_review = await cur.fetchone()
@@ -171,17 +211,16 @@ def require_session(request: Request) -> Session:
 
 
 def same_origin(request: Request) -> bool:
-    """A browser's Origin (or Referer) header, when sent, names this server."""
+    """A browser's Origin (or Referer) header, when sent, names this server.
+
+    This server is the request's scheme and Host as the app sees them: `X-Forwarded-Proto`
+    and `X-Forwarded-Host` count only from a trusted proxy, and `--base-url` replaces both
+    (asm_db.server.proxy)."""
     origin = request.headers.get("origin") or request.headers.get("referer")
     if not origin:
         return True
     own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-    forwarded = request.headers.get("x-forwarded-host")
-    allowed = {own}
-    if forwarded:
-        proto = request.headers.get("x-forwarded-proto", request.url.scheme)
-        allowed.add(f"{proto}://{forwarded}")
-    return any(origin == a or origin.startswith(a + "/") for a in allowed)
+    return origin == own or origin.startswith(own + "/")
 
 
 def require_write(request: Request) -> Session:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from asm_db.db.engine import database_url
@@ -31,6 +33,12 @@ class ServerSettings(BaseSettings):
     # Failed logins allowed per client address within `login_window_seconds` before a pause.
     login_attempts: int = Field(default=10, gt=0)
     login_window_seconds: float = Field(default=300, gt=0)
+    # Proxies whose X-Forwarded-For, -Proto and -Host headers are believed: addresses or
+    # networks, comma-separated, or "*"; empty: no one (the peer's address is the client's).
+    forwarded_allow_ips: str = ""
+    # The address people reach the server at (e.g. https://maps.example.org): links in OGC
+    # answers and the same-origin check use it instead of the request's Host.
+    base_url: str | None = None
     # Vector tiles: features per tile before tipg truncates (low zooms hold many tiles).
     max_features_per_tile: int = Field(default=100_000, gt=0)
     pool_size: int = Field(default=8, gt=0)
@@ -47,9 +55,51 @@ class ServerSettings(BaseSettings):
     def statement_timeout_ms(self) -> int:
         return max(1, round(self.statement_timeout * 1000))
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_allow_ips(cls, value: str) -> str:
+        return check_forwarded_allow_ips(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_base_url(value)
+
     def sqlalchemy_url(self) -> str:
         return database_url(self.database_url)
 
     def libpq_url(self) -> str:
         """The URL as libpq and asyncpg read it (no SQLAlchemy driver suffix)."""
         return self.sqlalchemy_url().replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def check_forwarded_allow_ips(value: str) -> str:
+    """`value` if it is empty, "*" or comma-separated IP addresses and networks (ValueError)."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if items == ["*"]:
+        return "*"
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network") from None
+    return ",".join(items)
+
+
+def check_base_url(value: str) -> str:
+    """`value` if it is an http(s) URL of a host with at most a path (ValueError)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(f"expected http(s)://host[:port][/path], got {value!r}")
+    return value.rstrip("/")
