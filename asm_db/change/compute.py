@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from asm_db.change.classes import CLASSES, DEFAULT_MIN_DELTA, DEFAULT_THRESHOLD  # noqa: F401
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.keys import fits_integer
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, InputError, NotFound
 
@@ -255,7 +256,10 @@ def make_change(
 
 def get_change(pg: psycopg.Connection, change_id: int | None = None) -> Change:
     """A recorded change; the newest without `change_id`."""
-    row = pg.execute(load_sql("change_get"), {"change_id": change_id}).fetchone()
+    if change_id is not None and not fits_integer(change_id):
+        row = None  # no change has an id beyond its column's type
+    else:
+        row = pg.execute(load_sql("change_get"), {"change_id": change_id}).fetchone()
     if row is None:
         if change_id is not None:
             raise NotFound(f"no change {change_id}; `asmdb change --from MAP --to MAP` makes one")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from asm_db.cli.common import DatabaseUrl, notify
+from asm_db.cli.common import SEED_MAX, SEED_MIN, DatabaseUrl, notify
 from asm_db.db.engine import create_engine
 from asm_db.errors import AsmdbError
 from asm_db.review.options import MAP_THRESHOLD, ChangeQueueOptions, QueueOptions
@@ -92,7 +92,9 @@ def review_queue(
             help="With --change: at least this many per change class (all, where fewer).", min=0
         ),
     ] = CHANGE_QUEUE.min_per_stratum,
-    seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = QUEUE.seed,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the random sample.", min=SEED_MIN, max=SEED_MAX)
+    ] = QUEUE.seed,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Choose tiles to review and add them to asmdb.review_queue (a QGIS layer), each tile
