@@ -116,13 +116,14 @@ def read_zones(path: str | Path, zone_field: str) -> list[tuple[str, bytes]]:
     import numpy as np
     import shapely
 
+    from asm_db.gdal_paths import gdal_path
     from asm_db.ingest.columns import refuse_nul
 
     path = Path(path)
     if not path.exists():
         raise InputError(path, "no such file")
     try:
-        zones = gpd.read_file(path)
+        zones = gpd.read_file(gdal_path(path))
     except Exception as exc:  # pyogrio raises many kinds
         raise InputError(path, f"cannot be read as a vector file: {exc}") from None
     geometry = getattr(zones, "active_geometry_name", None)

@@ -16,6 +16,7 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.gdal_paths import gdal_path
 from asm_db.ingest.columns import columns_found, csv_delimiter, match_columns, refuse_nul
 from asm_db.ingest.label_dates import date_column_of, observation_dates
 from asm_db.ingest.label_placement import check_placement
@@ -82,7 +83,7 @@ def read_label_file(path: Path) -> pd.DataFrame:
             except ValueError:  # plain parquet without geo metadata
                 frame = pd.read_parquet(path)
         else:
-            frame = gpd.read_file(path)
+            frame = gpd.read_file(gdal_path(path))
     except (
         pd.errors.ParserError,
         pd.errors.EmptyDataError,

@@ -24,11 +24,12 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import MAX_ROWS_SHOWN, AsmdbError, InputError
+from asm_db.gdal_paths import gdal_path
 from asm_db.ingest.columns import refuse_nul
 from asm_db.maps.registry import resolve_map
 from asm_db.probability_classes import CLASSES, sql_params
 from asm_db.publish import qml
-from asm_db.publish.files import write_styled_gpkg
+from asm_db.publish.files import check_target, write_styled_gpkg
 from asm_db.review import change_queue
 from asm_db.review.options import MAX_NOTES, MAX_REVIEWER, QueueOptions
 
@@ -232,6 +233,7 @@ def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> 
     out = Path(out)
     if out.suffix.lower() != ".gpkg":
         raise InputError(out, "the review file must be a GeoPackage (.gpkg)")
+    check_target(out, gdal=True)
     with connect(engine) as conn:
         check_ready(conn)
         run_id = resolve_map(driver(conn), run_id=run_id).run_id
@@ -252,7 +254,7 @@ def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> 
 def _review_layer(path: Path) -> str:
     """The layer of a review GeoPackage to read: its only layer whatever its name (QGIS saves
     under the name one types), else `review_queue`. QGIS's table of styles is not a layer."""
-    names = [str(n) for n in pyogrio.list_layers(path)[:, 0] if n != "layer_styles"]
+    names = [str(n) for n in pyogrio.list_layers(gdal_path(path))[:, 0] if n != "layer_styles"]
     if len(names) == 1:
         return names[0]
     if "review_queue" in names:
@@ -272,7 +274,9 @@ def _read_reviews(path: Path) -> pd.DataFrame:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         else:
             layer = _review_layer(path)
-            frame = pd.DataFrame(pyogrio.read_dataframe(path, layer=layer, read_geometry=False))
+            frame = pd.DataFrame(
+                pyogrio.read_dataframe(gdal_path(path), layer=layer, read_geometry=False)
+            )
     except InputError:
         raise
     except Exception as exc:  # any reader failure is the file's, reported as one line
