@@ -194,6 +194,46 @@ def test_bad_change_requests_are_one_line_and_change_nothing(two_periods, pg, tm
     assert snapshot(pg) == before
 
 
+def test_a_zones_file_that_is_not_polygons_is_one_line_and_changes_nothing(
+    two_periods, pg, tmp_path
+):
+    """A CSV (no geometry), points, a zone without a name, coordinates that are not finite:
+    one line naming the file (and row, and column), exit 1, nothing stored; `review estimate
+    --zones` reads zones the same way."""
+    zone = shapely.box(-13.5, 7.5, -12, 9)
+    table = tmp_path / "zones.csv"
+    table.write_text("name,population\nWest,120000\n")
+    points = tmp_path / "points.gpkg"
+    gpd.GeoDataFrame(
+        {"name": ["West", "East"]}, geometry=[zone, shapely.Point(-12, 8)], crs=4326
+    ).to_file(points)
+    unnamed = tmp_path / "unnamed.gpkg"
+    gpd.GeoDataFrame({"name": ["West", None]}, geometry=[zone, zone], crs=4326).to_file(unnamed)
+    far = tmp_path / "far.gpkg"
+    gpd.GeoDataFrame(
+        {"name": ["Far"]}, geometry=[shapely.box(0, 0, 1e30, 1e30)], crs=32629
+    ).to_file(far)
+    before = snapshot(pg)
+    for path, where, message in [
+        (table, "", "has no geometry: zones are polygons in a vector file"),
+        (points, " (row 2)", "zones must be polygons, found Point"),
+        (unnamed, " (row 2, column 'name')", "the zone has no name"),
+        (far, " (row 1)", "coordinates that are not finite numbers"),
+    ]:
+        zones = ("--zones", str(path), "--zone-field", "name")
+        for args in (
+            ("change", "--from", "1", "--to", "2"),
+            ("review", "estimate", "--change", "1"),
+        ):
+            done = two_periods(*args, *zones)
+            assert done.code == 1 and "Traceback" not in done.stderr, (path, done.stderr)
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(f"error: {path}{where}: {message}"), (
+                lines
+            )
+        assert snapshot(pg) == before
+
+
 def test_zones_get_exact_mapped_areas_per_class(two_periods, pg, tmp_path):
     """Two zones splitting the area down a meridian through tile centres: each tile on the line
     counts half its area on each side, and its count on the side holding its centre."""

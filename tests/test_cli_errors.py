@@ -144,3 +144,52 @@ def test_a_bad_proxy_option_of_serve_is_a_usage_error_naming_it(cli, option, val
     done = cli("serve", option, value)
     assert done.code == 2 and "Traceback" not in done.stderr
     assert option in done.stderr and repr(value.split(",")[-1]) in done.stderr, done.stderr
+
+
+def test_an_id_beyond_its_column_type_is_not_found_in_one_line(cli, pg, trained, tmp_path):
+    """Run, map and change ids are PostgreSQL integers: a larger number (or one beyond bigint)
+    names nothing, said as for any unknown id, and nothing changes."""
+    from conftest import snapshot
+
+    before = snapshot(pg)
+    out = tmp_path / "out.gpkg"
+    for big in (str(2**31), str(-(2**31) - 1), "99999999999999999999"):
+        for args, message in [
+            (("runs", "show", "--", big), f"no model run {big}"),
+            (("runs", "compare", "--", "1", big), f"no model run {big}"),
+            (("runs", "promote", "--", big), f"no model run {big}"),
+            (("runs", "delete", "--yes", "--", big), f"no run {big}"),
+            (("report", "--", big, str(tmp_path / "r.html")), f"no model run {big}"),
+            (("maps", "show", "--", big), f"no map {big}"),
+            (("maps", "promote", "--", big), f"no map {big}"),
+            (("change", "--from", "1", "--to", big), f"no map {big}"),
+            (("review", "queue", "--run", big), f"no model run {big}"),
+            (("review", "queue", "--change", big), f"no change {big}"),
+            (("review", "export", str(out), "--change", big), f"no change {big}"),
+            (("review", "estimate", "--run", big), f"no model run {big}"),
+            (("export", "predictions", str(out), "--map", big), f"no map {big}"),
+            (("export", "change", str(out), "--change", big), f"no change {big}"),
+        ]:
+            line = _one_line(cli(*args))
+            assert line.startswith(f"error: {message}"), (args, line)
+    assert snapshot(pg) == before
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("train", "--seed", "-1"),
+        ("train", "--seed", str(2**32)),
+        ("review", "queue", "--seed", "-1"),
+        ("sample-data", "OUT", "--seed", "99999999999999999999"),
+        ("train", "--readers", "3000000000"),
+        ("predict", "--run", "1", "--feature-set", "default", "--readers", "100000"),
+    ],
+)
+def test_a_seed_or_reader_count_out_of_range_is_refused_before_any_work(cli, tmp_path, args):
+    out = tmp_path / "out"
+    done = cli(*(str(out) if a == "OUT" else a for a in args))
+    assert done.code == 2 and "Traceback" not in done.stderr
+    assert f"Invalid value for '{args[-2]}'" in done.stderr
+    assert not out.exists()

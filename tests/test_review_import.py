@@ -8,6 +8,7 @@ from asm_db.errors import InputError
 from asm_db.ingest.features import ingest_features
 from asm_db.ingest.labels import ingest_labels
 from asm_db.modeling.options import Protocol
+from asm_db.review.options import MAX_NOTES, MAX_REVIEWER
 from asm_db.review.queue import import_reviews, make_queue
 from asm_db.runs.train import train_run
 
@@ -28,19 +29,72 @@ def _reviews(pg) -> list[tuple]:
     ).fetchall()
 
 
-def test_every_row_applied_and_a_repeated_id_takes_its_last_row(engine, pg, queued, tmp_path):
+def test_every_row_is_applied(engine, pg, queued, tmp_path):
     first, second, *rest = queued
     path = tmp_path / "reviews.csv"
-    lines = ["review_id,status,reviewer,notes", f"{first},confirmed,ana,first try"]
+    lines = ["review_id,status,reviewer,notes", f"{first},rejected,ana,second look"]
     lines += [f"{second},rejected,,"] + [f"{r},unclear,bo,look again" for r in rest]
-    lines += [f"{first},rejected,ana,second look"]
     path.write_text("\n".join(lines) + "\n")
     result = import_reviews(engine, path)
-    assert (result.rows, result.changed) == (len(queued) + 1, len(queued))
+    assert (result.rows, result.changed) == (len(queued), len(queued))
     rows = {r[0]: r[1:] for r in _reviews(pg)}
     assert rows[first] == ("rejected", "ana", "second look", True)
     assert rows[second] == ("rejected", None, None, True)
     assert {rows[r] for r in rest} == {("unclear", "bo", "look again", True)}
+
+
+def test_a_review_id_given_twice_is_refused_naming_both_rows(cli, pg, queued, tmp_path):
+    first, second = queued[:2]
+    before = _reviews(pg)
+    path = tmp_path / "reviews.csv"
+    path.write_text(
+        f"review_id,status,reviewer\n{first},confirmed,ana\n{second},rejected,ana\n"
+        f"{first},rejected,bo\n"
+    )
+    done = cli("review", "import", str(path))
+    assert done.code == 1 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path} (rows 1, 3, column 'review_id')")
+    assert f"review_id {first} is given more than once" in lines[0]
+    assert _reviews(pg) == before
+
+
+@pytest.mark.parametrize("column", ["notes", "reviewer"])
+def test_a_nul_character_in_a_text_column_is_one_line_and_changes_nothing(
+    cli, pg, queued, tmp_path, column
+):
+    before = _reviews(pg)
+    path = tmp_path / "reviews.csv"
+    path.write_bytes(
+        f"review_id,status,{column}\n{queued[0]},confirmed,fine\n{queued[1]},rejected,a\0b\n".encode()
+    )
+    done = cli("review", "import", str(path))
+    assert done.code == 1 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path} (row 2, column '{column}')")
+    assert "NUL" in lines[0]
+    assert _reviews(pg) == before
+
+
+@pytest.mark.parametrize(("column", "longest"), [("notes", MAX_NOTES), ("reviewer", MAX_REVIEWER)])
+def test_text_longer_than_the_web_page_takes_is_refused(cli, pg, queued, tmp_path, column, longest):
+    before = _reviews(pg)
+    path = tmp_path / "reviews.csv"
+    path.write_text(
+        f"review_id,status,{column}\n{queued[0]},confirmed,{'x' * longest}\n"
+        f"{queued[1]},rejected,{'x' * (longest + 1)}\n"
+    )
+    done = cli("review", "import", str(path))
+    assert done.code == 1 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path} (row 2, column '{column}')")
+    assert f"longer than {longest:,} characters" in lines[0]
+    assert _reviews(pg) == before
+    # At the limit, it is taken whole.
+    path.write_text(f"review_id,status,{column}\n{queued[0]},confirmed,{'x' * longest}\n")
+    assert cli("review", "import", str(path)).code == 0
+    stored = {r[0]: r for r in _reviews(pg)}[queued[0]]
+    assert stored[2 if column == "reviewer" else 3] == "x" * longest
 
 
 def test_unknown_review_ids_name_their_rows_and_change_nothing(engine, pg, queued, tmp_path):
@@ -97,9 +151,10 @@ def _waiting_sessions(pg, blocker_pid: int) -> int:
 def test_two_review_imports_at_once_both_finish_and_the_last_one_wins(
     db_url, engine, pg, trained, tmp_path, shared
 ):
-    """Two `asmdb review import`s of files sharing a part of their review_ids (or none), run
-    as two processes whose transactions are held open side by side: neither deadlocks nor hangs,
-    both succeed, and the second's values are final where the files overlap."""
+    """Two `asmdb review import --replace`s of files sharing a part of their review_ids (or
+    none), run as two processes whose transactions are held open side by side: neither
+    deadlocks nor hangs, both succeed, and the second's values are final where the files
+    overlap."""
     import os
     import subprocess
     import time
@@ -134,7 +189,7 @@ def test_two_review_imports_at_once_both_finish_and_the_last_one_wins(
         blocker.execute("LOCK TABLE asmdb.labels IN SHARE MODE")
         procs = {
             reviewer: subprocess.Popen(
-                [str(ASMDB), "review", "import", str(path)],
+                [str(ASMDB), "review", "import", "--replace", str(path)],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -282,21 +337,25 @@ def test_a_geopackage_saved_under_another_layer_name_is_read(engine, pg, queued,
     assert {r[1] for r in _reviews(pg)} == {"rejected"}
 
 
-def test_an_import_reports_what_it_changed_only(cli, pg, queued, tmp_path):
-    # Review rows on tiles without a label: no contradiction in the way.
-    free = [
+def _free(pg) -> list[int]:
+    """Review rows on tiles without a label: no contradiction in the way."""
+    return [
         r[0]
         for r in pg.execute(
             "SELECT q.review_id FROM asmdb.review_queue AS q WHERE NOT EXISTS ("
             "SELECT 1 FROM asmdb.labels AS l WHERE ST_Intersects(l.geom, q.geom)) ORDER BY 1"
         )
     ]
+
+
+def test_an_import_reports_what_it_changed_only(cli, pg, queued, tmp_path):
+    free = _free(pg)
     assert len(free) >= 4
 
-    def run(name: str, lines: list[str]) -> str:
+    def run(name: str, lines: list[str], *options: str) -> str:
         path = tmp_path / name
         path.write_text("review_id,status\n" + "".join(f"{x}\n" for x in lines))
-        result = cli("review", "import", str(path))
+        result = cli("review", "import", *options, str(path))
         assert result.code == 0, result.stderr
         return result.stdout.splitlines()[0].removeprefix(f"{path}: ")
 
@@ -309,7 +368,7 @@ def test_an_import_reports_what_it_changed_only(cli, pg, queued, tmp_path):
     assert run("one.csv", [f"{free[3]},confirmed"]) == (
         "1 row, 0 reviews changed; labels 0 new, 0 updated"
     )
-    assert run("flip.csv", [f"{free[0]},rejected"]) == (
+    assert run("flip.csv", [f"{free[0]},rejected"], "--replace") == (
         "1 row, 1 review changed; labels 0 new, 1 updated"
     )
     # Every answered row points at its tile's label, which says what the review says.
@@ -322,3 +381,63 @@ def test_an_import_reports_what_it_changed_only(cli, pg, queued, tmp_path):
     assert rows == [("rejected", 0), ("confirmed", 1), ("confirmed", 1), ("confirmed", 1)]
     labels = cli("review", "labels")
     assert labels.code == 0 and "labels from reviews: 0 new, 0 updated" in labels.stdout
+
+
+def _review_labels(pg) -> dict[str, tuple]:
+    return {
+        r[0]: r[1:]
+        for r in pg.execute(
+            "SELECT unique_id, label, extra->>'reviewer' FROM asmdb.labels "
+            "WHERE source_file = 'review'"
+        )
+    }
+
+
+def test_another_reviewers_answer_is_replaced_only_with_replace_and_its_label_follows(
+    cli, pg, queued, tmp_path
+):
+    first, second = _free(pg)[:2]
+    tiles = dict(pg.execute("SELECT review_id, tile_id FROM asmdb.review_queue").fetchall())
+
+    def answer(name: str, lines: list[str], *options: str):
+        path = tmp_path / name
+        path.write_text("review_id,status,reviewer\n" + "".join(f"{x}\n" for x in lines))
+        return path, cli("review", "import", *options, str(path))
+
+    assert answer("ana.csv", [f"{first},confirmed,ana", f"{second},confirmed,ana"])[1].code == 0
+    before, labels = _reviews(pg), _review_labels(pg)
+    assert labels == {f"review-{tiles[r]}": (1, "ana") for r in (first, second)}
+    # Another reviewer's file, and one naming no reviewer, are refused whole: one line, the
+    # rows and whose answers they are; nothing changes.
+    for name, who in (("bo.csv", "bo"), ("unnamed.csv", "")):
+        rows = [f"{queued[-1]},rejected,{who}", f"{first},rejected,{who}"]
+        path, done = answer(name, rows + [f"{second},unclear,{who}"])
+        assert done.code == 1 and "Traceback" not in done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith(f"error: {path} (rows 2, 3, column 'reviewer')")
+        assert "answers given by ana" in lines[0] and "--replace" in lines[0]
+        assert _reviews(pg) == before and _review_labels(pg) == labels
+    # Ana changes her own answer without --replace; the label follows.
+    assert answer("ana2.csv", [f"{first},rejected,ana"])[1].code == 0
+    assert _review_labels(pg)[f"review-{tiles[first]}"] == (0, "ana")
+    # With --replace, bo's answers land and the labels made from ana's follow them: updated
+    # where bo confirms or rejects, removed where bo is unclear.
+    path, done = answer("bo.csv", [f"{first},confirmed,bo", f"{second},unclear,bo"], "--replace")
+    assert done.code == 0, done.stderr
+    assert done.stdout.splitlines()[0] == (
+        f"{path}: 2 rows, 2 reviews changed; labels 0 new, 1 updated, 1 removed"
+    )
+    assert _review_labels(pg) == {f"review-{tiles[first]}": (1, "bo")}
+    # Labels agree with the answers: each confirmed or rejected map review points at its
+    # tile's review label, which says the same; no other row points at a label.
+    mismatched = pg.execute(
+        "SELECT q.review_id FROM asmdb.review_queue AS q "
+        "LEFT JOIN asmdb.labels AS l ON l.label_id = q.label_id "
+        "WHERE CASE WHEN q.status IN ('confirmed', 'rejected') "
+        "  THEN l.label IS DISTINCT FROM CASE q.status WHEN 'confirmed' THEN 1 ELSE 0 END "
+        "  ELSE q.label_id IS NOT NULL END"
+    ).fetchall()
+    assert mismatched == []
+    again = cli("review", "labels")
+    assert again.code == 0 and "labels from reviews: 0 new, 0 updated" in again.stdout

@@ -126,10 +126,12 @@ def test_confirmed_mines_are_the_queries(cli, pg, planted, tmp_path, monkeypatch
 def test_unknown_tile_is_one_line_and_stores_nothing(cli, pg, planted, tmp_path, monkeypatch):
     monkeypatch.setenv("ASMDB_CACHE_DIR", str(tmp_path / "cache"))
     assert cli("ingest", "features", str(planted["path"])).code == 0
-    done = cli("similar", "--tile", "12345")
-    assert done.code == 1
-    assert done.stderr.strip().splitlines()[-1] == (
-        "error: tile 12345 has no vector in feature set 'default'"
-    )
+    # An id beyond a tile id's type (bigint) is as unknown as any other.
+    for tile in ("12345", str(2**63), "99999999999999999999"):
+        done = cli("similar", "--tile", tile)
+        assert done.code == 1 and "Traceback" not in done.stderr
+        assert done.stderr.strip().splitlines()[-1] == (
+            f"error: tile {tile} has no vector in feature set 'default'"
+        )
     assert cli("similar").code == 1  # neither --tile nor --confirmed
     assert pg.execute("SELECT count(*) FROM asmdb.similarity_queries").fetchone() == (0,)

@@ -30,8 +30,9 @@ from sqlalchemy.engine import Engine
 from asm_db.change.classes import CLASSES, DEFAULT_MIN_DELTA, DEFAULT_THRESHOLD  # noqa: F401
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.keys import fits_integer
 from asm_db.db.sqlfiles import load_sql
-from asm_db.errors import AsmdbError, NotFound
+from asm_db.errors import AsmdbError, InputError, NotFound
 
 
 @dataclass(frozen=True)
@@ -108,39 +109,68 @@ def _warn_if_backwards(
 
 
 def read_zones(path: str | Path, zone_field: str) -> list[tuple[str, bytes]]:
-    """(zone name, WKB in EPSG:4326) per polygon feature of a vector file."""
+    """(zone name, WKB in EPSG:4326) per polygon feature of a vector file. A file that is not
+    one (a CSV, a raster), a feature that is not a polygon, a name missing or that PostgreSQL
+    cannot store: one line naming the file, and the row and column where there is one."""
     import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from asm_db.gdal_paths import gdal_path
+    from asm_db.ingest.columns import refuse_nul
 
     path = Path(path)
     if not path.exists():
-        raise AsmdbError(f"{path}: no such file")
+        raise InputError(path, "no such file")
     try:
-        zones = gpd.read_file(path)
+        zones = gpd.read_file(gdal_path(path))
     except Exception as exc:  # pyogrio raises many kinds
-        raise AsmdbError(f"{path}: cannot be read as a vector file: {exc}") from None
-    if zone_field not in zones.columns:
-        found = ", ".join(str(c) for c in zones.columns if c != zones.geometry.name)
-        raise AsmdbError(
-            f"{path}: no column '{zone_field}' for --zone-field (columns: {found or 'none'})"
+        raise InputError(path, f"cannot be read as a vector file: {exc}") from None
+    geometry = getattr(zones, "active_geometry_name", None)
+    if geometry is None:
+        raise InputError(
+            path,
+            "has no geometry: zones are polygons in a vector file (GeoPackage, GeoJSON, "
+            "Shapefile, ...)",
+        )
+    if zone_field not in zones.columns or zone_field == geometry:
+        found = ", ".join(str(c) for c in zones.columns if c != geometry)
+        raise InputError(
+            path, f"no column '{zone_field}' for --zone-field (columns: {found or 'none'})"
         )
     if zones.crs is None:
-        raise AsmdbError(f"{path}: has no coordinate reference system (CRS)")
-    zones = zones[zones.geometry.notna() & ~zones.geometry.is_empty].to_crs(4326)
-    polygonal = zones.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+        raise InputError(path, "has no coordinate reference system (CRS)")
+    zones = zones.reset_index(drop=True)  # index + 1: the file's row
+    refuse_nul(path, zones, [zone_field])
+    zones = zones[zones.geometry.notna() & ~zones.geometry.is_empty]
+    polygonal = zones.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
     if not polygonal.all():
-        row = int(polygonal.to_numpy().argmin()) + 1
-        raise AsmdbError(
-            f"{path} (row {row}): zones must be polygons, found "
-            f"{zones.geometry.iloc[row - 1].geom_type}"
+        first = int(polygonal.argmin())
+        raise InputError(
+            path,
+            f"zones must be polygons, found {zones.geometry.iloc[first].geom_type}",
+            rows=zones.index[~polygonal] + 1,
         )
     if zones.empty:
-        raise AsmdbError(f"{path}: holds no zone polygons")
-    names = zones[zone_field]
-    missing = names.isna().to_numpy()
+        raise InputError(path, "holds no zone polygons")
+    try:
+        zones = zones.to_crs(4326)
+    except Exception as exc:  # pyproj: no way from the file's CRS to WGS 84
+        raise InputError(path, f"cannot be reprojected to WGS 84 (EPSG:4326): {exc}") from None
+    coords, owner = shapely.get_coordinates(zones.geometry.to_numpy(), return_index=True)
+    unbounded = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    if unbounded.size:
+        raise InputError(
+            path,
+            "coordinates that are not finite numbers in WGS 84 (EPSG:4326)",
+            rows=zones.index[unbounded] + 1,
+        )
+    missing = zones[zone_field].isna().to_numpy()
     if missing.any():
-        row = int(missing.argmax()) + 1
-        raise AsmdbError(f"{path} (row {row}, column '{zone_field}'): the zone has no name")
-    return [(str(n), g.wkb) for n, g in zip(names, zones.geometry, strict=True)]
+        raise InputError(
+            path, "the zone has no name", rows=zones.index[missing] + 1, column=zone_field
+        )
+    return [(str(n), g.wkb) for n, g in zip(zones[zone_field], zones.geometry, strict=True)]
 
 
 def zone_totals(
@@ -227,7 +257,10 @@ def make_change(
 
 def get_change(pg: psycopg.Connection, change_id: int | None = None) -> Change:
     """A recorded change; the newest without `change_id`."""
-    row = pg.execute(load_sql("change_get"), {"change_id": change_id}).fetchone()
+    if change_id is not None and not fits_integer(change_id):
+        row = None  # no change has an id beyond its column's type
+    else:
+        row = pg.execute(load_sql("change_get"), {"change_id": change_id}).fetchone()
     if row is None:
         if change_id is not None:
             raise NotFound(f"no change {change_id}; `asmdb change --from MAP --to MAP` makes one")

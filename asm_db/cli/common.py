@@ -50,10 +50,18 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
 
 
+# Connections a command may open to stream tiles (far below PostgreSQL's max_connections).
+MAX_READERS = 64
 Readers = Annotated[
     int,
-    typer.Option(help="Connections streaming tiles to score at once (about two per core).", min=1),
+    typer.Option(
+        help="Connections streaming tiles to score at once (about two per core).",
+        min=1,
+        max=MAX_READERS,
+    ),
 ]
+# A random seed: what numpy and scikit-learn take.
+SEED_MIN, SEED_MAX = 0, 2**32 - 1
 
 
 def confirmation(yes: bool) -> Callable[[str], None]:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from asm_db.cli.common import DatabaseUrl, notify
+from asm_db.cli.common import SEED_MAX, SEED_MIN, DatabaseUrl, notify
 from asm_db.db.engine import create_engine
 from asm_db.errors import AsmdbError
 from asm_db.review.options import MAP_THRESHOLD, ChangeQueueOptions, QueueOptions
@@ -92,7 +92,9 @@ def review_queue(
             help="With --change: at least this many per change class (all, where fewer).", min=0
         ),
     ] = CHANGE_QUEUE.min_per_stratum,
-    seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = QUEUE.seed,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the random sample.", min=SEED_MIN, max=SEED_MAX)
+    ] = QUEUE.seed,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Choose tiles to review and add them to asmdb.review_queue (a QGIS layer), each tile
@@ -163,20 +165,33 @@ def review_export(
     print(f"{out}: {export_queue(create_engine(database_url), out, run)} tiles to review")
 
 
+def _removed(n: int) -> str:
+    return f", {n} removed" if n else ""
+
+
 @app.command("import")
 def review_import(
     file: Annotated[Path, typer.Argument(help="GeoPackage (from `review export`) or CSV.")],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace answers given by another reviewer (or by no one named); without it, "
+            "a file that would is refused.",
+        ),
+    ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Take reviews back by review_id and turn confirmed/rejected ones into labels."""
+    """Take reviews back by review_id (one row each) and turn confirmed/rejected ones into
+    labels; a review label whose answer is now unclear or pending is removed."""
     from asm_db.review.queue import import_reviews
 
-    r = import_reviews(create_engine(database_url), file, notify=notify)
+    r = import_reviews(create_engine(database_url), file, notify=notify, replace=replace)
     rows = f"{r.rows} row" + ("s" if r.rows != 1 else "")
     changed = f"{r.changed} review" + ("s" if r.changed != 1 else "")
     print(
         f"{r.path}: {rows}, {changed} changed; labels {r.labels_added} new, "
-        f"{r.labels_updated} updated"
+        f"{r.labels_updated} updated{_removed(r.labels_removed)}"
     )
     for review_id, unique_id in r.contradictions:
         print(f"contradiction: review {review_id} disagrees with label {unique_id}; left as is")
@@ -184,12 +199,13 @@ def review_import(
 
 @app.command("labels")
 def review_labels(database_url: DatabaseUrl = None) -> None:
-    """Turn confirmed/rejected reviews made in QGIS into labels (idempotent)."""
+    """Turn confirmed/rejected reviews made in QGIS into labels, and remove review labels
+    whose answer is no longer confirmed or rejected (idempotent)."""
     from asm_db.review.queue import reviews_to_labels
 
-    added, updated, contradictions = reviews_to_labels(create_engine(database_url), notify=notify)
-    print(f"labels from reviews: {added} new, {updated} updated")
-    for review_id, unique_id in contradictions:
+    r = reviews_to_labels(create_engine(database_url), notify=notify)
+    print(f"labels from reviews: {r.added} new, {r.updated} updated{_removed(r.removed)}")
+    for review_id, unique_id in r.contradictions:
         print(f"contradiction: review {review_id} disagrees with label {unique_id}; left as is")
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from asm_db.cli.common import SEED_MAX, SEED_MIN
+
 
 def sample_data(
     out_dir: Annotated[
@@ -15,7 +17,7 @@ def sample_data(
     tiles_per_side: Annotated[int, typer.Option(help="Grid of N x N tiles.", min=4)] = 40,
     features: Annotated[int, typer.Option(help="Features per tile.", min=1)] = 4000,
     labels: Annotated[int, typer.Option(help="Number of labels.", min=10)] = 1000,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    seed: Annotated[int, typer.Option(help="Random seed.", min=SEED_MIN, max=SEED_MAX)] = 7,
 ) -> None:
     """Write a small realistic data set in the seed's two file formats."""
     from asm_db.ingest.sample import write_sample_data

@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from asm_db.cli.common import DatabaseUrl, Readers, notify, print_table, progress_bar
+from asm_db.cli.common import (
+    SEED_MAX,
+    SEED_MIN,
+    DatabaseUrl,
+    Readers,
+    notify,
+    print_table,
+    progress_bar,
+)
 from asm_db.db.engine import create_engine
 from asm_db.maps import READERS
 from asm_db.modeling.options import (
@@ -127,10 +135,16 @@ def train(
         ),
     ] = PROTOCOL.test_size,
     seed: Annotated[
-        int, typer.Option(help="Random seed of splits, models and bootstrap (any --cv).")
+        int,
+        typer.Option(
+            help="Random seed of splits, models and bootstrap (any --cv).",
+            min=SEED_MIN,
+            max=SEED_MAX,
+        ),
     ] = PROTOCOL.random_state,
     random_state: Annotated[
-        int | None, typer.Option(hidden=True, help="The former name of --seed.")
+        int | None,
+        typer.Option(hidden=True, help="The former name of --seed.", min=SEED_MIN, max=SEED_MAX),
     ] = None,
     alphas: Annotated[
         str, typer.Option(help="Ridge alphas to search, comma-separated.")

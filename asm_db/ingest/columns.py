@@ -1,6 +1,7 @@
 """Column names as files really carry them: in another case (`LON`), cut to the ten
 characters a Shapefile's DBF allows (`sample_typ`, `proportion`), and separated by semicolons
-(spreadsheets set to a European locale); and the columns a file has, for error messages."""
+(spreadsheets set to a European locale); the columns a file has, for error messages; and text
+PostgreSQL cannot store."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import gzip
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from asm_db.errors import InputError
 
 # A DBF field name (Shapefile attribute) holds at most this many characters.
 DBF_NAME_LENGTH = 10
@@ -57,3 +61,19 @@ def csv_delimiter(path: Path) -> str:
     except OSError:
         return ","  # the reader says what is wrong with the file
     return ";" if ";" in header and "," not in header else ","
+
+
+def refuse_nul(path: Path, frame: pd.DataFrame, columns: Iterable[object] | None = None) -> None:
+    """Refuse, naming the rows and the column, a text value holding a NUL character, which
+    PostgreSQL text (and jsonb) cannot store: in `columns` of `frame` (default: every column)."""
+    for column in frame.columns if columns is None else columns:
+        if column not in frame.columns or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        nul = frame[column].map(lambda v: isinstance(v, str) and "\x00" in v).to_numpy(bool)
+        if nul.any():
+            raise InputError(
+                path,
+                "contains a NUL character, which PostgreSQL cannot store",
+                rows=np.flatnonzero(nul) + 1,
+                column=str(column),
+            )

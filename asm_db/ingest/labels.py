@@ -16,7 +16,8 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
-from asm_db.ingest.columns import columns_found, csv_delimiter, match_columns
+from asm_db.gdal_paths import gdal_path
+from asm_db.ingest.columns import columns_found, csv_delimiter, match_columns, refuse_nul
 from asm_db.ingest.label_dates import date_column_of, observation_dates
 from asm_db.ingest.label_placement import check_placement
 
@@ -82,7 +83,7 @@ def read_label_file(path: Path) -> pd.DataFrame:
             except ValueError:  # plain parquet without geo metadata
                 frame = pd.read_parquet(path)
         else:
-            frame = gpd.read_file(path)
+            frame = gpd.read_file(gdal_path(path))
     except (
         pd.errors.ParserError,
         pd.errors.EmptyDataError,
@@ -214,17 +215,7 @@ def validate_labels(
             rows=np.flatnonzero(too_long.to_numpy()) + 1,
             column="unique_id",
         )
-    # PostgreSQL text (and jsonb) cannot hold a NUL character: refused here, by row and column.
-    for column in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            nul = frame[column].map(lambda v: isinstance(v, str) and "\x00" in v)
-            if nul.any():
-                raise InputError(
-                    path,
-                    "contains a NUL character, which PostgreSQL cannot store",
-                    rows=np.flatnonzero(nul.to_numpy()) + 1,
-                    column=str(column),
-                )
+    refuse_nul(path, frame)
     repeated = out["unique_id"].duplicated(keep=False)
     if repeated.any():
         example = out["unique_id"][repeated].iloc[0]

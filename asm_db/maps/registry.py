@@ -9,6 +9,7 @@ import psycopg
 from sqlalchemy.engine import Engine
 
 from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.keys import fits_integer
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import NotFound
 
@@ -41,13 +42,19 @@ def resolve_map(
 ) -> MapRef:
     """The map asked for; else the map run `run_id` made on its own feature set (the newest);
     else the promoted map. NotFound, saying what to do, when there is none."""
-    row = pg.execute(load_sql("map_to_use"), {"map_id": map_id, "run_id": run_id}).fetchone()
+    if any(i is not None and not fits_integer(i) for i in (map_id, run_id)):
+        row = None  # no map or run has an id beyond its column's type
+    else:
+        row = pg.execute(load_sql("map_to_use"), {"map_id": map_id, "run_id": run_id}).fetchone()
     if row is not None:
         return MapRef(*row)
     if map_id is not None:
         raise NotFound(f"no map {map_id}; `asmdb maps list` lists them")
     if run_id is not None:
-        if pg.execute("SELECT 1 FROM asmdb.model_runs WHERE run_id = %s", (run_id,)).fetchone():
+        if (
+            fits_integer(run_id)
+            and pg.execute("SELECT 1 FROM asmdb.model_runs WHERE run_id = %s", (run_id,)).fetchone()
+        ):
             raise NotFound(
                 f"run {run_id} has no map; `asmdb predict --run {run_id} --feature-set NAME` "
                 "makes one"
@@ -59,6 +66,8 @@ def resolve_map(
 
 
 def _summaries(pg: psycopg.Connection, map_id: int | None) -> list[MapSummary]:
+    if map_id is not None and not fits_integer(map_id):
+        return []  # no map has an id beyond its column's type
     return [MapSummary(*row) for row in pg.execute(load_sql("maps_list"), {"map_id": map_id})]
 
 

@@ -15,7 +15,7 @@ from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
 from asm_db.maps.registry import resolve_map
 from asm_db.publish import qml
-from asm_db.publish.files import replacing, write_styled_gpkg
+from asm_db.publish.files import check_target, replacing, write_styled_gpkg
 
 LAYER = "predictions"
 CHANGE_LAYER = "change"
@@ -42,6 +42,7 @@ def export_predictions(
         raise AsmdbError(f"{out}: unknown format; the file name must end in .gpkg or .parquet")
     if run_id is not None and map_id is not None:
         raise AsmdbError("give --map or --run, not both (a map belongs to one run)")
+    _check_targets(out)
     with connect(engine) as conn:
         check_ready(conn)
         chosen = resolve_map(driver(conn), map_id, run_id)
@@ -55,6 +56,13 @@ def export_predictions(
         frame, out, LAYER, qml.probability_qml(), "calibrated probability of ASM, fixed classes"
     )
     return ExportResult(out, chosen.run_id, len(frame), style_place, chosen.map_id)
+
+
+def _check_targets(out: Path) -> None:
+    """Refuse, before reading the map, a target that cannot be written (see `check_target`)."""
+    check_target(out, gdal=out.suffix.lower() == ".gpkg")
+    if out.suffix.lower() != ".gpkg":
+        check_target(out.with_suffix(".qml"))
 
 
 def _write_styled(frame, out: Path, layer: str, style: str, description: str) -> str:
@@ -88,6 +96,7 @@ def export_change(engine: Engine, out: str | Path, change_id: int | None = None)
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         raise AsmdbError(f"{out}: unknown format; the file name must end in .gpkg or .parquet")
+    _check_targets(out)
     with connect(engine) as conn:
         check_ready(conn)
         change = get_change(driver(conn), change_id)

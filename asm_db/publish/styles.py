@@ -63,7 +63,7 @@ def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
     ]
 
 
-def write_gpkg_style(path: Path, layer: str, qml_text: str, description: str) -> None:
+def write_gpkg_style(path: str | Path, layer: str, qml_text: str, description: str) -> None:
     """Embed a default style in a GeoPackage as QGIS's OGR provider keeps it there: a
     `layer_styles` table (QGIS applies it when the layer is opened)."""
     style = pd.DataFrame(

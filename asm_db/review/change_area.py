@@ -255,8 +255,9 @@ def estimate_change(
     per zone (asm_db.review.change_zones)."""
     if (zones is None) != (zone_field is None):
         raise AsmdbError("--zones and --zone-field go together: name the file and its field")
-    from asm_db.change.compute import get_change
+    from asm_db.change.compute import get_change, read_zones
 
+    zone_rows = read_zones(zones, zone_field) if zones is not None else None
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
@@ -301,10 +302,10 @@ def estimate_change(
             **change_estimates(strata),
             "not_reviewed_in_sample": unreviewed,
         }
-        if zones is not None:
+        if zone_rows is not None:
             from asm_db.review.change_zones import zone_estimates
 
-            estimate["zones"] = zone_estimates(pg, change_id, zones, zone_field)
+            estimate["zones"] = zone_estimates(pg, change_id, zone_rows)
         pg.execute(
             load_sql("review_change_estimate_save"),
             {"change_id": change_id, "estimate": Jsonb(estimate)},

@@ -29,7 +29,7 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, InputError
 from asm_db.publish import qml
-from asm_db.publish.files import write_styled_gpkg
+from asm_db.publish.files import check_target, write_styled_gpkg
 from asm_db.review.change_area import SAMPLED_CLASSES
 from asm_db.review.options import ChangeQueueOptions
 
@@ -126,6 +126,7 @@ def export_change_queue(engine: Engine, out: str | Path, change_id: int | None =
     out = Path(out)
     if out.suffix.lower() != ".gpkg":
         raise InputError(out, "the review file must be a GeoPackage (.gpkg)")
+    check_target(out, gdal=True)
     with connect(engine) as conn:
         check_ready(conn)
         change_id = get_change(driver(conn), change_id).change_id

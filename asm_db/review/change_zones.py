@@ -14,8 +14,6 @@ interval (it says how many it has) rather than one that cannot be defended.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import psycopg
 
@@ -27,12 +25,12 @@ SAMPLED = ("new", "gone", "persistent", "absent")
 
 
 def zone_estimates(
-    pg: psycopg.Connection, change_id: int, zones_path: str | Path, zone_field: str
+    pg: psycopg.Connection, change_id: int, zones: list[tuple[str, bytes]]
 ) -> list[dict]:
-    """Per zone: the mapped area of each class and, with enough reviews, the estimate."""
-    from asm_db.change.compute import read_zones, zone_totals
+    """Per zone (`asm_db.change.compute.read_zones` reads them): the mapped area of each class
+    and, with enough reviews, the estimate."""
+    from asm_db.change.compute import zone_totals
 
-    zones = read_zones(zones_path, zone_field)
     mapped = {z["zone"]: z["classes"] for z in zone_totals(pg, change_id, zones)}
     strata = {
         name: (int(tiles), float(km2))

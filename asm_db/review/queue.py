@@ -23,16 +23,20 @@ from sqlalchemy.engine import Engine
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
-from asm_db.errors import AsmdbError, InputError
+from asm_db.errors import MAX_ROWS_SHOWN, AsmdbError, InputError
+from asm_db.gdal_paths import gdal_path
+from asm_db.ingest.columns import refuse_nul
 from asm_db.maps.registry import resolve_map
 from asm_db.probability_classes import CLASSES, sql_params
 from asm_db.publish import qml
-from asm_db.publish.files import write_styled_gpkg
+from asm_db.publish.files import check_target, write_styled_gpkg
 from asm_db.review import change_queue
-from asm_db.review.options import QueueOptions
+from asm_db.review.options import MAX_NOTES, MAX_REVIEWER, QueueOptions
 
 STATUSES = ("pending", "confirmed", "rejected", "unclear")
 OPTIONAL_COLUMNS = ("reviewer", "reviewed_at", "notes")  # in the order review_stage_copy has
+# The longest text a review file may give, per column (the web page's limits).
+MAX_LENGTHS = {"reviewer": MAX_REVIEWER, "notes": MAX_NOTES}
 # Checked against the queue row of each review_id when the file has them (exports do); an
 # empty change_id (a map row beside change rows) is not checked.
 MATCHED_COLUMNS = ("tile_id", "run_id", "change_id")
@@ -61,6 +65,18 @@ class ImportResult:
     labels_added: int
     labels_updated: int
     contradictions: list[tuple[int, str]]
+    labels_removed: int = 0  # review labels no answer makes any more (see reviews_to_labels)
+
+
+@dataclass(frozen=True)
+class ReviewLabels:
+    """What turning reviews into labels wrote: labels new, updated and removed (only those
+    this call changed), and the reviews a field label contradicts (review_id, its unique_id)."""
+
+    added: int
+    updated: int
+    contradictions: list[tuple[int, str]]
+    removed: int = 0
 
 
 def _spread(
@@ -217,6 +233,7 @@ def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> 
     out = Path(out)
     if out.suffix.lower() != ".gpkg":
         raise InputError(out, "the review file must be a GeoPackage (.gpkg)")
+    check_target(out, gdal=True)
     with connect(engine) as conn:
         check_ready(conn)
         run_id = resolve_map(driver(conn), run_id=run_id).run_id
@@ -237,7 +254,7 @@ def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> 
 def _review_layer(path: Path) -> str:
     """The layer of a review GeoPackage to read: its only layer whatever its name (QGIS saves
     under the name one types), else `review_queue`. QGIS's table of styles is not a layer."""
-    names = [str(n) for n in pyogrio.list_layers(path)[:, 0] if n != "layer_styles"]
+    names = [str(n) for n in pyogrio.list_layers(gdal_path(path))[:, 0] if n != "layer_styles"]
     if len(names) == 1:
         return names[0]
     if "review_queue" in names:
@@ -257,7 +274,9 @@ def _read_reviews(path: Path) -> pd.DataFrame:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         else:
             layer = _review_layer(path)
-            frame = pd.DataFrame(pyogrio.read_dataframe(path, layer=layer, read_geometry=False))
+            frame = pd.DataFrame(
+                pyogrio.read_dataframe(gdal_path(path), layer=layer, read_geometry=False)
+            )
     except InputError:
         raise
     except Exception as exc:  # any reader failure is the file's, reported as one line
@@ -299,10 +318,19 @@ def _clean_answer(value) -> str | None:
 
 
 def import_reviews(
-    engine: Engine, path: str | Path, notify: locks.Notify | None = None
+    engine: Engine,
+    path: str | Path,
+    notify: locks.Notify | None = None,
+    *,
+    replace: bool = False,
 ) -> ImportResult:
     """Take reviews back from a file (GeoPackage from `export_queue`, or CSV) by review_id,
     then turn confirmed and rejected reviews into labels, all in one transaction.
+
+    A file holds one row per review_id. A row that would change an answer given by someone
+    other than the row's reviewer (or by no one named, or from a row naming no reviewer) is
+    refused, and the file with it, unless `replace`: the web page asks the same before it
+    replaces another's answer.
 
     It holds the labels writers' lock (see `asm_db.db.locks`): two imports, or an import and
     `asmdb ingest labels`, rewrite the same review labels and queue rows, and would deadlock
@@ -314,6 +342,28 @@ def import_reviews(
     bad = np.flatnonzero(ids.isna().to_numpy() | (ids % 1 != 0).to_numpy())
     if len(bad):
         raise InputError(path, "review_id is not a whole number", rows=bad + 1, column="review_id")
+    repeated = ids.duplicated(keep=False).to_numpy()
+    if repeated.any():
+        first = ids[repeated].iloc[0]
+        rows = np.flatnonzero((ids == first).to_numpy()) + 1
+        raise InputError(
+            path,
+            f"review_id {int(first)} is given more than once: a file holds one answer per review",
+            rows=rows,
+            column="review_id",
+        )
+    read = ("status", *change_queue.ANSWER_COLUMNS, *OPTIONAL_COLUMNS)
+    refuse_nul(path, frame, [c for c in read if c in frame.columns])
+    for column, longest in MAX_LENGTHS.items():
+        if column in frame.columns:
+            long = [i for i, v in enumerate(frame[column]) if len(_clean(v) or "") > longest]
+            if long:
+                raise InputError(
+                    path,
+                    f"{column} longer than {longest:,} characters",
+                    rows=np.array(long) + 1,
+                    column=column,
+                )
     answers = change_queue.read_answers(path, frame, _clean_answer)
     if "status" in frame.columns:
         status = frame["status"].map(_clean_answer)
@@ -383,6 +433,17 @@ def import_reviews(
                     column=mismatched[0][1],
                 )
             change_queue.check_staged(cur, path)
+            cur.execute(load_sql("review_stage_incoming"))
+            replacing = cur.execute(load_sql("review_stage_replacing")).fetchall()
+            if replacing and not replace:
+                raise InputError(
+                    path,
+                    f"would replace answers given by {_reviewers(r[1] for r in replacing)}; "
+                    "nothing was imported: give your name in reviewer where they are your own "
+                    "answers, or import with --replace to replace them",
+                    rows=[r[0] for r in replacing],
+                    column="reviewer",
+                )
             result = cur.execute(load_sql("review_update_from_stage")).fetchall()
             missing = [n for kind, n in result if kind == "missing"]
             changed = sum(n for kind, n in result if kind == "changed")
@@ -390,29 +451,46 @@ def import_reviews(
             raise InputError(
                 path, "no such review_id in asmdb.review_queue", rows=missing, column="review_id"
             )
-        added, updated, contradictions = _to_labels(pg)
-    return ImportResult(str(path), len(frame), int(changed), added, updated, contradictions)
+        labels = _to_labels(pg)
+    return ImportResult(
+        str(path),
+        len(frame),
+        int(changed),
+        labels.added,
+        labels.updated,
+        labels.contradictions,
+        labels.removed,
+    )
 
 
-def _to_labels(pg) -> tuple[int, int, list[tuple[int, str]]]:
-    """Labels from every answered map review: (new, updated, contradictions), counting only
-    labels this call wrote."""
-    added = updated = 0
+def _reviewers(names) -> str:
+    """Who gave the answers a file would replace: 'ana, bo and no one named'."""
+    names = set(names)
+    shown = sorted(n for n in names if n is not None)
+    shown += ["no one named"] if None in names else []
+    if len(shown) > MAX_ROWS_SHOWN:
+        shown = shown[:MAX_ROWS_SHOWN] + [f"{len(shown) - MAX_ROWS_SHOWN} more"]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _to_labels(pg) -> ReviewLabels:
+    added = updated = removed = 0
     contradictions = []
     for kind, a, b in pg.execute(load_sql("reviews_to_labels")).fetchall():
         if kind == "label":
             added, updated = int(a), int(b)
+        elif kind == "removed":
+            removed = int(a)
         else:
             contradictions.append((int(a), b))
     pg.execute("ANALYZE asmdb.labels")
-    return added, updated, contradictions
+    return ReviewLabels(added, updated, contradictions, removed)
 
 
-def reviews_to_labels(
-    engine: Engine, notify: locks.Notify | None = None
-) -> tuple[int, int, list[tuple[int, str]]]:
-    """Turn confirmed/rejected reviews (made in QGIS, say) into labels; idempotent. Holds the
-    labels writers' lock, as `import_reviews` does."""
+def reviews_to_labels(engine: Engine, notify: locks.Notify | None = None) -> ReviewLabels:
+    """Turn confirmed/rejected reviews (made in QGIS, say) into labels, and remove the review
+    labels of answers no longer confirmed or rejected; idempotent. Holds the labels writers'
+    lock, as `import_reviews` does."""
     with connect(engine) as conn:
         check_ready(conn)
         locks.hold(driver(conn), "ingest labels", notify)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from asm_db import probability_classes as classes
 from asm_db.db import copy as pgcopy
 from asm_db.db.engine import check_ready, connect, driver
+from asm_db.db.keys import fits_integer
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
 from asm_db.modeling.options import LEGACY_BLOCK_SIZE, LabelFilters, Protocol
@@ -153,6 +154,8 @@ def load_model(engine: Engine, run_id: int) -> model_store.StoredModel:
 
 
 def _summaries(pg: psycopg.Connection, run_id: int | None) -> list[RunSummary]:
+    if run_id is not None and not fits_integer(run_id):
+        return []  # no run has an id beyond its column's type
     return [RunSummary(*row) for row in pg.execute(load_sql("model_runs_list"), {"run_id": run_id})]
 
 

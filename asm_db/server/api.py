@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
 from asm_db.maps.overviews import FULL_RESOLUTION_ZOOM, LEVELS
+from asm_db.review.options import MAX_NOTES, MAX_REVIEWER
 from asm_db.server import auth
 from asm_db.server.auth import COOKIE, LoginRefused, Session, current_session
 from asm_db.server.classes import maplibre_step, probability_classes
@@ -41,11 +42,11 @@ class Login(BaseModel):
 
 class Answer(BaseModel):
     status: Literal["confirmed", "rejected", "unclear"]
-    notes: str = Field(default="", max_length=4000)
+    notes: str = Field(default="", max_length=MAX_NOTES)
     # To replace another reviewer's answer: true, with the answer as it was shown.
     replace: bool = False
     seen_status: str | None = Field(default=None, max_length=20)
-    seen_reviewer: str | None = Field(default=None, max_length=200)
+    seen_reviewer: str | None = Field(default=None, max_length=MAX_REVIEWER)
     seen_reviewed_at: datetime.datetime | None = None
 
 

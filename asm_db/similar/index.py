@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
+from asm_db.db.keys import fits_bigint
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
 
@@ -71,6 +72,11 @@ class SimilarityIndex:
 
     def positions(self, tile_ids) -> np.ndarray:
         """Row numbers of these tiles; NotFound names the first tile without a vector."""
+        beyond = [t for t in tile_ids if not fits_bigint(t)]
+        if beyond:  # no tile has an id beyond bigint
+            raise NotFound(
+                f"tile {beyond[0]} has no vector in feature set '{self.feature_set.name}'"
+            )
         wanted = np.asarray(tile_ids, dtype=np.int64)
         pos = np.searchsorted(self.tile_ids, wanted)
         pos = np.minimum(pos, len(self.tile_ids) - 1)

@@ -1,8 +1,10 @@
 -- Confirmed and rejected reviews of maps (not the two-period answers of a change's sample)
 -- become labels at their tile's centre (sample_type 'review',
 -- one per tile, the latest review), unless an existing label in the tile says otherwise:
--- those are returned as contradictions and left alone. Idempotent: upsert by unique_id, a
--- label written (and counted) only where it is new or says something new.
+-- those are returned as contradictions and left alone. A review label whose tile no longer has
+-- a confirmed or rejected answer (it was replaced by unclear or pending), or whose latest answer
+-- is contradicted, is removed: review labels say what the answers say. Idempotent: upsert by
+-- unique_id, a label written (and counted) only where it is new or says something new.
 WITH latest AS (
     SELECT DISTINCT ON (q.tile_id) q.review_id, q.run_id, q.tile_id, q.status, q.reviewer,
            q.reviewed_at, t.lon, t.lat, t.geom AS tile_geom
@@ -34,6 +36,22 @@ merged AS (
         WHERE (l.label, l.extra) IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.extra)
     RETURNING l.label_id, l.unique_id, (xmax = 0) AS inserted
 ),
+stale AS (  -- review labels no current answer makes (disjoint from `merged`'s rows)
+    DELETE FROM asmdb.labels AS l
+    USING (SELECT DISTINCT tile_id FROM asmdb.review_queue WHERE change_id IS NULL) AS q
+    WHERE l.unique_id = 'review-' || q.tile_id AND l.source_file = 'review'
+      AND l.sample_type = 'review'
+      AND (q.tile_id NOT IN (SELECT tile_id FROM latest)
+           OR q.tile_id IN (SELECT r.tile_id FROM latest AS r
+                            JOIN contradicted AS c ON c.review_id = r.review_id))
+    RETURNING l.label_id
+),
+unlinked AS (  -- a row no longer confirmed or rejected points at no label
+    UPDATE asmdb.review_queue AS q SET label_id = NULL
+    WHERE q.label_id IS NOT NULL
+      AND (q.status NOT IN ('confirmed', 'rejected') OR q.change_id IS NOT NULL)
+    RETURNING q.review_id
+),
 linked AS (  -- every answered row of a reviewed tile points at its label, new or not
     UPDATE asmdb.review_queue AS q SET label_id = coalesce(m.label_id, l.label_id)
     FROM latest AS r
@@ -47,5 +65,7 @@ linked AS (  -- every answered row of a reviewed tile points at its label, new o
 )
 SELECT 'label' AS kind, count(*) FILTER (WHERE inserted)::text, count(*) FILTER (WHERE NOT inserted)::text
 FROM merged
+UNION ALL
+SELECT 'removed', count(*)::text, NULL FROM stale
 UNION ALL
 SELECT 'contradiction', c.review_id::text, c.unique_id FROM contradicted AS c;
