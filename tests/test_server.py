@@ -539,6 +539,10 @@ def test_injection_through_every_parameter(site, pg):
     note = INJECTIONS[1]
     assert ana.post("/api/review/8", json={"status": "unclear", "notes": note}).status_code == 200
     assert _queue(pg, 8)[3] == note
+    # Text PostgreSQL cannot hold is the request's mistake, stored nowhere.
+    for field in ("notes", "seen_reviewer", "seen_status"):
+        answer = ana.post("/api/review/10", json={"status": "unclear", field: "a\x00b"})
+        assert answer.status_code == 422, (field, answer.text)
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone() == labels_before
     # Nothing else was answered by any of those requests
     # (5 and 6 are the conflict test's, 9 the grant test's).

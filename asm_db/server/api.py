@@ -40,13 +40,17 @@ class Login(BaseModel):
     password: str = Field(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")
 
 
+# PostgreSQL text holds no NUL: refused as the request's mistake (422), as `review import` does.
+NO_NUL = r"^[^\x00]*$"
+
+
 class Answer(BaseModel):
     status: Literal["confirmed", "rejected", "unclear"]
-    notes: str = Field(default="", max_length=MAX_NOTES)
+    notes: str = Field(default="", max_length=MAX_NOTES, pattern=NO_NUL)
     # To replace another reviewer's answer: true, with the answer as it was shown.
     replace: bool = False
-    seen_status: str | None = Field(default=None, max_length=20)
-    seen_reviewer: str | None = Field(default=None, max_length=MAX_REVIEWER)
+    seen_status: str | None = Field(default=None, max_length=20, pattern=NO_NUL)
+    seen_reviewer: str | None = Field(default=None, max_length=MAX_REVIEWER, pattern=NO_NUL)
     seen_reviewed_at: datetime.datetime | None = None
 
 
