@@ -103,24 +103,39 @@ class Grid:
         lon = self.origin_lon + (col + 0.5) * self.cell_size
         return lat, lon
 
-    def cells_in_bbox(self, west: float, south: float, east: float, north: float) -> np.ndarray:
-        """Tile ids of every cell that intersects the box (degrees), row by row."""
+    def _cell_range(self, west, south, east, north) -> tuple[int, int, int, int]:
+        """First and past-the-last row and column of the cells that intersect the box."""
         row0 = math.floor((south - self.origin_lat) / self.cell_size)
         row1 = math.ceil((north - self.origin_lat) / self.cell_size)
         col0 = math.floor((west - self.origin_lon) / self.cell_size)
         col1 = math.ceil((east - self.origin_lon) / self.cell_size)
+        return row0, max(row1, row0 + 1), col0, max(col1, col0 + 1)
+
+    def count_in_bbox(self, west: float, south: float, east: float, north: float) -> int:
+        """How many cells `cells_in_bbox` lists for the box, without listing them."""
+        row0, row1, col0, col1 = self._cell_range(west, south, east, north)
+        return (row1 - row0) * (col1 - col0)
+
+    def cells_in_bbox(self, west: float, south: float, east: float, north: float) -> np.ndarray:
+        """Tile ids of every cell that intersects the box (degrees), row by row."""
+        row0, row1, col0, col1 = self._cell_range(west, south, east, north)
         rows, cols = np.meshgrid(
-            np.arange(row0, max(row1, row0 + 1), dtype=np.int64),
-            np.arange(col0, max(col1, col0 + 1), dtype=np.int64),
+            np.arange(row0, row1, dtype=np.int64),
+            np.arange(col0, col1, dtype=np.int64),
             indexing="ij",
         )
         return (self.id_offset + rows * self.n_cols + cols).ravel()
 
     def bounds(self, tile_id: int) -> tuple[float, float, float, float]:
         """(west, south, east, north) of one tile, in degrees."""
-        lat, lon = self.centres([tile_id])
+        west, south, east, north = self.bounds_of([tile_id])
+        return (float(west[0]), float(south[0]), float(east[0]), float(north[0]))
+
+    def bounds_of(self, tile_ids) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """West, south, east and north of these tiles, in degrees (arrays)."""
+        lat, lon = self.centres(tile_ids)
         h = self.half_size
-        return (float(lon[0] - h), float(lat[0] - h), float(lon[0] + h), float(lat[0] + h))
+        return lon - h, lat - h, lon + h, lat + h
 
 
 DEFAULT_GRID = Grid()

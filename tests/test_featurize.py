@@ -677,3 +677,40 @@ def test_sigterm_stops_featurize_and_its_worker_processes(db_url, tmp_path):
     workers = descendants(proc.pid)
     assert len(workers) >= 2, "the local cluster's worker processes should be running"
     assert_terminated(proc, workers)
+
+
+@pytest.mark.parametrize(
+    "option", [["--scale", "inf"], ["--scale", "nan"], ["--offset", "-inf"], ["--scale", "1,nan,1"]]
+)
+def test_a_scale_or_offset_that_is_not_finite_is_one_line(cli, pg, tmp_path, option):
+    good = write_4326(tmp_path / "good.tif")
+    line = _bad(cli, pg, str(good), "--feature-set", "x", *option)
+    assert option[0] in line and "finite" in line
+
+
+@pytest.mark.parametrize(
+    "raster_bands",
+    [
+        [{"scale": "abc"}],
+        [{"scale": {"x": 1}}],
+        "x",
+        [5],
+        [{"offset": True}],
+        [{"nodata": "none"}],
+    ],
+)
+def test_malformed_raster_bands_of_a_stac_asset_are_one_line(cli, pg, tmp_path, raster_bands):
+    write_4326(tmp_path / "red.tif", bands=1)
+    item = {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": "S2C_BAD",
+        "geometry": None,
+        "properties": {"datetime": "2024-01-01T00:00:00Z"},
+        "links": [],
+        "assets": {"red": {"href": "red.tif", "raster:bands": raster_bands}},
+    }
+    stac = tmp_path / "items.json"
+    stac.write_text(json.dumps({"type": "FeatureCollection", "features": [item]}))
+    line = _bad(cli, pg, str(stac), "--assets", "red", "--feature-set", "x")
+    assert "item 'S2C_BAD', asset 'red'" in line and "raster:bands" in line

@@ -12,6 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from asm_db.cli.common import DatabaseUrl, Yes, confirmation, err, notify, print_table
 from asm_db.db.engine import create_engine
 from asm_db.errors import AsmdbError
+from asm_db.imagery.hosts import ENV as HOSTS_ENV
+from asm_db.imagery.limits import DEFAULT_MAX_TILES
 
 app = typer.Typer(help="List, show or delete feature sets.", no_args_is_help=True)
 
@@ -122,6 +124,19 @@ def featurize(
     batch_tiles: Annotated[
         int, typer.Option(help="Tiles per batch (one commit each).", min=1)
     ] = 32,
+    max_tiles: Annotated[
+        int,
+        typer.Option(help="Refuse a run that plans more tiles than this (counted first).", min=1),
+    ] = DEFAULT_MAX_TILES,
+    allow_hosts: Annotated[
+        str | None,
+        typer.Option(
+            help="Fetch only from these hosts, HOST[,HOST...]: a URL (a STAC asset or link) "
+            "naming another host is refused before anything is read; local files stay "
+            "allowed (default: any host).",
+            envvar=HOSTS_ENV,
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Compute one feature vector per grid tile from imagery and store it as a feature set.
@@ -130,6 +145,7 @@ def featurize(
     """
     from asm_db.imagery.featurize import Method
     from asm_db.imagery.featurize import featurize as run
+    from asm_db.imagery.hosts import parse_hosts
     from asm_db.imagery.read import open_imagery
 
     box = _numbers("--bbox", bbox)
@@ -155,6 +171,7 @@ def featurize(
         mask_values=tuple(_numbers("--mask-values", mask_values) or ()),
         scale=_numbers("--scale", scale),
         offset=_numbers("--offset", offset),
+        allowed_hosts=parse_hosts(allow_hosts),
     )
     with Progress(
         TextColumn(f"featurize {feature_set}"),
@@ -187,6 +204,7 @@ def featurize(
             period=period,
             source=source,
             batch_tiles=batch_tiles,
+            max_tiles=max_tiles,
             workers=workers,
             scheduler=scheduler,
             progress=report,
@@ -199,10 +217,12 @@ def featurize(
         return
     skipped = sum(result.tiles_skipped.values())
     resumed = f", resumed after {result.resumed_from}" if result.resumed_from else ""
+    non_finite = result.tiles_skipped.get("non_finite", 0)
+    overflow = f", {non_finite} with a vector float32 cannot hold" if non_finite else ""
     print(
         f"feature set '{result.feature_set}': {result.tiles_done} tiles x {result.n_features} "
         f"features ({skipped} skipped: {result.tiles_skipped['no_valid_pixels']} without valid "
-        f"pixels, {result.tiles_skipped['below_min_valid']} below --min-valid; "
+        f"pixels, {result.tiles_skipped['below_min_valid']} below --min-valid{overflow}; "
         f"{result.tiles_added} new tiles{resumed}) in {result.seconds:.1f} s"
     )
 

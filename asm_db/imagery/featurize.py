@@ -30,8 +30,11 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
+from asm_db.feature_values import finite_float32
 from asm_db.grid import Grid, check_cell_size, grid_for_cell_size
 from asm_db.imagery import rcf
+from asm_db.imagery.limits import DEFAULT_MAX_TILES, MAX_TILE_PIXELS
+from asm_db.imagery.plan import plan_tiles
 from asm_db.imagery.read import Imagery, TileReader, tile_pixels_for
 from asm_db.ingest.tiles import create_missing_tiles
 
@@ -40,6 +43,8 @@ FILTER_KINDS = ("gaussian", "patches")
 DEFAULT_BATCH_TILES = 32
 PATCH_SAMPLE_TILES = 64  # tiles read to draw the patch filter bank from
 PATCH_SAMPLE_WINDOWS = 100_000
+# Why a planned tile gets no vector: counted, in the summary and the provenance.
+SKIP_REASONS = ("no_valid_pixels", "below_min_valid", "non_finite")
 
 Progress = Callable[[int, int], None]
 
@@ -67,6 +72,10 @@ class Method:
         for stat in self.stats:
             if stat not in rcf.STATS:
                 raise AsmdbError(f"--stats {stat!r}: choose from {', '.join(rcf.STATS)}")
+        if self.tile_pixels is not None and not 3 <= self.tile_pixels <= MAX_TILE_PIXELS:
+            raise AsmdbError(
+                f"--tile-pixels {self.tile_pixels}: must be between 3 and {MAX_TILE_PIXELS:,}"
+            )
         if not 0 <= self.min_valid <= 1:
             raise AsmdbError(f"--min-valid {self.min_valid}: must be between 0 and 1")
         check_cell_size(self.tile_size)
@@ -110,7 +119,7 @@ def compute_batch(work: Work, bank: rcf.FilterBank | None) -> BatchResult:
     grid = work.grid
     n = work.method.tile_pixels
     ids, vectors = [], []
-    skipped = {"no_valid_pixels": 0, "below_min_valid": 0}
+    skipped = dict.fromkeys(SKIP_REASONS, 0)
     # One BLAS thread: the product per chunk is small (1,024 x 28 x K/2), where OpenBLAS's
     # threads wait on each other more than they compute; parallelism is one process per core.
     with TileReader(work.imagery) as reader, threadpool_limits(1):
@@ -123,47 +132,24 @@ def compute_batch(work: Work, bank: rcf.FilterBank | None) -> BatchResult:
             if share < work.method.min_valid:
                 skipped["below_min_valid"] += 1
                 continue
-            if work.method.method == "rcf":
-                vector = rcf.rcf_features(pixels, valid, bank)
-            else:
-                vector = rcf.band_stats(pixels, valid, work.method.stats)
+            # Finite pixels can still overflow float32 in a product or a deviation.
+            with np.errstate(over="ignore", invalid="ignore"):
+                if work.method.method == "rcf":
+                    vector = rcf.rcf_features(pixels, valid, bank)
+                else:
+                    vector = rcf.band_stats(pixels, valid, work.method.stats)
             if vector is None:  # valid pixels, but no whole valid 3x3 window
                 skipped["below_min_valid"] += 1
+                continue
+            vector, finite = finite_float32(vector)
+            if not finite.all():  # never stored: the rule `ingest features` applies to files
+                skipped["non_finite"] += 1
                 continue
             ids.append(tile_id)
             vectors.append(vector)
     k = bank.n_features if work.method.method == "rcf" else None
     matrix = np.vstack(vectors) if vectors else np.empty((0, k or 0), np.float32)
     return BatchResult(np.asarray(ids, np.int64), matrix, skipped, time.perf_counter() - started)
-
-
-def plan_tiles(imagery: Imagery, grid: Grid, bbox=None, aoi: str | None = None) -> np.ndarray:
-    """Tile ids to featurize: those in --bbox or meeting --aoi, else every tile the imagery
-    covers; always only tiles that some scene's footprint meets."""
-    if aoi is not None:
-        import geopandas as gpd
-        import shapely
-
-        try:
-            shapes = gpd.read_file(aoi)
-        except Exception as exc:  # pyogrio/fiona raise many kinds
-            raise AsmdbError(f"{aoi}: cannot be read as a vector file: {exc}") from None
-        if shapes.crs is None:
-            raise AsmdbError(f"{aoi}: has no coordinate reference system (CRS)")
-        area = shapes.to_crs(4326).union_all()
-        ids = grid.cells_in_bbox(*area.bounds)
-        cells = shapely.box(*np.array([grid.bounds(i) for i in ids]).T)
-        ids = ids[shapely.intersects(cells, area) & ~shapely.touches(cells, area)]
-    elif bbox is not None:
-        ids = grid.cells_in_bbox(*bbox)
-    else:
-        ids = np.unique(np.concatenate([grid.cells_in_bbox(*s.bounds) for s in imagery.scenes]))
-    ids = np.unique(ids)
-    keep = np.zeros(len(ids), bool)
-    for i, tile_id in enumerate(ids):
-        b = grid.bounds(tile_id)
-        keep[i] = any(s.overlaps(b) for s in imagery.scenes)
-    return ids[keep]
 
 
 def sample_patch_bank(
@@ -272,6 +258,7 @@ def featurize(
     period: str | None = None,
     source: str | None = None,
     batch_tiles: int = DEFAULT_BATCH_TILES,
+    max_tiles: int = DEFAULT_MAX_TILES,
     workers: int | None = 0,
     scheduler: str | None = None,
     progress: Progress | None = None,
@@ -289,11 +276,9 @@ def featurize(
             method, bank = _method_like(provenance, imagery, like, method)
         method.check()
         if method.tile_pixels is None:
-            method = _with(
-                method, tile_pixels=tile_pixels_for(imagery.resolution, method.tile_size)
-            )
+            method = _with(method, tile_pixels=tile_pixels_for(imagery, method.tile_size))
         grid = grid_for_cell_size(pg, method.tile_size)
-        tile_ids = plan_tiles(imagery, grid, bbox, aoi)
+        tile_ids = plan_tiles(imagery, grid, bbox, aoi, max_tiles)
         if len(tile_ids) == 0:
             raise AsmdbError(
                 "the imagery does not overlap the requested tiles "
@@ -352,8 +337,8 @@ def featurize(
         }
         pg.commit()
         resumed_from = len(done)
-        todo = np.array([t for t in tile_ids if int(t) not in done], dtype=np.int64)
-        skipped = {"no_valid_pixels": 0, "below_min_valid": 0}
+        todo = tile_ids[~np.isin(tile_ids, np.fromiter(done, np.int64, len(done)))]
+        skipped = dict.fromkeys(SKIP_REASONS, 0)
         added = 0
         stored = resumed_from
         handled = resumed_from

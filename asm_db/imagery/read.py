@@ -12,6 +12,7 @@ each file is read: memory follows the tiles in hand, never the scene.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from asm_db.errors import AsmdbError, InputError
+from asm_db.feature_values import finite_float32
+from asm_db.imagery.hosts import check_location
+from asm_db.imagery.limits import MAX_DERIVED_TILE_PIXELS, MAX_TILE_PIXELS
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2", ".img")
 TARGET_CRS = "EPSG:4326"
@@ -99,7 +103,10 @@ def _footprint(src, where: str) -> tuple[tuple[float, float, float, float], floa
     transform, _, _ = calculate_default_transform(
         src.crs, TARGET_CRS, src.width, src.height, *src.bounds
     )
-    return bounds, abs(transform.a)
+    resolution = abs(transform.a)
+    if not (np.isfinite(bounds).all() and math.isfinite(resolution) and resolution > 0):
+        raise InputError(where, f"has no usable footprint in {TARGET_CRS} (bounds {bounds})")
+    return bounds, resolution
 
 
 def _band(src, href: str, index: int, nodata=None, scale=None, offset=None) -> BandSource:
@@ -116,9 +123,10 @@ def _band(src, href: str, index: int, nodata=None, scale=None, offset=None) -> B
 
 
 def _file_scene(
-    path: str, bands: list[int] | None, mask_band: str | None
+    path: str, bands: list[int] | None, mask_band: str | None, hosts: frozenset[str] | None
 ) -> tuple[Scene, list[str]]:
     with _open(path, path) as src:
+        _check_files(src, path, hosts)
         bounds, resolution = _footprint(src, path)
         mask_index = None
         if mask_band is not None:
@@ -154,28 +162,56 @@ def _tiff_datetime(value: str | None) -> str | None:
         return None
 
 
-def _stac_items(path: str):
+def _check_files(src, where: str, hosts: frozenset[str] | None) -> None:
+    """The files GDAL names for an open dataset (a VRT's sources too) are allowed by `hosts`."""
+    for name in src.files if hosts is not None else ():
+        check_location(name, where, hosts)
+
+
+def _stac_io(hosts: frozenset[str] | None):
+    """pystac's reader, refusing a link (a catalog's child or item) `hosts` does not allow."""
+    from pystac.stac_io import DefaultStacIO
+
+    class CheckedStacIO(DefaultStacIO):
+        def read_text_from_href(self, href: str) -> str:
+            check_location(href, href, hosts)
+            return super().read_text_from_href(href)
+
+    return CheckedStacIO()
+
+
+def _stac_items(path: str, hosts: frozenset[str] | None):
     import pystac
 
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise InputError(path, f"is not readable JSON: {exc}") from None
-    kind = data.get("type")
+    kind = data.get("type") if isinstance(data, dict) else None
+    io = _stac_io(hosts)
     try:
         if kind == "FeatureCollection":
             return list(pystac.ItemCollection.from_dict(data, preserve_dict=False)), path
         if kind == "Feature":
-            return [pystac.Item.from_file(path)], path
+            return [pystac.Item.from_file(path, stac_io=io)], path
         if kind in ("Catalog", "Collection"):
-            catalog = pystac.read_file(path)
+            kind_class = pystac.Collection if kind == "Collection" else pystac.Catalog
+            catalog = kind_class.from_file(path, stac_io=io)
             return list(catalog.get_items(recursive=True)), path
+    except InputError:
+        raise
     except Exception as exc:  # pystac raises many kinds for malformed STAC
         raise InputError(path, f"is not a readable STAC document: {exc}") from None
     raise InputError(path, "is JSON but not a STAC Item, ItemCollection, Catalog or Collection")
 
 
+def _asset_where(where: str, item, name: str) -> str:
+    return f"{where} (item '{item.id}', asset '{name}')"
+
+
 def _asset_href(item, name: str, where: str) -> tuple[str, dict]:
+    """The href GDAL opens for one asset of an item, and its first band's `raster:bands`
+    nodata, scale and offset (each a float or None), checked."""
     asset = item.assets.get(name)
     if asset is None:
         raise InputError(
@@ -183,26 +219,56 @@ def _asset_href(item, name: str, where: str) -> tuple[str, dict]:
             f"STAC item '{item.id}' has no asset '{name}' (it has: {', '.join(sorted(item.assets))})",
         )
     href = asset.href
+    if not isinstance(href, str) or not href:
+        raise InputError(_asset_where(where, item, name), "has no href")
     if "://" not in href and not href.startswith("/"):  # relative to the STAC document
         href = str(Path(where).parent / href)
     if href.startswith(("http://", "https://")) and not href.startswith("/vsicurl/"):
         href = "/vsicurl/" + href
-    bands = asset.extra_fields.get("raster:bands") or [{}]
-    return href, bands[0]
+    return href, _raster_band(
+        asset.extra_fields.get("raster:bands"), _asset_where(where, item, name)
+    )
 
 
-def _stac_scene(item, where: str, assets: list[str], mask_band: str | None) -> Scene:
+# What STAC's raster extension allows for a band's nodata besides a number.
+NODATA_WORDS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _raster_band(bands, where: str) -> dict:
+    """The first entry of an asset's `raster:bands` as {nodata, scale, offset}: numbers (a
+    finite scale and offset; nodata may also be "nan", "inf" or "-inf"), or None when absent."""
+    if bands is None or bands == []:
+        return {"nodata": None, "scale": None, "offset": None}
+    if not isinstance(bands, list) or not isinstance(bands[0], dict):
+        raise InputError(where, f"raster:bands must be a list of objects, not {bands!r:.40}")
+    out = {}
+    for key in ("nodata", "scale", "offset"):
+        value = bands[0].get(key)
+        if key == "nodata" and isinstance(value, str) and value in NODATA_WORDS:
+            value = NODATA_WORDS[value]
+        elif value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (key != "nodata" and not math.isfinite(value))
+        ):
+            raise InputError(where, f"raster:bands {key} {value!r:.40} is not a finite number")
+        out[key] = None if value is None else float(value)
+    return out
+
+
+def _stac_scene(
+    item, where: str, assets: list[str], mask_band: str | None, hosts: frozenset[str] | None
+) -> Scene:
     bands = []
     bounds = []
     resolutions = []
     mask = None
     for name in assets + ([mask_band] if mask_band else []):
         href, raster = _asset_href(item, name, where)
-        with _open(href, f"{where} (item '{item.id}', asset '{name}')") as src:
-            b, res = _footprint(src, f"{where} (item '{item.id}', asset '{name}')")
-            band = _band(
-                src, href, 1, raster.get("nodata"), raster.get("scale"), raster.get("offset")
-            )
+        with _open(href, _asset_where(where, item, name)) as src:
+            _check_files(src, _asset_where(where, item, name), hosts)
+            b, res = _footprint(src, _asset_where(where, item, name))
+            band = _band(src, href, 1, raster["nodata"], raster["scale"], raster["offset"])
         if name == mask_band:
             mask = band
         else:
@@ -249,22 +315,37 @@ def open_imagery(
     mask_values: tuple[float, ...] = (),
     scale: list[float] | None = None,
     offset: list[float] | None = None,
+    allowed_hosts: frozenset[str] | None = None,
 ) -> Imagery:
-    """Open every input's metadata (no pixels) and check they make one mosaic of the same bands."""
+    """Open every input's metadata (no pixels) and check they make one mosaic of the same bands.
+
+    With `allowed_hosts`, every location the inputs name (files, URLs, STAC assets and links)
+    is checked against it before any raster is opened (`asm_db.imagery.hosts`)."""
     scenes: list[Scene] = []
     names: list[str] | None = None
     sources = []
-    for path in expand_inputs(inputs):
+    paths = expand_inputs(inputs)
+    stac = {}
+    for path in paths:  # every location checked before any raster is read
         if path.lower().endswith(".json"):
             if not assets:
                 raise InputError(
                     path, "is STAC: name the assets to read with --assets, e.g. red,green,blue"
                 )
-            items, where = _stac_items(path)
+            items, where = stac[path] = _stac_items(path, allowed_hosts)
             if not items:
                 raise InputError(path, "holds no STAC items")
             for item in items:
-                scenes.append(_stac_scene(item, where, assets, mask_band))
+                for name in assets + ([mask_band] if mask_band else []):
+                    href, _ = _asset_href(item, name, where)
+                    check_location(href, _asset_where(where, item, name), allowed_hosts)
+        else:
+            check_location(path, path, allowed_hosts)
+    for path in paths:
+        if path in stac:
+            items, where = stac[path]
+            for item in items:
+                scenes.append(_stac_scene(item, where, assets, mask_band, allowed_hosts))
                 sources.append(
                     {
                         "stac": path,
@@ -275,7 +356,7 @@ def open_imagery(
                 )
             scene_names = list(assets)
         else:
-            scene, scene_names = _file_scene(path, bands, mask_band)
+            scene, scene_names = _file_scene(path, bands, mask_band, allowed_hosts)
             scenes.append(scene)
             sources.append({"path": path, "size": scene.size, "datetime": scene.datetime})
         if names is None:
@@ -287,15 +368,24 @@ def open_imagery(
     if not scenes:
         raise AsmdbError("no imagery given")
     n = len(names)
-    first = scenes[0].bands
-    scale = _per_band("--scale", scale, [b.scale for b in first], n)
-    offset = _per_band("--offset", offset, [b.offset for b in first], n)
+    first = scenes[0]
+    scale = _per_band("--scale", scale, [b.scale for b in first.bands], n, first.name)
+    offset = _per_band("--offset", offset, [b.offset for b in first.bands], n, first.name)
     return Imagery(tuple(scenes), tuple(names), scale, offset, tuple(mask_values), tuple(sources))
 
 
-def _per_band(option: str, given, default, n: int) -> tuple[float, ...]:
+def _per_band(option: str, given, default, n: int, source: str) -> tuple[float, ...]:
+    """One finite value per band: `given` (one for all, or one each), else the metadata's."""
     if not given:
+        for band, value in enumerate(default, 1):
+            if not math.isfinite(value):
+                raise InputError(
+                    source, f"band {band} has {option[2:]} {value} in its metadata; give {option}"
+                )
         return tuple(float(v) for v in default)
+    for value in given:
+        if not math.isfinite(value):
+            raise AsmdbError(f"{option} {value}: must be a finite number")
     if len(given) == 1:
         return tuple(float(given[0]) for _ in range(n))
     if len(given) != n:
@@ -303,9 +393,19 @@ def _per_band(option: str, given, default, n: int) -> tuple[float, ...]:
     return tuple(float(v) for v in given)
 
 
-def tile_pixels_for(resolution: float, cell_size: float) -> int:
-    """Pixels along a tile's edge at about the imagery's native resolution (at least 3)."""
-    return max(3, round(cell_size / resolution))
+def tile_pixels_for(imagery: Imagery, cell_size: float) -> int:
+    """Pixels along a tile's edge at about the imagery's native resolution (at least 3): the
+    finest scene's. More than MAX_DERIVED_TILE_PIXELS is refused, naming that scene."""
+    finest = min(imagery.scenes, key=lambda s: s.resolution)
+    n = max(3, round(cell_size / finest.resolution))
+    if n > MAX_DERIVED_TILE_PIXELS:
+        raise InputError(
+            finest.name,
+            f"its resolution of {finest.resolution:.3g} degrees makes a {cell_size:g}-degree "
+            f"tile {n:,} pixels a side, above {MAX_DERIVED_TILE_PIXELS:,}; give --tile-pixels "
+            f"(at most {MAX_TILE_PIXELS:,}) or a larger --tile-size",
+        )
+    return n
 
 
 class TileReader:
@@ -358,7 +458,8 @@ class TileReader:
         return values, has_data & np.isfinite(values)
 
     def read(self, bounds, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The tile's scaled pixels (bands, n, n) float32 and their validity (n, n)."""
+        """The tile's scaled pixels (bands, n, n) float32 and their validity (n, n): a pixel is
+        valid where every band has data, is not masked, and is finite once scaled."""
         imagery = self.imagery
         bands = len(imagery.band_names)
         pixels = np.zeros((bands, n, n), dtype=np.float64)
@@ -378,6 +479,8 @@ class TileReader:
             valid |= ok
         scale = np.asarray(imagery.scale)[:, None, None]
         offset = np.asarray(imagery.offset)[:, None, None]
-        scaled = (pixels * scale + offset).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are invalid below
+            scaled, finite = finite_float32(pixels * scale + offset)
+        valid &= finite.all(axis=0)  # a value float32 cannot hold is no pixel value
         scaled[:, ~valid] = 0
         return scaled, valid

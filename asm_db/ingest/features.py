@@ -21,6 +21,7 @@ from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.feature_values import finite_float32
 from asm_db.grid import DEFAULT_GRID, Grid, check_cell_size, grid_for_cell_size
 from asm_db.ingest.columns import columns_found
 from asm_db.ingest.readers import open_batches
@@ -191,14 +192,14 @@ def _feature_matrix(
     path: Path, batch: pa.RecordBatch, names: list[str], first_row: int
 ) -> np.ndarray:
     matrix = np.empty((batch.num_rows, len(names)), dtype=np.float32)
+    finite = np.empty(matrix.shape, dtype=bool)
     for j, name in enumerate(names):
         col = batch.column(name)
-        with np.errstate(over="ignore"):  # too large for float32 becomes inf: refused below
-            if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
-                matrix[:, j] = col.to_numpy(zero_copy_only=False)
-            else:
-                matrix[:, j] = _numbers(path, batch, name, first_row)
-    finite = np.isfinite(matrix)
+        if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
+            values = col.to_numpy(zero_copy_only=False)
+        else:
+            values = _numbers(path, batch, name, first_row)
+        matrix[:, j], finite[:, j] = finite_float32(values)
     if not finite.all():
         bad_rows = ~finite.all(axis=1)
         first_col = names[int(np.flatnonzero(~finite[np.argmax(bad_rows)])[0])]
