@@ -714,3 +714,28 @@ def test_malformed_raster_bands_of_a_stac_asset_are_one_line(cli, pg, tmp_path, 
     stac.write_text(json.dumps({"type": "FeatureCollection", "features": [item]}))
     line = _bad(cli, pg, str(stac), "--assets", "red", "--feature-set", "x")
     assert "item 'S2C_BAD', asset 'red'" in line and "raster:bands" in line
+
+
+def test_the_patch_sample_is_the_same_and_bounded_when_its_windows_are_too_many_to_hold(
+    tmp_path, monkeypatch
+):
+    import tracemalloc
+
+    from asm_db.imagery import featurize as fz
+    from asm_db.imagery.plan import plan_tiles
+    from asm_db.imagery.read import open_imagery
+
+    imagery = open_imagery([str(write_4326(tmp_path / "scene.tif"))], scale=[1e-4])
+    method = fz.Method(features=K, filters="patches", seed=5, tile_pixels=300)
+    grid = Grid()
+    ids = plan_tiles(imagery, grid)
+    held = fz.sample_patch_bank(imagery, method, ids, grid)  # 16 tiles x 9.6 MB of windows
+    monkeypatch.setattr(fz, "PATCH_SAMPLE_BYTES", 16 * 2**20)
+    tracemalloc.start()
+    try:
+        bounded = fz.sample_patch_bank(imagery, method, ids, grid)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(bounded.weights, held.weights)
+    assert peak < 120 * 2**20, peak

@@ -43,6 +43,7 @@ FILTER_KINDS = ("gaussian", "patches")
 DEFAULT_BATCH_TILES = 32
 PATCH_SAMPLE_TILES = 64  # tiles read to draw the patch filter bank from
 PATCH_SAMPLE_WINDOWS = 100_000
+PATCH_SAMPLE_BYTES = 256 * 2**20  # windows held at once while drawing the patch sample
 # Why a planned tile gets no vector: counted, in the summary and the provenance.
 SKIP_REASONS = ("no_valid_pixels", "below_min_valid", "non_finite")
 
@@ -155,17 +156,48 @@ def compute_batch(work: Work, bank: rcf.FilterBank | None) -> BatchResult:
 def sample_patch_bank(
     imagery: Imagery, method: Method, tile_ids: np.ndarray, grid: Grid
 ) -> rcf.FilterBank:
-    """The `patches` bank: whitened 3x3 patches from tiles of this imagery drawn by the seed."""
+    """The `patches` bank: whitened 3x3 patches from tiles of this imagery drawn by the seed.
+
+    The sample is PATCH_SAMPLE_WINDOWS windows drawn from all valid windows of up to
+    PATCH_SAMPLE_TILES tiles. When those windows are more than PATCH_SAMPLE_BYTES, they are
+    counted on a first reading and the drawn ones gathered on a second, so memory stays
+    bounded at any tile size and the sample is the same either way."""
     rng = np.random.default_rng(method.seed)
-    order = rng.permutation(len(tile_ids))
-    windows = []
+    order = rng.permutation(len(tile_ids))[:PATCH_SAMPLE_TILES]
     with TileReader(imagery) as reader:
-        for i in order[:PATCH_SAMPLE_TILES]:
+
+        def windows_of(i: int) -> np.ndarray:
             pixels, valid = reader.read(grid.bounds(tile_ids[i]), method.tile_pixels)
-            windows.append(rcf.tile_windows(pixels, valid))
-    sample = np.concatenate(windows)
-    if len(sample) > PATCH_SAMPLE_WINDOWS:
-        sample = sample[rng.choice(len(sample), PATCH_SAMPLE_WINDOWS, replace=False)]
+            return rcf.tile_windows(pixels, valid)
+
+        counts, held, size = [], [], 0
+        for i in order:
+            windows = windows_of(i)
+            counts.append(len(windows))
+            if held is not None:
+                held.append(windows)
+                size += windows.nbytes
+                if size > PATCH_SAMPLE_BYTES:
+                    held = None  # too many to hold: the drawn ones are read again below
+        total = sum(counts)
+        drawn = (
+            rng.choice(total, PATCH_SAMPLE_WINDOWS, replace=False)
+            if (total > PATCH_SAMPLE_WINDOWS)
+            else None
+        )
+        if held is not None:
+            sample = np.concatenate(held)
+            if drawn is not None:
+                sample = sample[drawn]
+        else:  # sample = (all windows, in order)[drawn], gathered tile by tile
+            width = rcf.WINDOW * rcf.WINDOW * len(imagery.band_names)
+            sample = np.empty((len(drawn), width), np.float32)
+            start = 0
+            for i, count in zip(order, counts, strict=True):
+                here = np.flatnonzero((drawn >= start) & (drawn < start + count))
+                if len(here):
+                    sample[here] = windows_of(i)[drawn[here] - start]
+                start += count
     if len(sample) < 2:
         raise AsmdbError("the imagery has too few valid 3x3 patches to draw --filters patches from")
     return rcf.patch_filters(sample, method.features, method.seed)

@@ -198,9 +198,17 @@ def _stac_items(path: str, hosts: frozenset[str] | None):
             kind_class = pystac.Collection if kind == "Collection" else pystac.Catalog
             catalog = kind_class.from_file(path, stac_io=io)
             return list(catalog.get_items(recursive=True)), path
-    except InputError:
-        raise
     except Exception as exc:  # pystac raises many kinds for malformed STAC
+        refused, seen = exc, set()
+        while (
+            refused is not None and not isinstance(refused, InputError) and id(refused) not in seen
+        ):
+            seen.add(id(refused))
+            refused = refused.__cause__ or refused.__context__  # pystac wraps a refused link
+        if not isinstance(refused, InputError):
+            refused = None
+        if refused is not None:
+            raise refused from None
         raise InputError(path, f"is not a readable STAC document: {exc}") from None
     raise InputError(path, "is JSON but not a STAC Item, ItemCollection, Catalog or Collection")
 
