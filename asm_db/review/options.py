@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The probability at and above which the map calls a tile ASM.
-MAP_THRESHOLD = 0.5
+from asm_db.probability_classes import MAP_THRESHOLD
 
 
 @dataclass(frozen=True)
