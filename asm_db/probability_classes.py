@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The probability at and above which the map calls a tile ASM: its headline count, the review
+# queue's threshold and the default of a change's. SQL gets it as the bound `%(map_threshold)s`.
+MAP_THRESHOLD = 0.5
 BREAKS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 # viridis sampled at 0, 1/4, 1/2, 3/4, 1 (matplotlib's colour map, rounded to 8 bits).
 COLORS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
@@ -47,6 +50,11 @@ def class_of(probability: float) -> ProbabilityClass:
     """The class of one probability (the same rule as `sql_params` gives SQL)."""
     number = sum(1 for c in CLASSES if probability >= c.lower)
     return CLASSES[max(number, 1) - 1]
+
+
+def mapped_label() -> str:
+    """How output names the count of tiles the map calls ASM: "at least 0.5"."""
+    return f"at least {MAP_THRESHOLD:g}"
 
 
 def sql_params() -> dict[str, list[float]]:

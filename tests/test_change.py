@@ -476,3 +476,31 @@ def test_a_change_backwards_in_time_says_so(two_periods):
     done = two_periods("change", "--from", "2", "--to", "1")
     assert done.code == 0, done.stderr
     assert "map 2 (2024-01-01) is of a later period than map 1" in done.stderr
+
+
+def test_the_qgis_style_the_plots_and_the_page_draw_the_one_set_of_change_classes():
+    import xml.etree.ElementTree as ET
+
+    from asm_db import layers
+    from asm_db.change.classes import CHANGE_CLASSES, CLASSES, SAMPLED_CLASSES
+    from asm_db.db.sqlfiles import load_sql
+    from asm_db.publish import plots, qml
+
+    assert CLASSES == ("new", "gone", "persistent", "absent", "no_data")
+    style = ET.fromstring(qml.change_qml().split("\n", 1)[1])
+    categories = style.findall(".//categories/category")
+    assert [(c.get("value"), c.get("label")) for c in categories] == [
+        (c.name, c.description) for c in CHANGE_CLASSES
+    ]
+    colors = [s.find(".//Option[@name='color']").get("value") for s in style.iter("symbol")]
+    assert colors[: len(CHANGE_CLASSES)] == [",".join(map(str, c.rgba)) for c in CHANGE_CLASSES]
+    assert set(plots.CHANGE_CODES) == set(CLASSES)
+    assert plots.CHANGE_COLORS[plots.CHANGE_CODES["new"]] == tuple(
+        v / 255 for v in CHANGE_CLASSES[0].rgba[:3]
+    )
+    paint = layers.BY_COLLECTION["asmdb.latest_change"].web.paint["fill-color"]
+    drawn = dict(zip(paint[2:-1:2], paint[3:-1:2], strict=True))
+    assert drawn == {c.name: c.color for c in CHANGE_CLASSES if c.opacity > 0}
+    assert "absent" not in drawn and paint[-1] == "rgba(0,0,0,0)"
+    assert SAMPLED_CLASSES == CLASSES[:4]
+    assert "'persistent'" not in load_sql("review_change_strata")

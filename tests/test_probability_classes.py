@@ -56,3 +56,41 @@ def test_class_colours_are_matplotlib_viridis():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == list(pc.COLORS)
+
+
+def test_the_map_threshold_is_one_constant_that_every_user_reads():
+    from types import SimpleNamespace
+
+    import numpy as np
+    import typer.main
+
+    from asm_db.change.classes import DEFAULT_THRESHOLD
+    from asm_db.cli.app import app
+    from asm_db.db.sqlfiles import load_sql
+    from asm_db.maps.write import map_counts
+    from asm_db.review.options import MAP_THRESHOLD, QueueOptions
+
+    assert MAP_THRESHOLD == DEFAULT_THRESHOLD == QueueOptions().threshold == pc.MAP_THRESHOLD
+    command = typer.main.get_command(app)
+    for path in (("change",), ("review", "queue"), ("review", "estimate")):
+        found = command
+        for name in path:
+            found = found.commands[name]
+        defaults = {p.name: p.default for p in found.params}
+        assert defaults["threshold"] == pc.MAP_THRESHOLD, path
+    # The map's headline count and its overview blocks count tiles at the threshold and above.
+    just_below = np.nextafter(pc.MAP_THRESHOLD, 0)
+    tiles = SimpleNamespace(tile_id=np.arange(3), probability=np.array([just_below, 0.5, 1.0]))
+    assert map_counts(tiles)["tiles_at_least_half"] == 2
+    overviews = load_sql("map_overviews_insert")
+    assert "p.probability >= %(map_threshold)s" in overviews and "0.5" not in overviews
+    assert pc.mapped_label() == f"at least {pc.MAP_THRESHOLD:g}"
+
+
+def test_no_sql_file_writes_the_map_threshold_as_a_literal():
+    from importlib import resources
+
+    for path in resources.files("asm_db.sql").iterdir():
+        if path.name.endswith(".sql"):
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"probability\s*>=?\s*0\.5\b", text), path.name

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from psycopg import errors, sql
 
+from asm_db import layers
 from asm_db.probability_classes import BREAKS as PROBABILITY_BREAKS
 
 from conftest import ADMIN_URL, invoke_asmdb, throwaway_db
@@ -225,20 +226,7 @@ def test_styles_survive_a_new_run(world):
         )
         .fetchall()
     )
-    assert [r[0] for r in rows] == [
-        "change_tiles",
-        "labels",
-        "latest_change",
-        "latest_overviews",
-        "latest_predictions",
-        "map_overviews",
-        "maps_by_period",
-        "overviews_by_period",
-        "predictions",
-        "review_queue",
-        "similar_tiles",
-        "tiles",
-    ]
+    assert [r[0] for r in rows] == sorted(layer.table for layer in layers.LAYERS)
 
 
 @pytest.mark.qgis
@@ -247,14 +235,8 @@ def test_stored_project_opens_with_its_layers_labels_on_top(world):
     assert project["read"], world["seen"]["messages"]
     assert project["crs"] == "EPSG:4326"
     names = [layer["name"] for layer in project["layers"]]
-    assert names == [
-        "Review queue",
-        "Field labels",
-        "Change in mapped ASM (newest change)",
-        "ASM probability (promoted map)",
-        "ASM probability by period (Temporal Controller)",
-        "Feature tiles",
-    ]
+    assert names == [layer.project.title for layer in layers.in_project()]
+    assert names[:2] == ["Review queue", "Field labels"]
     assert all(layer["valid"] for layer in project["layers"]), world["seen"]["messages"]
     assert [layer["renderer"] for layer in project["layers"]] == [
         "categorizedSymbol",

@@ -50,18 +50,6 @@ class Change:
     seconds: dict = field(default_factory=dict, compare=False)
 
 
-def classify(p_from: float | None, p_to: float | None, threshold: float, min_delta: float) -> str:
-    """The class of one tile, as the SQL computes it (for tests and for reading the rules)."""
-    if p_from is None or p_to is None:
-        return "no_data"
-    delta = p_to - p_from
-    if p_from < threshold <= p_to and delta >= min_delta:
-        return "new"
-    if p_to < threshold <= p_from and -delta >= min_delta:
-        return "gone"
-    return "persistent" if p_from >= threshold else "absent"
-
-
 def check_options(threshold: float, min_delta: float) -> None:
     if not (math.isfinite(threshold) and 0 < threshold <= 1):
         raise AsmdbError(f"--threshold {threshold}: must be above 0 and at most 1")

@@ -11,6 +11,7 @@ import typer
 from asm_db.cli.common import DatabaseUrl, Readers, notify, print_table, progress_bar
 from asm_db.db.engine import create_engine
 from asm_db.maps import READERS
+from asm_db.probability_classes import mapped_label
 
 app = typer.Typer(
     help="Maps (a run's probabilities for every tile of a feature set): list, show, promote.",
@@ -65,7 +66,7 @@ def maps_list(
     if as_json:
         print(json.dumps([map_json(m) for m in found]))
         return
-    rows = [("map", "run", "feature set", "period", "created", "tiles", "at least 0.5")]
+    rows = [("map", "run", "feature set", "period", "created", "tiles", mapped_label())]
     for m in found:
         rows.append(
             (
@@ -97,7 +98,7 @@ def maps_show(
     own = "the run's own feature set" if m.own_feature_set else "not the run's own feature set"
     print(f"map {m.map_id}: run {m.run_id} ({m.model}) on feature set '{m.feature_set}' ({own})")
     print(f"period: {_period(m)}; created at: {m.created_at:%Y-%m-%d %H:%M:%S %Z}")
-    print(f"tiles: {m.tiles}; at least 0.5: {m.counts.get('tiles_at_least_half', '-')}")
+    print(f"tiles: {m.tiles}; {mapped_label()}: {m.counts.get('tiles_at_least_half', '-')}")
     print(
         f"promoted at: {m.promoted_at or 'never'}; "
         f"promoted for its period: {'yes' if m.promoted else 'no'}; "

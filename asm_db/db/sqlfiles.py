@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+from asm_db import layers
+
 
 @cache
 def load_sql(name: str) -> str:
@@ -12,15 +14,12 @@ def load_sql(name: str) -> str:
     return resources.files("asm_db.sql").joinpath(f"{name}.sql").read_text(encoding="utf-8")
 
 
-# Replaceable objects (CREATE OR REPLACE), re-applied after every upgrade, in dependency order.
+# Replaceable objects (CREATE OR REPLACE), re-applied after every upgrade, in dependency order:
+# the functions the layers read, then the published layers' views (`asm_db.layers`).
 REPLACEABLE_FILES = (
     "filtered_labels",
     "label_tiles",
     "promoted_map",
     "promoted_run",
-    "latest_predictions",
-    "latest_overviews",
-    "maps_by_period",
-    "overviews_by_period",
-    "latest_change",
+    *layers.sql_files(),
 )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import psycopg
 
 from asm_db.db.sqlfiles import load_sql
+from asm_db.probability_classes import MAP_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def write_overviews(pg: psycopg.Connection, map_id: int) -> int:
         pg.execute("SELECT set_config('work_mem', %s, true)", (OVERVIEW_WORK_MEM,))
     cursor = pg.execute(
         load_sql("map_overviews_insert"),
-        {"map_id": map_id, "cells": [lv.cells for lv in LEVELS]},
+        {"map_id": map_id, "cells": [lv.cells for lv in LEVELS], "map_threshold": MAP_THRESHOLD},
     )
     written = cursor.rowcount
     if smaller:

@@ -17,9 +17,7 @@ from asm_db.db import locks
 from asm_db.db.sqlfiles import load_sql
 from asm_db.maps.overviews import write_overviews
 from asm_db.maps.predict import TilePredictions
-
-# The map's headline count: tiles at or above the usual decision threshold.
-MAPPED_THRESHOLD = 0.5
+from asm_db.probability_classes import MAP_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class MapWritten:
 def map_counts(predictions: TilePredictions) -> dict:
     return {
         "tiles": int(len(predictions.tile_id)),
-        "tiles_at_least_half": int(np.count_nonzero(predictions.probability >= MAPPED_THRESHOLD)),
+        "tiles_at_least_half": int(np.count_nonzero(predictions.probability >= MAP_THRESHOLD)),
     }
 
 

@@ -22,6 +22,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 from sqlalchemy.engine import Engine
 
 from asm_db import probability_classes
+from asm_db.change.classes import CHANGE_CLASSES, ChangeClass
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import NotFound
@@ -318,9 +319,17 @@ def load_run_periods(engine: Engine, run_id: int) -> RunPeriods:
     )
 
 
+def _on_white(change: ChangeClass) -> tuple[float, float, float]:
+    """The class's colour as QGIS shows it over a white page."""
+    *rgb, _ = change.rgba
+    return tuple((v * change.opacity + 255 * (1 - change.opacity)) / 255 for v in rgb)
+
+
 # Drawn in this order of precedence when a pixel holds several tiles (the largest code wins).
-CHANGE_CODES = {"absent": 0, "no_data": 1, "persistent": 2, "gone": 3, "new": 4}
-CHANGE_COLORS = ("#ffffff", "#d0d0d0", "#8c8c8c", "#0096d7", "#e6007e")
+CHANGE_CODES = {c.name: c.precedence for c in CHANGE_CLASSES}
+CHANGE_COLORS = tuple(
+    _on_white(c) for c in sorted(CHANGE_CLASSES, key=lambda change: change.precedence)
+)
 
 
 def change_map(grid: Grid, tile_id: np.ndarray, classes: np.ndarray, title: str) -> Figure:
@@ -341,8 +350,8 @@ def change_map(grid: Grid, tile_id: np.ndarray, classes: np.ndarray, title: str)
     )
     ax.legend(
         handles=[
-            Patch(facecolor=CHANGE_COLORS[code], edgecolor="#444", label=name.replace("_", " "))
-            for name, code in sorted(CHANGE_CODES.items(), key=lambda item: -item[1])
+            Patch(facecolor=_on_white(c), edgecolor="#444", label=c.name.replace("_", " "))
+            for c in CHANGE_CLASSES
         ],
         loc="upper right",
         fontsize="small",

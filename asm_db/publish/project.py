@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy.engine import Engine
 
+from asm_db import layers
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
@@ -74,35 +75,9 @@ class LayerSource:
         )
 
 
-@dataclass(frozen=True)
-class ProjectLayer:
-    table: str
-    title: str
-    key: str
-    geometry_type: str
-    visible: bool = True
-    temporal: bool = False  # QGIS's temporal properties from period_start / period_end
-    subset: str = ""  # a filter on the layer's rows (QGIS's provider subset string)
-
-
-# Top of the legend first: QGIS draws the layer tree bottom-up, so labels sit above the map.
-PROJECT_LAYERS = (
-    ProjectLayer("review_queue", "Review queue", "review_id", "Polygon"),
-    ProjectLayer("labels", "Field labels", "label_id", "Point"),
-    ProjectLayer("latest_change", "Change in mapped ASM (newest change)", "tile_id", "Polygon"),
-    ProjectLayer("latest_predictions", "ASM probability (promoted map)", "tile_id", "Polygon"),
-    ProjectLayer(
-        "maps_by_period",
-        "ASM probability by period (Temporal Controller)",
-        "map_tile_id",
-        "Polygon",
-        visible=False,
-        temporal=True,
-        # A map of unknown period would show in every frame of the Temporal Controller.
-        subset='"period_start" IS NOT NULL OR "period_end" IS NOT NULL',
-    ),
-    ProjectLayer("tiles", "Feature tiles", "tile_id", "Polygon", visible=False),
-)
+# Top of the legend first (`asm_db.layers` orders them): QGIS draws the layer tree bottom-up,
+# so labels sit above the map.
+PROJECT_LAYERS = layers.in_project()
 
 
 @dataclass(frozen=True)
@@ -172,16 +147,17 @@ def project_document(
     ET.SubElement(tree, "customproperties")
     layers = ET.SubElement(root, "projectlayers")
     for layer in PROJECT_LAYERS:
+        shown = layer.project
         layer_id = f"asmdb_{layer.table}"
-        datasource = source.datasource(layer.table, layer.key, layer.geometry_type, layer.subset)
+        datasource = source.datasource(layer.table, layer.key, layer.geometry_type, shown.subset)
         node = ET.SubElement(
             tree,
             "layer-tree-layer",
             id=layer_id,
-            name=layer.title,
+            name=shown.title,
             source=datasource,
             providerKey="postgres",
-            checked="Qt::Checked" if layer.visible else "Qt::Unchecked",
+            checked="Qt::Checked" if shown.visible else "Qt::Unchecked",
             expanded="1",
         )
         ET.SubElement(node, "customproperties")
@@ -196,11 +172,11 @@ def project_document(
         )
         ET.SubElement(map_layer, "id").text = layer_id
         ET.SubElement(map_layer, "datasource").text = datasource
-        ET.SubElement(map_layer, "layername").text = layer.title
+        ET.SubElement(map_layer, "layername").text = shown.title
         _crs(ET.SubElement(map_layer, "srs"))
         ET.SubElement(map_layer, "provider", encoding="").text = "postgres"
         map_layer.append(qml.renderer_element(styles[layer.table]))
-        if layer.temporal:
+        if shown.temporal:
             _temporal(map_layer)
         ET.SubElement(map_layer, "blendMode").text = "0"
         ET.SubElement(map_layer, "featureBlendMode").text = "0"

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from asm_db.change.classes import CHANGE_CLASSES
 from asm_db.probability_classes import CLASSES, ProbabilityClass
 
 # Label categories are the value of this expression (see `label_categories`).
@@ -304,19 +305,8 @@ def review_qml() -> str:
     return _document(renderer, "2")
 
 
-# Change classes: new mining in a strong warm colour, gone in a cool one, persistent muted,
-# absent transparent, no data hatched grey.
-CHANGE_STYLES = {
-    "new": ("new mining", "230,0,126,255", "solid"),
-    "gone": ("mining gone", "0,150,215,255", "solid"),
-    "persistent": ("mining in both periods", "120,120,120,150", "solid"),
-    "absent": ("no mining in either period", "255,255,255,0", "no"),
-    "no_data": ("missing from a map", "160,160,160,255", "b_diagonal"),
-}
-
-
 def change_qml() -> str:
-    """Change maps by class (see CHANGE_STYLES)."""
+    """Change maps by class, in the classes' colours (`asm_db.change.classes`)."""
     renderer = ET.Element(
         "renderer-v2",
         type="categorizedSymbol",
@@ -327,17 +317,24 @@ def change_qml() -> str:
     )
     cats = ET.SubElement(renderer, "categories")
     symbols = ET.SubElement(renderer, "symbols")
-    for i, (value, (label, color, style)) in enumerate(CHANGE_STYLES.items()):
-        ET.SubElement(cats, "category", symbol=str(i), value=value, label=label, render="true")
+    for i, change in enumerate(CHANGE_CLASSES):
+        ET.SubElement(
+            cats,
+            "category",
+            symbol=str(i),
+            value=change.name,
+            label=change.description,
+            render="true",
+        )
         _symbol(
             symbols,
             str(i),
             "fill",
             "SimpleFill",
             {
-                "color": color,
-                "style": style,
-                "outline_style": "solid" if value in ("new", "gone") else "no",
+                "color": ",".join(str(v) for v in change.rgba),
+                "style": change.fill,
+                "outline_style": "solid" if change.outlined else "no",
                 "outline_color": "40,40,40,255",
                 "outline_width": "0.2",
                 "outline_width_unit": "MM",

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from asm_db.maps.write import MAPPED_THRESHOLD
 from asm_db.modeling.metrics import MEANINGS, interval_note, metric_rows
 from asm_db.modeling.options import LEGACY_BLOCK_SIZE
+from asm_db.probability_classes import MAP_THRESHOLD, mapped_label
 from asm_db.publish.plots import load_run_data, load_run_periods, period_figures, run_figures
 from asm_db.runs.counts import count_rows
 from asm_db.runs.registry import reproduce_command
@@ -59,14 +59,14 @@ def _periods_section(engine: Engine, run_id: int) -> list[str]:
     parts = [
         "<h2>Maps by period</h2>",
         _table(
-            ("map", "feature set", "period", "tiles", "at least 0.5", "promoted for its period"),
+            ("map", "feature set", "period", "tiles", mapped_label(), "promoted for its period"),
             [
                 (
                     m.map_id,
                     m.feature_set,
                     m.period,
                     len(m.tile_id),
-                    int((m.probability >= MAPPED_THRESHOLD).sum()),
+                    int((m.probability >= MAP_THRESHOLD).sum()),
                     "yes" if m.promoted else "no",
                 )
                 for m in periods.maps

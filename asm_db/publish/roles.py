@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from psycopg import sql
 from sqlalchemy.engine import Engine
 
+from asm_db import layers
 from asm_db.db.engine import VERSION_TABLE, check_ready, connect, driver
 from asm_db.errors import AsmdbError
 
@@ -31,13 +32,7 @@ REVIEW_COLUMNS = ("status", "reviewer", "reviewed_at", "notes", "answer_from", "
 # What an anonymous visitor of a public server may read: the map layers, and the columns of the
 # map registry the layers (their functions) and the page's period slider and popup read, all of
 # which the layers show already. No label, review, run or feature vector.
-PUBLIC_VIEWS = (
-    "latest_predictions",
-    "latest_overviews",
-    "maps_by_period",
-    "overviews_by_period",
-    "latest_change",
-)
+PUBLIC_VIEWS = tuple(layer.table for layer in layers.public())
 PUBLIC_COLUMNS = {
     "maps": ("map_id", "run_id", "feature_set_id", "promoted_at"),
     "feature_sets": ("feature_set_id", "period_start", "period_end"),

@@ -14,11 +14,12 @@ import pandas as pd
 import psycopg
 import pyogrio
 
+from asm_db import layers
 from asm_db.db.sqlfiles import load_sql
 from asm_db.publish import qml
 
 STYLE_NAME = "asmdb"
-SCHEMA = "asmdb"
+SCHEMA = layers.SCHEMA
 GEOMETRY_COLUMN = "geom"
 
 
@@ -30,36 +31,21 @@ class LayerStyle:
 
 
 def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
-    """asmdb's style for each of its layers; label categories follow the labels stored."""
-    probability = qml.probability_qml()
+    """asmdb's style for each layer `asm_db.layers` declares; label categories follow the labels
+    stored."""
     categories = qml.label_categories(pg.execute(load_sql("label_style_values")).fetchall())
+    styles = {
+        "probability": qml.probability_qml,
+        "change": qml.change_qml,
+        "labels": lambda: qml.labels_qml(categories),
+        "tiles": qml.tiles_qml,
+        "review": qml.review_qml,
+        "similar": qml.similar_qml,
+    }
+    documents = {name: styles[name]() for name in {layer.style for layer in layers.LAYERS}}
     return [
-        LayerStyle(
-            "latest_predictions", "calibrated probability of ASM, fixed classes", probability
-        ),
-        LayerStyle("predictions", "calibrated probability of ASM, fixed classes", probability),
-        LayerStyle(
-            "maps_by_period", "calibrated probability of ASM per period, fixed classes", probability
-        ),
-        LayerStyle("latest_change", "change in mapped ASM between two maps", qml.change_qml()),
-        LayerStyle("change_tiles", "change in mapped ASM between two maps", qml.change_qml()),
-        LayerStyle("labels", "field labels by label and mine type", qml.labels_qml(categories)),
-        LayerStyle("tiles", "feature tiles as outlines", qml.tiles_qml()),
-        LayerStyle("review_queue", "tiles to review, by status", qml.review_qml()),
-        LayerStyle("similar_tiles", 'tiles found by "find more like this"', qml.similar_qml()),
-        LayerStyle(
-            "latest_overviews",
-            "highest probability of ASM in each block, fixed classes",
-            probability,
-        ),
-        LayerStyle(
-            "map_overviews", "highest probability of ASM in each block, fixed classes", probability
-        ),
-        LayerStyle(
-            "overviews_by_period",
-            "highest probability of ASM in each block per period, fixed classes",
-            probability,
-        ),
+        LayerStyle(layer.table, layer.style_description, documents[layer.style])
+        for layer in layers.LAYERS
     ]
 
 

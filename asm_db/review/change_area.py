@@ -31,12 +31,12 @@ import numpy as np
 from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Engine
 
+from asm_db.change.classes import SAMPLED_CLASSES, sql_params
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
 
 Z95 = 1.959964
-SAMPLED_CLASSES = ("new", "gone", "persistent", "absent")
 # Collapse partner: the class the later map calls the same (mined, or not, at the end).
 NEIGHBOUR = {"new": "persistent", "persistent": "new", "gone": "absent", "absent": "gone"}
 
@@ -263,7 +263,9 @@ def estimate_change(
         pg = driver(conn)
         change = get_change(pg, change_id)
         change_id = change.change_id
-        sizes = pg.execute(load_sql("review_change_strata"), {"change_id": change_id}).fetchall()
+        sizes = pg.execute(
+            load_sql("review_change_strata"), {"change_id": change_id, **sql_params()}
+        ).fetchall()
         sample = pg.execute(load_sql("review_change_sample"), {"change_id": change_id}).fetchall()
         if not sample:
             raise AsmdbError(

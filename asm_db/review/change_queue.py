@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from asm_db.change.classes import SAMPLED_CLASSES
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, InputError
 from asm_db.publish import qml
 from asm_db.publish.files import check_target, write_styled_gpkg
-from asm_db.review.change_area import SAMPLED_CLASSES
 from asm_db.review.options import ChangeQueueOptions
 
 CHANGE_SAMPLE = "change sample"

@@ -17,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 import psycopg
 
+from asm_db.change.classes import SAMPLED_CLASSES, sql_params
 from asm_db.db.sqlfiles import load_sql
 
 Z95 = 1.959964
 MIN_ZONE_REVIEWS = 10
-SAMPLED = ("new", "gone", "persistent", "absent")
 
 
 def zone_estimates(
@@ -35,7 +35,7 @@ def zone_estimates(
     strata = {
         name: (int(tiles), float(km2))
         for name, tiles, km2 in pg.execute(
-            load_sql("review_change_strata"), {"change_id": change_id}
+            load_sql("review_change_strata"), {"change_id": change_id, **sql_params()}
         )
     }
     sample: dict[str, list[tuple[str, float, set[str]]]] = {}
@@ -51,7 +51,7 @@ def zone_estimates(
         if reviewed >= MIN_ZONE_REVIEWS:
             zone_area = sum(c["km2"] for c in classes.values())
             entry["estimated"] = {
-                k: _domain_total(strata, sample, zone, k, zone_area) for k in SAMPLED
+                k: _domain_total(strata, sample, zone, k, zone_area) for k in SAMPLED_CLASSES
             }
         else:
             entry["note"] = (

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The probability at and above which the map calls a tile ASM.
-MAP_THRESHOLD = 0.5
+from asm_db.probability_classes import MAP_THRESHOLD
+
 # The longest notes and reviewer name a review takes, from the web page and from a file alike.
 MAX_NOTES = 4000
 MAX_REVIEWER = 200

@@ -16,14 +16,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from asm_db import layers
+from asm_db.change.classes import CHANGE_CLASSES
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
 from asm_db.maps.overviews import FULL_RESOLUTION_ZOOM, LEVELS
 from asm_db.review.options import MAX_NOTES, MAX_REVIEWER
 from asm_db.server import auth
 from asm_db.server.auth import COOKIE, LoginRefused, Session, current_session
-from asm_db.server.classes import maplibre_step, probability_classes
-from asm_db.server.ogc import PUBLIC_COLLECTIONS, may_read
+from asm_db.server.classes import probability_classes
+from asm_db.server.ogc import may_read
 from asm_db.server.visitors import visitor_connection
 
 log = logging.getLogger("asmdb.server")
@@ -67,16 +69,29 @@ def _session_info(session: Session | None, request: Request) -> dict:
 
 @router.get("/config")
 def config(request: Request) -> dict:
-    """What the page needs to draw: classes, the layers this visitor may read, the extent."""
+    """What the page needs to draw: classes, the layers this visitor may read (as `asm_db.layers`
+    declares them, in drawing order), their extent."""
     catalog = getattr(request.app.state, "collection_catalog", None) or {"collections": {}}
     collections = {
-        cid: {"bounds": c.bounds, "public": cid in PUBLIC_COLLECTIONS}
+        cid: {
+            "bounds": c.bounds,
+            "public": layers.BY_COLLECTION[cid].public,
+            "properties": list(layers.BY_COLLECTION[cid].tile_properties),
+        }
         for cid, c in catalog["collections"].items()
         if may_read(request, cid)
     }
     return {
         "classes": [vars(c) for c in probability_classes()],
-        "probability_color": maplibre_step(),
+        "change_classes": [
+            {"name": c.name, "description": c.description, "drawn": c.opacity > 0}
+            for c in CHANGE_CLASSES
+        ],
+        "layers": [
+            layers.web_config(layer)
+            for layer in layers.drawn()
+            if layer.collection_id in collections
+        ],
         "collections": collections,
         # Zooms below this one draw asmdb.latest_overviews, one block size per zoom range.
         "overviews": [vars(level) for level in LEVELS],

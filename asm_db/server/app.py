@@ -65,39 +65,6 @@ def maplibre_ready() -> bool:
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """The asmdb web application for these settings (default: from the environment)."""
     settings = settings or ServerSettings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        app.state.server_role = await run_in_threadpool(server_role, settings)
-        await ogc.open_pool(app, settings)
-        # Every query a visitor starts stops after the statement timeout.
-        connection = {
-            "autocommit": True,
-            "options": f"-c statement_timeout={settings.statement_timeout_ms()}",
-        }
-        app.state.psycopg_pool = AsyncConnectionPool(
-            settings.libpq_url(), min_size=1, max_size=4, open=False, kwargs=connection
-        )
-        await app.state.psycopg_pool.open()
-        # Searches run in worker threads on plain connections (numpy releases the GIL).
-        app.state.sync_pool = ConnectionPool(
-            settings.libpq_url(), min_size=1, max_size=2, open=True, kwargs=connection
-        )
-        await ogc.register_catalog(app)
-        if not app.state.maplibre_ready:
-            log.warning(
-                "MapLibre GL JS is missing from %s: the page cannot draw the map; "
-                "run scripts/setup",
-                static_dir() / "vendor",
-            )
-        try:
-            yield
-        finally:
-            await app.state.sessions.close_all()
-            await app.state.psycopg_pool.close()
-            app.state.sync_pool.close()
-            await app.state.pool.close()
-
     app = FastAPI(
         title="asmdb",
         lifespan=lifespan,
@@ -105,6 +72,55 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    _state(app, settings)
+    _routes(app)
+    _error_handlers(app)
+    _middleware(app, settings)
+    return app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Open the server's pools and read the catalog before the first request; close them after
+    the last."""
+    settings: ServerSettings = app.state.settings
+    app.state.server_role = await run_in_threadpool(server_role, settings)
+    await _open_pools(app, settings)
+    await ogc.register_catalog(app)
+    if not app.state.maplibre_ready:
+        log.warning(
+            "MapLibre GL JS is missing from %s: the page cannot draw the map; run scripts/setup",
+            static_dir() / "vendor",
+        )
+    try:
+        yield
+    finally:
+        await app.state.sessions.close_all()
+        await app.state.psycopg_pool.close()
+        app.state.sync_pool.close()
+        await app.state.pool.close()
+
+
+async def _open_pools(app: FastAPI, settings: ServerSettings) -> None:
+    """tipg's asyncpg pool, a psycopg pool for the API and a plain one for searches."""
+    await ogc.open_pool(app, settings)
+    # Every query a visitor starts stops after the statement timeout.
+    connection = {
+        "autocommit": True,
+        "options": f"-c statement_timeout={settings.statement_timeout_ms()}",
+    }
+    app.state.psycopg_pool = AsyncConnectionPool(
+        settings.libpq_url(), min_size=1, max_size=4, open=False, kwargs=connection
+    )
+    await app.state.psycopg_pool.open()
+    # Searches run in worker threads on plain connections (numpy releases the GIL).
+    app.state.sync_pool = ConnectionPool(
+        settings.libpq_url(), min_size=1, max_size=2, open=True, kwargs=connection
+    )
+
+
+def _state(app: FastAPI, settings: ServerSettings) -> None:
+    """What the app keeps between requests: settings, sessions, the login throttle, tiles."""
     app.state.settings = settings
     app.state.sessions = SessionStore(
         settings.session_idle_minutes * 60, settings.session_max_hours * 3600, settings.max_sessions
@@ -115,61 +131,41 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         int(settings.tile_cache_mb * 2**20), settings.tile_cache_check_seconds
     )
 
-    @app.get("/", include_in_schema=False)
-    def page(request: Request):
-        """The web map; OGC clients asking for JSON get the API's landing page."""
-        accept = request.headers.get("accept", "")
-        if request.query_params.get("f") == "json" or (
-            "application/json" in accept and "text/html" not in accept
-        ):
-            return landing(request)
-        if not app.state.maplibre_ready:
-            return HTMLResponse(MISSING_ASSETS.format(folder=static_dir() / "vendor"), 503)
-        return FileResponse(static_dir() / "index.html", media_type="text/html")
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict:
-        cache: TileCache = app.state.tile_cache
-        return {
-            "ok": True,
-            "maplibre": app.state.maplibre_ready,
-            "tile_cache": {"tiles": len(cache.tiles), "hits": cache.hits, "misses": cache.misses},
-        }
-
+def _routes(app: FastAPI) -> None:
+    """The page, the health check, asmdb's API, tipg's OGC API and the static files."""
+    app.add_api_route("/", page, include_in_schema=False)
+    app.add_api_route("/healthz", healthz, include_in_schema=False)
     app.include_router(api.router)
     app.include_router(ogc.ogc_router().router)
     app.dependency_overrides.update(ogc.DEPENDENCY_OVERRIDES)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
 
-    _error_handlers(app)
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next):
-        await app.state.sessions.sweep()
-        problem = invalid_query(request)
-        if problem is not None:
-            response = JSONResponse({"detail": problem}, status_code=400)
-        else:
-            try:
-                response = await call_next(request)
-            except Exception as exc:  # what no handler answered: no detail leaves the server
-                log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
-                response = JSONResponse({"detail": "internal error"}, status_code=500)
-        path = request.url.path
-        if path.startswith(("/api", "/collections")) or path == "/":
-            # Private answers must not sit in shared caches; map tiles change with promotions.
-            if current_session(request) is not None or path.startswith("/api"):
-                response.headers["Cache-Control"] = "private, no-store"
-            else:
-                response.headers["Cache-Control"] = "no-cache"
-            response.headers["Vary"] = "Cookie"
-        elif path.startswith("/static"):
-            response.headers["Cache-Control"] = "public, max-age=3600"
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        return response
+def page(request: Request):
+    """The web map; OGC clients asking for JSON get the API's landing page."""
+    accept = request.headers.get("accept", "")
+    if request.query_params.get("f") == "json" or (
+        "application/json" in accept and "text/html" not in accept
+    ):
+        return landing(request)
+    if not request.app.state.maplibre_ready:
+        return HTMLResponse(MISSING_ASSETS.format(folder=static_dir() / "vendor"), 503)
+    return FileResponse(static_dir() / "index.html", media_type="text/html")
 
+
+def healthz(request: Request) -> dict:
+    cache: TileCache = request.app.state.tile_cache
+    return {
+        "ok": True,
+        "maplibre": request.app.state.maplibre_ready,
+        "tile_cache": {"tiles": len(cache.tiles), "hits": cache.hits, "misses": cache.misses},
+    }
+
+
+def _middleware(app: FastAPI, settings: ServerSettings) -> None:
+    """The middleware stack; the last added runs first on a request."""
+    app.middleware("http")(headers)
     app.add_middleware(CompressionMiddleware, compression_level=6)
     app.add_middleware(
         CatalogUpdateMiddleware, func=ogc.register_catalog, ttl=settings.catalog_ttl_seconds
@@ -182,7 +178,35 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     if settings.base_url:
         app.add_middleware(BaseUrl, base_url=settings.base_url)
     app.add_middleware(TrustedProxyHeaders, trusted_hosts=settings.forwarded_allow_ips)
-    return app
+
+
+async def headers(request: Request, call_next):
+    """Malformed OGC queries answered 400, failures 500 without detail, and every answer's
+    caching and security headers."""
+    await request.app.state.sessions.sweep()
+    problem = invalid_query(request)
+    if problem is not None:
+        response = JSONResponse({"detail": problem}, status_code=400)
+    else:
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # what no handler answered: no detail leaves the server
+            log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+            response = JSONResponse({"detail": "internal error"}, status_code=500)
+    path = request.url.path
+    if path.startswith(("/api", "/collections")) or path == "/":
+        # Private answers must not sit in shared caches; map tiles change with promotions.
+        if current_session(request) is not None or path.startswith("/api"):
+            response.headers["Cache-Control"] = "private, no-store"
+        else:
+            response.headers["Cache-Control"] = "no-cache"
+        response.headers["Vary"] = "Cookie"
+    elif path.startswith("/static"):
+        response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 def server_role(settings: ServerSettings) -> ServerRole:

@@ -1,5 +1,6 @@
-"""The probability classes of the web map: the one definition (`asm_db.probability_classes`)
-the QGIS style, the plots and the review strata use, in the form the page reads."""
+"""The probability classes of the web map's legend: the one definition
+(`asm_db.probability_classes`) the QGIS style, the plots and the review strata use, in the form
+the page reads (the layers' colours come from the same definition, `asm_db.layers`)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,3 @@ class ProbabilityClass:
 def probability_classes() -> list[ProbabilityClass]:
     """The map's probability classes, for the page's legend."""
     return [ProbabilityClass(c.lower, c.upper, c.color, c.label) for c in classes.CLASSES]
-
-
-def maplibre_step(attribute: str = "probability") -> list:
-    """A MapLibre `step` expression giving each feature its class colour."""
-    first, steps = classes.color_steps()
-    expression: list = ["step", ["get", attribute], first]
-    for lower, color in steps:
-        expression += [lower, color]
-    return expression

@@ -1,8 +1,8 @@
 """tipg's OGC API - Features and Tiles, limited to asmdb's user-facing layers.
 
-Only the collections in `USER_COLLECTIONS` are in the catalog: never the partitions of
-`predictions` nor `model_runs`. Anonymous visitors of a `--public` server see the map layers
-(`PUBLIC_COLLECTIONS`) only; labels, the review queue and similar tiles need a login.
+Only the layers `asm_db.layers` declares served are in the catalog: never the partitions of
+`predictions` nor `model_runs`. Anonymous visitors of a `--public` server see its public layers
+(the map layers) only; labels, the review queue and similar tiles need a login.
 """
 
 from __future__ import annotations
@@ -28,29 +28,15 @@ from tipg.dependencies import (
 from tipg.factory import Endpoints
 from tipg.settings import DatabaseSettings
 
+from asm_db import layers
 from asm_db.server import filters, params
 from asm_db.server.auth import current_session
 from asm_db.server.settings import ServerSettings
 from asm_db.server.visitors import as_reader, visitor_setup
 
-SCHEMA = "asmdb"
-PUBLIC_COLLECTIONS = (
-    "asmdb.latest_predictions",
-    "asmdb.latest_overviews",
-    "asmdb.maps_by_period",
-    "asmdb.overviews_by_period",
-    "asmdb.latest_change",
-)
-PRIVATE_COLLECTIONS = ("asmdb.labels", "asmdb.review_queue", "asmdb.similar_tiles")
-USER_COLLECTIONS = PUBLIC_COLLECTIONS + PRIVATE_COLLECTIONS
-# Views have no primary key for tipg to find: their unique integer key, by name.
-VIEW_KEYS = {
-    "asmdb.latest_predictions": "tile_id",
-    "asmdb.latest_overviews": "overview_id",
-    "asmdb.maps_by_period": "map_tile_id",
-    "asmdb.overviews_by_period": "overview_id",
-    "asmdb.latest_change": "tile_id",
-}
+SCHEMA = layers.SCHEMA
+PUBLIC_COLLECTIONS = frozenset(layer.collection_id for layer in layers.public())
+USER_COLLECTIONS = tuple(layer.collection_id for layer in layers.served())
 
 
 def may_read(request: Request, collection_id: str) -> bool:
@@ -229,8 +215,9 @@ async def register_catalog(app: FastAPI, **_: object) -> None:
     for collection in found:
         if collection.id not in USER_COLLECTIONS:
             continue
-        key = VIEW_KEYS.get(collection.id)
-        if collection.id_column is None and key is not None:
+        # Views have no primary key for tipg to find: the registry names their key.
+        if collection.id_column is None:
+            key = layers.BY_COLLECTION[collection.id].key
             collection.id_column = next(
                 (c for c in collection.table_columns if c.name == key), None
             )

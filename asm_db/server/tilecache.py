@@ -1,8 +1,8 @@
 """Rendered vector tiles of the map layers, kept in memory while the maps shown stay the same.
 
-A map's tiles never change once written: what a tile of `latest_predictions`,
-`latest_overviews`, `maps_by_period` or `overviews_by_period` shows changes only when another
-map is promoted. So the server keeps each such answer it made (status 200: its headers and
+A map's tiles never change once written: what a tile of a layer `asm_db.layers` declares
+tile-cached (`latest_predictions`, `latest_overviews`, `maps_by_period`, `overviews_by_period`)
+shows changes only when another map is promoted. So the server keeps each such answer it made (status 200: its headers and
 bytes, compressed as the client accepted, by URL), and forgets them all when
 `asmdb.promoted_maps()` answers differently, which it asks at most every `check_seconds`. Only
 these collections, and only for a request that passed the access check; the bytes are the same
@@ -19,15 +19,11 @@ from collections import OrderedDict
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from asm_db import layers
 from asm_db.server import ogc
 from asm_db.server.auth import current_session
 
-CACHED_COLLECTIONS = (
-    "asmdb.latest_predictions",
-    "asmdb.latest_overviews",
-    "asmdb.maps_by_period",
-    "asmdb.overviews_by_period",
-)
+CACHED_COLLECTIONS = frozenset(layer.collection_id for layer in layers.LAYERS if layer.tile_cached)
 TILE_PATH = re.compile(
     r"^/collections/(?P<collection>[^/]+)/tiles/(?P<tms>[^/]+)/\d{1,2}/\d{1,9}/\d{1,9}$"
 )

@@ -1,9 +1,10 @@
 -- A map's overview blocks (asm_db/maps/overviews.py): for each block size, the map's tiles
 -- grouped by the block of `cells` x `cells` grid cells holding them (row and column from the
--- grid's origin, as asmdb.grid_tile_id numbers them), with the block's square polygon.
+-- grid's origin, as asmdb.grid_tile_id numbers them), with the block's square polygon;
+-- tiles_at_least_half counts the tiles at or above the map threshold (%(map_threshold)s).
 INSERT INTO asmdb.map_overviews
     (map_id, cells, tiles, tiles_at_least_half, probability, probability_mean, geom)
-SELECT p.map_id, b.cells, count(*), count(*) FILTER (WHERE p.probability >= 0.5),
+SELECT p.map_id, b.cells, count(*), count(*) FILTER (WHERE p.probability >= %(map_threshold)s),
        max(p.probability), avg(p.probability),
        ST_MakeEnvelope(
            g.origin_lon + b.block_col * b.cells * g.cell_size,

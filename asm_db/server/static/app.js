@@ -34,73 +34,23 @@ function element(tag, content, attrs = {}) {
   return node;
 }
 
-// Only the columns the map draws and the popup reads: smaller tiles at country zooms.
-const TILE_PROPERTIES = {
-  "asmdb.latest_predictions": "tile_id,probability,run_id",
-  "asmdb.latest_overviews": "overview_id,cells,tiles,probability,probability_mean",
-  "asmdb.maps_by_period": "map_tile_id,tile_id,map_id,period_start,probability",
-  "asmdb.overviews_by_period": "overview_id,map_id,period_start,cells,tiles,probability,probability_mean",
-  "asmdb.labels": "label_id,label,mine_type",
-  "asmdb.review_queue": "review_id,tile_id,status",
-  "asmdb.latest_change": "tile_id,class,p_from,p_to",
-};
-
+// Only the columns the map draws and the popup reads (the server's list for each layer):
+// smaller tiles at country zooms.
 function tileUrl(collection, filter) {
   const base = `${location.origin}/collections/${encodeURIComponent(collection)}/tiles/${TMS}/{z}/{x}/{y}`;
   const query = new URLSearchParams();
-  if (TILE_PROPERTIES[collection]) query.set("properties", TILE_PROPERTIES[collection]);
+  const info = state.config.collections[collection];
+  if (info && info.properties && info.properties.length) query.set("properties", info.properties.join(","));
   if (filter) query.set("filter", filter);
   if (state.reloads && state.reloads[collection]) query.set("v", state.reloads[collection]);
   const q = query.toString();
   return q ? `${base}?${q}` : base;
 }
 
-// Layers asmdb draws, by the collection they read.
-const LAYERS = [
-  {
-    collection: "asmdb.latest_predictions", id: "predictions", title: "Probability (promoted map)",
-    overviews: "asmdb.latest_overviews",
-    layer: (cfg) => ({ type: "fill", paint: { "fill-color": cfg.probability_color, "fill-opacity": 0.85 } }),
-  },
-  {
-    collection: "asmdb.maps_by_period", id: "periods", title: "Maps by period", hidden: true,
-    overviews: "asmdb.overviews_by_period", byPeriod: true,
-    layer: (cfg) => ({ type: "fill", paint: { "fill-color": cfg.probability_color, "fill-opacity": 0.85 } }),
-  },
-  {
-    collection: "asmdb.latest_change", id: "change", title: "Change", hidden: true,
-    layer: () => ({
-      type: "fill",
-      paint: {
-        // The QGIS style's colours (asm_db.publish.qml.CHANGE_STYLES); absent is transparent.
-        "fill-color": ["match", ["get", "class"], "new", "#e6007e", "gone", "#0096d7", "persistent", "#787878", "no_data", "#a0a0a0", "rgba(0,0,0,0)"],
-        "fill-opacity": 0.8,
-      },
-    }),
-  },
-  {
-    collection: "asmdb.review_queue", id: "review", title: "Review queue",
-    layer: () => ({
-      type: "line",
-      paint: {
-        "line-color": ["match", ["get", "status"], "confirmed", "#e41a1c", "rejected", "#377eb8", "unclear", "#ffc800", "#141414"],
-        "line-width": 2,
-      },
-    }),
-  },
-  {
-    collection: "asmdb.labels", id: "labels", title: "Labels",
-    layer: () => ({
-      type: "circle",
-      paint: {
-        "circle-color": ["case", ["==", ["get", "label"], 1], "#e41a1c", "#ebf0fa"],
-        "circle-radius": ["case", ["==", ["get", "label"], 1], 4, 2.5],
-        "circle-stroke-color": "#232323",
-        "circle-stroke-width": 0.6,
-      },
-    }),
-  },
-];
+// The MapLibre layer of a layer the server declares (cfg.layers): its kind and paint.
+function layerSpec(def) {
+  return { type: def.kind, paint: def.paint };
+}
 
 function drawLegend(cfg) {
   const box = $("legend-classes");
@@ -117,7 +67,7 @@ function drawLegend(cfg) {
 // A layer by period shows the period chosen on the slider (its promoted map), through the
 // tiles request's filter, so each tile holds that period only.
 function periodFilter(def) {
-  return def.byPeriod && state.period ? `map_id=${Number(state.period.map_id)}` : "";
+  return def.by_period && state.period ? `map_id=${Number(state.period.map_id)}` : "";
 }
 
 function joinFilters(...parts) {
@@ -143,7 +93,7 @@ function addOverviewLayers(map, cfg, def, info) {
       maxzoom: level.maxzoom - 1,
       bounds: info.bounds || undefined,
     });
-    map.addLayer(Object.assign({ id, source: id, "source-layer": "default" }, def.layer(cfg), {
+    map.addLayer(Object.assign({ id, source: id, "source-layer": "default" }, layerSpec(def), {
       minzoom: level.minzoom,
       maxzoom: level.maxzoom,
       layout: { visibility: def.hidden ? "none" : "visible" },
@@ -160,7 +110,8 @@ function addLayers(map, cfg) {
   state.sources = [];
   state.layerIds = {};
   state.layerBoxes = {};
-  for (const def of LAYERS) {
+  // The layers this visitor may read, in drawing order, as the server declares them.
+  for (const def of cfg.layers) {
     if (!cfg.collections[def.collection]) continue;
     const info = cfg.collections[def.collection];
     const ids = [def.id];
@@ -176,7 +127,7 @@ function addLayers(map, cfg) {
       maxzoom: 14,
       bounds: info.bounds || undefined,
     });
-    const spec = def.layer(cfg);
+    const spec = layerSpec(def);
     map.addLayer(Object.assign({ id: def.id, source: def.id, "source-layer": "default", minzoom }, spec, {
       layout: { visibility: def.hidden ? "none" : "visible" },
     }));
@@ -204,11 +155,11 @@ function periodText(period) {
   return `${period.period_start || "?"} to ${period.period_end || "?"}`;
 }
 
-// The periods of asmdb.maps_by_period, from the server; the newest is chosen first.
+// The periods of the layers by period, from the server; the newest is chosen first.
 async function loadPeriods(cfg) {
   state.periods = [];
   state.period = null;
-  if (!cfg.collections["asmdb.maps_by_period"]) return;
+  if (!cfg.layers.some((def) => def.by_period)) return;
   const { status, data } = await api("/api/periods");
   if (status !== 200 || !data || !Array.isArray(data.periods)) return;
   state.periods = data.periods;
@@ -227,13 +178,14 @@ function setupPeriodSlider(map) {
   slider.addEventListener("input", () => {
     state.period = state.periods[Number(slider.value)];
     $("period-label").textContent = periodText(state.period);
-    const sources = state.sources.filter((source) => source.def.byPeriod);
+    const sources = state.sources.filter((source) => source.def.by_period);
     const updated = whenTilesSet(map, sources.map((source) => source.id));
     for (const source of sources) {
       map.getSource(source.id).setTiles([tileUrl(source.collection, joinFilters(source.filter, periodFilter(source.def)))]);
     }
-    if (state.layerBoxes.periods) state.layerBoxes.periods.checked = true;
-    updated.then(() => showLayer(map, "periods", true));
+    const shown = state.config.layers.filter((def) => def.by_period).map((def) => def.id);
+    for (const id of shown) if (state.layerBoxes[id]) state.layerBoxes[id].checked = true;
+    updated.then(() => { for (const id of shown) showLayer(map, id, true); });
   });
 }
 
@@ -259,15 +211,19 @@ function whenTilesSet(map, ids) {
   });
 }
 
-function reloadSource(map, id, collection) {
+// Draw a collection's tiles afresh (after a change to its rows), wherever the page draws it.
+function reloadCollection(map, collection) {
   state.reloads = state.reloads || {};
   state.reloads[collection] = Date.now();
-  const source = map.getSource(id);
-  if (source) source.setTiles([tileUrl(collection)]);
+  for (const source of state.sources.filter((s) => s.collection === collection && !s.filter)) {
+    map.getSource(source.id).setTiles([tileUrl(collection)]);
+  }
 }
 
+// The extent of the first layer drawn (the map), else of any layer.
 function fitToData(map, cfg) {
-  const info = cfg.collections["asmdb.latest_predictions"] || Object.values(cfg.collections)[0];
+  const first = cfg.layers.find((def) => cfg.collections[def.collection]);
+  const info = (first && cfg.collections[first.collection]) || Object.values(cfg.collections)[0];
   if (info && info.bounds) {
     const b = info.bounds;
     map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, animate: false });
@@ -293,7 +249,8 @@ function showBlock(map, event) {
 // A tile of the change map: its class and both probabilities, from the tile itself.
 function showChange(map, event) {
   const p = event.features[0].properties;
-  if (p.class === "absent") return;
+  const drawn = state.config.change_classes.some((c) => c.name === p.class && c.drawn);
+  if (!drawn) return;
   const box = element("div", undefined, { class: "popup" });
   const table = element("table");
   const row = (k, v) => { const tr = element("tr"); tr.append(element("td", k), element("td", text(v))); table.append(tr); };
@@ -413,7 +370,7 @@ async function answer(map, status, replace) {
     state.conflict = null;
     showItem();
     $("review-message").textContent = `saved: ${data.item.status}`;
-    reloadSource(map, "review", "asmdb.review_queue");
+    for (const def of state.config.layers.filter((d) => d.reload_after_review)) reloadCollection(map, def.collection);
   } else if (code === 409) {
     const current = data.current;
     state.conflict = current;
@@ -491,7 +448,7 @@ async function main() {
     addLayers(map, data);
     setupPeriodSlider(map);
     fitToData(map, data);
-    if (!data.collections["asmdb.latest_predictions"] && !data.session.user) {
+    if (!data.layers.length && !data.session.user) {
       $("login-message").textContent = "Log in to see the map.";
     }
     for (const id of state.overviewLayers) {
@@ -499,14 +456,15 @@ async function main() {
       map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });
       map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
     }
-    for (const id of ["predictions", "periods"]) {
-      if (!map.getLayer(id)) continue;
-      map.on("click", id, (event) => showPopup(map, event));
-      map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });
-      map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
-    }
-    if (map.getLayer("change")) {
-      map.on("click", "change", (event) => showChange(map, event));
+    for (const def of data.layers) {
+      if (!map.getLayer(def.id)) continue;
+      if (def.popup === "tile") {
+        map.on("click", def.id, (event) => showPopup(map, event));
+        map.on("mouseenter", def.id, () => { map.getCanvas().style.cursor = "pointer"; });
+        map.on("mouseleave", def.id, () => { map.getCanvas().style.cursor = ""; });
+      } else if (def.popup === "change") {
+        map.on("click", def.id, (event) => showChange(map, event));
+      }
     }
     $("similar-clear").onclick = () => {
       map.getSource("similar").setData({ type: "FeatureCollection", features: [] });

@@ -1,0 +1,62 @@
+"""The layer registry: each part of asmdb that lists layers reads `asm_db.layers`.
+
+What the server, QGIS and the page make of it against a real database and server is
+`tests/test_server.py::test_every_declared_layer_is_served_styled_in_the_project_and_offered`."""
+
+from __future__ import annotations
+
+import pytest
+
+from asm_db import layers
+from asm_db.db.sqlfiles import REPLACEABLE_FILES, load_sql
+from asm_db.publish import project, roles
+from asm_db.server import ogc, tilecache
+
+
+def test_the_server_serves_exactly_the_declared_layers_and_opens_the_public_ones():
+    assert set(ogc.USER_COLLECTIONS) == {x.collection_id for x in layers.LAYERS if x.served}
+    assert set(ogc.PUBLIC_COLLECTIONS) == {x.collection_id for x in layers.LAYERS if x.public}
+    assert set(roles.PUBLIC_VIEWS) == {x.table for x in layers.LAYERS if x.public}
+
+
+def test_the_tile_cache_keeps_the_tiles_of_the_declared_layers_only():
+    for layer in layers.LAYERS:
+        path = f"/collections/{layer.collection_id}/tiles/WebMercatorQuad/6/30/30"
+        kept = tilecache.cacheable_collection(path) == layer.collection_id
+        assert kept == layer.tile_cached, layer.table
+    assert tilecache.cacheable_collection("/collections/asmdb.tiles/tiles/W/6/30/30") is None
+
+
+def test_each_layers_view_is_made_and_remade_after_an_upgrade():
+    for layer in layers.LAYERS:
+        if layer.sql_file:
+            assert layer.sql_file in REPLACEABLE_FILES
+            assert f"CREATE OR REPLACE VIEW asmdb.{layer.table} AS" in load_sql(layer.sql_file)
+
+
+def test_the_qgis_project_holds_the_declared_layers_in_their_order():
+    assert [x.table for x in project.PROJECT_LAYERS] == [
+        x.table for x in sorted(layers.in_project(), key=lambda x: x.project_order)
+    ]
+    orders = [x.project_order for x in layers.LAYERS if x.project_order is not None]
+    assert sorted(orders) == list(range(1, len(orders) + 1))
+
+
+def test_the_page_draws_only_served_layers_and_their_overviews_exist():
+    for layer in layers.drawn():
+        assert layer.served and layer.tile_properties, layer.table
+        assert layer.key in layer.tile_properties, layer.table
+        if layer.web.overviews:
+            companion = layers.BY_COLLECTION[layer.web.overviews]
+            assert companion.served and companion.public == layer.public
+    ids = [x.web.id for x in layers.drawn()]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_layer_of_an_unknown_kind_or_style_is_refused():
+    with pytest.raises(ValueError, match="kind"):
+        layers.WebLayer("x", "X", "heatmap", {})
+    with pytest.raises(ValueError, match="style"):
+        layers.Layer("x", "x_id", "Polygon", "sparkles", "")
+    with pytest.raises(ValueError, match="public"):
+        layers.Layer("x", "x_id", "Polygon", "tiles", "", public=True)
