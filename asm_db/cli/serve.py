@@ -113,7 +113,7 @@ def serve(
     except ValueError:
         loopback = host == "localhost"
     if not loopback:
-        notify(f"warning: listening on {host}: put a reverse proxy with TLS in front (README)")
+        notify(f"warning: listening on {host}: put a reverse proxy with TLS in front (docs/web.md)")
     access = "map layers public, the rest after login" if public else "everything after login"
     notify(f"asmdb serving http://{host}:{port}/ ({access}); Ctrl-C stops")
     # The app decides whose proxy headers count (asm_db.server.proxy), not uvicorn's default.

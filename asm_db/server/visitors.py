@@ -56,7 +56,7 @@ def check_server_role(pg: psycopg.Connection) -> ServerRole:
     user, superuser = pg.execute(
         "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
     ).fetchone()
-    how = "start it as the reader role made by `asmdb roles create` (see the README's web map)"
+    how = "start it as the reader role made by `asmdb roles create` (docs/web.md)"
     if superuser:
         raise AsmdbError(f"asmdb serve refuses to run as superuser '{user}': {how}")
     writable = pg.execute(
