@@ -357,7 +357,7 @@ def test_runs_list_has_a_header_and_says_what_to_do_when_empty(loaded, cli):
 def test_figures_name_classes_bins_and_metrics_plainly():
     from asm_db import probability_classes
     from asm_db.grid import Grid
-    from asm_db.publish import plots
+    from asm_db.runs import plots
 
     rng = np.random.default_rng(0)
     y = (rng.random(300) < 0.3).astype(int)

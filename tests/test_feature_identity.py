@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from asm_db.maps.apply import FeatureSetShape, IncompatibleFeatureSet, check_compatible
+from asm_db.features.record import FeatureSet
+from asm_db.maps.identity import IncompatibleFeatureSet, check_compatible
 
 from conftest import snapshot
 
@@ -38,12 +39,12 @@ def _params(**changes) -> dict:
 
 
 def _made(name: str, digest: str = "a" * 64, cell_size: float = 0.01, **changes):
-    return FeatureSetShape(1, name, K, NAMES, None, _params(**changes), digest, cell_size)
+    return FeatureSet(1, name, K, NAMES, None, _params(**changes), digest, cell_size)
 
 
-def _ingested(name: str, source: str | None, **changes) -> FeatureSetShape:
+def _ingested(name: str, source: str | None, **changes) -> FeatureSet:
     values = {"n_features": K, "feature_names": NAMES, "cell_size": 0.01, **changes}
-    return FeatureSetShape(
+    return FeatureSet(
         2,
         name,
         values["n_features"],
@@ -53,7 +54,7 @@ def _ingested(name: str, source: str | None, **changes) -> FeatureSetShape:
     )
 
 
-def _refusal(trained: FeatureSetShape, target: FeatureSetShape) -> str:
+def _refusal(trained: FeatureSet, target: FeatureSet) -> str:
     with pytest.raises(IncompatibleFeatureSet) as refused:
         check_compatible(7, trained, target)
     return str(refused.value)

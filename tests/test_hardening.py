@@ -236,7 +236,7 @@ def test_a_map_of_tiles_far_apart_is_a_bounded_image():
     import numpy as np
 
     from asm_db.grid import Grid
-    from asm_db.publish.plots import MAX_SIDE, _raster
+    from asm_db.runs.plots import MAX_SIDE, _raster
 
     grid = Grid()
     ids = grid.tile_ids([-89.995, 89.995, 8.125], [-179.995, 179.995, -11.235])
@@ -288,7 +288,7 @@ def test_bad_alphas_are_refused_before_anything_is_fitted(cli, pg, alphas):
 
 
 def test_a_feature_name_with_a_slash_makes_a_plain_file_name():
-    from asm_db.publish.plots import _file_safe
+    from asm_db.runs.plots import _file_safe
 
     assert _file_safe("band/ratio 1") == "band_ratio_1"
     assert "/" not in _file_safe("../../etc/passwd")

@@ -10,7 +10,7 @@ import sys
 CHECK = """
 import importlib, json, pkgutil, sys
 import asm_db
-skipped = {"asm_db.publish.plots", "asm_db.publish.report"}
+skipped = {"asm_db.publish.plots", "asm_db.publish.report", "asm_db.runs.plots"}
 names = sorted(
     m.name
     for m in pkgutil.walk_packages(asm_db.__path__, "asm_db.")
@@ -45,7 +45,7 @@ def test_plots_keep_the_backend_a_program_chose():
     code = (
         "import json, matplotlib\n"
         "matplotlib.use('svg')\n"
-        "import asm_db.publish.plots, asm_db.publish.report\n"
+        "import asm_db.publish.plots, asm_db.publish.report, asm_db.runs.plots\n"
         "import sys\n"
         "print(json.dumps({'backend': matplotlib.get_backend(), "
         "'pyplot': 'matplotlib.pyplot' in sys.modules}))"

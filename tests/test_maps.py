@@ -6,10 +6,11 @@ import json
 import numpy as np
 import pytest
 
+from asm_db.features.record import FeatureSet
 from asm_db.ingest.features import ingest_features
 from asm_db.ingest.labels import ingest_labels
 from asm_db.ingest.sample import write_sample_data
-from asm_db.maps.apply import FeatureSetShape, IncompatibleFeatureSet, check_compatible
+from asm_db.maps.identity import IncompatibleFeatureSet, check_compatible
 from asm_db.modeling.protocols import Protocol
 from asm_db.runs.registry import load_model
 from asm_db.runs.train import train_run
@@ -216,9 +217,9 @@ def test_an_incompatible_feature_set_is_refused_and_nothing_changes(loaded, cli,
 
 
 def test_feature_names_must_match_in_order():
-    trained = FeatureSetShape(1, "a", 3, ["b1", "b2", "b3"])
-    check_compatible(1, trained, FeatureSetShape(2, "same", 3, ["b1", "b2", "b3"]))
+    trained = FeatureSet(1, "a", 3, ["b1", "b2", "b3"])
+    check_compatible(1, trained, FeatureSet(2, "same", 3, ["b1", "b2", "b3"]))
     with pytest.raises(
         IncompatibleFeatureSet, match="its feature 2 is 'b3', the run's model takes 'b2'"
     ):
-        check_compatible(1, trained, FeatureSetShape(2, "swapped", 3, ["b1", "b3", "b2"]))
+        check_compatible(1, trained, FeatureSet(2, "swapped", 3, ["b1", "b3", "b2"]))

@@ -328,8 +328,8 @@ def test_maps_revision_down_and_up_keeps_runs_predictions_and_the_map_shown(
     from asm_db.ingest.features import ingest_features
     from asm_db.ingest.labels import ingest_labels
     from asm_db.ingest.sample import write_sample_data
-    from asm_db.maps.apply import predict_map
     from asm_db.modeling.protocols import Protocol
+    from asm_db.runs.apply import predict_map
     from asm_db.runs.train import train_run
 
     ingest_labels(engine, sample.labels)

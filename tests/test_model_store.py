@@ -20,9 +20,10 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import RidgeClassifier
 
 from asm_db.db.engine import downgrade, head_revision
+from asm_db.migrations import legacy_pickle
 from asm_db.modeling import calibration, estimators
 from asm_db.modeling.protocols import CalibratedClassifier, Protocol
-from asm_db.runs import legacy_pickle, model_store
+from asm_db.runs import model_store
 from asm_db.runs.registry import ModelRefused, load_model
 
 from conftest import snapshot

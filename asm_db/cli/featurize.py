@@ -230,7 +230,7 @@ def featurize(
 @app.command("list")
 def list_command(database_url: DatabaseUrl = None) -> None:
     """Every feature set: size, how it was made, its period, whether it is complete."""
-    from asm_db.imagery.sets import list_feature_sets
+    from asm_db.features.catalog import list_feature_sets
 
     rows = list_feature_sets(create_engine(database_url))
     table = [("name", "features", "tiles", "made by", "method", "source", "period", "complete")]
@@ -264,7 +264,7 @@ def show_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """A feature set's provenance as JSON (the filter weights only with --filters)."""
-    from asm_db.imagery.sets import show_feature_set
+    from asm_db.features.catalog import show_feature_set
 
     info = show_feature_set(create_engine(database_url), name, with_filters=filters)
     print(json.dumps(info, indent=2, default=str))
@@ -277,7 +277,7 @@ def delete_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Delete a feature set with its vectors and the runs and maps made from it."""
-    from asm_db.imagery.sets import delete_feature_set
+    from asm_db.features.catalog import delete_feature_set
 
     runs = delete_feature_set(create_engine(database_url), name, confirm=confirmation(yes))
     print(f"deleted feature set '{name}' ({runs} runs trained on it deleted too)")

@@ -144,7 +144,7 @@ def predict(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Apply a run's stored model to every tile of a feature set, recorded as a new map."""
-    from asm_db.maps.apply import predict_map
+    from asm_db.runs.apply import predict_map
 
     with progress_bar("predict tiles") as progress:
         task = progress.add_task("tiles", total=None)

@@ -17,11 +17,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 from psycopg import sql
-from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Engine
 from threadpoolctl import threadpool_limits
 
@@ -31,6 +29,13 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
 from asm_db.feature_values import finite_float32
+from asm_db.features.provenance import parse_period
+from asm_db.features.write import (
+    create_feature_set,
+    finish_feature_set,
+    get_provenance,
+    tiles_with_vectors,
+)
 from asm_db.grid import Grid, check_cell_size, grid_for_cell_size
 from asm_db.imagery import rcf
 from asm_db.imagery.limits import DEFAULT_MAX_TILES, MAX_TILE_PIXELS
@@ -229,38 +234,22 @@ def feature_names(imagery: Imagery, method: Method) -> list[str]:
     return rcf.stat_names(list(imagery.band_names), method.stats)
 
 
-def parse_period(text: str | None) -> tuple[date | None, date | None]:
-    """'2024-01-01/2024-12-31' as two dates (either may be empty)."""
-    if not text:
-        return None, None
-    parts = text.split("/")
-    if len(parts) != 2:
-        raise AsmdbError(f"--period {text!r}: expected START/END, e.g. 2024-01-01/2024-12-31")
-    try:
-        start, end = (date.fromisoformat(p) if p else None for p in parts)
-    except ValueError as exc:
-        raise AsmdbError(f"--period {text!r}: {exc}") from None
-    if start and end and start > end:
-        raise AsmdbError(f"--period {text!r}: starts after it ends")
-    return start, end
-
-
 def load_like(pg, name: str) -> dict:
     """The provenance of an existing featurized set, to reuse its method, parameters and filters."""
-    row = pg.execute(load_sql("feature_set_get"), {"name": name}).fetchone()
-    if row is None:
+    found = get_provenance(pg, name)
+    if found is None:
         raise AsmdbError(f"--like {name}: no feature set named '{name}'")
-    provenance = row[5]
+    provenance = found[2]
     if "parameters" not in provenance:
         raise AsmdbError(f"--like {name}: feature set '{name}' was not made by asmdb featurize")
     return provenance
 
 
 def _existing(pg, name: str, params: dict):
-    row = pg.execute(load_sql("feature_set_get"), {"name": name}).fetchone()
-    if row is None:
+    found = get_provenance(pg, name)
+    if found is None:
         return None
-    fs_id, _, _, _, complete, provenance = row
+    fs_id, complete, provenance = found
     stored = provenance.get("parameters")
     if stored != params:
         differs = sorted(
@@ -350,23 +339,18 @@ def featurize(
                     date.fromisoformat(dates[-1][:10]),
                 )
             # Committed at once: the set exists, incomplete, before any batch.
-            fs_id = pg.execute(
-                load_sql("feature_set_create"),
-                {
-                    "name": feature_set,
-                    "n_features": len(names),
-                    "feature_names": names,
-                    "half": grid.half_size,
-                    "grid_id": grid.grid_id,
-                    "provenance": Jsonb(provenance),
-                    "source": source,
-                    "period_start": period_start,
-                    "period_end": period_end,
-                },
-            ).fetchone()[0]
-        done = {
-            r[0] for r in pg.execute(load_sql("feature_set_tile_ids"), {"feature_set_id": fs_id})
-        }
+            fs_id = create_feature_set(
+                pg,
+                feature_set,
+                names,
+                grid,
+                provenance=provenance,
+                source=source,
+                period_start=period_start,
+                period_end=period_end,
+                complete=False,
+            )
+        done = tiles_with_vectors(pg, fs_id)
         pg.commit()
         resumed_from = len(done)
         todo = tile_ids[~np.isin(tile_ids, np.fromiter(done, np.int64, len(done)))]
@@ -386,7 +370,7 @@ def featurize(
             if progress:
                 progress(handled, len(tile_ids))
         tiles = {"planned": len(tile_ids), "done": stored, "skipped": skipped}
-        pg.execute(load_sql("feature_set_finish"), {"feature_set_id": fs_id, "tiles": Jsonb(tiles)})
+        finish_feature_set(pg, fs_id, tiles)
         pg.commit()
         pg.execute("ANALYZE asmdb.tile_features")
     return FeaturizeResult(
@@ -486,11 +470,3 @@ def run_batches(
     from asm_db.imagery.cluster import dask_batches
 
     yield from dask_batches(works, bank, workers=workers, scheduler=scheduler)
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

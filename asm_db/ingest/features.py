@@ -13,7 +13,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
-from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Engine
 
 from asm_db.db import copy as pgcopy
@@ -22,6 +21,9 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
 from asm_db.feature_values import finite_float32
+from asm_db.features.provenance import file_sha256, parse_period
+from asm_db.features.record import find_feature_set
+from asm_db.features.write import create_feature_set, record_file
 from asm_db.grid import DEFAULT_GRID, Grid, check_cell_size, grid_for_cell_size
 from asm_db.ingest.columns import columns_found
 from asm_db.ingest.readers import open_batches
@@ -212,22 +214,12 @@ def _feature_matrix(
     return matrix
 
 
-def _feature_set_id(cur, path: Path, name: str, names: list[str], grid: Grid) -> int:
-    cur.execute(load_sql("feature_set_find"), {"name": name})
-    row = cur.fetchone()
-    if row is None:
-        cur.execute(
-            load_sql("feature_set_insert"),
-            {
-                "name": name,
-                "n_features": len(names),
-                "feature_names": names,
-                "tile_half_size": grid.half_size,
-                "grid_id": grid.grid_id,
-            },
-        )
-        return cur.fetchone()[0]
-    fs_id, n_features, stored, grid_id, cell_size = row
+def _feature_set_id(pg, path: Path, name: str, names: list[str], grid: Grid) -> int:
+    found = find_feature_set(pg, name)
+    if found is None:
+        return create_feature_set(pg, name, names, grid)
+    fs_id, n_features, stored = found.feature_set_id, found.n_features, found.feature_names
+    grid_id, cell_size = found.grid_id, found.cell_size
     if grid_id != grid.grid_id:
         raise InputError(
             path,
@@ -278,8 +270,6 @@ def ingest_features(
     rolls the whole file back. The file (size, sha256), `source` and `period` go into the
     feature set's provenance.
     """
-    from asm_db.imagery.featurize import file_sha256, parse_period
-
     check_cell_size(tile_size)
     path = Path(path)
     period_start, period_end = parse_period(period)
@@ -293,21 +283,14 @@ def ingest_features(
         locks.hold(pg, "ingest features", notify)
         with pg.cursor() as cur:
             grid = grid_for_cell_size(pg, tile_size)
-            fs_id = _feature_set_id(cur, path, feature_set, layout.features, grid)
+            fs_id = _feature_set_id(pg, path, feature_set, layout.features, grid)
             record = {
                 "path": str(path.resolve()),
                 "size": path.stat().st_size,
                 "sha256": file_sha256(path),
             }
-            cur.execute(
-                load_sql("feature_set_record_file"),
-                {
-                    "feature_set_id": fs_id,
-                    "file": Jsonb(record),
-                    "source": source,
-                    "period_start": period_start,
-                    "period_end": period_end,
-                },
+            record_file(
+                pg, fs_id, record, source=source, period_start=period_start, period_end=period_end
             )
             tile_ids, tiles_added = _merge_tiles(cur, path, layout, grid, batch_rows)
             cur.execute(load_sql("features_delete_tiles"), {"feature_set_id": fs_id})

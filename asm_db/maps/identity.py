@@ -15,55 +15,25 @@ score the vectors of another (of another period, say).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from asm_db.errors import AsmdbError
-
-# The featurize parameters (asm_db.imagery.featurize.parameters) a tile's vector depends on.
-IDENTITY_PARAMETERS = ("method", "features", "seed", "filters", "stats", "tile_size", "tile_pixels")
+from asm_db.features.record import IDENTITY_PARAMETERS, FeatureSet
 
 
 class IncompatibleFeatureSet(AsmdbError):
     """The model of a run cannot score the vectors of a feature set."""
 
 
-@dataclass(frozen=True)
-class FeatureSetShape:
-    """What a feature set's vectors are: its identity, as stored with the set."""
-
-    feature_set_id: int
-    name: str
-    n_features: int
-    feature_names: list[str]
-    source: str | None = None
-    parameters: dict | None = None  # asmdb featurize's; None: ingested from a file
-    filters_digest: str | None = None  # sha256 of the filter bank (featurize, rcf)
-    cell_size: float | None = None
-
-    @property
-    def featurized(self) -> bool:
-        return self.parameters is not None
-
-    def identity_parameters(self) -> dict:
-        """The featurize parameters compared between sets (none for an ingested set)."""
-        if self.parameters is None:
-            return {}
-        out = {k: self.parameters[k] for k in IDENTITY_PARAMETERS if k in self.parameters}
-        out["bands"] = len(self.parameters.get("bands", []))
-        return out
-
-
-def _made(shape: FeatureSetShape) -> str:
+def _made(shape: FeatureSet) -> str:
     if shape.featurized:
         return f"made by asmdb featurize (method {shape.parameters.get('method')})"
     return "ingested from a file"
 
 
-def _source(shape: FeatureSetShape) -> str:
+def _source(shape: FeatureSet) -> str:
     return f"'{shape.source}'" if shape.source is not None else "no --source"
 
 
-def check_compatible(run_id: int, trained: FeatureSetShape, target: FeatureSetShape) -> None:
+def check_compatible(run_id: int, trained: FeatureSet, target: FeatureSet) -> None:
     """Refuse, with one line saying why, a feature set whose identity is not that of the set
     the run was trained on: K, feature names, tile size, method, parameters, filter bank or
     (ingested sets) source."""

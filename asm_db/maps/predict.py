@@ -14,8 +14,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from asm_db.db import copy as pgcopy
-from asm_db.db.sqlfiles import load_sql
+from asm_db.features.vectors import MAX_TILE_ID, MIN_TILE_ID, tile_feature_batches, tile_ranges
 from asm_db.maps import READERS
 
 if TYPE_CHECKING:
@@ -23,35 +22,12 @@ if TYPE_CHECKING:
 
     from asm_db.modeling.protocols import CalibratedClassifier
 
-BATCH_ROWS = 2000
-# tile_id is a non-negative bigint (asm_db.grid): these bound every range of tiles.
-MIN_TILE_ID, MAX_TILE_ID = 0, 2**63 - 1
-
 
 @dataclass
 class TilePredictions:
     tile_id: np.ndarray
     score: np.ndarray
     probability: np.ndarray
-
-
-def tile_feature_batches(
-    pg: psycopg.Connection,
-    feature_set_id: int,
-    n_features: int,
-    batch_rows: int = BATCH_ROWS,
-    tile_range: tuple[int, int] = (MIN_TILE_ID, MAX_TILE_ID),
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(tile ids, float32 feature matrix) of the tiles of a feature set in `tile_range`
-    (low included, high not), in tile order, a batch at a time: memory holds two buffers of
-    a batch (the rows as received, the matrix), whatever the number of tiles. The matrix is
-    a view of the buffer every batch refills: valid until the next batch is asked for."""
-    dtype = pgcopy.row_dtype([("tile_id", "int8"), ("features", ("float32", n_features))])
-    params = {"feature_set_id": feature_set_id, "low": tile_range[0], "high": tile_range[1]}
-    features = np.empty((batch_rows, n_features), dtype=np.float32)
-    with pg.cursor() as cur, cur.copy(load_sql("tile_feature_rows"), params) as copy:
-        for rows in pgcopy.decode_batches(copy, dtype, batch_rows):
-            yield pgcopy.column(rows, "tile_id"), pgcopy.column(rows, "features", out=features)
 
 
 OpenConnection = Callable[[], "PoolProxiedConnection"]
@@ -96,16 +72,7 @@ def predict_tiles(
         parts = [score_range(pg, (MIN_TILE_ID, MAX_TILE_ID))]
     else:
         snapshot = pg.execute("SELECT pg_export_snapshot()").fetchone()[0]
-        fractions = [i / readers for i in range(1, readers)]
-        cuts = (
-            pg.execute(
-                load_sql("tile_feature_cuts"),
-                {"feature_set_id": feature_set_id, "fractions": fractions},
-            ).fetchone()[0]
-            or []
-        )
-        bounds = [MIN_TILE_ID, *sorted(set(cuts)), MAX_TILE_ID]
-        ranges = list(zip(bounds[:-1], bounds[1:], strict=True))
+        ranges = tile_ranges(pg, feature_set_id, readers)
 
         def read(tile_range):
             with _snapshot_reader(open_connection, snapshot) as conn:

@@ -12,8 +12,9 @@ from sqlalchemy.engine import Engine
 from asm_db.modeling.metrics import MEANINGS, interval_note, metric_rows
 from asm_db.modeling.options import LEGACY_BLOCK_SIZE
 from asm_db.probability_classes import MAP_THRESHOLD, mapped_label
-from asm_db.publish.plots import load_run_data, load_run_periods, period_figures, run_figures
+from asm_db.publish.plots import load_run_periods, period_figures
 from asm_db.runs.counts import count_rows
+from asm_db.runs.plots import load_run_data, run_figures
 from asm_db.runs.registry import reproduce_command
 
 STYLE = """

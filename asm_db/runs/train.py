@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,9 +18,11 @@ from asm_db.db import copy as pgcopy
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
-from asm_db.errors import AsmdbError, NotFound, TrainingDataError
-from asm_db.maps.predict import READERS, TilePredictions, predict_tiles
-from asm_db.maps.write import record_map
+from asm_db.errors import AsmdbError, TrainingDataError
+from asm_db.features.record import FeatureSet, resolve_feature_set
+from asm_db.maps import READERS
+from asm_db.maps.apply import ScoredTiles, score_feature_set
+from asm_db.maps.predict import TilePredictions
 from asm_db.modeling.options import (
     BLOCK_SIZES,
     BLOCKS_PER_FOLD,
@@ -29,9 +30,9 @@ from asm_db.modeling.options import (
     LabelFilters,
     Protocol,
 )
-from asm_db.publish.staging import StagedFiles, check_output_dir
 from asm_db.runs.label_checks import no_rows_reason, unknown_mine_types
 from asm_db.runs.registry import record_run, write_evaluations
+from asm_db.staging import StagedFiles, check_output_dir
 
 if TYPE_CHECKING:
     from asm_db.modeling import protocols as fitting
@@ -53,17 +54,6 @@ def _import_modeling() -> Future:
         return pool.submit(load)
     finally:
         pool.shutdown(wait=False)
-
-
-@dataclass(frozen=True)
-class FeatureSet:
-    feature_set_id: int
-    name: str
-    n_features: int
-    feature_names: list[str]
-    grid_id: int
-    period_start: date | None = None
-    period_end: date | None = None
 
 
 @dataclass
@@ -101,35 +91,6 @@ class RunResult:
     map_id: int | None = None
     # As fitted: a block size of "auto" replaced by the size chosen.
     protocol: Protocol | None = None
-
-
-def choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
-    chosen = _choose_feature_set(pg, name)
-    params = {"feature_set_id": chosen.feature_set_id}
-    if pg.execute(load_sql("feature_set_incomplete"), params).fetchone()[0]:
-        raise AsmdbError(
-            f"feature set '{chosen.name}' is incomplete (its `asmdb featurize` was stopped or is "
-            "still running); run the same featurize command again to finish it"
-        )
-    return chosen
-
-
-def _choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
-    rows = [FeatureSet(*row) for row in pg.execute(load_sql("feature_set_for_training"))]
-    if not rows:
-        raise NotFound("no features in the database; run `asmdb ingest features FILE` first")
-    if name is not None:
-        for row in rows:
-            if row.name == name:
-                return row
-        raise NotFound(
-            f"no feature set named '{name}' with features (have: {', '.join(r.name for r in rows)})"
-        )
-    if len(rows) > 1:
-        raise NotFound(
-            f"several feature sets ({', '.join(r.name for r in rows)}); choose one with --feature-set"
-        )
-    return rows[0]
 
 
 def filter_params(feature_set: FeatureSet, filters: LabelFilters) -> dict:
@@ -232,6 +193,175 @@ def _metrics(fit: fitting.FitResult, protocol: Protocol) -> dict:
     }
 
 
+@dataclass
+class Joined:
+    """The training rows joined in SQL, with what the label filters kept and dropped."""
+
+    rows: TrainingRows
+    lonlat: np.ndarray | None  # (lon, lat) of each row's label, for spatial CV
+    label_counts: dict[int, int]
+    filter_counts: dict
+    label_filters: dict  # the filters' SQL parameters
+
+
+@dataclass
+class Fitted:
+    """The model fitted and evaluated, with the protocol as fitted."""
+
+    fit: fitting.FitResult
+    protocol: Protocol
+    block_size_auto: bool
+    importance: np.ndarray
+    importance_method: str
+    fingerprint: str
+    model_description: str
+
+
+def join_training_rows(
+    pg: psycopg.Connection,
+    fs: FeatureSet,
+    filters: LabelFilters,
+    protocol: Protocol,
+    label_filters: dict,
+) -> Joined:
+    """The labels on tiles of `fs` that pass `filters`; refused when none is left."""
+    rows = fetch_training_rows(pg, fs, filters)
+    lonlat = label_positions(pg, rows.label_id) if protocol.cv == "spatial" else None
+    label_counts = dict(pg.execute(load_sql("filtered_label_counts"), label_filters).fetchall())
+    with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        filter_counts = cur.execute(load_sql("label_filter_counts"), label_filters).fetchone()
+    return Joined(rows, lonlat, label_counts, filter_counts, label_filters)
+
+
+def check_rows(
+    pg: psycopg.Connection,
+    fs: FeatureSet,
+    filters: LabelFilters,
+    joined: Joined,
+    notify: locks.Notify | None = None,
+) -> None:
+    """Warn about mine types no label has; refuse, saying why, when no training row is left."""
+    for warning in unknown_mine_types(pg, filters):
+        if notify is not None:
+            notify(warning)
+    if len(joined.rows.y) == 0:
+        raise TrainingDataError(
+            no_rows_reason(pg, filters, joined.filter_counts, fs.feature_set_id, fs.name)
+        )
+
+
+def fit_model(
+    modeling: Future,
+    fs: FeatureSet,
+    joined: Joined,
+    protocol: Protocol,
+    progress: Callable[[str, int, int | None], None] | None = None,
+    notify: locks.Notify | None = None,
+) -> Fitted:
+    """Fit and evaluate the model under `protocol` (a block size of "auto" chosen first)."""
+    rows = joined.rows
+    fingerprint = rows.fingerprint()  # hashed while scikit-learn may still be importing
+    fitting, estimators, calibration = modeling.result()
+    block_size_auto = protocol.cv == "spatial" and protocol.block_size == "auto"
+    if block_size_auto:
+        protocol = fitting.resolve_block_size(protocol, joined.lonlat)
+        if notify is not None:
+            notify(
+                f"spatial CV blocks of {protocol.block_size:g} degrees "
+                f"({fitting.count_blocks(joined.lonlat, protocol.block_size)} blocks; "
+                f"--block-size auto: the largest of {_sizes()} degrees leaving at least "
+                f"{BLOCKS_PER_FOLD} blocks per fold)"
+            )
+    fit = fitting.fit(
+        rows.X,
+        rows.y,
+        protocol,
+        label_id=rows.label_id,
+        tile_id=rows.tile_id,
+        lonlat=joined.lonlat,
+        progress=(lambda done, total: progress("fit", done, total)) if progress else None,
+    )
+    fit.model.feature_names = fs.feature_names
+    importance, importance_method = estimators.feature_importance(fit.model.classifier, rows.X)
+    description = (
+        estimators.model_spec(protocol.model).description
+        + " + "
+        + calibration.DESCRIPTIONS[fit.calibration.method]
+    )
+    return Fitted(
+        fit, protocol, block_size_auto, importance, importance_method, fingerprint, description
+    )
+
+
+def run_counts(
+    joined: Joined, fitted: Fitted, filters: LabelFilters, scored: ScoredTiles | None
+) -> dict:
+    """What the run was trained on and what it mapped, as the run records them."""
+    filter_counts = dict(joined.filter_counts)
+    if filters.observed_within is None:  # the window's counts say nothing without one
+        del filter_counts["after_observed_within"], filter_counts["undated_dropped"]
+    rows, fit = joined.rows, fitted.fit
+    counts = {
+        **{k: int(v) for k, v in filter_counts.items()},
+        "labels_after_filters": int(sum(joined.label_counts.values())),
+        "labels_by_class": {str(k): int(v) for k, v in sorted(joined.label_counts.items())},
+        "labels_joined": int(len(np.unique(rows.label_id))),
+        "training_rows": int(len(rows.y)),
+        "positives": int(rows.y.sum()),
+        "train": fit.n_train,
+        "test": fit.n_test,
+        "tiles_predicted": int(len(scored.predictions.tile_id)) if scored is not None else 0,
+    }
+    if fitted.protocol.cv == "spatial":
+        counts["spatial_blocks"] = int(len(np.unique(fit.groups)))
+    return counts
+
+
+def run_parameters(fs: FeatureSet, filters: LabelFilters, joined: Joined, fitted: Fitted) -> dict:
+    """How the run was made: the feature set, the filters and the protocol as fitted."""
+    protocol = fitted.protocol
+    return {
+        "feature_set": fs.name,
+        "filters": _recorded_filters(filters, joined.label_filters),
+        "protocol": {
+            **asdict(protocol),
+            "alphas": list(protocol.alphas),
+            "block_size_auto": fitted.block_size_auto,
+            "calibration": protocol.calibration_requested,
+        },
+        "calibration": fitted.fit.calibration.method,
+        "model": fitted.model_description,
+    }
+
+
+def record_trained_run(
+    pg: psycopg.Connection,
+    fs: FeatureSet,
+    fitted: Fitted,
+    parameters: dict,
+    metrics: dict,
+    counts: dict,
+    notify: locks.Notify | None = None,
+) -> int:
+    """The run and its evaluation rows, in `pg`'s transaction; returns the run's id."""
+    locks.hold(pg, "write run", notify)
+    run_id, _ = record_run(
+        pg,
+        feature_set_id=fs.feature_set_id,
+        parameters=parameters,
+        metrics=metrics,
+        counts=counts,
+        model=fitted.fit.model,
+        protocol=fitted.fit.protocol,
+        model_name=fitted.protocol.model,
+        data_fingerprint=fitted.fingerprint,
+        feature_importance=fitted.importance,
+        importance_method=fitted.importance_method,
+    )
+    write_evaluations(pg, run_id, fitted.fit)
+    return run_id
+
+
 def train_run(
     engine,
     *,
@@ -265,135 +395,48 @@ def train_run(
     with staged, connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
-        fs = choose_feature_set(pg, feature_set)
+        # As documented: the set named, else the only one with vectors.
+        fs = resolve_feature_set(pg, feature_set, default="only")
         label_filters = filter_params(fs, filters)  # refused before any work
 
         started = time.perf_counter()
-        rows = fetch_training_rows(pg, fs, filters)
-        lonlat = label_positions(pg, rows.label_id) if protocol.cv == "spatial" else None
-        label_counts = dict(pg.execute(load_sql("filtered_label_counts"), label_filters).fetchall())
-        with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
-            filter_counts = cur.execute(load_sql("label_filter_counts"), label_filters).fetchone()
+        joined = join_training_rows(pg, fs, filters, protocol, label_filters)
         seconds["join"] = time.perf_counter() - started
-        for warning in unknown_mine_types(pg, filters):
-            if notify is not None:
-                notify(warning)
-        if len(rows.y) == 0:
-            raise TrainingDataError(
-                no_rows_reason(pg, filters, filter_counts, fs.feature_set_id, fs.name)
-            )
-
-        fingerprint = rows.fingerprint()  # hashed while scikit-learn may still be importing
-        fitting, estimators, calibration = modeling.result()
-        block_size_auto = protocol.cv == "spatial" and protocol.block_size == "auto"
-        if block_size_auto:
-            protocol = fitting.resolve_block_size(protocol, lonlat)
-            if notify is not None:
-                notify(
-                    f"spatial CV blocks of {protocol.block_size:g} degrees "
-                    f"({fitting.count_blocks(lonlat, protocol.block_size)} blocks; "
-                    f"--block-size auto: the largest of {_sizes()} degrees leaving at least "
-                    f"{BLOCKS_PER_FOLD} blocks per fold)"
-                )
+        check_rows(pg, fs, filters, joined, notify)
 
         started = time.perf_counter()
-        fit = fitting.fit(
-            rows.X,
-            rows.y,
-            protocol,
-            label_id=rows.label_id,
-            tile_id=rows.tile_id,
-            lonlat=lonlat,
-            progress=(lambda done, total: progress("fit", done, total)) if progress else None,
-        )
-        fit.model.feature_names = fs.feature_names
-        importance, importance_method = estimators.feature_importance(fit.model.classifier, rows.X)
+        fitted = fit_model(modeling, fs, joined, protocol, progress, notify)
         seconds["fit"] = time.perf_counter() - started
 
-        predictions = None
+        scored = None
         if make_map:
-            started = time.perf_counter()
-            tile_count = pg.execute(
-                "SELECT count(*) FROM asmdb.tile_features WHERE feature_set_id = %s",
-                (fs.feature_set_id,),
-            ).fetchone()[0]
-            tile_progress = (
-                (lambda done: progress("predict", done, tile_count)) if progress else None
-            )
-            predictions = predict_tiles(
+            scored = score_feature_set(
                 pg,
-                fit.model,
-                fs.feature_set_id,
-                fs.n_features,
+                fitted.fit.model,
+                fs,
                 open_connection=engine.raw_connection,
                 readers=readers,
-                progress=tile_progress,
+                progress=(lambda done, total: progress("predict", done, total))
+                if progress
+                else None,
             )
-            seconds["predict"] = time.perf_counter() - started
+            seconds["predict"] = scored.seconds
 
-        if filters.observed_within is None:  # the window's counts say nothing without one
-            del filter_counts["after_observed_within"], filter_counts["undated_dropped"]
-        counts = {
-            **{k: int(v) for k, v in filter_counts.items()},
-            "labels_after_filters": int(sum(label_counts.values())),
-            "labels_by_class": {str(k): int(v) for k, v in sorted(label_counts.items())},
-            "labels_joined": int(len(np.unique(rows.label_id))),
-            "training_rows": int(len(rows.y)),
-            "positives": int(rows.y.sum()),
-            "train": fit.n_train,
-            "test": fit.n_test,
-            "tiles_predicted": int(len(predictions.tile_id)) if predictions is not None else 0,
-        }
-        if protocol.cv == "spatial":
-            counts["spatial_blocks"] = int(len(np.unique(fit.groups)))
-        metrics = _metrics(fit, protocol)
-        top = _top_features(importance, fs.feature_names)
+        counts = run_counts(joined, fitted, filters, scored)
+        metrics = _metrics(fitted.fit, fitted.protocol)
+        top = _top_features(fitted.importance, fs.feature_names)
         metrics["top_features"] = top
-        metrics["importance_method"] = importance_method
-        parameters = {
-            "feature_set": fs.name,
-            "filters": _recorded_filters(filters, label_filters),
-            "protocol": {
-                **asdict(protocol),
-                "alphas": list(protocol.alphas),
-                "block_size_auto": block_size_auto,
-                "calibration": protocol.calibration_requested,
-            },
-            "calibration": fit.calibration.method,
-            "model": estimators.model_spec(protocol.model).description
-            + " + "
-            + calibration.DESCRIPTIONS[fit.calibration.method],
-        }
+        metrics["importance_method"] = fitted.importance_method
+        parameters = run_parameters(fs, filters, joined, fitted)
+
         started = time.perf_counter()
-        locks.hold(pg, "write run", notify)
-        run_id, _ = record_run(
-            pg,
-            feature_set_id=fs.feature_set_id,
-            parameters=parameters,
-            metrics=metrics,
-            counts=counts,
-            model=fit.model,
-            protocol=fit.protocol,
-            model_name=protocol.model,
-            data_fingerprint=fingerprint,
-            feature_importance=importance,
-            importance_method=importance_method,
-        )
-        write_evaluations(pg, run_id, fit)
+        run_id = record_trained_run(pg, fs, fitted, parameters, metrics, counts, notify)
         map_id = None
-        if predictions is not None:
-            written = record_map(
-                pg,
-                run_id=run_id,
-                feature_set_id=fs.feature_set_id,
-                predictions=predictions,
-                promote=promote,
-                notify=notify,
-            )
-            map_id = written.map_id
+        if scored is not None:
+            map_id = scored.record(pg, run_id=run_id, promote=promote, notify=notify).map_id
         seconds["write"] = time.perf_counter() - started
         if plots_dir is not None:
-            from asm_db.publish.plots import stage_run_plots
+            from asm_db.runs.plots import stage_run_plots
 
             # Inside the run's transaction: plots that fail leave no run behind.
             stage_run_plots(pg, run_id, Path(plots_dir), staged)
@@ -401,15 +444,15 @@ def train_run(
     result = RunResult(
         run_id,
         fs.name,
-        fit,
-        predictions,
-        label_counts,
+        fitted.fit,
+        scored.predictions if scored is not None else None,
+        joined.label_counts,
         counts,
         metrics,
         top,
         seconds,
         map_id=map_id,
-        protocol=protocol,
+        protocol=fitted.protocol,
     )
     result.plots = staged.published
     return result

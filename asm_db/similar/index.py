@@ -33,6 +33,8 @@ import psycopg
 from asm_db.db.keys import fits_bigint
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
+from asm_db.features.record import FeatureSet
+from asm_db.features.vectors import tile_feature_batches
 
 FORMAT = 1
 DIMS = 128
@@ -43,23 +45,6 @@ CHUNK_ROWS = 8_192
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "asmdb" / "similar"
-
-
-@dataclass(frozen=True)
-class FeatureSet:
-    feature_set_id: int
-    name: str
-    n_features: int
-
-
-def choose_feature_set(pg: psycopg.Connection, name: str | None = None) -> FeatureSet:
-    """The named feature set, else the promoted run's, else the newest with vectors."""
-    row = pg.execute(load_sql("similar_feature_set"), {"name": name}).fetchone()
-    if row is None:
-        if name is not None:
-            raise NotFound(f"no feature set named '{name}'")
-        raise NotFound("no feature vectors in the database; run `asmdb ingest features` first")
-    return FeatureSet(*row)
 
 
 @dataclass
@@ -212,8 +197,6 @@ def _build(
     progress=None,
 ) -> None:
     from sklearn.utils.extmath import randomized_svd
-
-    from asm_db.maps.predict import tile_feature_batches
 
     k = feature_set.n_features
     folder.parent.mkdir(parents=True, exist_ok=True)

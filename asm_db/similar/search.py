@@ -10,7 +10,8 @@ import psycopg
 
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, NotFound
-from asm_db.similar.index import FeatureSet, choose_feature_set, load_index
+from asm_db.features.record import FeatureSet, resolve_feature_set
+from asm_db.similar.index import load_index
 
 METHOD = "cosine of standardised features; PCA-reduced candidates, exact re-rank"
 
@@ -51,7 +52,8 @@ def find_similar(
     """The `top` tiles most similar to any of `tiles` (or to every confirmed mine), best first."""
     if bool(tiles) == bool(confirmed):
         raise AsmdbError("give query tiles (--tile ID, repeatable) or --confirmed, not both")
-    chosen = choose_feature_set(pg, feature_set)
+    # As documented: the named set, else the promoted run's, else the newest with vectors.
+    chosen = resolve_feature_set(pg, feature_set, default="promoted", complete=False)
     index = load_index(pg, chosen, cache_dir, progress=progress, recheck_seconds=recheck_seconds)
     skipped: list[int] = []
     if confirmed:

@@ -1,7 +1,7 @@
 """Stored models as `asmdb-model/1`: every run's joblib pickle becomes plain arrays.
 
 Each run whose `model_format` is one of the joblib formats asmdb wrote is read with the
-restricted unpickler of `asm_db.runs.legacy_pickle` (only the numpy and scikit-learn classes
+restricted unpickler of `asm_db.migrations.legacy_pickle` (only the numpy and scikit-learn classes
 these models are made of, and asmdb's model class under each path it ever had; nothing else is
 imported or called) and written again by `asm_db.runs.model_store`; runs already in the new
 format are checked. A run whose pickle names anything else, or whose format asmdb never wrote,
@@ -46,7 +46,8 @@ def _runs(bind):
 
 
 def upgrade() -> None:
-    from asm_db.runs import legacy_pickle, model_store
+    from asm_db.migrations import legacy_pickle
+    from asm_db.runs import model_store
 
     bind = op.get_bind()
     for run_id, data, model_format, feature_names in _runs(bind):
@@ -75,7 +76,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from asm_db.runs import legacy_pickle, model_store
+    from asm_db.migrations import legacy_pickle
+    from asm_db.runs import model_store
 
     bind = op.get_bind()
     for run_id, data, model_format, _ in _runs(bind):

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import NotFound
+from asm_db.features.write import get_provenance
 
 LIST_COLUMNS = (
     "name",
@@ -41,7 +42,7 @@ def show_feature_set(engine: Engine, name: str, *, with_filters: bool = False) -
     else:
         raise NotFound(f"no feature set named '{name}'")
     with connect(engine) as conn:
-        provenance = driver(conn).execute(load_sql("feature_set_get"), {"name": name}).fetchone()[5]
+        provenance = get_provenance(driver(conn), name)[2]
     filters = provenance.get("filters")
     if filters and not with_filters:
         provenance["filters"] = {k: v for k, v in filters.items() if k != "weights"}
@@ -60,17 +61,8 @@ def delete_feature_set(
         pg = driver(conn)
         with pg.transaction():
             partitions = pg.execute(load_sql("feature_set_partitions"), {"name": name}).fetchall()
-            map_ids = [
-                m
-                for (m,) in pg.execute(
-                    "SELECT m.map_id FROM asmdb.maps AS m "
-                    "JOIN asmdb.feature_sets AS f ON f.name = %s "
-                    "LEFT JOIN asmdb.model_runs AS r ON r.run_id = m.run_id "
-                    "WHERE m.feature_set_id = f.feature_set_id "
-                    "OR r.feature_set_id = f.feature_set_id",
-                    (name,),
-                )
-            ]
+            params = {"name": name}
+            map_ids = [m for (m,) in pg.execute(load_sql("feature_set_map_ids"), params)]
             partitions += pg.execute(
                 load_sql("change_partitions_of_maps"), {"map_ids": map_ids}
             ).fetchall()
