@@ -215,7 +215,7 @@ def parse_period(text: str | None) -> tuple[date | None, date | None]:
 
 def load_like(pg, name: str) -> dict:
     """The provenance of an existing featurized set, to reuse its method, parameters and filters."""
-    row = pg.execute(load_sql("feature_set_get"), {"name": name}).fetchone()
+    row = pg.execute(load_sql("features/feature_set_get"), {"name": name}).fetchone()
     if row is None:
         raise AsmdbError(f"--like {name}: no feature set named '{name}'")
     provenance = row[5]
@@ -225,7 +225,7 @@ def load_like(pg, name: str) -> dict:
 
 
 def _existing(pg, name: str, params: dict):
-    row = pg.execute(load_sql("feature_set_get"), {"name": name}).fetchone()
+    row = pg.execute(load_sql("features/feature_set_get"), {"name": name}).fetchone()
     if row is None:
         return None
     fs_id, _, _, _, complete, provenance = row
@@ -319,7 +319,7 @@ def featurize(
                 )
             # Committed at once: the set exists, incomplete, before any batch.
             fs_id = pg.execute(
-                load_sql("feature_set_create"),
+                load_sql("features/feature_set_create"),
                 {
                     "name": feature_set,
                     "n_features": len(names),
@@ -333,7 +333,7 @@ def featurize(
                 },
             ).fetchone()[0]
         done = {
-            r[0] for r in pg.execute(load_sql("feature_set_tile_ids"), {"feature_set_id": fs_id})
+            r[0] for r in pg.execute(load_sql("features/feature_set_tile_ids"), {"feature_set_id": fs_id})
         }
         pg.commit()
         resumed_from = len(done)
@@ -354,7 +354,7 @@ def featurize(
             if progress:
                 progress(handled, len(tile_ids))
         tiles = {"planned": len(tile_ids), "done": stored, "skipped": skipped}
-        pg.execute(load_sql("feature_set_finish"), {"feature_set_id": fs_id, "tiles": Jsonb(tiles)})
+        pg.execute(load_sql("features/feature_set_finish"), {"feature_set_id": fs_id, "tiles": Jsonb(tiles)})
         pg.commit()
         pg.execute("ANALYZE asmdb.tile_features")
     return FeaturizeResult(
@@ -425,7 +425,7 @@ def _write_batch(pg, fs_id: int, grid: Grid, result: BatchResult, k: int, notify
     locks.hold(pg, "ingest features", notify)
     with pg.cursor() as cur:
         added = create_missing_tiles(cur, grid, result.tile_ids)
-        with cur.copy(sql.SQL(load_sql("tile_features_copy"))) as copy:
+        with cur.copy(sql.SQL(load_sql("features/tile_features_copy"))) as copy:
             copy.write(pgcopy.HEADER)
             copy.write(
                 pgcopy.encode_rows(

@@ -29,7 +29,7 @@ def list_feature_sets(engine: Engine) -> list[dict]:
     """Every feature set with its number of tiles, origin, period and completeness."""
     with connect(engine) as conn:
         check_ready(conn)
-        rows = driver(conn).execute(load_sql("feature_sets_list")).fetchall()
+        rows = driver(conn).execute(load_sql("features/feature_sets_list")).fetchall()
     return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in rows]
 
 
@@ -41,7 +41,7 @@ def show_feature_set(engine: Engine, name: str, *, with_filters: bool = False) -
     else:
         raise NotFound(f"no feature set named '{name}'")
     with connect(engine) as conn:
-        provenance = driver(conn).execute(load_sql("feature_set_get"), {"name": name}).fetchone()[5]
+        provenance = driver(conn).execute(load_sql("features/feature_set_get"), {"name": name}).fetchone()[5]
     filters = provenance.get("filters")
     if filters and not with_filters:
         provenance["filters"] = {k: v for k, v in filters.items() if k != "weights"}
@@ -59,7 +59,7 @@ def delete_feature_set(
         check_ready(conn)
         pg = driver(conn)
         with pg.transaction():
-            partitions = pg.execute(load_sql("feature_set_partitions"), {"name": name}).fetchall()
+            partitions = pg.execute(load_sql("features/feature_set_partitions"), {"name": name}).fetchall()
             map_ids = [
                 m
                 for (m,) in pg.execute(
@@ -72,9 +72,9 @@ def delete_feature_set(
                 )
             ]
             partitions += pg.execute(
-                load_sql("change_partitions_of_maps"), {"map_ids": map_ids}
+                load_sql("change/change_partitions_of_maps"), {"map_ids": map_ids}
             ).fetchall()
-            row = pg.execute(load_sql("feature_set_delete"), {"name": name}).fetchone()
+            row = pg.execute(load_sql("features/feature_set_delete"), {"name": name}).fetchone()
             if row is None:
                 raise NotFound(f"no feature set named '{name}'")
             if confirm is not None:

@@ -39,7 +39,7 @@ class MapResult:
 
 def _trained_on(pg: psycopg.Connection, run_id: int) -> FeatureSetShape:
     with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        row = cur.execute(load_sql("run_model_feature_set"), {"run_id": run_id}).fetchone()
+        row = cur.execute(load_sql("maps/run_model_feature_set"), {"run_id": run_id}).fetchone()
     if row is None:
         raise NotFound(f"no model run {run_id}; `asmdb runs` lists them")
     return _shape(row)
@@ -61,7 +61,7 @@ def _shape(row) -> FeatureSetShape:
 
 def _target(pg: psycopg.Connection, name: str) -> FeatureSetShape:
     with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        row = cur.execute(load_sql("feature_set_to_map"), {"name": name}).fetchone()
+        row = cur.execute(load_sql("features/feature_set_to_map"), {"name": name}).fetchone()
     if row is None:
         names = [r[0] for r in pg.execute("SELECT name FROM asmdb.feature_sets ORDER BY name")]
         raise NotFound(f"no feature set named '{name}' (have: {', '.join(names) or 'none'})")
@@ -69,7 +69,7 @@ def _target(pg: psycopg.Connection, name: str) -> FeatureSetShape:
         raise NotFound(f"feature set '{name}' has no tiles; `asmdb ingest features` loads them")
     shape = _shape(row)
     incomplete = pg.execute(
-        load_sql("feature_set_incomplete"), {"feature_set_id": shape.feature_set_id}
+        load_sql("features/feature_set_incomplete"), {"feature_set_id": shape.feature_set_id}
     )
     if incomplete.fetchone()[0]:
         raise AsmdbError(

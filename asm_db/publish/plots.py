@@ -64,16 +64,16 @@ def read_run_data(
     """What the figures of run `run_id` are drawn from, read on `pg` (which may be the
     transaction still writing the run)."""
     run = get_run(pg, run_id)
-    evaluated = pg.execute(load_sql("run_evaluation_rows"), {"run_id": run_id}).fetchall()
+    evaluated = pg.execute(load_sql("publish/run_evaluation_rows"), {"run_id": run_id}).fetchall()
     try:
         map_id = resolve_map(pg, run_id=run_id).map_id
     except NotFound:
         map_id = None  # a run trained without a map: no map figure
-    tiles = pg.execute(load_sql("map_prediction_rows"), {"map_id": map_id}).fetchall()
+    tiles = pg.execute(load_sql("publish/map_prediction_rows"), {"map_id": map_id}).fetchall()
     top = run.metrics.get("top_features", [])[:n_feature_maps]
     columns = [f["index"] for f in top]
     feature_set_id, n_features = pg.execute(
-        load_sql("run_feature_set"), {"run_id": run_id}
+        load_sql("publish/run_feature_set"), {"run_id": run_id}
     ).fetchone()
     grid = feature_set_grid(pg, feature_set_id)
     ids, values = [np.empty(0, np.int64)], [np.empty((0, len(columns)))]
@@ -285,10 +285,10 @@ def load_run_periods(engine: Engine, run_id: int) -> RunPeriods:
         pg = driver(conn)
         maps, grid = [], None
         for map_id, name, start, end, feature_set_id, promoted in pg.execute(
-            load_sql("run_maps_by_period"), {"run_id": run_id}
+            load_sql("publish/run_maps_by_period"), {"run_id": run_id}
         ).fetchall():
             grid = grid or feature_set_grid(pg, feature_set_id)
-            rows = pg.execute(load_sql("map_prediction_rows"), {"map_id": map_id}).fetchall()
+            rows = pg.execute(load_sql("publish/map_prediction_rows"), {"map_id": map_id}).fetchall()
             period = f"{start or '?'}/{end or '?'}" if start or end else "no period"
             maps.append(
                 PeriodMap(
@@ -300,14 +300,14 @@ def load_run_periods(engine: Engine, run_id: int) -> RunPeriods:
                     np.array([p for _, p in rows], float),
                 )
             )
-        found = pg.execute(load_sql("run_changes"), {"run_id": run_id}).fetchone()
+        found = pg.execute(load_sql("publish/run_changes"), {"run_id": run_id}).fetchone()
         change, tiles, estimate = None, [], None
         if found is not None:
             change = get_change(pg, found[0])
             estimate = pg.execute(
                 "SELECT area_estimate FROM asmdb.changes WHERE change_id = %s", (found[0],)
             ).fetchone()[0]
-            tiles = pg.execute(load_sql("change_tile_classes"), {"change_id": found[0]}).fetchall()
+            tiles = pg.execute(load_sql("publish/change_tile_classes"), {"change_id": found[0]}).fetchall()
     return RunPeriods(
         grid,
         maps,

@@ -111,7 +111,7 @@ def make_queue(
         chosen_map = resolve_map(pg, run_id=run_id)
         run_id = chosen_map.run_id
         rows = pg.execute(
-            load_sql("review_candidates"),
+            load_sql("review/candidates"),
             {"map_id": chosen_map.map_id, "min_label_distance": min_label_distance, **sql_params()},
         ).fetchall()
         tile_id = np.array([r[0] for r in rows], dtype=np.int64)
@@ -121,7 +121,7 @@ def make_queue(
         lat = np.array([r[4] for r in rows], dtype=float)
         unlabelled = ~np.array([r[5] for r in rows], dtype=bool)
 
-        queued = dict(pg.execute(load_sql("review_queued_tiles"), {"run_id": run_id}).fetchall())
+        queued = dict(pg.execute(load_sql("review/queued_tiles"), {"run_id": run_id}).fetchall())
 
         # The sample first: it is drawn at random, whatever else is queued. A tile is queued
         # once, for one reason: the sample's, else hotspot, else uncertain.
@@ -175,7 +175,7 @@ def make_queue(
         chosen += [(int(tile_id[i]), CLASS_NAMES[klass[i]], UNCERTAIN, None) for i in unsure]
         chosen += sample
         added, remarked = pg.execute(
-            load_sql("review_queue_insert"),
+            load_sql("review/queue_insert"),
             {
                 "run_id": run_id,
                 "map_id": chosen_map.map_id,
@@ -238,7 +238,7 @@ def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> 
         check_ready(conn)
         run_id = resolve_map(driver(conn), run_id=run_id).run_id
         frame = gpd.read_postgis(
-            load_sql("review_queue_rows"), conn, geom_col="geom", params={"run_id": run_id}
+            load_sql("review/queue_rows"), conn, geom_col="geom", params={"run_id": run_id}
         )
     if frame.empty:
         raise AsmdbError(
@@ -409,8 +409,8 @@ def import_reviews(
         locks.hold(pg, "ingest labels", notify)
         # Staged with COPY, then taken in with one UPDATE ... FROM.
         with pg.cursor() as cur:
-            cur.execute(load_sql("review_stage_create"))
-            with cur.copy(load_sql("review_stage_copy")) as copy:
+            cur.execute(load_sql("review/stage_create"))
+            with cur.copy(load_sql("review/stage_copy")) as copy:
                 for i in range(len(frame)):
                     copy.write_row(
                         [i + 1, int(ids.iloc[i]), status.iloc[i]]
@@ -423,7 +423,7 @@ def import_reviews(
                             for c in MATCHED_COLUMNS
                         ]
                     )
-            mismatched = cur.execute(load_sql("review_stage_mismatches")).fetchall()
+            mismatched = cur.execute(load_sql("review/stage_mismatches")).fetchall()
             if mismatched:
                 raise InputError(
                     path,
@@ -433,8 +433,8 @@ def import_reviews(
                     column=mismatched[0][1],
                 )
             change_queue.check_staged(cur, path)
-            cur.execute(load_sql("review_stage_incoming"))
-            replacing = cur.execute(load_sql("review_stage_replacing")).fetchall()
+            cur.execute(load_sql("review/stage_incoming"))
+            replacing = cur.execute(load_sql("review/stage_replacing")).fetchall()
             if replacing and not replace:
                 raise InputError(
                     path,
@@ -444,7 +444,7 @@ def import_reviews(
                     rows=[r[0] for r in replacing],
                     column="reviewer",
                 )
-            result = cur.execute(load_sql("review_update_from_stage")).fetchall()
+            result = cur.execute(load_sql("review/update_from_stage")).fetchall()
             missing = [n for kind, n in result if kind == "missing"]
             changed = sum(n for kind, n in result if kind == "changed")
         if missing:
@@ -476,7 +476,7 @@ def _reviewers(names) -> str:
 def _to_labels(pg) -> ReviewLabels:
     added = updated = removed = 0
     contradictions = []
-    for kind, a, b in pg.execute(load_sql("reviews_to_labels")).fetchall():
+    for kind, a, b in pg.execute(load_sql("review/reviews_to_labels")).fetchall():
         if kind == "label":
             added, updated = int(a), int(b)
         elif kind == "removed":

@@ -106,7 +106,7 @@ class RunResult:
 def choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
     chosen = _choose_feature_set(pg, name)
     params = {"feature_set_id": chosen.feature_set_id}
-    if pg.execute(load_sql("feature_set_incomplete"), params).fetchone()[0]:
+    if pg.execute(load_sql("features/feature_set_incomplete"), params).fetchone()[0]:
         raise AsmdbError(
             f"feature set '{chosen.name}' is incomplete (its `asmdb featurize` was stopped or is "
             "still running); run the same featurize command again to finish it"
@@ -115,7 +115,7 @@ def choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
 
 
 def _choose_feature_set(pg: psycopg.Connection, name: str | None) -> FeatureSet:
-    rows = [FeatureSet(*row) for row in pg.execute(load_sql("feature_set_for_training"))]
+    rows = [FeatureSet(*row) for row in pg.execute(load_sql("features/feature_set_for_training"))]
     if not rows:
         raise NotFound("no features in the database; run `asmdb ingest features FILE` first")
     if name is not None:
@@ -171,7 +171,7 @@ def fetch_training_rows(
     # Sized from the first row's count (each row carries it): filled in place, batch by batch.
     columns = {name: pgcopy.column(np.empty(0, dtype), name) for name in names}
     done = 0
-    with pg.cursor() as cur, cur.copy(load_sql("training_rows"), params) as copy:
+    with pg.cursor() as cur, cur.copy(load_sql("runs/training_rows"), params) as copy:
         for rows in pgcopy.decode_batches(copy, dtype, 1024):  # a reused view: copied out
             if done == 0:
                 total = int(rows["rows"]["v"][0])
@@ -191,7 +191,7 @@ def label_positions(pg: psycopg.Connection, label_id: np.ndarray) -> np.ndarray:
     unique = np.unique(label_id)
     found = dict(
         (row[0], (row[1], row[2]))
-        for row in pg.execute(load_sql("label_positions"), {"label_ids": unique.tolist()})
+        for row in pg.execute(load_sql("runs/label_positions"), {"label_ids": unique.tolist()})
     )
     return np.array([found[i] for i in label_id.tolist()], dtype=float).reshape(-1, 2)
 
@@ -271,9 +271,9 @@ def train_run(
         started = time.perf_counter()
         rows = fetch_training_rows(pg, fs, filters)
         lonlat = label_positions(pg, rows.label_id) if protocol.cv == "spatial" else None
-        label_counts = dict(pg.execute(load_sql("filtered_label_counts"), label_filters).fetchall())
+        label_counts = dict(pg.execute(load_sql("runs/filtered_label_counts"), label_filters).fetchall())
         with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
-            filter_counts = cur.execute(load_sql("label_filter_counts"), label_filters).fetchone()
+            filter_counts = cur.execute(load_sql("runs/label_filter_counts"), label_filters).fetchone()
         seconds["join"] = time.perf_counter() - started
         for warning in unknown_mine_types(pg, filters):
             if notify is not None:

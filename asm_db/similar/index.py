@@ -54,7 +54,7 @@ class FeatureSet:
 
 def choose_feature_set(pg: psycopg.Connection, name: str | None = None) -> FeatureSet:
     """The named feature set, else the promoted run's, else the newest with vectors."""
-    row = pg.execute(load_sql("similar_feature_set"), {"name": name}).fetchone()
+    row = pg.execute(load_sql("similar/feature_set"), {"name": name}).fetchone()
     if row is None:
         if name is not None:
             raise NotFound(f"no feature set named '{name}'")
@@ -122,7 +122,7 @@ class SimilarityIndex:
 
 def _digest(pg: psycopg.Connection, feature_set: FeatureSet) -> tuple[int, str]:
     n_features, n_tiles, digest = pg.execute(
-        load_sql("similar_fingerprint"), {"feature_set_id": feature_set.feature_set_id}
+        load_sql("similar/fingerprint"), {"feature_set_id": feature_set.feature_set_id}
     ).fetchone()
     if n_tiles == 0:
         raise NotFound(f"feature set '{feature_set.name}' has no vectors")
