@@ -167,7 +167,7 @@ def read_answers(path: Path, frame: pd.DataFrame, clean) -> dict[str, list[str |
     return answers
 
 
-# What the staged file may not say, by kind (see review_stage_change_problems.sql).
+# What the staged file may not say, by kind (see sql/review/stage_change_problems.sql).
 PROBLEMS = {
     "answer on a map review": (
         "answer_from and answer_to are for the review sample of a change; these rows review a "
