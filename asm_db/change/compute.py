@@ -237,7 +237,9 @@ def make_change(
             cur.execute(sql.SQL(load_sql("change/change_partition_attach")).format(**names))
             cur.execute(sql.SQL("ANALYZE {partition}").format(**names))
             seconds["index"] = time.perf_counter() - started
-        classes = _totals(pg.execute(load_sql("change/change_class_totals"), {"change_id": change_id}))
+        classes = _totals(
+            pg.execute(load_sql("change/change_class_totals"), {"change_id": change_id})
+        )
         per_zone = None
         if zone_rows is not None:
             started = time.perf_counter()

@@ -333,7 +333,10 @@ def featurize(
                 },
             ).fetchone()[0]
         done = {
-            r[0] for r in pg.execute(load_sql("features/feature_set_tile_ids"), {"feature_set_id": fs_id})
+            r[0]
+            for r in pg.execute(
+                load_sql("features/feature_set_tile_ids"), {"feature_set_id": fs_id}
+            )
         }
         pg.commit()
         resumed_from = len(done)
@@ -354,7 +357,10 @@ def featurize(
             if progress:
                 progress(handled, len(tile_ids))
         tiles = {"planned": len(tile_ids), "done": stored, "skipped": skipped}
-        pg.execute(load_sql("features/feature_set_finish"), {"feature_set_id": fs_id, "tiles": Jsonb(tiles)})
+        pg.execute(
+            load_sql("features/feature_set_finish"),
+            {"feature_set_id": fs_id, "tiles": Jsonb(tiles)},
+        )
         pg.commit()
         pg.execute("ANALYZE asmdb.tile_features")
     return FeaturizeResult(

@@ -41,7 +41,9 @@ def show_feature_set(engine: Engine, name: str, *, with_filters: bool = False) -
     else:
         raise NotFound(f"no feature set named '{name}'")
     with connect(engine) as conn:
-        provenance = driver(conn).execute(load_sql("features/feature_set_get"), {"name": name}).fetchone()[5]
+        provenance = (
+            driver(conn).execute(load_sql("features/feature_set_get"), {"name": name}).fetchone()[5]
+        )
     filters = provenance.get("filters")
     if filters and not with_filters:
         provenance["filters"] = {k: v for k, v in filters.items() if k != "weights"}
@@ -59,7 +61,9 @@ def delete_feature_set(
         check_ready(conn)
         pg = driver(conn)
         with pg.transaction():
-            partitions = pg.execute(load_sql("features/feature_set_partitions"), {"name": name}).fetchall()
+            partitions = pg.execute(
+                load_sql("features/feature_set_partitions"), {"name": name}
+            ).fetchall()
             map_ids = [
                 m
                 for (m,) in pg.execute(

@@ -382,7 +382,9 @@ def _copy_vectors(
     ]
     source = open_batches(path, batch_rows)
     rows = 0
-    with cur.copy(sql.SQL(load_sql("features/tile_features_copy")), writer=QueuedLibpqWriter(cur)) as copy:
+    with cur.copy(
+        sql.SQL(load_sql("features/tile_features_copy")), writer=QueuedLibpqWriter(cur)
+    ) as copy:
         copy.write(pgcopy.HEADER)
         for batch in source.batches:
             first = rows + 1

@@ -45,7 +45,9 @@ def resolve_map(
     if any(i is not None and not fits_integer(i) for i in (map_id, run_id)):
         row = None  # no map or run has an id beyond its column's type
     else:
-        row = pg.execute(load_sql("maps/map_to_use"), {"map_id": map_id, "run_id": run_id}).fetchone()
+        row = pg.execute(
+            load_sql("maps/map_to_use"), {"map_id": map_id, "run_id": run_id}
+        ).fetchone()
     if row is not None:
         return MapRef(*row)
     if map_id is not None:

@@ -288,7 +288,9 @@ def load_run_periods(engine: Engine, run_id: int) -> RunPeriods:
             load_sql("publish/run_maps_by_period"), {"run_id": run_id}
         ).fetchall():
             grid = grid or feature_set_grid(pg, feature_set_id)
-            rows = pg.execute(load_sql("publish/map_prediction_rows"), {"map_id": map_id}).fetchall()
+            rows = pg.execute(
+                load_sql("publish/map_prediction_rows"), {"map_id": map_id}
+            ).fetchall()
             period = f"{start or '?'}/{end or '?'}" if start or end else "no period"
             maps.append(
                 PeriodMap(
@@ -307,7 +309,9 @@ def load_run_periods(engine: Engine, run_id: int) -> RunPeriods:
             estimate = pg.execute(
                 "SELECT area_estimate FROM asmdb.changes WHERE change_id = %s", (found[0],)
             ).fetchone()[0]
-            tiles = pg.execute(load_sql("publish/change_tile_classes"), {"change_id": found[0]}).fetchall()
+            tiles = pg.execute(
+                load_sql("publish/change_tile_classes"), {"change_id": found[0]}
+            ).fetchall()
     return RunPeriods(
         grid,
         maps,

@@ -35,7 +35,7 @@ from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
 from asm_db.probability_classes import sql_params
 from asm_db.review.options import MAP_THRESHOLD
-from asm_db.review.queue import CLASS_NAMES
+from asm_db.review.sampling import CLASS_NAMES
 
 Z95 = 1.959964
 
@@ -237,6 +237,7 @@ def estimate_area(
             for s in strata
         ]
         pg.execute(
-            load_sql("review/run_area_estimate_save"), {"run_id": run_id, "estimate": Jsonb(estimate)}
+            load_sql("review/run_area_estimate_save"),
+            {"run_id": run_id, "estimate": Jsonb(estimate)},
         )
     return estimate

@@ -156,7 +156,9 @@ def load_model(engine: Engine, run_id: int) -> model_store.StoredModel:
 def _summaries(pg: psycopg.Connection, run_id: int | None) -> list[RunSummary]:
     if run_id is not None and not fits_integer(run_id):
         return []  # no run has an id beyond its column's type
-    return [RunSummary(*row) for row in pg.execute(load_sql("runs/model_runs_list"), {"run_id": run_id})]
+    return [
+        RunSummary(*row) for row in pg.execute(load_sql("runs/model_runs_list"), {"run_id": run_id})
+    ]
 
 
 def list_runs(engine: Engine) -> list[RunSummary]:

@@ -271,9 +271,13 @@ def train_run(
         started = time.perf_counter()
         rows = fetch_training_rows(pg, fs, filters)
         lonlat = label_positions(pg, rows.label_id) if protocol.cv == "spatial" else None
-        label_counts = dict(pg.execute(load_sql("runs/filtered_label_counts"), label_filters).fetchall())
+        label_counts = dict(
+            pg.execute(load_sql("runs/filtered_label_counts"), label_filters).fetchall()
+        )
         with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
-            filter_counts = cur.execute(load_sql("runs/label_filter_counts"), label_filters).fetchone()
+            filter_counts = cur.execute(
+                load_sql("runs/label_filter_counts"), label_filters
+            ).fetchone()
         seconds["join"] = time.perf_counter() - started
         for warning in unknown_mine_types(pg, filters):
             if notify is not None:
