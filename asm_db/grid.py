@@ -151,12 +151,12 @@ def grid_for_cell_size(pg: psycopg.Connection, cell_size: float) -> Grid:
     it was not yet (in the caller's transaction). Refuses a size that cannot be a grid."""
     size = check_cell_size(cell_size)
     params = {"cell_size": size, "origin_lon": -180.0, "origin_lat": -90.0}
-    return _grid(pg.execute(load_sql("grid_find_or_create"), params).fetchone())
+    return _grid(pg.execute(load_sql("grid/find_or_create"), params).fetchone())
 
 
 def load_grid(pg: psycopg.Connection, grid_id: int) -> Grid:
     """A grid recorded in `asmdb.grids`; NotFound if there is none of that id."""
-    row = pg.execute(load_sql("grid_by_id"), {"grid_id": grid_id}).fetchone()
+    row = pg.execute(load_sql("grid/by_id"), {"grid_id": grid_id}).fetchone()
     if row is None:
         raise NotFound(f"no grid {grid_id} in asmdb.grids")
     return _grid(row)
@@ -164,7 +164,7 @@ def load_grid(pg: psycopg.Connection, grid_id: int) -> Grid:
 
 def feature_set_grid(pg: psycopg.Connection, feature_set_id: int) -> Grid:
     """The grid a feature set's tiles are cells of."""
-    row = pg.execute(load_sql("grid_of_feature_set"), {"feature_set_id": feature_set_id}).fetchone()
+    row = pg.execute(load_sql("grid/of_feature_set"), {"feature_set_id": feature_set_id}).fetchone()
     if row is None:
         raise NotFound(f"no feature set {feature_set_id}")
     return _grid(row)

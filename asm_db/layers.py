@@ -66,7 +66,7 @@ class Layer:
     served: bool = False  # in the OGC API's catalog
     public: bool = False  # anonymous visitors of a public server may read it
     tile_cached: bool = False  # its tiles change only with a promotion (the server keeps them)
-    sql_file: str | None = None  # the replaceable SQL (sql/<name>.sql) that makes the view
+    sql_file: str | None = None  # the replaceable SQL (sql/schema/NNN_<name>.sql) making the view
     project_order: int | None = None  # place in the QGIS project's legend, 1 on top
     project: ProjectLayer | None = None
     tile_properties: tuple[str, ...] = ()  # the columns the page asks of its tiles
@@ -290,11 +290,6 @@ def in_project() -> tuple[Layer, ...]:
 def drawn() -> tuple[Layer, ...]:
     """The layers the web page draws, in drawing order (later on top)."""
     return tuple(layer for layer in LAYERS if layer.web is not None)
-
-
-def sql_files() -> tuple[str, ...]:
-    """The layers' replaceable SQL files, in dependency order."""
-    return tuple(layer.sql_file for layer in LAYERS if layer.sql_file)
 
 
 def web_config(layer: Layer) -> dict:

@@ -503,4 +503,4 @@ def test_the_qgis_style_the_plots_and_the_page_draw_the_one_set_of_change_classe
     assert drawn == {c.name: c.color for c in CHANGE_CLASSES if c.opacity > 0}
     assert "absent" not in drawn and paint[-1] == "rgba(0,0,0,0)"
     assert SAMPLED_CLASSES == CLASSES[:4]
-    assert "'persistent'" not in load_sql("review_change_strata")
+    assert "'persistent'" not in load_sql("review/change_strata")

@@ -67,7 +67,7 @@ def test_training_join_reads_only_the_feature_sets_grid_on_the_spatial_index(eng
             "INSERT INTO asmdb.grids (cell_size, origin_lon, origin_lat) VALUES (0.02, -180, -90)"
         )
         ensure_tiles(pg, grid, grid.cells_in_bbox(-11.2, 8.4, -10.96, 8.64))
-    copy = load_sql("training_rows")
+    copy = load_sql("runs/training_rows")
     query = copy[copy.index("COPY (") + len("COPY (") : copy.rindex(") TO STDOUT")]
     params = {
         "feature_set_id": 1,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from asm_db import layers
-from asm_db.db.sqlfiles import REPLACEABLE_FILES, load_sql
+from asm_db.db.sqlfiles import replaceable_files
 from asm_db.publish import project, roles
 from asm_db.server import ogc, tilecache
 
@@ -28,10 +28,12 @@ def test_the_tile_cache_keeps_the_tiles_of_the_declared_layers_only():
 
 
 def test_each_layers_view_is_made_and_remade_after_an_upgrade():
+    schema = dict(replaceable_files())
     for layer in layers.LAYERS:
         if layer.sql_file:
-            assert layer.sql_file in REPLACEABLE_FILES
-            assert f"CREATE OR REPLACE VIEW asmdb.{layer.table} AS" in load_sql(layer.sql_file)
+            made = [name for name in schema if name.endswith(f"_{layer.sql_file}.sql")]
+            assert len(made) == 1, (layer.table, sorted(schema))
+            assert f"CREATE OR REPLACE VIEW asmdb.{layer.table} AS" in schema[made[0]]
 
 
 def test_the_qgis_project_holds_the_declared_layers_in_their_order():

@@ -82,7 +82,7 @@ def test_the_map_threshold_is_one_constant_that_every_user_reads():
     just_below = np.nextafter(pc.MAP_THRESHOLD, 0)
     tiles = SimpleNamespace(tile_id=np.arange(3), probability=np.array([just_below, 0.5, 1.0]))
     assert map_counts(tiles)["tiles_at_least_half"] == 2
-    overviews = load_sql("map_overviews_insert")
+    overviews = load_sql("maps/map_overviews_insert")
     assert "p.probability >= %(map_threshold)s" in overviews and "0.5" not in overviews
     assert pc.mapped_label() == f"at least {pc.MAP_THRESHOLD:g}"
 

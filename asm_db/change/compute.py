@@ -72,7 +72,7 @@ def _check_maps(pg: psycopg.Connection, from_map: int, to_map: int) -> None:
     grids = {}
     for option, map_id in (("--from", from_map), ("--to", to_map)):
         get_map(pg, map_id)  # NotFound, naming the map, when there is none
-        grids[option] = pg.execute(load_sql("map_grid"), {"map_id": map_id}).fetchone()[0]
+        grids[option] = pg.execute(load_sql("change/map_grid"), {"map_id": map_id}).fetchone()[0]
     if grids["--from"] != grids["--to"]:
         raise AsmdbError(
             f"maps {from_map} and {to_map} are on different grids (grid {grids['--from']} and "
@@ -164,14 +164,14 @@ def read_zones(path: str | Path, zone_field: str) -> list[tuple[str, bytes]]:
 def zone_totals(
     pg: psycopg.Connection, change_id: int, zones: list[tuple[str, bytes]]
 ) -> list[dict]:
-    pg.execute(load_sql("change_zones_stage_create"))
+    pg.execute(load_sql("change/change_zones_stage_create"))
     with pg.cursor() as cur:
         cur.executemany(
-            load_sql("change_zones_stage_insert"), [{"zone": z, "wkb": w} for z, w in zones]
+            load_sql("change/change_zones_stage_insert"), [{"zone": z, "wkb": w} for z, w in zones]
         )
     found: dict[str, dict] = {}
     for zone, name, tiles, km2 in pg.execute(
-        load_sql("change_zone_totals"), {"change_id": change_id}
+        load_sql("change/change_zone_totals"), {"change_id": change_id}
     ):
         found.setdefault(zone, {c: {"tiles": 0, "km2": 0.0} for c in CLASSES})
         found[zone][name] = {"tiles": int(tiles), "km2": float(km2)}
@@ -209,7 +209,7 @@ def make_change(
             "threshold": threshold,
             "min_delta": min_delta,
         }
-        change_id, _ = pg.execute(load_sql("change_insert"), params).fetchone()
+        change_id, _ = pg.execute(load_sql("change/change_insert"), params).fetchone()
         name = f"change_tiles_{change_id:d}"
         names = {
             "partition": sql.Identifier("asmdb", name),
@@ -217,22 +217,24 @@ def make_change(
             "change_id": sql.Literal(change_id),
         }
         with pg.cursor() as cur:
-            cur.execute(sql.SQL(load_sql("change_partition_create")).format(**names))
+            cur.execute(sql.SQL(load_sql("change/change_partition_create")).format(**names))
             started = time.perf_counter()
-            cur.execute(sql.SQL(load_sql("change_tiles_insert")).format(**names), params)
+            cur.execute(sql.SQL(load_sql("change/change_tiles_insert")).format(**names), params)
             seconds["compare"] = time.perf_counter() - started
             started = time.perf_counter()
-            cur.execute(sql.SQL(load_sql("change_partition_attach")).format(**names))
+            cur.execute(sql.SQL(load_sql("change/change_partition_attach")).format(**names))
             cur.execute(sql.SQL("ANALYZE {partition}").format(**names))
             seconds["index"] = time.perf_counter() - started
-        classes = _totals(pg.execute(load_sql("change_class_totals"), {"change_id": change_id}))
+        classes = _totals(
+            pg.execute(load_sql("change/change_class_totals"), {"change_id": change_id})
+        )
         per_zone = None
         if zone_rows is not None:
             started = time.perf_counter()
             per_zone = zone_totals(pg, change_id, zone_rows)
             seconds["zones"] = time.perf_counter() - started
         pg.execute(
-            load_sql("change_save_totals"),
+            load_sql("change/change_save_totals"),
             {
                 "change_id": change_id,
                 "classes": Jsonb(classes),
@@ -248,7 +250,7 @@ def get_change(pg: psycopg.Connection, change_id: int | None = None) -> Change:
     if change_id is not None and not fits_integer(change_id):
         row = None  # no change has an id beyond its column's type
     else:
-        row = pg.execute(load_sql("change_get"), {"change_id": change_id}).fetchone()
+        row = pg.execute(load_sql("change/change_get"), {"change_id": change_id}).fetchone()
     if row is None:
         if change_id is not None:
             raise NotFound(f"no change {change_id}; `asmdb change --from MAP --to MAP` makes one")

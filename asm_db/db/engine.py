@@ -11,7 +11,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from asm_db.db.sqlfiles import REPLACEABLE_FILES, load_sql
+from asm_db.db.sqlfiles import replaceable_files
 from asm_db.errors import DatabaseNotReady
 from asm_db.migrations import HEAD
 
@@ -181,9 +181,9 @@ def require_postgis_package(conn: Connection) -> None:
 
 
 def apply_replaceable(conn: Connection) -> None:
-    """(Re)create the views and functions of `sql/` that CREATE OR REPLACE."""
-    for name in REPLACEABLE_FILES:
-        conn.exec_driver_sql(load_sql(name))
+    """(Re)create the views and functions of `sql/schema/`, file by file in name order."""
+    for _, text in replaceable_files():
+        conn.exec_driver_sql(text)
 
 
 def upgrade(

@@ -56,7 +56,7 @@ def hold(pg: psycopg.Connection, name: str, notify: Notify | None = None) -> Non
     seconds = timeout_seconds()
     try:
         with pg.transaction():  # a savepoint: a lock not granted leaves the caller's work
-            pg.execute(load_sql("operation_lock_try"), {"name": name})
+            pg.execute(load_sql("db/lock_try"), {"name": name})
         return
     except errors.LockNotAvailable:
         pass
@@ -66,7 +66,7 @@ def hold(pg: psycopg.Connection, name: str, notify: Notify | None = None) -> Non
     pg.execute("SELECT set_config('lock_timeout', %s, true)", (f"{int(seconds * 1000)}ms",))
     try:
         with pg.transaction():
-            pg.execute(load_sql("operation_lock_take"), {"name": name})
+            pg.execute(load_sql("db/lock_take"), {"name": name})
     except errors.LockNotAvailable:
         raise AsmdbError(
             f"gave up after {seconds:g} s waiting for another {what}{holder}; let it finish, "
@@ -78,7 +78,7 @@ def hold(pg: psycopg.Connection, name: str, notify: Notify | None = None) -> Non
 
 def _holder(pg: psycopg.Connection, name: str) -> str:
     """' (session pid N, user U, application A, since T)' of the lock's holder, if visible."""
-    row = pg.execute(load_sql("operation_lock_holder"), {"name": name}).fetchone()
+    row = pg.execute(load_sql("db/lock_holder"), {"name": name}).fetchone()
     if row is None:
         return ""
     pid, user, application, since = row

@@ -30,7 +30,7 @@ def list_feature_sets(engine: Engine) -> list[dict]:
     """Every feature set with its number of tiles, origin, period and completeness."""
     with connect(engine) as conn:
         check_ready(conn)
-        rows = driver(conn).execute(load_sql("feature_sets_list")).fetchall()
+        rows = driver(conn).execute(load_sql("features/feature_sets_list")).fetchall()
     return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in rows]
 
 
@@ -60,13 +60,15 @@ def delete_feature_set(
         check_ready(conn)
         pg = driver(conn)
         with pg.transaction():
-            partitions = pg.execute(load_sql("feature_set_partitions"), {"name": name}).fetchall()
-            params = {"name": name}
-            map_ids = [m for (m,) in pg.execute(load_sql("feature_set_map_ids"), params)]
-            partitions += pg.execute(
-                load_sql("change_partitions_of_maps"), {"map_ids": map_ids}
+            partitions = pg.execute(
+                load_sql("features/feature_set_partitions"), {"name": name}
             ).fetchall()
-            row = pg.execute(load_sql("feature_set_delete"), {"name": name}).fetchone()
+            params = {"name": name}
+            map_ids = [m for (m,) in pg.execute(load_sql("features/feature_set_map_ids"), params)]
+            partitions += pg.execute(
+                load_sql("change/change_partitions_of_maps"), {"map_ids": map_ids}
+            ).fetchall()
+            row = pg.execute(load_sql("features/feature_set_delete"), {"name": name}).fetchone()
             if row is None:
                 raise NotFound(f"no feature set named '{name}'")
             if confirm is not None:

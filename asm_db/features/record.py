@@ -69,7 +69,7 @@ def _read(
     params = {"name": name, "feature_set_id": feature_set_id, "run_id": run_id}
     return [
         _Found(FeatureSet(*row[:12]), row[12], row[13])
-        for row in pg.execute(load_sql("feature_set_records"), params)
+        for row in pg.execute(load_sql("features/feature_set_records"), params)
     ]
 
 
@@ -134,4 +134,4 @@ def resolve_feature_set(
 def tile_count(pg: psycopg.Connection, feature_set_id: int) -> int:
     """How many tiles have a vector in the feature set."""
     params = {"feature_set_id": feature_set_id}
-    return pg.execute(load_sql("feature_set_tile_count"), params).fetchone()[0]
+    return pg.execute(load_sql("features/feature_set_tile_count"), params).fetchone()[0]

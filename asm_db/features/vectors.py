@@ -29,7 +29,7 @@ def tile_feature_batches(
     dtype = pgcopy.row_dtype([("tile_id", "int8"), ("features", ("float32", n_features))])
     params = {"feature_set_id": feature_set_id, "low": tile_range[0], "high": tile_range[1]}
     features = np.empty((batch_rows, n_features), dtype=np.float32)
-    with pg.cursor() as cur, cur.copy(load_sql("tile_feature_rows"), params) as copy:
+    with pg.cursor() as cur, cur.copy(load_sql("maps/tile_feature_rows"), params) as copy:
         for rows in pgcopy.decode_batches(copy, dtype, batch_rows):
             yield pgcopy.column(rows, "tile_id"), pgcopy.column(rows, "features", out=features)
 
@@ -40,7 +40,7 @@ def tile_ranges(pg: psycopg.Connection, feature_set_id: int, parts: int) -> list
     fractions = [i / parts for i in range(1, parts)]
     cuts = (
         pg.execute(
-            load_sql("tile_feature_cuts"),
+            load_sql("maps/tile_feature_cuts"),
             {"feature_set_id": feature_set_id, "fractions": fractions},
         ).fetchone()[0]
         or []

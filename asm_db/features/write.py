@@ -26,7 +26,7 @@ def create_feature_set(
     """A new feature set on `grid` (in the caller's transaction); returns its id. A set that
     `asmdb featurize` fills batch by batch starts with `complete` false."""
     return pg.execute(
-        load_sql("feature_set_create"),
+        load_sql("features/feature_set_create"),
         {
             "name": name,
             "n_features": len(feature_names),
@@ -54,7 +54,7 @@ def record_file(
     """Add an ingested file (path, size, sha256) to the set's provenance, with the product it
     comes from and the period it shows when given."""
     pg.execute(
-        load_sql("feature_set_record_file"),
+        load_sql("features/feature_set_record_file"),
         {
             "feature_set_id": feature_set_id,
             "file": Jsonb(file),
@@ -68,19 +68,20 @@ def record_file(
 def finish_feature_set(pg: psycopg.Connection, feature_set_id: int, tiles: dict) -> None:
     """Mark a featurized set complete, with its final count of tiles done and skipped."""
     pg.execute(
-        load_sql("feature_set_finish"), {"feature_set_id": feature_set_id, "tiles": Jsonb(tiles)}
+        load_sql("features/feature_set_finish"),
+        {"feature_set_id": feature_set_id, "tiles": Jsonb(tiles)},
     )
 
 
 def tiles_with_vectors(pg: psycopg.Connection, feature_set_id: int) -> set[int]:
     """The tiles the set already has a vector for (what a resumed featurize skips)."""
     params = {"feature_set_id": feature_set_id}
-    return {row[0] for row in pg.execute(load_sql("feature_set_tile_ids"), params)}
+    return {row[0] for row in pg.execute(load_sql("features/feature_set_tile_ids"), params)}
 
 
 def get_provenance(pg: psycopg.Connection, name: str) -> tuple[int, bool, dict] | None:
     """(id, complete, provenance) of the set named `name`, or None."""
-    row = pg.execute(load_sql("feature_set_get"), {"name": name}).fetchone()
+    row = pg.execute(load_sql("features/feature_set_get"), {"name": name}).fetchone()
     if row is None:
         return None
     feature_set_id, _, _, _, complete, provenance = row

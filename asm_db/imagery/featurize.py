@@ -441,7 +441,7 @@ def _write_batch(pg, fs_id: int, grid: Grid, result: BatchResult, k: int, notify
     locks.hold(pg, "ingest features", notify)
     with pg.cursor() as cur:
         added = create_missing_tiles(cur, grid, result.tile_ids)
-        with cur.copy(sql.SQL(load_sql("tile_features_copy"))) as copy:
+        with cur.copy(sql.SQL(load_sql("features/tile_features_copy"))) as copy:
             copy.write(pgcopy.HEADER)
             copy.write(
                 pgcopy.encode_rows(

@@ -293,7 +293,7 @@ def ingest_features(
                 pg, fs_id, record, source=source, period_start=period_start, period_end=period_end
             )
             tile_ids, tiles_added = _merge_tiles(cur, path, layout, grid, batch_rows)
-            cur.execute(load_sql("features_delete_tiles"), {"feature_set_id": fs_id})
+            cur.execute(load_sql("features/features_delete_tiles"), {"feature_set_id": fs_id})
             _copy_vectors(cur, path, layout, fs_id, tile_ids, batch_rows, progress)
         pg.execute("ANALYZE asmdb.tiles")
         pg.execute("ANALYZE asmdb.tile_features")
@@ -312,10 +312,10 @@ def _merge_tiles(
     tile_id (in file order) and how many tiles were new."""
     names = [c for c in (layout.lat, layout.lon, layout.image_id) if c]
     source = open_batches(path, max(batch_rows, 50_000), columns=names)
-    cur.execute(load_sql("features_stage_create"))
+    cur.execute(load_sql("features/features_stage_create"))
     rows = 0
     tile_ids = []
-    with cur.copy(sql.SQL(load_sql("features_stage_copy"))) as copy:
+    with cur.copy(sql.SQL(load_sql("features/features_stage_copy"))) as copy:
         copy.write(pgcopy.HEADER)
         for batch in source.batches:
             first = rows + 1
@@ -333,7 +333,7 @@ def _merge_tiles(
         copy.write(pgcopy.TRAILER)
     if rows == 0:
         raise InputError(path, "has no rows")
-    cur.execute(load_sql("features_stage_duplicates"))
+    cur.execute(load_sql("features/features_stage_duplicates"))
     duplicates = cur.fetchall()
     if duplicates:
         raise InputError(
@@ -365,7 +365,9 @@ def _copy_vectors(
     ]
     source = open_batches(path, batch_rows)
     rows = 0
-    with cur.copy(sql.SQL(load_sql("tile_features_copy")), writer=QueuedLibpqWriter(cur)) as copy:
+    with cur.copy(
+        sql.SQL(load_sql("features/tile_features_copy")), writer=QueuedLibpqWriter(cur)
+    ) as copy:
         copy.write(pgcopy.HEADER)
         for batch in source.batches:
             first = rows + 1

@@ -19,7 +19,7 @@ def check_placement(cur: psycopg.Cursor, path: Path) -> None:
     """Refuse the staged labels (table `labels_stage`) when feature sets have tiles and more
     than half of the labels lie on none of them."""
     tiled, labels, inside, inside_swapped = cur.execute(
-        load_sql("labels_stage_placement")
+        load_sql("ingest/labels_stage_placement")
     ).fetchone()
     outside = labels - inside
     if not tiled or outside * 2 <= labels:

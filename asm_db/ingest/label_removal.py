@@ -56,7 +56,7 @@ def delete_labels(
         gone = {
             row[0]
             for row in pg.execute(
-                load_sql("labels_delete"), {"unique_ids": wanted, "source_file": source_file}
+                load_sql("ingest/labels_delete"), {"unique_ids": wanted, "source_file": source_file}
             )
         }
         missing = [u for u in wanted if u not in gone]

@@ -266,20 +266,20 @@ def ingest_labels(
         check_ready(conn)
         locks.hold(driver(conn), "ingest labels", notify)
         with driver(conn).cursor() as cur:
-            cur.execute(load_sql("labels_stage_create"))
-            with cur.copy(load_sql("labels_stage_copy")) as copy:
+            cur.execute(load_sql("ingest/labels_stage_create"))
+            with cur.copy(load_sql("ingest/labels_stage_copy")) as copy:
                 for row in labels.itertuples(index=False):
                     copy.write_row(
                         [None if isinstance(v, float) and np.isnan(v) else v for v in row]
                     )
             if not force:
                 check_placement(cur, path)
-            cur.execute(load_sql("labels_merge"), {"source_file": path.name})
+            cur.execute(load_sql("ingest/labels_merge"), {"source_file": path.name})
             added, updated = cur.fetchone()
             removed = 0
             if replace:
                 removed = cur.execute(
-                    load_sql("labels_replace"), {"source_file": path.name}
+                    load_sql("ingest/labels_replace"), {"source_file": path.name}
                 ).fetchone()[0]
                 if removed and confirm is not None:
                     confirm(f"--replace deletes {removed} label(s) of {path.name} not in it now?")

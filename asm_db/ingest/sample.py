@@ -21,7 +21,8 @@ from scipy.ndimage import gaussian_filter
 ORIGIN_LAT = 8.40
 ORIGIN_LON = -11.20
 TILE = 0.01
-FEATURE_CHUNK_ROWS = 16_384
+FEATURE_CHUNK_ROWS = 16_384  # rows of a record batch of the feather files
+FEATURE_STEP_ROWS = 1_024  # rows of features computed at a time
 
 
 @dataclass(frozen=True)
@@ -196,9 +197,15 @@ def _write_features(
     ):
         for start in range(0, len(ids), FEATURE_CHUNK_ROWS):
             rows = slice(start, start + FEATURE_CHUNK_ROWS)
-            features = np.maximum(covariates[rows] @ weights + bias, 0).astype(np.float32)
-            noise = rng.standard_normal(features.shape).astype(np.float32)
-            features += noise * np.float32(0.3)
+            features = np.empty((len(ids[rows]), n_features), np.float32)
+            # Made a few rows at a time: the float64 steps of a whole batch would be 3 x its size.
+            # The noise is drawn row after row as one draw of the batch would draw it.
+            for sub in range(0, len(features), FEATURE_STEP_ROWS):
+                part = slice(start + sub, start + min(sub + FEATURE_STEP_ROWS, len(features)))
+                values = np.maximum(covariates[part] @ weights + bias, 0).astype(np.float32)
+                noise = rng.standard_normal(values.shape).astype(np.float32)
+                values += noise * np.float32(0.3)
+                features[sub : sub + len(values)] = values
             columns = [pa.array(ids[rows], pa.string())]
             columns += [pa.array(features[:, i]) for i in range(n_features)]
             writer.write_batch(pa.record_batch(columns, schema=schema))
@@ -254,6 +261,10 @@ IMAGERY_CRS = "EPSG:32629"  # UTM zone 29N, the zone of Sierra Leone
 IMAGERY_RESOLUTION = 60.0  # metres: about 18 pixels along a 0.01-degree tile
 
 
+IMAGERY_STRIP_ROWS = 256  # rows of pixels made at a time (one row of the file's 256 x 256 tiles)
+TEXTURE_SIGMA, BLOBS_SIGMA = 1.5, 2.5  # pixels
+
+
 def write_sample_imagery(
     path: str | Path,
     intensity: np.ndarray,
@@ -267,14 +278,17 @@ def write_sample_imagery(
     metadata, nodata 0). Where mining `intensity` (one value per tile, rows from the south) is
     high the ground is bright and bare with dark ponds; elsewhere it is vegetation. The texture
     varies within a tile, so convolutional features see more than a mean colour.
+
+    Made and written a strip of rows at a time, so memory follows the strip, not the region:
+    the random fields are drawn in the order a whole-region draw takes them (one generator
+    state saved where each field starts) and smoothed with the rows their filter reaches.
     """
     import rasterio
     from rasterio.transform import from_origin
     from rasterio.warp import transform as warp_points
-    from scipy.ndimage import map_coordinates
+    from rasterio.windows import Window
 
     n_lat, n_lon = intensity.shape
-    rng = np.random.default_rng(seed + 1)
     west, south = ORIGIN_LON, ORIGIN_LAT
     east, north = west + n_lon * TILE, south + n_lat * TILE
     xs, ys = warp_points(
@@ -282,31 +296,12 @@ def write_sample_imagery(
     )
     left, right, bottom, top = min(xs), max(xs), min(ys), max(ys)
     width, height = int((right - left) // resolution), int((top - bottom) // resolution)
-    cols, rows = np.meshgrid(np.arange(width), np.arange(height))
-    x = left + (cols + 0.5) * resolution
-    y = top - (rows + 0.5) * resolution
-    lon, lat = (
-        np.reshape(v, x.shape) for v in warp_points(IMAGERY_CRS, "EPSG:4326", x.ravel(), y.ravel())
-    )
-    # Mining intensity at each pixel, from the tile-centre values (bilinear).
-    field = map_coordinates(
-        intensity, [(lat - south) / TILE - 0.5, (lon - west) / TILE - 0.5], order=1, mode="nearest"
-    )
-    texture = gaussian_filter(rng.standard_normal(x.shape), 1.5)
-    texture /= texture.std()
-    blobs = gaussian_filter(rng.standard_normal(x.shape), 2.5)
-    blobs /= blobs.std()
-    bare = np.clip((field - 0.4) * 4 + 0.5 * texture, 0, 1)  # share of bare ground
-    pond = (bare > 0.6) & (blobs > 1.2)
-    veg = np.array([0.035, 0.07, 0.03])[:, None, None] * (1 + 0.25 * texture)
-    soil = np.array([0.32, 0.27, 0.2])[:, None, None] * (1 + 0.1 * texture)
-    water = np.array([0.03, 0.05, 0.06])[:, None, None]
-    reflectance = veg * (1 - bare) + soil * bare
-    reflectance = np.where(pond, water, reflectance)
-    reflectance += rng.normal(0, 0.004, reflectance.shape)
-    inside = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
-    data = np.clip(np.round(reflectance * 10000), 1, 10000).astype(np.uint16)
-    data[:, ~inside] = 0
+    # One generator drew texture noise, blob noise, then each band's pixel noise, each over the
+    # whole region: the state where each of the five starts.
+    starts = _normal_starts(np.random.default_rng(seed + 1), [height * width] * 4)
+    texture = _SmoothNoise(starts[0], height, width, TEXTURE_SIGMA)
+    blobs = _SmoothNoise(starts[1], height, width, BLOBS_SIGMA)
+    band_noise = [_generator(state) for state in starts[2:]]
     path = Path(path)
     profile = dict(
         driver="GTiff",
@@ -323,8 +318,131 @@ def write_sample_imagery(
         compress="deflate",
     )
     with rasterio.open(path, "w", **profile) as dst:
-        dst.write(data)
+        for row0 in range(0, height, IMAGERY_STRIP_ROWS):
+            rows = min(IMAGERY_STRIP_ROWS, height - row0)
+            data = _imagery_strip(
+                intensity,
+                (left, top, resolution),
+                row0,
+                rows,
+                width,
+                texture.strip(row0, rows) / texture.std,
+                blobs.strip(row0, rows) / blobs.std,
+                np.stack([g.normal(0, 0.004, (rows, width)) for g in band_noise]),
+            )
+            dst.write(data, window=Window(0, row0, width, rows))
         dst.scales = (1e-4,) * 3
         dst.descriptions = ("red", "green", "blue")
         dst.update_tags(TIFFTAG_DATETIME="2024:02:15 10:30:00")
     return path
+
+
+def _imagery_strip(
+    intensity: np.ndarray,
+    origin: tuple[float, float, float],
+    row0: int,
+    rows: int,
+    width: int,
+    texture: np.ndarray,
+    blobs: np.ndarray,
+    noise: np.ndarray,
+) -> np.ndarray:
+    """The uint16 reflectance of pixel rows row0 .. row0 + rows (see write_sample_imagery)."""
+    from rasterio.warp import transform as warp_points
+    from scipy.ndimage import map_coordinates
+
+    left, top, resolution = origin
+    west, south = ORIGIN_LON, ORIGIN_LAT
+    n_lat, n_lon = intensity.shape
+    east, north = west + n_lon * TILE, south + n_lat * TILE
+    cols, pixel_rows = np.meshgrid(np.arange(width), np.arange(row0, row0 + rows))
+    x = left + (cols + 0.5) * resolution
+    y = top - (pixel_rows + 0.5) * resolution
+    lon, lat = (
+        np.reshape(v, x.shape) for v in warp_points(IMAGERY_CRS, "EPSG:4326", x.ravel(), y.ravel())
+    )
+    # Mining intensity at each pixel, from the tile-centre values (bilinear).
+    field = map_coordinates(
+        intensity, [(lat - south) / TILE - 0.5, (lon - west) / TILE - 0.5], order=1, mode="nearest"
+    )
+    bare = np.clip((field - 0.4) * 4 + 0.5 * texture, 0, 1)  # share of bare ground
+    pond = (bare > 0.6) & (blobs > 1.2)
+    veg = np.array([0.035, 0.07, 0.03])[:, None, None] * (1 + 0.25 * texture)
+    soil = np.array([0.32, 0.27, 0.2])[:, None, None] * (1 + 0.1 * texture)
+    water = np.array([0.03, 0.05, 0.06])[:, None, None]
+    reflectance = veg * (1 - bare) + soil * bare
+    reflectance = np.where(pond, water, reflectance)
+    reflectance += noise
+    inside = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+    data = np.clip(np.round(reflectance * 10000), 1, 10000).astype(np.uint16)
+    data[:, ~inside] = 0
+    return data
+
+
+NOISE_DRAW = 1 << 22  # normal values drawn at a time when only the generator's state is wanted
+
+
+def _generator(state: dict) -> np.random.Generator:
+    bits = np.random.PCG64()
+    bits.state = state
+    return np.random.Generator(bits)
+
+
+def _normal_starts(rng: np.random.Generator, sizes: list[int]) -> list[dict]:
+    """The generator's state before each of len(sizes) + 1 consecutive standard-normal draws
+    of these sizes (the values drawn and dropped a chunk at a time)."""
+    states = [rng.bit_generator.state]
+    for size in sizes:
+        for start in range(0, size, NOISE_DRAW):
+            rng.standard_normal(min(NOISE_DRAW, size - start))
+        states.append(rng.bit_generator.state)
+    return states
+
+
+class _SmoothNoise:
+    """gaussian_filter(standard_normal((height, width)), sigma) from a generator state, a strip
+    of rows at a time, each value equal to the whole field's; `std` is the whole field's."""
+
+    def __init__(self, state: dict, height: int, width: int, sigma: float):
+        self.state, self.height, self.width, self.sigma = state, height, width, sigma
+        self.halo = int(4.0 * sigma + 0.5)  # the rows scipy's filter reaches (truncate=4)
+        self._restart()
+        total = count = 0.0
+        for row0 in range(0, height, IMAGERY_STRIP_ROWS):
+            strip = self.strip(row0, min(IMAGERY_STRIP_ROWS, height - row0))
+            total += strip.sum()
+            count += strip.size
+        mean = total / count
+        self._restart()
+        squares = 0.0
+        for row0 in range(0, height, IMAGERY_STRIP_ROWS):
+            strip = self.strip(row0, min(IMAGERY_STRIP_ROWS, height - row0))
+            squares += np.square(strip - mean).sum()
+        self._restart()
+        self.std = float(np.sqrt(squares / count))
+
+    def _restart(self) -> None:
+        self._rng = _generator(self.state)
+        self._first = 0  # the first row held in _rows
+        self._rows = np.empty((0, self.width))
+
+    def _noise_rows(self, a: int, b: int) -> np.ndarray:
+        """Noise rows a .. b; requests move forward, rows before a are dropped."""
+        b = min(b, self.height)
+        have = self._first + len(self._rows)
+        if b > have:
+            more = self._rng.standard_normal((b - have) * self.width).reshape(-1, self.width)
+            self._rows = np.concatenate([self._rows, more])
+        drop = a - self._first
+        if drop > 0:
+            self._rows = self._rows[drop:]
+            self._first = a
+        return self._rows[: b - a]
+
+    def strip(self, row0: int, rows: int) -> np.ndarray:
+        from scipy.ndimage import gaussian_filter
+
+        a = max(0, row0 - self.halo)
+        noise = self._noise_rows(a, row0 + rows + self.halo)
+        smooth = gaussian_filter(noise, sigma=self.sigma)
+        return smooth[row0 - a : row0 - a + rows]

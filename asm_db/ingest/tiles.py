@@ -23,7 +23,7 @@ STAGE_COLUMNS = [("tile_id", "int8"), ("lat", "float8"), ("lon", "float8")]
 def merge_staged_tiles(cur: psycopg.Cursor, grid: Grid, stage: str = STAGE) -> int:
     """Upsert the tiles staged in the temporary table `stage` (columns tile_id, lat, lon,
     image_id; ids of `grid`); returns how many were new."""
-    statement = sql.SQL(load_sql("tiles_merge")).format(stage=sql.Identifier(stage))
+    statement = sql.SQL(load_sql("ingest/tiles_merge")).format(stage=sql.Identifier(stage))
     cur.execute(statement, {"half": grid.half_size})
     return cur.fetchone()[0]
 
@@ -44,8 +44,8 @@ def ensure_tiles(
     if lat is None or lon is None:
         lat, lon = grid.centres(ids)
     with pg.cursor() as cur:
-        cur.execute(load_sql("tiles_stage_create"))
-        with cur.copy(load_sql("tiles_stage_copy")) as copy:
+        cur.execute(load_sql("ingest/tiles_stage_create"))
+        with cur.copy(load_sql("ingest/tiles_stage_copy")) as copy:
             copy.write(pgcopy.HEADER)
             copy.write(
                 pgcopy.encode_rows(
@@ -72,7 +72,7 @@ def create_missing_tiles(cur: psycopg.Cursor, grid: Grid, tile_ids) -> int:
         return 0
     lat, lon = grid.centres(ids)
     cur.execute(
-        load_sql("tiles_ensure"),
+        load_sql("ingest/tiles_ensure"),
         {
             "tile_ids": ids.tolist(),
             "lat": np.round(lat, CENTRE_DECIMALS).tolist(),

@@ -60,7 +60,7 @@ def write_overviews(pg: psycopg.Connection, map_id: int) -> int:
     if smaller:  # never less than the session's own
         pg.execute("SELECT set_config('work_mem', %s, true)", (OVERVIEW_WORK_MEM,))
     cursor = pg.execute(
-        load_sql("map_overviews_insert"),
+        load_sql("maps/map_overviews_insert"),
         {"map_id": map_id, "cells": [lv.cells for lv in LEVELS], "map_threshold": MAP_THRESHOLD},
     )
     written = cursor.rowcount

@@ -45,7 +45,9 @@ def resolve_map(
     if any(i is not None and not fits_integer(i) for i in (map_id, run_id)):
         row = None  # no map or run has an id beyond its column's type
     else:
-        row = pg.execute(load_sql("map_to_use"), {"map_id": map_id, "run_id": run_id}).fetchone()
+        row = pg.execute(
+            load_sql("maps/map_to_use"), {"map_id": map_id, "run_id": run_id}
+        ).fetchone()
     if row is not None:
         return MapRef(*row)
     if map_id is not None:
@@ -68,7 +70,7 @@ def resolve_map(
 def _summaries(pg: psycopg.Connection, map_id: int | None) -> list[MapSummary]:
     if map_id is not None and not fits_integer(map_id):
         return []  # no map has an id beyond its column's type
-    return [MapSummary(*row) for row in pg.execute(load_sql("maps_list"), {"map_id": map_id})]
+    return [MapSummary(*row) for row in pg.execute(load_sql("maps/maps_list"), {"map_id": map_id})]
 
 
 def list_maps(engine: Engine) -> list[MapSummary]:
@@ -103,5 +105,5 @@ def promote_map(
         if map_id is None and run_id is None:
             raise NotFound("name a map (or a run) to promote")
         ref = resolve_map(pg, map_id, run_id)
-        pg.execute(load_sql("map_promote"), {"map_id": ref.map_id})
+        pg.execute(load_sql("maps/map_promote"), {"map_id": ref.map_id})
         return get_map(pg, ref.map_id)

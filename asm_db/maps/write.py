@@ -51,7 +51,7 @@ def record_map(
     locks.hold(pg, "write map", notify)
     counts = map_counts(predictions)
     map_id, created_at = pg.execute(
-        load_sql("map_insert"),
+        load_sql("maps/map_insert"),
         {
             "run_id": run_id,
             "feature_set_id": feature_set_id,
@@ -80,9 +80,9 @@ def write_predictions(
     }
     columns = [("tile_id", "int8"), ("score", "float8"), ("probability", "float8")]
     with pg.cursor() as cur:
-        cur.execute(sql.SQL(load_sql("predictions_partition_create")).format(**names))
-        cur.execute(load_sql("predictions_stage_create"))
-        with cur.copy(load_sql("predictions_stage_copy")) as copy:
+        cur.execute(sql.SQL(load_sql("maps/predictions_partition_create")).format(**names))
+        cur.execute(load_sql("maps/predictions_stage_create"))
+        with cur.copy(load_sql("maps/predictions_stage_copy")) as copy:
             copy.write(pgcopy.HEADER)
             copy.write(
                 pgcopy.encode_rows(
@@ -95,8 +95,8 @@ def write_predictions(
                 )
             )
             copy.write(pgcopy.TRAILER)
-        cur.execute(sql.SQL(load_sql("predictions_insert")).format(**names))
+        cur.execute(sql.SQL(load_sql("maps/predictions_insert")).format(**names))
         written = cur.rowcount
-        cur.execute(sql.SQL(load_sql("predictions_partition_attach")).format(**names))
+        cur.execute(sql.SQL(load_sql("maps/predictions_partition_attach")).format(**names))
         cur.execute(sql.SQL("ANALYZE {partition}").format(**names))
     return written

@@ -47,7 +47,7 @@ def export_predictions(
         check_ready(conn)
         chosen = resolve_map(driver(conn), map_id, run_id)
         frame = gpd.read_postgis(
-            load_sql("predictions_for_export"),
+            load_sql("publish/predictions_for_export"),
             conn,
             geom_col="geom",
             params={"map_id": chosen.map_id},
@@ -101,7 +101,7 @@ def export_change(engine: Engine, out: str | Path, change_id: int | None = None)
         check_ready(conn)
         change = get_change(driver(conn), change_id)
         frame = gpd.read_postgis(
-            load_sql("change_for_export"),
+            load_sql("publish/change_for_export"),
             conn,
             geom_col="geom",
             params={"change_id": change.change_id},

@@ -51,10 +51,12 @@ def load_run_periods(engine: Engine, run_id: int) -> RunPeriods:
         pg = driver(conn)
         maps, grid = [], None
         for map_id, name, start, end, feature_set_id, promoted in pg.execute(
-            load_sql("run_maps_by_period"), {"run_id": run_id}
+            load_sql("publish/run_maps_by_period"), {"run_id": run_id}
         ).fetchall():
             grid = grid or feature_set_grid(pg, feature_set_id)
-            rows = pg.execute(load_sql("map_prediction_rows"), {"map_id": map_id}).fetchall()
+            rows = pg.execute(
+                load_sql("publish/map_prediction_rows"), {"map_id": map_id}
+            ).fetchall()
             period = f"{start or '?'}/{end or '?'}" if start or end else "no period"
             maps.append(
                 PeriodMap(
@@ -66,14 +68,16 @@ def load_run_periods(engine: Engine, run_id: int) -> RunPeriods:
                     np.array([p for _, p in rows], float),
                 )
             )
-        found = pg.execute(load_sql("run_changes"), {"run_id": run_id}).fetchone()
+        found = pg.execute(load_sql("publish/run_changes"), {"run_id": run_id}).fetchone()
         change, tiles, estimate = None, [], None
         if found is not None:
             change = get_change(pg, found[0])
             estimate = pg.execute(
                 "SELECT area_estimate FROM asmdb.changes WHERE change_id = %s", (found[0],)
             ).fetchone()[0]
-            tiles = pg.execute(load_sql("change_tile_classes"), {"change_id": found[0]}).fetchall()
+            tiles = pg.execute(
+                load_sql("publish/change_tile_classes"), {"change_id": found[0]}
+            ).fetchall()
     return RunPeriods(
         grid,
         maps,

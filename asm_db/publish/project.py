@@ -213,7 +213,7 @@ def qgz(document: str, name: str) -> bytes:
 
 
 def data_extent(pg: psycopg.Connection, margin: float = 0.02) -> tuple[float, float, float, float]:
-    row = pg.execute(load_sql("data_extent")).fetchone()
+    row = pg.execute(load_sql("publish/data_extent")).fetchone()
     if row is None or row[0] is None:
         return EMPTY_EXTENT
     xmin, ymin, xmax, ymax = row
@@ -227,7 +227,7 @@ def save_project(
     extent = data_extent(pg)
     styles = {style.table: style.qml for style in layer_styles(pg)}
     content = qgz(project_document(source, extent, styles, title=name), name)
-    pg.execute(load_sql("qgis_project_save"), {"name": name, "content": content})
+    pg.execute(load_sql("publish/qgis_project_save"), {"name": name, "content": content})
     return ProjectResult(
         name, [f"{SCHEMA}.{layer.table}" for layer in PROJECT_LAYERS], extent, len(content)
     )

@@ -33,7 +33,7 @@ class LayerStyle:
 def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
     """asmdb's style for each layer `asm_db.layers` declares; label categories follow the labels
     stored."""
-    categories = qml.label_categories(pg.execute(load_sql("label_style_values")).fetchall())
+    categories = qml.label_categories(pg.execute(load_sql("publish/label_style_values")).fetchall())
     styles = {
         "probability": qml.probability_qml,
         "change": qml.change_qml,
@@ -77,13 +77,13 @@ def install_styles(pg: psycopg.Connection, only: set[str] | None = None) -> list
     Style writers take turns (a lock on `layer_styles` that only writers conflict on, held to
     the end of the transaction): two at once would each delete the rows they see and insert
     their own, leaving a layer with two default styles."""
-    pg.execute(load_sql("layer_styles_lock"))
+    pg.execute(load_sql("publish/layer_styles_lock"))
     written = []
     for style in layer_styles(pg):
         if only is not None and style.table not in only:
             continue
         pg.execute(
-            load_sql("layer_style_replace"),
+            load_sql("publish/layer_style_replace"),
             {
                 "schema": SCHEMA,
                 "table": style.table,

@@ -35,7 +35,7 @@ from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
 from asm_db.probability_classes import sql_params
 from asm_db.review.options import MAP_THRESHOLD
-from asm_db.review.queue import CLASS_NAMES
+from asm_db.review.sampling import CLASS_NAMES
 
 Z95 = 1.959964
 
@@ -197,12 +197,12 @@ def estimate_area(
         if map_id is None:
             map_id = resolve_map(pg, run_id=run_id).map_id
         sizes = pg.execute(
-            load_sql("review_strata_sizes"),
+            load_sql("review/strata_sizes"),
             {"map_id": map_id, "threshold": threshold, **sql_params()},
         ).fetchall()
         if not sizes:
             raise AsmdbError(f"run {run_id} has no predictions; `asmdb runs list` lists runs")
-        sample = pg.execute(load_sql("review_sample"), {"run_id": run_id}).fetchall()
+        sample = pg.execute(load_sql("review/sample"), {"run_id": run_id}).fetchall()
         by_stratum: dict[str, list] = {}
         unreviewed = 0
         for stratum, probability, status in sample:
@@ -237,6 +237,7 @@ def estimate_area(
             for s in strata
         ]
         pg.execute(
-            load_sql("run_area_estimate_save"), {"run_id": run_id, "estimate": Jsonb(estimate)}
+            load_sql("review/run_area_estimate_save"),
+            {"run_id": run_id, "estimate": Jsonb(estimate)},
         )
     return estimate

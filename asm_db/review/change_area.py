@@ -264,9 +264,9 @@ def estimate_change(
         change = get_change(pg, change_id)
         change_id = change.change_id
         sizes = pg.execute(
-            load_sql("review_change_strata"), {"change_id": change_id, **sql_params()}
+            load_sql("review/change_strata"), {"change_id": change_id, **sql_params()}
         ).fetchall()
-        sample = pg.execute(load_sql("review_change_sample"), {"change_id": change_id}).fetchall()
+        sample = pg.execute(load_sql("review/change_sample"), {"change_id": change_id}).fetchall()
         if not sample:
             raise AsmdbError(
                 f"change {change_id} has no review sample: `asmdb review queue --change "
@@ -309,7 +309,7 @@ def estimate_change(
 
             estimate["zones"] = zone_estimates(pg, change_id, zone_rows)
         pg.execute(
-            load_sql("review_change_estimate_save"),
+            load_sql("review/change_estimate_save"),
             {"change_id": change_id, "estimate": Jsonb(estimate)},
         )
     return estimate

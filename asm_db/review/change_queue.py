@@ -88,14 +88,14 @@ def make_change_queue(
         check_ready(conn)
         pg = driver(conn)
         change_id = get_change(pg, change_id).change_id
-        queued = pg.execute(load_sql("review_change_queued"), {"change_id": change_id}).fetchone()
+        queued = pg.execute(load_sql("review/change_queued"), {"change_id": change_id}).fetchone()
         if queued[0]:
             raise AsmdbError(
                 f"change {change_id} has its review sample already ({queued[0]} tiles): a "
                 "second draw would void its inclusion probabilities; `asmdb review export "
                 f"OUT.gpkg --change {change_id}` writes it to review"
             )
-        rows = pg.execute(load_sql("review_change_tiles"), {"change_id": change_id}).fetchall()
+        rows = pg.execute(load_sql("review/change_tiles"), {"change_id": change_id}).fetchall()
         tile_id = np.array([r[0] for r in rows], dtype=np.int64)
         klass = np.array([r[1] for r in rows], dtype=object)
         members = {k: np.flatnonzero(klass == k) for k in SAMPLED_CLASSES}
@@ -107,7 +107,7 @@ def make_change_queue(
             drawn = rng.choice(members[k], size=n, replace=False)
             chosen += [(int(tile_id[i]), n / sizes[k]) for i in sorted(drawn)]
         cursor = pg.execute(
-            load_sql("review_change_queue_insert"),
+            load_sql("review/change_queue_insert"),
             {
                 "change_id": change_id,
                 "reason": CHANGE_SAMPLE,
@@ -131,7 +131,7 @@ def export_change_queue(engine: Engine, out: str | Path, change_id: int | None =
         check_ready(conn)
         change_id = get_change(driver(conn), change_id).change_id
         frame = gpd.read_postgis(
-            load_sql("review_change_rows"), conn, geom_col="geom", params={"change_id": change_id}
+            load_sql("review/change_rows"), conn, geom_col="geom", params={"change_id": change_id}
         )
     if frame.empty:
         raise AsmdbError(
@@ -167,7 +167,7 @@ def read_answers(path: Path, frame: pd.DataFrame, clean) -> dict[str, list[str |
     return answers
 
 
-# What the staged file may not say, by kind (see review_stage_change_problems.sql).
+# What the staged file may not say, by kind (see sql/review/stage_change_problems.sql).
 PROBLEMS = {
     "answer on a map review": (
         "answer_from and answer_to are for the review sample of a change; these rows review a "
@@ -183,7 +183,7 @@ PROBLEMS = {
 
 def check_staged(pg, path: Path) -> None:
     """Refuse, naming rows and column, a staged file whose answers do not fit its rows' kind."""
-    found = pg.execute(load_sql("review_stage_change_problems")).fetchall()
+    found = pg.execute(load_sql("review/stage_change_problems")).fetchall()
     if found:
         kind, column = found[0][1], found[0][2]
         rows = [r[0] for r in found if r[1] == kind and r[2] == column]

@@ -35,12 +35,12 @@ def zone_estimates(
     strata = {
         name: (int(tiles), float(km2))
         for name, tiles, km2 in pg.execute(
-            load_sql("review_change_strata"), {"change_id": change_id, **sql_params()}
+            load_sql("review/change_strata"), {"change_id": change_id, **sql_params()}
         )
     }
     sample: dict[str, list[tuple[str, float, set[str]]]] = {}
     for stratum, reference, km2, in_zones in pg.execute(
-        load_sql("review_change_sample_zones"), {"change_id": change_id}
+        load_sql("review/change_sample_zones"), {"change_id": change_id}
     ):
         if reference is not None:
             sample.setdefault(stratum, []).append((reference, float(km2), set(in_zones)))

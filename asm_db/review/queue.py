@@ -27,11 +27,12 @@ from asm_db.errors import MAX_ROWS_SHOWN, AsmdbError, InputError
 from asm_db.gdal_paths import gdal_path
 from asm_db.ingest.columns import refuse_nul
 from asm_db.maps.registry import resolve_map
-from asm_db.probability_classes import CLASSES, sql_params
+from asm_db.probability_classes import sql_params
 from asm_db.publish import qml
 from asm_db.publish.files import check_target, write_styled_gpkg
 from asm_db.review import change_queue
 from asm_db.review.options import MAX_NOTES, MAX_REVIEWER, QueueOptions
+from asm_db.review.sampling import SAMPLE, Candidates, choose_tiles
 
 STATUSES = ("pending", "confirmed", "rejected", "unclear")
 OPTIONAL_COLUMNS = ("reviewer", "reviewed_at", "notes")  # in the order review_stage_copy has
@@ -40,9 +41,6 @@ MAX_LENGTHS = {"reviewer": MAX_REVIEWER, "notes": MAX_NOTES}
 # Checked against the queue row of each review_id when the file has them (exports do); an
 # empty change_id (a map row beside change rows) is not checked.
 MATCHED_COLUMNS = ("tile_id", "run_id", "change_id")
-# The strata of the stratified sample: the map's probability classes, by class number.
-CLASS_NAMES = {c.number: c.stratum for c in CLASSES}
-HOTSPOT, UNCERTAIN, SAMPLE = "hotspot", "uncertain", "stratified sample"
 QUEUE = QueueOptions()
 
 
@@ -79,19 +77,6 @@ class ReviewLabels:
     removed: int = 0
 
 
-def _spread(
-    order: np.ndarray, lon: np.ndarray, lat: np.ndarray, n: int, spacing: float
-) -> list[int]:
-    """Walk candidates in order, keeping those at least `spacing` degrees from every kept one."""
-    kept: list[int] = []
-    for i in order:
-        if len(kept) == n:
-            break
-        if not kept or np.min(np.hypot(lon[kept] - lon[i], lat[kept] - lat[i])) >= spacing:
-            kept.append(int(i))
-    return kept
-
-
 def make_queue(
     engine: Engine,
     run_id: int | None = None,
@@ -104,127 +89,58 @@ def make_queue(
     spacing: float = QUEUE.spacing,
     seed: int = QUEUE.seed,
 ) -> QueueResult:
-    """Choose the tiles of a run's map (default: the promoted map) to review, and queue them."""
+    """Choose the tiles of a run's map (default: the promoted map) to review, and queue them.
+
+    The choice is `asm_db.review.sampling.choose_tiles`; this reads its candidates and the
+    tiles already queued, and writes what it chose."""
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
         chosen_map = resolve_map(pg, run_id=run_id)
         run_id = chosen_map.run_id
         rows = pg.execute(
-            load_sql("review_candidates"),
+            load_sql("review/candidates"),
             {"map_id": chosen_map.map_id, "min_label_distance": min_label_distance, **sql_params()},
         ).fetchall()
-        tile_id = np.array([r[0] for r in rows], dtype=np.int64)
-        probability = np.array([r[1] for r in rows], dtype=float)
-        klass = np.array([r[2] for r in rows], dtype=int)
-        lon = np.array([r[3] for r in rows], dtype=float)
-        lat = np.array([r[4] for r in rows], dtype=float)
-        unlabelled = ~np.array([r[5] for r in rows], dtype=bool)
-
-        queued = dict(pg.execute(load_sql("review_queued_tiles"), {"run_id": run_id}).fetchall())
-
-        # The sample first: it is drawn at random, whatever else is queued. A tile is queued
-        # once, for one reason: the sample's, else hotspot, else uncertain.
-        rng = np.random.default_rng(seed)
-        sample: list[tuple[int, str, str, float | None]] = []
-        sampled = {}
-        for k, name in CLASS_NAMES.items():
-            members = np.flatnonzero(klass == k)
-            if len(members) == 0:
-                continue
-            take = rng.choice(members, size=min(per_stratum, len(members)), replace=False)
-            inclusion = len(take) / len(members)
-            sample += [(int(tile_id[i]), name, SAMPLE, inclusion) for i in sorted(take)]
-            sampled[name] = len(take)
-        taken = {c[0] for c in sample}
-
-        def open_to(reason: str) -> np.ndarray:
-            """Unlabelled tiles neither taken in this queue nor queued for another reason."""
-            other = [t for t, r in queued.items() if r != reason]
-            return unlabelled & ~np.isin(tile_id, list(taken) + other)
-
-        free = np.flatnonzero(open_to(HOTSPOT) & (probability >= threshold))
-        hot = _spread(
-            free[np.argsort(-probability[free], kind="stable")], lon, lat, hotspots, spacing
+        queued = dict(pg.execute(load_sql("review/queued_tiles"), {"run_id": run_id}).fetchall())
+        choice = choose_tiles(
+            Candidates.from_rows(rows),
+            queued,
+            hotspots=hotspots,
+            uncertain=uncertain,
+            per_stratum=per_stratum,
+            threshold=threshold,
+            min_label_distance=min_label_distance,
+            spacing=spacing,
+            seed=seed,
         )
-        taken |= {int(tile_id[i]) for i in hot}
-        notes = []
-        if len(hot) < hotspots:
-            notes.append(
-                _hotspots_short(
-                    hotspots,
-                    len(hot),
-                    len(free),
-                    probability,
-                    unlabelled,
-                    threshold,
-                    min_label_distance,
-                    spacing,
-                )
-            )
-        free = np.flatnonzero(open_to(UNCERTAIN))
-        near = free[np.argsort(np.abs(probability[free] - threshold), kind="stable")]
-        unsure = _spread(near, lon, lat, uncertain, spacing)
-        if len(unsure) < uncertain:
-            notes.append(
-                f"{len(unsure)} uncertain tiles of {uncertain}: {len(free)} unlabelled tiles "
-                f"farther than {min_label_distance:g} degrees from a label and not queued for "
-                f"another reason, {len(unsure)} of them at least {spacing:g} degrees apart"
-            )
-        chosen = [(int(tile_id[i]), CLASS_NAMES[klass[i]], HOTSPOT, None) for i in hot]
-        chosen += [(int(tile_id[i]), CLASS_NAMES[klass[i]], UNCERTAIN, None) for i in unsure]
-        chosen += sample
         added, remarked = pg.execute(
-            load_sql("review_queue_insert"),
+            load_sql("review/queue_insert"),
             {
                 "run_id": run_id,
                 "map_id": chosen_map.map_id,
                 "sample_reason": SAMPLE,
-                "tile_ids": [c[0] for c in chosen],
-                "strata": [c[1] for c in chosen],
-                "reasons": [c[2] for c in chosen],
-                "inclusion": [c[3] for c in chosen],
+                "tile_ids": [c[0] for c in choice.rows],
+                "strata": [c[1] for c in choice.rows],
+                "reasons": [c[2] for c in choice.rows],
+                "inclusion": [c[3] for c in choice.rows],
             },
         ).fetchone()
+        notes = list(choice.notes)
         if remarked:
             notes.append(
                 f"{remarked} tile(s) queued earlier as hotspot or uncertain were drawn in the "
                 "stratified sample: their rows (and reviews) are sample rows now"
             )
-        return QueueResult(run_id, len(hot), len(unsure), sampled, int(added), int(remarked), notes)
-
-
-def _hotspots_short(
-    wanted: int,
-    found: int,
-    candidates: int,
-    probability: np.ndarray,
-    unlabelled: np.ndarray,
-    threshold: float,
-    min_label_distance: float,
-    spacing: float,
-) -> str:
-    """Why a queue has fewer hotspots than asked for, in one line."""
-    where = f"at or above {threshold:g} farther than {min_label_distance:g} degrees from a label"
-    above = probability >= threshold
-    if not above.any():
-        top = f"{probability.max():.2f}" if len(probability) else "none"
-        return f"no hotspots: no tile at or above {threshold:g} (the map's highest is {top})"
-    if not (above & unlabelled).any():
-        return (
-            f"no hotspots: no unlabelled tile {where} ({int(above.sum())} tiles at or above "
-            f"{threshold:g}, each within {min_label_distance:g} degrees of a label)"
+        return QueueResult(
+            run_id,
+            choice.hotspots,
+            choice.uncertain,
+            choice.sampled,
+            int(added),
+            int(remarked),
+            notes,
         )
-    if candidates == 0:
-        return (
-            f"no hotspots: every unlabelled tile {where} is in the stratified sample or queued "
-            "for another reason"
-        )
-    return (
-        f"{found} hotspots of {wanted}: {candidates} unlabelled tiles {where} and not queued for "
-        f"another reason (the sample's included), {found} of them at least {spacing:g} degrees "
-        "apart"
-    )
 
 
 def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> int:
@@ -238,7 +154,7 @@ def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> 
         check_ready(conn)
         run_id = resolve_map(driver(conn), run_id=run_id).run_id
         frame = gpd.read_postgis(
-            load_sql("review_queue_rows"), conn, geom_col="geom", params={"run_id": run_id}
+            load_sql("review/queue_rows"), conn, geom_col="geom", params={"run_id": run_id}
         )
     if frame.empty:
         raise AsmdbError(
@@ -409,8 +325,8 @@ def import_reviews(
         locks.hold(pg, "ingest labels", notify)
         # Staged with COPY, then taken in with one UPDATE ... FROM.
         with pg.cursor() as cur:
-            cur.execute(load_sql("review_stage_create"))
-            with cur.copy(load_sql("review_stage_copy")) as copy:
+            cur.execute(load_sql("review/stage_create"))
+            with cur.copy(load_sql("review/stage_copy")) as copy:
                 for i in range(len(frame)):
                     copy.write_row(
                         [i + 1, int(ids.iloc[i]), status.iloc[i]]
@@ -423,7 +339,7 @@ def import_reviews(
                             for c in MATCHED_COLUMNS
                         ]
                     )
-            mismatched = cur.execute(load_sql("review_stage_mismatches")).fetchall()
+            mismatched = cur.execute(load_sql("review/stage_mismatches")).fetchall()
             if mismatched:
                 raise InputError(
                     path,
@@ -433,8 +349,8 @@ def import_reviews(
                     column=mismatched[0][1],
                 )
             change_queue.check_staged(cur, path)
-            cur.execute(load_sql("review_stage_incoming"))
-            replacing = cur.execute(load_sql("review_stage_replacing")).fetchall()
+            cur.execute(load_sql("review/stage_incoming"))
+            replacing = cur.execute(load_sql("review/stage_replacing")).fetchall()
             if replacing and not replace:
                 raise InputError(
                     path,
@@ -444,7 +360,7 @@ def import_reviews(
                     rows=[r[0] for r in replacing],
                     column="reviewer",
                 )
-            result = cur.execute(load_sql("review_update_from_stage")).fetchall()
+            result = cur.execute(load_sql("review/update_from_stage")).fetchall()
             missing = [n for kind, n in result if kind == "missing"]
             changed = sum(n for kind, n in result if kind == "changed")
         if missing:
@@ -476,7 +392,7 @@ def _reviewers(names) -> str:
 def _to_labels(pg) -> ReviewLabels:
     added = updated = removed = 0
     contradictions = []
-    for kind, a, b in pg.execute(load_sql("reviews_to_labels")).fetchall():
+    for kind, a, b in pg.execute(load_sql("review/reviews_to_labels")).fetchall():
         if kind == "label":
             added, updated = int(a), int(b)
         elif kind == "removed":

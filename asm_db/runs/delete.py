@@ -41,7 +41,7 @@ def delete_run(
         check_ready(conn)
         pg = driver(conn)
         locks.hold(pg, "write map", notify)
-        info = pg.execute(load_sql("run_delete_info"), {"run_id": run_id}).fetchone()
+        info = pg.execute(load_sql("runs/run_delete_info"), {"run_id": run_id}).fetchone()
         if info is None:
             raise NotFound(f"no run {run_id}")
         _, maps, promoted, answered, queued, changes = info
@@ -63,11 +63,11 @@ def delete_run(
         map_ids = [
             m for (m,) in pg.execute("SELECT map_id FROM asmdb.maps WHERE run_id = %s", (run_id,))
         ]
-        partitions = pg.execute(load_sql("run_partitions"), {"run_id": run_id}).fetchall()
+        partitions = pg.execute(load_sql("runs/run_partitions"), {"run_id": run_id}).fetchall()
         partitions += pg.execute(
-            load_sql("change_partitions_of_maps"), {"map_ids": map_ids}
+            load_sql("change/change_partitions_of_maps"), {"map_ids": map_ids}
         ).fetchall()
         for schema, table in partitions:
             pg.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, table)))
-        pg.execute(load_sql("run_delete"), {"run_id": run_id})
+        pg.execute(load_sql("runs/run_delete"), {"run_id": run_id})
     return RunDeleted(run_id, maps, queued, bool(promoted))

@@ -14,7 +14,7 @@ from asm_db.modeling.options import LabelFilters
 
 def unknown_mine_types(pg: psycopg.Connection, filters: LabelFilters) -> list[str]:
     """One warning per excluded mine type that no label has, listing the types labels have."""
-    present = dict(pg.execute(load_sql("label_mine_types")).fetchall())
+    present = dict(pg.execute(load_sql("runs/label_mine_types")).fetchall())
     if not present:
         return []
     listed = ", ".join(f"{name} ({count})" for name, count in present.items())
@@ -65,7 +65,7 @@ def no_rows_reason(
             )
         before = counts[key]
     params = {**filters.params(), "feature_set_id": feature_set_id}
-    row = pg.execute(load_sql("training_extents"), params).fetchone()
+    row = pg.execute(load_sql("runs/training_extents"), params).fetchone()
     labels, tiles = row[:4], row[4:]
     where = f"no training rows: none of the {before} labels passing the filters lies on a tile "
     where += f"of feature set '{feature_set}'"

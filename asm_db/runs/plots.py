@@ -65,12 +65,12 @@ def read_run_data(
     """What the figures of run `run_id` are drawn from, read on `pg` (which may be the
     transaction still writing the run)."""
     run = get_run(pg, run_id)
-    evaluated = pg.execute(load_sql("run_evaluation_rows"), {"run_id": run_id}).fetchall()
+    evaluated = pg.execute(load_sql("publish/run_evaluation_rows"), {"run_id": run_id}).fetchall()
     try:
         map_id = resolve_map(pg, run_id=run_id).map_id
     except NotFound:
         map_id = None  # a run trained without a map: no map figure
-    tiles = pg.execute(load_sql("map_prediction_rows"), {"map_id": map_id}).fetchall()
+    tiles = pg.execute(load_sql("publish/map_prediction_rows"), {"map_id": map_id}).fetchall()
     top = run.metrics.get("top_features", [])[:n_feature_maps]
     columns = [f["index"] for f in top]
     trained = run_feature_set(pg, run_id)

@@ -84,7 +84,7 @@ def record_run(
 ) -> tuple[int, datetime]:
     """Insert a run; the caller's transaction decides whether it is ever seen."""
     row = pg.execute(
-        load_sql("model_run_insert"),
+        load_sql("runs/model_run_insert"),
         {
             "feature_set_id": feature_set_id,
             "parameters": Jsonb(parameters),
@@ -126,7 +126,7 @@ def write_evaluations(pg: psycopg.Connection, run_id: int, fit: FitResult) -> No
         "raw_probability": fit.raw_probability,
         "probability": fit.probability,
     }
-    with pg.cursor() as cur, cur.copy(load_sql("run_evaluations_copy")) as copy:
+    with pg.cursor() as cur, cur.copy(load_sql("runs/run_evaluations_copy")) as copy:
         copy.write(pgcopy.HEADER)
         copy.write(pgcopy.encode_rows(columns, values))
         copy.write(pgcopy.TRAILER)
@@ -135,7 +135,7 @@ def write_evaluations(pg: psycopg.Connection, run_id: int, fit: FitResult) -> No
 def read_model(pg: psycopg.Connection, run_id: int) -> model_store.StoredModel:
     """The fitted model of a run, ready to score new feature vectors (`.score(X)`, then
     `.probability(scores)`), read from its arrays; ModelRefused if the row is not intact."""
-    row = pg.execute(load_sql("model_run_model"), {"run_id": run_id}).fetchone()
+    row = pg.execute(load_sql("runs/model_run_model"), {"run_id": run_id}).fetchone()
     if row is None:
         raise NotFound(f"no model run {run_id}; `asmdb runs list` lists them")
     try:
@@ -156,7 +156,9 @@ def load_model(engine: Engine, run_id: int) -> model_store.StoredModel:
 def _summaries(pg: psycopg.Connection, run_id: int | None) -> list[RunSummary]:
     if run_id is not None and not fits_integer(run_id):
         return []  # no run has an id beyond its column's type
-    return [RunSummary(*row) for row in pg.execute(load_sql("model_runs_list"), {"run_id": run_id})]
+    return [
+        RunSummary(*row) for row in pg.execute(load_sql("runs/model_runs_list"), {"run_id": run_id})
+    ]
 
 
 def list_runs(engine: Engine) -> list[RunSummary]:
@@ -196,7 +198,7 @@ def compare_runs(engine: Engine, first: int, second: int) -> RunComparison:
                 map_ids.append(None)
         with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
             maps = cur.execute(
-                load_sql("runs_compare_maps"),
+                load_sql("runs/runs_compare_maps"),
                 {"a": map_ids[0], "b": map_ids[1], **classes.sql_params()},
             ).fetchone()
     return RunComparison(a, b, {k: (float(v) if v is not None else None) for k, v in maps.items()})

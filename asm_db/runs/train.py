@@ -132,7 +132,7 @@ def fetch_training_rows(
     # Sized from the first row's count (each row carries it): filled in place, batch by batch.
     columns = {name: pgcopy.column(np.empty(0, dtype), name) for name in names}
     done = 0
-    with pg.cursor() as cur, cur.copy(load_sql("training_rows"), params) as copy:
+    with pg.cursor() as cur, cur.copy(load_sql("runs/training_rows"), params) as copy:
         for rows in pgcopy.decode_batches(copy, dtype, 1024):  # a reused view: copied out
             if done == 0:
                 total = int(rows["rows"]["v"][0])
@@ -152,7 +152,7 @@ def label_positions(pg: psycopg.Connection, label_id: np.ndarray) -> np.ndarray:
     unique = np.unique(label_id)
     found = dict(
         (row[0], (row[1], row[2]))
-        for row in pg.execute(load_sql("label_positions"), {"label_ids": unique.tolist()})
+        for row in pg.execute(load_sql("runs/label_positions"), {"label_ids": unique.tolist()})
     )
     return np.array([found[i] for i in label_id.tolist()], dtype=float).reshape(-1, 2)
 
@@ -227,9 +227,11 @@ def join_training_rows(
     """The labels on tiles of `fs` that pass `filters`; refused when none is left."""
     rows = fetch_training_rows(pg, fs, filters)
     lonlat = label_positions(pg, rows.label_id) if protocol.cv == "spatial" else None
-    label_counts = dict(pg.execute(load_sql("filtered_label_counts"), label_filters).fetchall())
+    label_counts = dict(
+        pg.execute(load_sql("runs/filtered_label_counts"), label_filters).fetchall()
+    )
     with pg.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        filter_counts = cur.execute(load_sql("label_filter_counts"), label_filters).fetchone()
+        filter_counts = cur.execute(load_sql("runs/label_filter_counts"), label_filters).fetchone()
     return Joined(rows, lonlat, label_counts, filter_counts, label_filters)
 
 

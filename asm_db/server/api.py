@@ -183,7 +183,7 @@ async def tile_info(
     session = current_session(request)
     if session is None and not request.app.state.settings.public:
         raise HTTPException(status_code=401, detail="log in first")
-    rows = await _server_rows(request, "web_tile_info", {"tile_id": tile_id, "map_id": map_id})
+    rows = await _server_rows(request, "web/tile_info", {"tile_id": tile_id, "map_id": map_id})
     if not rows:
         raise HTTPException(status_code=404, detail=f"tile {tile_id} is not on the map")
     tid, probability, run_id, lon, lat, shown_map, start, end = rows[0]
@@ -200,7 +200,7 @@ async def tile_info(
     }
     if session is not None:
         labels = await _session_rows(
-            session, "web_nearest_labels", {"tile_id": tile_id, "limit": 3}
+            session, "web/nearest_labels", {"tile_id": tile_id, "limit": 3}
         )
         out["labels"] = [
             {
@@ -222,7 +222,7 @@ async def periods(request: Request) -> dict:
     dates (ISO dates, or null when unknown), for the page's period slider."""
     if not may_read(request, "asmdb.maps_by_period"):
         raise HTTPException(status_code=401, detail="log in to read the maps by period")
-    rows = await _server_rows(request, "web_periods", {})
+    rows = await _server_rows(request, "web/periods", {})
     return {
         "periods": [
             {
@@ -260,7 +260,7 @@ async def review_items(
     run: Annotated[int | None, Query(ge=1, le=MAX_INT4)] = None,
 ) -> dict:
     """The review queue of a run (default the promoted one), in review_id order."""
-    rows = await _session_rows(session, "web_review_items", {"run_id": run})
+    rows = await _session_rows(session, "web/review_items", {"run_id": run})
     return {"items": [_item(r) for r in rows]}
 
 
@@ -285,10 +285,10 @@ async def review_answer(
     async with session.lock:
         try:
             async with session.conn.transaction():
-                cur = await session.conn.execute(load_sql("web_review_answer"), params)
+                cur = await session.conn.execute(load_sql("web/review_answer"), params)
                 landed = await cur.fetchone()
                 cur = await session.conn.execute(
-                    load_sql("web_review_item"), {"review_id": review_id}
+                    load_sql("web/review_item"), {"review_id": review_id}
                 )
                 current = await cur.fetchone()
         except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction):
@@ -333,7 +333,7 @@ async def similar(
                 recheck_seconds=RECHECK_SECONDS,
             )
             rows = pg.execute(
-                load_sql("similar_tile_positions"), {"tile_ids": result.tile_ids}
+                load_sql("similar/tile_positions"), {"tile_ids": result.tile_ids}
             ).fetchall()
         where = {r[0]: r[1:] for r in rows}
         return {

@@ -182,7 +182,7 @@ async def open_login(
             "pg_hba.conf and reload PostgreSQL"
         )
     try:
-        cur = await conn.execute(load_sql("web_login_role"))
+        cur = await conn.execute(load_sql("web/login_role"))
         superuser, can_review = await cur.fetchone()
     except psycopg.Error as exc:
         await conn.close()

@@ -107,7 +107,7 @@ class SimilarityIndex:
 
 def _digest(pg: psycopg.Connection, feature_set: FeatureSet) -> tuple[int, str]:
     n_features, n_tiles, digest = pg.execute(
-        load_sql("similar_fingerprint"), {"feature_set_id": feature_set.feature_set_id}
+        load_sql("similar/fingerprint"), {"feature_set_id": feature_set.feature_set_id}
     ).fetchone()
     if n_tiles == 0:
         raise NotFound(f"feature set '{feature_set.name}' has no vectors")

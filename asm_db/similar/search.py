@@ -35,7 +35,7 @@ class SimilarTiles:
 
 def confirmed_tiles(pg: psycopg.Connection) -> list[int]:
     """Tiles under a mine label, and tiles a reviewer confirmed."""
-    return [row[0] for row in pg.execute(load_sql("similar_confirmed_tiles"))]
+    return [row[0] for row in pg.execute(load_sql("similar/confirmed_tiles"))]
 
 
 def find_similar(
@@ -83,7 +83,7 @@ def store_similar(pg: psycopg.Connection, result: SimilarTiles, top: int) -> int
     (one transaction); returns the query id."""
     with pg.transaction():
         query_id, _ = pg.execute(
-            load_sql("similar_query_insert"),
+            load_sql("similar/query_insert"),
             {
                 "feature_set_id": result.feature_set.feature_set_id,
                 "query_tiles": result.query_tiles,
@@ -93,7 +93,7 @@ def store_similar(pg: psycopg.Connection, result: SimilarTiles, top: int) -> int
             },
         ).fetchone()
         pg.execute(
-            load_sql("similar_tiles_insert"),
+            load_sql("similar/tiles_insert"),
             {
                 "query_id": query_id,
                 "tile_ids": result.tile_ids,

@@ -2,7 +2,7 @@
 cells, for the web map's country zooms (see asm_db/maps/overviews.py).
 
 `map_overviews` holds one set of blocks per map, written with the map; the views
-`latest_overviews` and `overviews_by_period` (from sql/, re-created at head) show the promoted
+`latest_overviews` and `overviews_by_period` (from sql/schema/, re-created at head) show the promoted
 map's, and the promoted map of every period's. Upgrading builds
 the blocks of every existing map; downgrading drops them (they are derived data).
 
@@ -22,7 +22,7 @@ depends_on = None
 SCHEMA = "asmdb"
 # The block sizes of this revision (asm_db.maps.overviews.LEVELS when it was written).
 CELLS = (32, 16, 8, 4, 2)
-# sql/map_overviews_insert.sql as this revision wrote it.
+# sql/maps/map_overviews_insert.sql as this revision wrote it.
 INSERT_BLOCKS = f"""
 INSERT INTO {SCHEMA}.map_overviews
     (map_id, cells, tiles, tiles_at_least_half, probability, probability_mean, geom)

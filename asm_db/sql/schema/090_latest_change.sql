@@ -23,3 +23,13 @@ WHERE c.change_id = (SELECT asmdb.latest_change_id());
 
 COMMENT ON VIEW asmdb.latest_change IS
     'The newest change map: new, gone, persistent, absent, no_data per tile. QGIS key: tile_id.';
+
+COMMENT ON FUNCTION asmdb.latest_change_id() IS 'The newest change map (highest change_id).';
+COMMENT ON COLUMN asmdb.latest_change.tile_id IS 'The tile (unique in the view).';
+COMMENT ON COLUMN asmdb.latest_change.change_id IS 'The newest change map.';
+COMMENT ON COLUMN asmdb.latest_change.p_from IS 'Probability in the earlier map.';
+COMMENT ON COLUMN asmdb.latest_change.p_to IS 'Probability in the later map.';
+COMMENT ON COLUMN asmdb.latest_change.delta IS 'p_to minus p_from.';
+COMMENT ON COLUMN asmdb.latest_change.class IS 'new, gone, persistent, absent or no_data.';
+COMMENT ON COLUMN asmdb.latest_change.area_km2 IS 'The tile''s area on the ellipsoid, km2.';
+COMMENT ON COLUMN asmdb.latest_change.geom IS 'The tile''s outline.';

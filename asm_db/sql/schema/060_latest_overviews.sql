@@ -19,3 +19,12 @@ WHERE o.map_id = (SELECT asmdb.promoted_map());
 COMMENT ON VIEW asmdb.latest_overviews IS
     'The promoted map aggregated into blocks of cells x cells tiles (max and mean probability). '
     'QGIS key: overview_id (int8, unique).';
+
+COMMENT ON COLUMN asmdb.latest_overviews.overview_id IS 'The block (unique).';
+COMMENT ON COLUMN asmdb.latest_overviews.map_id IS 'The promoted map.';
+COMMENT ON COLUMN asmdb.latest_overviews.cells IS 'Side of the block, in grid cells.';
+COMMENT ON COLUMN asmdb.latest_overviews.tiles IS 'Predicted tiles in the block.';
+COMMENT ON COLUMN asmdb.latest_overviews.tiles_at_least_half IS 'Tiles in the block with probability 0.5 or more.';
+COMMENT ON COLUMN asmdb.latest_overviews.probability IS 'Highest tile probability in the block.';
+COMMENT ON COLUMN asmdb.latest_overviews.probability_mean IS 'Mean tile probability in the block.';
+COMMENT ON COLUMN asmdb.latest_overviews.geom IS 'The block''s outline.';

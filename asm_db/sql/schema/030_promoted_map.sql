@@ -32,3 +32,8 @@ AS $$
              m.promoted_at DESC
     LIMIT 1
 $$;
+
+COMMENT ON FUNCTION asmdb.promoted_maps() IS
+    'The promoted map of every period (the map promoted last within each period).';
+COMMENT ON FUNCTION asmdb.promoted_map() IS
+    'The promoted map of the newest period, dated periods before undated ones.';

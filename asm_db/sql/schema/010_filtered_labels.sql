@@ -31,3 +31,6 @@ AS $$
                                         AND coalesce(observed_to, 'infinity'::date), false)
       )
 $$;
+
+COMMENT ON FUNCTION asmdb.filtered_labels(double precision, text[], double precision, date, date) IS
+    'The labels that pass the quality filters (defaults: the seed''s thresholds), optionally only those observed between two dates.';

@@ -18,3 +18,11 @@ WHERE p.map_id = ANY ((SELECT asmdb.promoted_maps())::integer[]);
 
 COMMENT ON VIEW asmdb.maps_by_period IS
     'The promoted map of every period. QGIS key: map_tile_id (int8, unique).';
+
+COMMENT ON COLUMN asmdb.maps_by_period.map_tile_id IS 'Unique key of the (map, tile) row.';
+COMMENT ON COLUMN asmdb.maps_by_period.tile_id IS 'The tile.';
+COMMENT ON COLUMN asmdb.maps_by_period.map_id IS 'The period''s promoted map.';
+COMMENT ON COLUMN asmdb.maps_by_period.period_start IS 'First day of the map''s period.';
+COMMENT ON COLUMN asmdb.maps_by_period.period_end IS 'Last day of the map''s period.';
+COMMENT ON COLUMN asmdb.maps_by_period.probability IS 'The calibrated probability of mining, 0 to 1.';
+COMMENT ON COLUMN asmdb.maps_by_period.geom IS 'The tile''s outline.';

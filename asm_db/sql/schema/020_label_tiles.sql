@@ -34,3 +34,17 @@ CROSS JOIN LATERAL (
 
 COMMENT ON VIEW asmdb.label_tiles IS
     'Labels joined to the tiles they intersect, per grid. QGIS key: label_tile_id (int8, unique).';
+
+COMMENT ON COLUMN asmdb.label_tiles.label_tile_id IS 'Unique key: label, grid and the tile''s rank among those the label touches.';
+COMMENT ON COLUMN asmdb.label_tiles.label_id IS 'The label.';
+COMMENT ON COLUMN asmdb.label_tiles.tile_id IS 'A tile the label intersects.';
+COMMENT ON COLUMN asmdb.label_tiles.unique_id IS 'The label file''s identifier of the label.';
+COMMENT ON COLUMN asmdb.label_tiles.image_id IS 'The tile''s imagery identifier.';
+COMMENT ON COLUMN asmdb.label_tiles.label IS '1: mining, 0: no mining.';
+COMMENT ON COLUMN asmdb.label_tiles.mine_type IS 'Kind of mine.';
+COMMENT ON COLUMN asmdb.label_tiles.confidence IS 'The labeller''s confidence.';
+COMMENT ON COLUMN asmdb.label_tiles.proportion_inspected IS 'Share of the tile the labeller inspected, 0 to 1.';
+COMMENT ON COLUMN asmdb.label_tiles.sample_type IS 'How the label was collected.';
+COMMENT ON COLUMN asmdb.label_tiles.country IS 'Country of the label.';
+COMMENT ON COLUMN asmdb.label_tiles.geom IS 'The label''s point.';
+COMMENT ON COLUMN asmdb.label_tiles.grid_id IS 'The tile''s grid.';

@@ -23,3 +23,14 @@ WHERE o.map_id = ANY ((SELECT asmdb.promoted_maps())::integer[]);
 COMMENT ON VIEW asmdb.overviews_by_period IS
     'The promoted map of every period aggregated into blocks of cells x cells tiles. '
     'QGIS key: overview_id (int8, unique).';
+
+COMMENT ON COLUMN asmdb.overviews_by_period.overview_id IS 'The block (unique).';
+COMMENT ON COLUMN asmdb.overviews_by_period.map_id IS 'The period''s promoted map.';
+COMMENT ON COLUMN asmdb.overviews_by_period.period_start IS 'First day of the map''s period.';
+COMMENT ON COLUMN asmdb.overviews_by_period.period_end IS 'Last day of the map''s period.';
+COMMENT ON COLUMN asmdb.overviews_by_period.cells IS 'Side of the block, in grid cells.';
+COMMENT ON COLUMN asmdb.overviews_by_period.tiles IS 'Predicted tiles in the block.';
+COMMENT ON COLUMN asmdb.overviews_by_period.tiles_at_least_half IS 'Tiles in the block with probability 0.5 or more.';
+COMMENT ON COLUMN asmdb.overviews_by_period.probability IS 'Highest tile probability in the block.';
+COMMENT ON COLUMN asmdb.overviews_by_period.probability_mean IS 'Mean tile probability in the block.';
+COMMENT ON COLUMN asmdb.overviews_by_period.geom IS 'The block''s outline.';

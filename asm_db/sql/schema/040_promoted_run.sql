@@ -5,3 +5,5 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT run_id FROM asmdb.maps WHERE map_id = asmdb.promoted_map()
 $$;
+
+COMMENT ON FUNCTION asmdb.promoted_run() IS 'The run of the promoted map: the run asmdb shows.';

@@ -16,3 +16,10 @@ WHERE p.map_id = (SELECT asmdb.promoted_map());
 
 COMMENT ON VIEW asmdb.latest_predictions IS
     'The promoted map''s calibrated probability per tile. QGIS key: tile_id (int8, unique).';
+
+COMMENT ON COLUMN asmdb.latest_predictions.tile_id IS 'The tile (unique in the view).';
+COMMENT ON COLUMN asmdb.latest_predictions.map_id IS 'The promoted map.';
+COMMENT ON COLUMN asmdb.latest_predictions.run_id IS 'The run whose model made the map.';
+COMMENT ON COLUMN asmdb.latest_predictions.score IS 'The model''s raw score.';
+COMMENT ON COLUMN asmdb.latest_predictions.probability IS 'The calibrated probability of mining, 0 to 1.';
+COMMENT ON COLUMN asmdb.latest_predictions.geom IS 'The tile''s outline.';
