@@ -15,7 +15,7 @@ ROOT = Path(asm_db.__file__).parent
 LEVELS = (
     ("errors",),
     # Small modules importing only errors; `migrations` is its __init__ (HEAD) alone.
-    ("sql", "gdal_paths", "feature_values", "probability_classes", "layers", "staging"),
+    ("sql", "gdal_paths", "feature_values", "probability_classes", "staging"),
     ("migrations",),
     ("db",),
     ("grid",),
@@ -26,6 +26,7 @@ LEVELS = (
     ("maps",),  # scores tiles with a model and records the map
     ("runs",),  # train and predict make their maps with `maps`
     ("change",),
+    ("layers",),  # what is published: reads the change classes; read by publish and server
     ("publish",),
     ("review",),  # writes its queues as styled GeoPackages with `publish`
     ("similar",),
