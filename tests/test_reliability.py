@@ -188,7 +188,7 @@ def test_two_trains_at_once_make_two_complete_runs(db_url, pg, loaded):
     assert counts == [(1, 576), (2, 576)]
 
 
-HOSTILE = "x'); DROP TABLE asmdb.labels; --"
+HOSTILE = "x'); DROP TABLE asmdb.labels; --<script>"
 
 
 def test_hostile_names_and_values_are_data_not_sql(db_url, cli, pg, sample, tmp_path):
@@ -213,6 +213,11 @@ def test_hostile_names_and_values_are_data_not_sql(db_url, cli, pg, sample, tmp_
         "commercial",
     )
     assert trained.code == 0, trained.stderr
+    # The report shows the names as text: escaped, never markup.
+    page = tmp_path / "report.html"
+    assert cli("report", "1", str(page)).code == 0
+    text = page.read_text()
+    assert "<script>" not in text and "--&lt;script&gt;" in text
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == sample.n_labels
     assert pg.execute("SELECT name FROM asmdb.feature_sets").fetchall() == [(HOSTILE,)]
     assert (
