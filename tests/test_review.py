@@ -77,6 +77,12 @@ def test_the_whole_loop(cli, pg, trained, sample, tmp_path):
     true_area = sum(truth.values()) * tile_area
     assert e["asm_area_km2"]["low"] <= true_area <= e["asm_area_km2"]["high"], (e, true_area)
     assert 0 <= e["users_accuracy"]["value"] <= 1
+    # Beside it, the model-assisted estimate (the calibrated probability as auxiliary).
+    assisted = e["asm_area_km2_model_assisted"]
+    assert 0 <= assisted["low"] <= assisted["value"] <= assisted["high"] <= e["total_area_km2"]
+    assert e["se_ratio"] == pytest.approx(assisted["se"] / e["asm_area_km2"]["se"])
+    text = cli("review", "estimate", "--run", "1")
+    assert "ASM area, model-assisted:" in text.stdout
     stored = pg.execute("SELECT area_estimate FROM asmdb.model_runs WHERE run_id = 1").fetchone()[0]
     assert stored["asm_area_km2"] == e["asm_area_km2"]
     report = tmp_path / "run-1.html"

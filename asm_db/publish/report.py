@@ -111,12 +111,22 @@ def _periods_section(engine: Engine, run_id: int) -> list[str]:
         parts.append(f"<h3>From {estimate['reviewed']} reviewed sample tiles (95% intervals)</h3>")
         parts.append(
             _table(
-                ("class", "mapped km2", "estimated km2", "user's accuracy", "producer's accuracy"),
+                (
+                    "class",
+                    "mapped km2",
+                    "estimated km2",
+                    "model-assisted km2",
+                    "SE ratio",
+                    "user's accuracy",
+                    "producer's accuracy",
+                ),
                 [
                     (
                         name,
                         round(e["mapped_area_km2"], 2),
                         cell(e["area_km2"]),
+                        cell(e.get("area_km2_model_assisted")),
+                        f"{e['se_ratio']:.2f}" if e.get("se_ratio") is not None else "-",
                         cell(
                             {
                                 k: v * 100 if v is not None else None
@@ -134,7 +144,16 @@ def _periods_section(engine: Engine, run_id: int) -> list[str]:
                 ],
             )
         )
-        parts.append("<p>Accuracies in percent.</p>")
+        parts.append(
+            "<p>Accuracies in percent. Model-assisted: the two maps' probabilities as auxiliary "
+            "(approximately unbiased); SE ratio: its standard error over the stratified one."
+            + (
+                f" Estimated from the reviewed sample of change {estimate['sample_of']}."
+                if estimate.get("sample_of") is not None
+                else ""
+            )
+            + "</p>"
+        )
         zoned = [z for z in estimate.get("zones", []) if z.get("estimated")]
         if zoned:
             parts.append("<h3>Estimated by zone (zones with enough reviews)</h3>")
@@ -249,6 +268,21 @@ def render_report(engine: Engine, run_id: int) -> str:
                 ("estimate", "value (95% interval)"),
                 [
                     ("ASM area, km2", cell(area["asm_area_km2"], ".1f")),
+                    *(
+                        [
+                            (
+                                "ASM area, model-assisted, km2 (approximately unbiased)",
+                                cell(area["asm_area_km2_model_assisted"], ".1f")
+                                + (
+                                    f"; SE ratio {area['se_ratio']:.2f}"
+                                    if area.get("se_ratio") is not None
+                                    else ""
+                                ),
+                            )
+                        ]
+                        if "asm_area_km2_model_assisted" in area
+                        else []
+                    ),
                     ("area the map shows, km2", f"{area['mapped_area_km2']:.1f}"),
                     ("user's accuracy", cell(area["users_accuracy"])),
                     ("producer's accuracy", cell(area["producers_accuracy"])),

@@ -135,7 +135,7 @@ def estimate_area(
             else:
                 unreviewed += 1
         strata = []
-        for klass, tiles, area_km2, _ in sizes:
+        for klass, tiles, area_km2, _, mean_probability in sizes:
             name = CLASS_NAMES[klass]
             reviewed = by_stratum.get(name, [])
             strata.append(
@@ -145,10 +145,11 @@ def estimate_area(
                     "area_km2": float(area_km2),
                     "probability": [p for p, _ in reviewed],
                     "reference": [int(r) for _, r in reviewed],
+                    "mean_probability": float(mean_probability),
                 }
             )
         estimate = stratified_estimates(strata, threshold)
-        estimate["mapped_area_km2"] = float(sum(m or 0 for *_, m in sizes))
+        estimate["mapped_area_km2"] = float(sum(row[3] or 0 for row in sizes))
         estimate["not_reviewed_in_sample"] = unreviewed
         estimate["strata"] = [
             {

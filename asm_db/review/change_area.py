@@ -71,7 +71,7 @@ def change_estimates(strata: list[dict], classes: tuple[str, ...] = SAMPLED_CLAS
     area with its 95% interval, the mapped area, user's and producer's accuracy; the overall
     accuracy; the error matrix in proportions of the area; and the strata after collapsing.
     """
-    strata = [{"classes": [s["name"]], **s} for s in strata]
+    strata = [{"classes": [s["name"]], **s} for s in strata]  # unless given
     mapped_km2 = {k: 0.0 for k in classes}
     for s in strata:
         if s["name"] in mapped_km2:
@@ -103,10 +103,16 @@ def estimate_change(
     change_id: int | None = None,
     zones: str | None = None,
     zone_field: str | None = None,
+    sample_of: int | None = None,
 ) -> dict:
     """Estimate from a change's reviewed sample (default: the newest change), store it with the
     change (`asmdb.changes.area_estimate`), and return it; with `zones` and `zone_field`, also
-    per zone (asm_db.review.change_zones)."""
+    per zone (asm_db.review.change_zones).
+
+    With `sample_of`, the sample reviewed is that other change's (of the same two periods: its
+    answers are the truth of those periods), and its strata, that change's classes, differ from
+    the classes of the change estimated (Stehman 2014): each sample tile keeps its stratum and
+    its inclusion probability, and takes its map class and probabilities from this change."""
     if (zones is None) != (zone_field is None):
         raise AsmdbError("--zones and --zone-field go together: name the file and its field")
     from asm_db.change.compute import get_change, read_zones
@@ -117,47 +123,81 @@ def estimate_change(
         pg = driver(conn)
         change = get_change(pg, change_id)
         change_id = change.change_id
-        sizes = pg.execute(
+        drawn_from = change
+        if sample_of is not None:
+            if zone_rows is not None:
+                raise AsmdbError("--zones: per zone, a change is estimated from its own sample")
+            drawn_from = get_change(pg, sample_of)
+            if (drawn_from.from_period, drawn_from.to_period) != (
+                change.from_period,
+                change.to_period,
+            ):
+                raise AsmdbError(
+                    f"change {sample_of}'s sample was answered for other periods than change "
+                    f"{change_id}'s: its answers say nothing of change {change_id}"
+                )
+        strata_id = drawn_from.change_id
+        params = {"change_id": strata_id, "map_change_id": change_id, **sql_params()}
+        sizes = pg.execute(load_sql("review/change_strata"), params).fetchall()
+        mapped_sizes = pg.execute(
             load_sql("review/change_strata"), {"change_id": change_id, **sql_params()}
         ).fetchall()
-        sample = pg.execute(load_sql("review/change_sample"), {"change_id": change_id}).fetchall()
+        means = {
+            row[0]: dict(zip(SAMPLED_CLASSES, map(float, row[1:]), strict=True))
+            for row in pg.execute(load_sql("review/change_auxiliary"), params)
+        }
+        sample = pg.execute(load_sql("review/change_sample"), params).fetchall()
         if not sample:
             raise AsmdbError(
-                f"change {change_id} has no review sample: `asmdb review queue --change "
-                f"{change_id}` draws one"
+                f"change {strata_id} has no review sample: `asmdb review queue --change "
+                f"{strata_id}` draws one"
             )
-        by_stratum: dict[str, list[tuple[str, float]]] = {}
+        by_stratum: dict[str, list[tuple]] = {}
         unreviewed = 0
-        for stratum, reference, km2 in sample:
+        for stratum, reference, km2, mapped, p_from, p_to in sample:
             if reference is None:
                 unreviewed += 1
             else:
-                by_stratum.setdefault(stratum, []).append((reference, float(km2)))
+                by_stratum.setdefault(stratum, []).append(
+                    (reference, float(km2), mapped, auxiliary(p_from, p_to))
+                )
         if not by_stratum:
             raise AsmdbError(
-                f"no sample tile of change {change_id} is answered yet (answer_from and "
+                f"no sample tile of change {strata_id} is answered yet (answer_from and "
                 f"answer_to, confirmed or rejected); `asmdb review export OUT.gpkg --change "
-                f"{change_id}` writes them to review"
+                f"{strata_id}` writes them to review"
             )
-        strata = [
-            {
-                "name": name,
-                "tiles": int(tiles),
-                "area_km2": float(km2),
-                "mapped": [name] * len(by_stratum.get(name, [])),
-                "reference": [r for r, _ in by_stratum.get(name, [])],
-                "unit_km2": [a for _, a in by_stratum.get(name, [])],
-            }
-            for name, tiles, km2 in sizes
-        ]
+        strata = []
+        for name, tiles, km2 in sizes:
+            rows = by_stratum.get(name, [])
+            strata.append(
+                {
+                    "name": name,
+                    "tiles": int(tiles),
+                    "area_km2": float(km2),
+                    "mapped": [r[2] for r in rows],
+                    "reference": [r[0] for r in rows],
+                    "unit_km2": [r[1] for r in rows],
+                    "aux": {k: [r[3][k] for r in rows] for k in SAMPLED_CLASSES},
+                    "aux_mean": means[name],
+                    # its own change's strata are its map classes; another's are not
+                    "classes": [name] if sample_of is None else None,
+                }
+            )
+        found = change_estimates(strata)
+        mapped_km2 = {name: float(km2) for name, _, km2 in mapped_sizes}
+        for k, entry in found["classes"].items():
+            entry["mapped_area_km2"] = mapped_km2.get(k, 0.0)
         estimate = {
             "change_id": change_id,
             "from_map": change.from_map,
             "to_map": change.to_map,
             "threshold": change.threshold,
-            **change_estimates(strata),
+            **found,
             "not_reviewed_in_sample": unreviewed,
         }
+        if sample_of is not None:
+            estimate["sample_of"] = strata_id
         if zone_rows is not None:
             from asm_db.review.change_zones import zone_estimates
 

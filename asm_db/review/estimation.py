@@ -183,22 +183,34 @@ def wilson(p: float, n: float) -> tuple[float, float]:
 
 
 def interval(
-    value: float | None, se: float | None, n: int, exact: bool = False, scale: float = 1.0
+    value: float | None,
+    se: float | None,
+    n: int,
+    exact: bool = False,
+    scale: float = 1.0,
+    known: tuple[float, float] = (0.0, 0.0),
 ) -> dict:
     """A proportion, its 95% interval and standard error, times `scale`.
 
     The interval is Wilson's on the effective sample size p(1 - p) / se^2 (not capped at the
     `n` tiles behind the estimate: the design's variance decides the width), or on `n` where
-    that has no meaning (p at 0 or 1, or no variance). Only an `exact` value (every stratum
-    reviewed whole) has no width. No estimate (nothing to divide by) is null, never NaN."""
+    that has no meaning (p at 0 or 1, or no variance). `known` is (the part of the value from
+    strata reviewed whole, their share of the area): that part has no error, so the interval is
+    that of the rest, a proportion of the area sampled, where a rare class is rarer and its
+    interval leans further toward the side it is uncertain on. Only an `exact` value (every
+    stratum reviewed whole) has no width. No estimate (nothing to divide by) is null, never
+    NaN."""
     if value is None or se is None or not (math.isfinite(value) and math.isfinite(se)) or n == 0:
         return {"value": None, "low": None, "high": None, "se": None}
     value = min(max(float(value), 0.0), 1.0)
     low = high = value
     if not exact:
-        spread = value * (1 - value)
-        n_eff = spread / se**2 if spread > 0 and se > 0 else n
-        low, high = wilson(value, n_eff)
+        fixed, weight = known
+        share = 1.0 - weight  # of the area, sampled
+        p = min(max((value - fixed) / share, 0.0), 1.0) if share > 0 else value
+        s = se / share if share > 0 else se
+        n_eff = p * (1 - p) / s**2 if p * (1 - p) > 0 and s > 0 else n
+        low, high = (fixed + share * x for x in wilson(p, n_eff))
     return {"value": value * scale, "low": low * scale, "high": high * scale, "se": se * scale}
 
 
@@ -344,6 +356,9 @@ def estimate(
     exact = not sampled
     reviewed = int(sum(r["n"] for r in rows))
 
+    census = [r for r in rows if r["fpc"] <= 0]
+    census_weight = sum(r["w"] for r in census)
+
     def total(indicator) -> tuple[float, float, int, bool]:
         value = sum(r["w"] * _mean(r["scale"] * indicator(r)) for r in rows)
         var = 0.0
@@ -352,6 +367,10 @@ def estimate(
             y = indicator(g).astype(float)
             var += r["w"] ** 2 * r["fpc"] * spread(y, g["scale"] * y) / r["n"]
         return value, math.sqrt(var), reviewed, exact
+
+    def known(indicator) -> tuple[float, float]:
+        """The part of a total from strata reviewed whole, and their share of the area."""
+        return sum(r["w"] * _mean(r["scale"] * indicator(r)) for r in census), census_weight
 
     def ratio(num, den, mapped: str | None = None):
         units = int(sum(den(r).sum() for r in rows))
@@ -393,15 +412,19 @@ def estimate(
         var = 0.0
         for r in sampled:
             g = r["pooled"]
-            e = g["scale"] * (g["ref"] == k) - b * g["aux"][k]
-            var += c[id(r)] * float(np.var(e.astype(float), ddof=1))
+            y = (g["ref"] == k).astype(float)
+            e = g["scale"] * y - b * g["aux"][k]
+            residual = float(np.var(e, ddof=1))
+            if not 0 < y.sum() < len(y):  # found none (or only): as uncertain as stratified
+                residual = max(residual, spread(y, g["scale"] * y))
+            var += c[id(r)] * residual
         return value, math.sqrt(var)
 
     per_class = {}
     for k in classes:
         found = total(lambda r, k=k: r["ref"] == k)
         entry = {
-            "area_km2": interval(*found, scale=area),
+            "area_km2": interval(*found, scale=area, known=known(lambda r, k=k: r["ref"] == k)),
             "mapped_area_km2": None,
             "users_accuracy": interval(
                 *ratio(
@@ -418,7 +441,9 @@ def estimate(
         }
         ma = assisted(k)
         if ma is not None:
-            entry["area_km2_model_assisted"] = interval(ma[0], ma[1], reviewed, exact, area)
+            entry["area_km2_model_assisted"] = interval(
+                ma[0], ma[1], reviewed, exact, area, known(lambda r, k=k: r["ref"] == k)
+            )
             entry["se_ratio"] = ma[1] / found[1] if found[1] > 0 else None
         per_class[k] = entry
     matrix = {
