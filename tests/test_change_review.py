@@ -545,3 +545,50 @@ def test_the_intervals_hold_the_true_areas_in_most_of_100_draws(changed, sample)
             for name in ("stratified", "model_assisted"):
                 # 100 draws: at least 88 (the whole bench's bar is its lower bound at 0.91)
                 assert entry[name]["coverage"] >= 0.88, (what, k, name, entry)
+
+
+@pytest.mark.slow
+def test_a_new_change_is_estimated_from_another_changes_reviewed_sample(changed, sample):
+    """Stehman 2014 end to end: change 2 (threshold 0.4) has no sample of its own; change 1's
+    reviewed sample, drawn over change 1's classes, estimates it."""
+    cli = _cli(changed)
+    assert cli("change", "--from", "1", "--to", "2", "--threshold", "0.4").code == 0
+    assert cli("review", "queue", "--change", "1", "--sample-size", "200").code == 0
+    truth = _truth(sample)
+    answer = {"new": ("rejected", "confirmed"), "gone": ("confirmed", "rejected")}
+    answer |= {"persistent": ("confirmed", "confirmed"), "absent": ("rejected", "rejected")}
+    with _pg(changed) as pg:
+        for review_id, image_id in pg.execute(
+            "SELECT q.review_id, t.image_id FROM asmdb.review_queue AS q "
+            "JOIN asmdb.tiles AS t USING (tile_id) WHERE q.change_id = 1"
+        ).fetchall():
+            pg.execute(
+                "UPDATE asmdb.review_queue SET answer_from = %s, answer_to = %s "
+                "WHERE review_id = %s",
+                (*answer[truth[image_id]], review_id),
+            )
+        mapped = dict(
+            pg.execute(
+                "SELECT class::text, sum(area_km2) FROM asmdb.change_tiles WHERE change_id = 2 "
+                "GROUP BY 1"
+            ).fetchall()
+        )
+    own = cli("review", "estimate", "--change", "2")
+    assert own.code == 1 and "no review sample" in own.stderr
+    old = json.loads(cli("review", "estimate", "--change", "1", "--json").stdout)
+    done = cli("review", "estimate", "--change", "2", "--sample-of", "1", "--json")
+    assert done.code == 0, done.stderr
+    e = json.loads(done.stdout)
+    assert e["change_id"] == 2 and e["sample_of"] == 1
+    for k, c in e["classes"].items():
+        # The true areas do not depend on the map: the same sample, the same estimate.
+        assert c["area_km2"]["value"] == pytest.approx(old["classes"][k]["area_km2"]["value"])
+        # What the map shows, and how right it is, are the new change's.
+        assert c["mapped_area_km2"] == pytest.approx(mapped.get(k, 0.0))
+    assert e["classes"]["new"]["mapped_area_km2"] != old["classes"]["new"]["mapped_area_km2"]
+    text = cli("review", "estimate", "--change", "2", "--sample-of", "1")
+    assert "estimated from the reviewed sample of change 1" in text.stdout
+    # Another pair of periods: its answers say nothing of this change's.
+    assert cli("change", "--from", "2", "--to", "1").code == 0
+    other = cli("review", "estimate", "--change", "3", "--sample-of", "1")
+    assert other.code == 1 and "other periods" in other.stderr
