@@ -77,6 +77,12 @@ def test_the_whole_loop(cli, pg, trained, sample, tmp_path):
     true_area = sum(truth.values()) * tile_area
     assert e["asm_area_km2"]["low"] <= true_area <= e["asm_area_km2"]["high"], (e, true_area)
     assert 0 <= e["users_accuracy"]["value"] <= 1
+    # Beside it, the model-assisted estimate (the calibrated probability as auxiliary).
+    assisted = e["asm_area_km2_model_assisted"]
+    assert 0 <= assisted["low"] <= assisted["value"] <= assisted["high"] <= e["total_area_km2"]
+    assert e["se_ratio"] == pytest.approx(assisted["se"] / e["asm_area_km2"]["se"])
+    text = cli("review", "estimate", "--run", "1")
+    assert "ASM area, model-assisted:" in text.stdout
     stored = pg.execute("SELECT area_estimate FROM asmdb.model_runs WHERE run_id = 1").fetchone()[0]
     assert stored["asm_area_km2"] == e["asm_area_km2"]
     report = tmp_path / "run-1.html"
@@ -116,14 +122,19 @@ def test_estimator_matches_a_hand_computed_case():
         },
     ]
     e = stratified_estimates(strata, 0.5)
-    assert e["asm_share"]["value"] == pytest.approx(0.5) and e["asm_share"]["se"] == 0
+    # A sample of all (or of none) is not proof of all: it counts as half a tile the other way.
+    p = 0.5 / 6
+    floor = 5 / 4 * p * (1 - p)
+    assert e["asm_share"]["value"] == pytest.approx(0.5)
+    assert e["asm_share"]["se"] == pytest.approx(np.sqrt(2 * 0.25 * (1 - 5 / 100) * floor / 5))
     assert e["users_accuracy"]["value"] == 1 and e["producers_accuracy"]["value"] == 1
     # Half of A is ASM: p_A = 0.5, var = W^2 (1 - n/N) s^2 / n.
     strata[0]["reference"] = [1, 0, 1, 0, 1, 0]
     strata[0]["probability"] = [0.9] * 6
     e = stratified_estimates(strata, 0.5)
     s2 = np.var([1, 0, 1, 0, 1, 0], ddof=1)
-    assert e["asm_share"]["se"] == pytest.approx(np.sqrt(0.25 * (1 - 6 / 100) * s2 / 6))
+    var = 0.25 * (1 - 6 / 100) * s2 / 6 + 0.25 * (1 - 5 / 100) * floor / 5
+    assert e["asm_share"]["se"] == pytest.approx(np.sqrt(var))
 
 
 def _stratum(name, tiles, probability, reference):

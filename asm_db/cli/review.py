@@ -224,21 +224,34 @@ def review_estimate(
     zone_field: Annotated[
         str | None, typer.Option("--zone-field", help="The zones' name column.")
     ] = None,
+    sample_of: Annotated[
+        int | None,
+        typer.Option(
+            "--sample-of",
+            help="With --change: estimate from the reviewed sample of this other change (same "
+            "periods; its strata differ from this change's classes).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Area of ASM and map accuracy with 95% intervals, from the reviewed stratified sample;
-    with --change, the area of new and of gone mining and the change map's accuracy (and with
-    --zones, per zone: the mapped areas, and estimates where a zone holds enough reviews)."""
+    """Area of ASM and map accuracy with 95% intervals, from the reviewed stratified sample
+    (stratified and model-assisted); with --change, the area of new and of gone mining and the
+    change map's accuracy (and with --zones, per zone: the mapped areas, and estimates where a
+    zone holds enough reviews; with --sample-of, from another change's sample)."""
     _one_of(run, change)
     if zones is not None and change is None:
         raise AsmdbError("--zones: per-zone estimates are for a change (--change ID)")
+    if sample_of is not None and change is None:
+        raise AsmdbError(
+            "--sample-of: reusing another change's sample is for a change (--change ID)"
+        )
     if change is not None:
         if _given(ctx, ("threshold",)):
             raise AsmdbError("--threshold: a change has its own (`asmdb change --threshold`)")
         from asm_db.review.change_area import estimate_change
 
-        e = estimate_change(create_engine(database_url), change, zones, zone_field)
+        e = estimate_change(create_engine(database_url), change, zones, zone_field, sample_of)
         if as_json:
             print(json.dumps(e))
         else:
@@ -269,6 +282,12 @@ def review_estimate(
         f"ASM area: {fmt(e['asm_area_km2'], 1)} km2 of {e['total_area_km2']:.1f} km2 "
         f"(the map shows {e['mapped_area_km2']:.1f} km2)"
     )
+    if "asm_area_km2_model_assisted" in e:
+        ratio = e["se_ratio"]
+        print(
+            f"ASM area, model-assisted: {fmt(e['asm_area_km2_model_assisted'], 1)} km2"
+            + (f" (standard error {ratio:.2f} x the stratified one)" if ratio is not None else "")
+        )
     print(f"user's accuracy: {fmt(e['users_accuracy'])}")
     print(f"producer's accuracy: {fmt(e['producers_accuracy'])}")
     print(f"overall accuracy: {fmt(e['overall_accuracy'])}")
@@ -289,13 +308,22 @@ def _print_change_estimate(e: dict) -> None:
         f"{e['reviewed']} sample tiles reviewed for both periods"
         + (f", {not_yet} not (yet)" if not_yet else "")
     )
-    rows = [("class", "mapped km2", "km2 (95%)", "user's accuracy", "producer's accuracy")]
+    if e.get("sample_of") is not None:
+        print(
+            f"estimated from the reviewed sample of change {e['sample_of']} (its strata, not "
+            "this change's classes: Stehman 2014)"
+        )
+    rows = [("class", "mapped km2", "km2 (95%)", "model-assisted km2 (95%)", "SE ratio")]
+    rows[0] += ("user's accuracy", "producer's accuracy")
     for name, c in e["classes"].items():
+        ratio = c.get("se_ratio")
         rows.append(
             (
                 name,
                 f"{c['mapped_area_km2']:.1f}",
                 _interval(c["area_km2"], 1),
+                _interval(c.get("area_km2_model_assisted", {"value": None}), 1),
+                f"{ratio:.2f}" if ratio is not None else "-",
                 _interval(c["users_accuracy"], 3),
                 _interval(c["producers_accuracy"], 3),
             )

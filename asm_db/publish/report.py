@@ -54,11 +54,14 @@ def _change_estimate(estimate: dict | None) -> dict | None:
         return None
     return {
         "reviewed": estimate["reviewed"],
+        "sample_of": estimate.get("sample_of"),
         "rows": [
             (
                 name,
                 round(e["mapped_area_km2"], 2),
                 _cell(e["area_km2"]),
+                _cell(e.get("area_km2_model_assisted")),
+                f"{e['se_ratio']:.2f}" if e.get("se_ratio") is not None else "-",
                 _cell(_percent(e["users_accuracy"])),
                 _cell(_percent(e["producers_accuracy"])),
             )
@@ -129,6 +132,17 @@ def _area(area: dict | None) -> dict | None:
         "threshold": f"{area['threshold']:g}",
         "rows": [
             ("ASM area, km2", _cell(area["asm_area_km2"], ".1f")),
+            *(
+                [
+                    (
+                        "ASM area, model-assisted, km2 (approximately unbiased)",
+                        _cell(area["asm_area_km2_model_assisted"], ".1f")
+                        + (f"; SE ratio {area['se_ratio']:.2f}" if area.get("se_ratio") else ""),
+                    )
+                ]
+                if "asm_area_km2_model_assisted" in area
+                else []
+            ),
             ("area the map shows, km2", f"{area['mapped_area_km2']:.1f}"),
             ("user's accuracy", _cell(area["users_accuracy"], ".3f")),
             ("producer's accuracy", _cell(area["producers_accuracy"], ".3f")),

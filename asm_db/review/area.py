@@ -16,15 +16,14 @@ mean, so a little wider than the truth when the merged classes differ: collapsed
 Cochran 1977, 5A.12). Pooling the means as well would weight a small class's one review by its
 neighbour's sample size. A stratum with no review at all has no mean: it is merged for the
 estimate too.
-Intervals of proportions (the ASM share, the accuracies) are computed on the logit scale, so
-they stay inside [0, 1]; where the standard error is zero or the estimate is 0 or 1, a Wilson
-score interval on the reviewed sample size is used instead. An accuracy that cannot be computed
-(no tile mapped as ASM, or none found) is null, never NaN.
+The estimator is the one of `asm_db.review.estimation`, a map being the case of two classes
+(`asm`, `not`): intervals are Wilson's on the design's effective sample size, inside [0, 1];
+a stratum whose sample found no ASM (or only ASM) still counts as uncertain about it. An
+accuracy that cannot be computed (no tile mapped as ASM, or none found) is null, never NaN.
+The model-assisted estimate uses the map's calibrated probability as the auxiliary of `asm`.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from psycopg.types.json import Jsonb
@@ -34,154 +33,79 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
 from asm_db.probability_classes import sql_params
+from asm_db.review import estimation
 from asm_db.review.options import MAP_THRESHOLD
 from asm_db.review.sampling import CLASS_NAMES
 
-Z95 = 1.959964
+ASM, NOT = "asm", "not"
 
 
-def _wilson(p: float, n: int) -> tuple[float, float]:
-    if n <= 0:
-        return 0.0, 1.0
-    z2 = Z95**2
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+def _partner(i: int, strata: list[dict]) -> int:
+    """A probability class with too few reviews joins the next class up (the last, the one
+    below)."""
+    return i + 1 if i + 1 < len(strata) else i - 1
 
 
-def _interval(value: float | None, se: float | None, n: int, scale: float = 1.0) -> dict:
-    """A proportion with its 95% interval inside [0, 1] (times `scale`)."""
-    if value is None or se is None or not (math.isfinite(value) and math.isfinite(se)):
-        return {"value": None, "low": None, "high": None, "se": None}
-    value = min(max(value, 0.0), 1.0)
-    if 0 < value < 1 and se > 0:
-        centre = math.log(value / (1 - value))
-        spread = Z95 * se / (value * (1 - value))
-        low, high = (1 / (1 + math.exp(-(centre + d))) for d in (-spread, spread))
-    else:
-        low, high = _wilson(value, n)
-    return {"value": value * scale, "low": low * scale, "high": high * scale, "se": se * scale}
+def _join(into: dict, small: dict) -> str:
+    return "+".join(sorted(into["name"].split("+") + small["name"].split("+")))
 
 
-def _reviewable(stratum: dict, minimum: int) -> bool:
-    n = len(stratum["reference"])
-    return n >= minimum or n >= stratum["tiles"]  # reviewed whole: a census, no sampling error
-
-
-def collapse_small_strata(strata: list[dict], minimum: int = 2) -> tuple[list[dict], list[str]]:
-    """Merge each stratum with fewer than `minimum` reviews into its neighbour (the next class
-    up, or for the last the one below) until every stratum has that many; returns the strata
-    and a note per merge; each stratum's `members` are the positions of the strata given that
-    it holds. Raises, with the number still needed, when even one stratum of two reviews cannot
-    be formed."""
-    strata = [{**s, "members": [i]} for i, s in enumerate(strata)]
-    notes = []
-    while len(strata) > 1:
-        small = next((i for i, s in enumerate(strata) if not _reviewable(s, minimum)), None)
-        if small is None:
-            break
-        other = small + 1 if small + 1 < len(strata) else small - 1
-        a, b = sorted((small, other))
-        reviewed = len(strata[small]["reference"])
-        notes.append(
-            f"stratum {strata[small]['name']} had {reviewed} reviewed sample tile(s): "
-            f"collapsed with {strata[other]['name']}"
-            + (" to estimate the variance" if reviewed else "")
-        )
-        strata[a : b + 1] = [
-            {
-                "name": f"{strata[a]['name']}+{strata[b]['name']}",
-                "tiles": strata[a]["tiles"] + strata[b]["tiles"],
-                "area_km2": strata[a]["area_km2"] + strata[b]["area_km2"],
-                "probability": list(strata[a]["probability"]) + list(strata[b]["probability"]),
-                "reference": list(strata[a]["reference"]) + list(strata[b]["reference"]),
-                "members": strata[a]["members"] + strata[b]["members"],
-            }
-        ]
-    if not strata or not _reviewable(strata[0], 2):
-        n = sum(len(s["reference"]) for s in strata)
-        raise AsmdbError(
-            f"{n} reviewed sample tile(s): review at least {2 - n} more (confirmed or rejected) "
-            "before estimating"
-        )
-    return strata, notes
-
-
-def _rows(strata: list[dict], area: float, threshold: float) -> list[dict]:
-    rows = []
-    for s in strata:
-        n, big_n = len(s["reference"]), s["tiles"]
-        ref = np.asarray(s["reference"], dtype=float)
-        mapped = (np.asarray(s["probability"]) >= threshold).astype(float)
-        rows.append(
-            {
-                "w": s["area_km2"] / area,
-                "n": n,
-                "fpc": 1 - n / big_n,
-                "ref": ref,
-                "map": mapped,
-                "both": ref * mapped,
-                "agree": (ref == mapped).astype(float),
-            }
-        )
-    return rows
+def _note(merge: dict) -> str:
+    return (
+        f"stratum {merge['stratum']} had {merge['reviewed']} reviewed sample tile(s): "
+        f"collapsed with {merge['into']}"
+        + (" to estimate the variance" if merge["reviewed"] else "")
+    )
 
 
 def stratified_estimates(strata: list[dict], threshold: float) -> dict:
     """The estimators on per-stratum samples.
 
     Each stratum: {"name", "tiles" (N_h), "area_km2", "probability" (array), "reference"
-    (0/1 array)}. Returns area, user's, producer's and overall accuracy with 95% intervals.
+    (0/1 array)}, and optionally "mean_probability" (the area-weighted mean probability of all
+    its tiles, for the model-assisted estimate). Returns area, user's, producer's and overall
+    accuracy with 95% intervals.
     """
-    # No review at all: no mean; merged for the estimate too. Fewer than two: pooled for the
-    # variance, as a group of the strata kept.
-    kept, notes = collapse_small_strata(strata, minimum=1)
-    groups, pooled_notes = collapse_small_strata(kept)
-    notes += pooled_notes
-    area = sum(s["area_km2"] for s in kept)
-    rows = _rows(kept, area, threshold)
-    for group, pooled in zip(groups, _rows(groups, area, threshold), strict=True):
-        for member in group["members"]:
-            rows[member]["pooled"] = pooled
-    sampled = [r for r in rows if r["fpc"] > 0]  # a stratum reviewed whole adds no variance
-
-    def total(key: str) -> tuple[float, float]:
-        value = sum(r["w"] * r[key].mean() for r in rows)
-        var = sum(r["w"] ** 2 * r["fpc"] * r["pooled"][key].var(ddof=1) / r["n"] for r in sampled)
-        return value, float(np.sqrt(var))
-
-    def ratio(num: str, den: str) -> tuple[float, float]:
-        y = sum(r["w"] * r[num].mean() for r in rows)
-        x = sum(r["w"] * r[den].mean() for r in rows)
-        if x == 0:
-            return None, None  # nothing mapped (or found) as ASM: no such accuracy
-        value = y / x
-        var = 0.0
-        for r in sampled:
-            g = r["pooled"]
-            residual = (
-                g[num].var(ddof=1)
-                + value**2 * g[den].var(ddof=1)
-                - 2 * value * np.cov(g[num], g[den], ddof=1)[0, 1]
-            )
-            var += r["w"] ** 2 * r["fpc"] * residual / r["n"]
-        return value, float(np.sqrt(max(var / x**2, 0.0)))
-
-    share, share_se = total("ref")
-    reviewed = int(sum(r["n"] for r in rows))
-    mapped = int(sum(r["map"].sum() for r in rows))
-    found = int(sum(r["ref"].sum() for r in rows))
-    return {
+    two = []
+    for s in strata:
+        p = np.asarray(s["probability"], dtype=float)
+        entry = {
+            "name": s["name"],
+            "tiles": s["tiles"],
+            "area_km2": s["area_km2"],
+            "mapped": [ASM if x >= threshold else NOT for x in p],
+            "reference": [ASM if r else NOT for r in s["reference"]],
+        }
+        if "mean_probability" in s:
+            entry["aux"] = {ASM: list(p), NOT: list(1 - p)}
+            m = float(s["mean_probability"] or 0.0)
+            entry["aux_mean"] = {ASM: m, NOT: 1 - m}
+        two.append(entry)
+    try:
+        e = estimation.estimate(two, (ASM, NOT), _partner, _join)
+    except estimation.TooFewReviews as exc:
+        raise AsmdbError(
+            f"{exc.reviewed} reviewed sample tile(s): review at least {2 - exc.reviewed} more "
+            "(confirmed or rejected) before estimating"
+        ) from None
+    area = e["total_area_km2"]
+    asm = e["classes"][ASM]
+    share = {k: (v / area if v is not None else None) for k, v in asm["area_km2"].items()}
+    out = {
         "threshold": threshold,
         "total_area_km2": area,
-        "asm_area_km2": _interval(share, share_se, reviewed, area),
-        "asm_share": _interval(share, share_se, reviewed),
-        "users_accuracy": _interval(*ratio("both", "map"), mapped),
-        "producers_accuracy": _interval(*ratio("both", "ref"), found),
-        "overall_accuracy": _interval(*total("agree"), reviewed),
-        "reviewed": reviewed,
-        "collapsed": notes,
+        "asm_area_km2": asm["area_km2"],
+        "asm_share": share,
+        "users_accuracy": asm["users_accuracy"],
+        "producers_accuracy": asm["producers_accuracy"],
+        "overall_accuracy": e["overall_accuracy"],
+        "reviewed": e["reviewed"],
+        "collapsed": [_note(m) for m in e["collapsed"]],
     }
+    if "area_km2_model_assisted" in asm:
+        out["asm_area_km2_model_assisted"] = asm["area_km2_model_assisted"]
+        out["se_ratio"] = asm["se_ratio"]
+    return out
 
 
 def estimate_area(
@@ -211,7 +135,7 @@ def estimate_area(
             else:
                 unreviewed += 1
         strata = []
-        for klass, tiles, area_km2, _ in sizes:
+        for klass, tiles, area_km2, _, mean_probability in sizes:
             name = CLASS_NAMES[klass]
             reviewed = by_stratum.get(name, [])
             strata.append(
@@ -221,10 +145,11 @@ def estimate_area(
                     "area_km2": float(area_km2),
                     "probability": [p for p, _ in reviewed],
                     "reference": [int(r) for _, r in reviewed],
+                    "mean_probability": float(mean_probability),
                 }
             )
         estimate = stratified_estimates(strata, threshold)
-        estimate["mapped_area_km2"] = float(sum(m or 0 for *_, m in sizes))
+        estimate["mapped_area_km2"] = float(sum(row[3] or 0 for row in sizes))
         estimate["not_reviewed_in_sample"] = unreviewed
         estimate["strata"] = [
             {

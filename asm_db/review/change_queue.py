@@ -31,6 +31,7 @@ from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, InputError
 from asm_db.publish import qml
 from asm_db.publish.files import check_target, write_styled_gpkg
+from asm_db.review.estimation import allocate, draw
 from asm_db.review.options import ChangeQueueOptions
 
 CHANGE_SAMPLE = "change sample"
@@ -46,29 +47,6 @@ class ChangeQueueResult:
     tiles: dict[str, int]  # stratum -> tiles in the change
     sampled: dict[str, int]  # stratum -> tiles drawn
     added: int
-
-
-def allocate(sizes: dict[str, int], sample_size: int, min_per_stratum: int) -> dict[str, int]:
-    """Tiles to draw per stratum: `min_per_stratum` each (all, where fewer), then the rest of
-    `sample_size` in proportion to the strata's sizes (largest remainders), never more than a
-    stratum holds."""
-    take = {h: min(n, min_per_stratum) for h, n in sizes.items()}
-    rest = sample_size - sum(take.values())
-    while rest > 0:
-        room = {h: sizes[h] - take[h] for h in sizes if sizes[h] > take[h]}
-        if not room:
-            break
-        weight = sum(sizes[h] for h in room)
-        quota = {h: rest * sizes[h] / weight for h in room}
-        whole = {h: min(int(quota[h]), room[h]) for h in room}
-        if sum(whole.values()) == 0:  # fewer left than strata with room: largest quotas first
-            for h in sorted(room, key=lambda h: (-quota[h], h))[:rest]:
-                take[h] += 1
-            break
-        for h, n in whole.items():
-            take[h] += n
-        rest -= sum(whole.values())
-    return take
 
 
 def make_change_queue(
@@ -101,11 +79,8 @@ def make_change_queue(
         members = {k: np.flatnonzero(klass == k) for k in SAMPLED_CLASSES}
         sizes = {k: len(m) for k, m in members.items() if len(m)}
         take = allocate(sizes, sample_size, min_per_stratum)
-        rng = np.random.default_rng(seed)
-        chosen: list[tuple[int, float]] = []
-        for k, n in take.items():
-            drawn = rng.choice(members[k], size=n, replace=False)
-            chosen += [(int(tile_id[i]), n / sizes[k]) for i in sorted(drawn)]
+        drawn = draw(members, take, np.random.default_rng(seed))
+        chosen = [(int(tile_id[i]), inclusion) for i, _, inclusion in drawn]
         cursor = pg.execute(
             load_sql("review/change_queue_insert"),
             {

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from asm_db.probability_classes import CLASSES
+from asm_db.review.estimation import draw
 
 # The strata of the stratified sample: the map's probability classes, by class number.
 CLASS_NAMES = {c.number: c.stratum for c in CLASSES}
@@ -62,16 +63,11 @@ def stratified_sample(
     klass: np.ndarray, per_stratum: int, rng: np.random.Generator
 ) -> list[tuple[int, str, float]]:
     """(index, stratum, inclusion probability) of up to `per_stratum` tiles drawn at random
-    without replacement from each probability class, by class number then index."""
-    sample = []
-    for k, name in CLASS_NAMES.items():
-        members = np.flatnonzero(klass == k)
-        if len(members) == 0:
-            continue
-        take = rng.choice(members, size=min(per_stratum, len(members)), replace=False)
-        inclusion = len(take) / len(members)
-        sample += [(int(i), name, inclusion) for i in sorted(take)]
-    return sample
+    without replacement from each probability class, by class number then index (the one
+    stratified draw, `asm_db.review.estimation.draw`)."""
+    members = {name: np.flatnonzero(klass == k) for k, name in CLASS_NAMES.items()}
+    members = {name: m for name, m in members.items() if len(m)}
+    return draw(members, {name: per_stratum for name in members}, rng)
 
 
 def spread(
