@@ -53,6 +53,33 @@ DEFAULT_THRESHOLD = MAP_THRESHOLD
 DEFAULT_MIN_DELTA = 0.0
 
 
+# The choropleth of change by zone (web page and QGIS): the estimated km2 of new mining in a
+# zone, in fixed classes (a zone's colour reads the same on every change), from pale to the new
+# class's colour; a zone with too few reviews for an estimate is grey.
+ZONE_BREAKS_KM2 = (0.0, 1.0, 5.0, 10.0, 25.0, 50.0)
+ZONE_COLORS = ("#fde0ef", "#f9b4d6", "#f180bb", "#e6419c", "#e6007e", "#8e0152")
+ZONE_NO_ESTIMATE = "#bdbdbd"
+ZONE_ATTRIBUTE = "new_km2"
+
+
+def zone_ranges() -> list[tuple[float, float | None, str, str]]:
+    """(lower, upper or None for the top class, colour, label) of each choropleth class."""
+    uppers = (*ZONE_BREAKS_KM2[1:], None)
+    return [
+        (lower, upper, color, f"{lower:g}-{upper:g} km2" if upper else f"{lower:g} km2 or more")
+        for lower, upper, color in zip(ZONE_BREAKS_KM2, uppers, ZONE_COLORS, strict=True)
+    ]
+
+
+def maplibre_zone_color() -> list:
+    """A MapLibre expression colouring a zone by its estimated new mining (grey without one)."""
+    step: list = ["step", ["get", ZONE_ATTRIBUTE], ZONE_COLORS[0]]
+    for lower, color in zip(ZONE_BREAKS_KM2[1:], ZONE_COLORS[1:], strict=True):
+        step += [lower, color]
+    has_estimate = ["==", ["typeof", ["get", ZONE_ATTRIBUTE]], "number"]
+    return ["case", has_estimate, step, ZONE_NO_ESTIMATE]
+
+
 def sql_params() -> dict[str, list[str]]:
     """Bound parameters for SQL that orders the sampled classes: `%(sampled_classes)s`."""
     return {"sampled_classes": list(SAMPLED_CLASSES)}

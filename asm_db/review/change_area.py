@@ -252,7 +252,7 @@ def estimate_change(
 ) -> dict:
     """Estimate from a change's reviewed sample (default: the newest change), store it with the
     change (`asmdb.changes.area_estimate`), and return it; with `zones` and `zone_field`, also
-    per zone (asm_db.review.change_zones)."""
+    per zone, the zones kept with the change (asm_db.review.change_zones)."""
     if (zones is None) != (zone_field is None):
         raise AsmdbError("--zones and --zone-field go together: name the file and its field")
     from asm_db.change.compute import get_change, read_zones
@@ -305,9 +305,10 @@ def estimate_change(
             "not_reviewed_in_sample": unreviewed,
         }
         if zone_rows is not None:
-            from asm_db.review.change_zones import zone_estimates
+            from asm_db.review.change_zones import store_zone_estimates, zone_estimates
 
             estimate["zones"] = zone_estimates(pg, change_id, zone_rows)
+            store_zone_estimates(pg, change_id, estimate["zones"])
         pg.execute(
             load_sql("review/change_estimate_save"),
             {"change_id": change_id, "estimate": Jsonb(estimate)},
