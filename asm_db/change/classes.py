@@ -5,7 +5,8 @@ them).
 A tile's class, with threshold t and minimum difference d (the rule is `change_tiles_insert.sql`):
 `new` when p_from < t <= p_to and p_to - p_from >= d; `gone` the other way round; `persistent`
 when p_from >= t otherwise; `absent` when p_from < t otherwise; `no_data` when either map lacks
-the tile.
+the tile. By default d is `auto`: taken from the noise of the two maps (`NOISE_*` below,
+`asm_db.change.compute.choose_min_delta`).
 """
 
 from __future__ import annotations
@@ -50,7 +51,14 @@ CLASSES = tuple(c.name for c in CHANGE_CLASSES)
 # The strata of a change's review sample: a tile missing from a map has nothing to review.
 SAMPLED_CLASSES = tuple(c for c in CLASSES if c != "no_data")
 DEFAULT_THRESHOLD = MAP_THRESHOLD
-DEFAULT_MIN_DELTA = 0.0
+# `--min-delta auto`: d is NOISE_Z times the robust standard deviation of p_to - p_from over
+# the tiles whose earlier probability lies within NOISE_BAND of the threshold (where noise alone
+# can carry a tile across it); with fewer than NOISE_MIN_TILES such tiles, d is 0.
+AUTO = "auto"
+DEFAULT_MIN_DELTA = AUTO
+NOISE_Z = 1.96
+NOISE_BAND = 0.25
+NOISE_MIN_TILES = 20
 
 
 # The choropleth of change by zone (web page and QGIS): the estimated km2 of new mining in a
