@@ -16,6 +16,7 @@ import pyogrio
 import pytest
 from shapely.geometry import box
 from test_change_review import _truth, changed_template  # noqa: F401 (a fixture)
+from test_web_browser import browser  # noqa: F401 (a fixture)
 
 from asm_db.review.change_zones import MIN_ZONE_REVIEWS
 
@@ -59,7 +60,7 @@ def _districts(url, path):
 
 
 @pytest.fixture(scope="module")
-def zoned(changed_template, sample, tmp_path_factory):  # noqa: F811 (the imported fixture)
+def zoned(changed_template, sample, tmp_path_factory):  # noqa: F811 (an imported fixture)
     """Change 1 with its sample of 200 answered from the truth and estimated per district;
     `asmdb serve --public` running on it as a reader role."""
     tmp = tmp_path_factory.mktemp("zones")
@@ -204,3 +205,65 @@ def test_an_anonymous_visitor_of_a_public_server_reads_the_zone_estimates(zoned)
             )
     config = c.get("/api/config").json()
     assert "asmdb.zone_estimates" in [x["collection"] for x in config["layers"]]
+
+
+def _km2(v: float) -> str:
+    """As the page writes an area: whole km2 from 10 up, one decimal below."""
+    return str(round(v)) if v >= 10 else f"{v:.1f}"
+
+
+@pytest.mark.browser
+def test_the_page_draws_the_zones_as_a_choropleth_with_the_interval_in_the_popup(
+    browser,  # noqa: F811 (an imported fixture)
+    zoned,
+):
+    from test_web_browser import close, open_map, pixel, screen_position, settle, wait_for
+
+    from asm_db.change.classes import ZONE_BREAKS_KM2, ZONE_COLORS
+
+    by_zone = {z["zone"]: z for z in zoned["estimate"]["zones"]}
+    west = by_zone["West"]["estimated"]["new"]
+    with _pg(zoned["url"]) as pg:
+        (lon, lat), (corner_lon, corner_lat) = (
+            pg.execute(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(ST_Intersection(geom, "
+                "(SELECT ST_SetSRID(ST_Extent(geom), 4326) FROM asmdb.tiles))) AS p "
+                "FROM asmdb.zone_estimates WHERE zone = %s) AS x",
+                (name,),
+            ).fetchone()
+            for name in ("West", "Corner")
+        )
+    page = open_map(browser, zoned["server"])
+    page.evaluate(
+        "document.querySelector('input[data-layer=predictions]').click();"
+        "document.querySelector('input[data-layer=zones]').click();"
+    )
+    settle(page)
+    # West in its class's colour (70% over the background), away from Corner.
+    color = ZONE_COLORS[0]
+    for b, c in zip(ZONE_BREAKS_KM2, ZONE_COLORS, strict=True):
+        if west["value"] >= b:
+            color = c
+    rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    x, y = screen_position(page, lon, lat)
+    expected = tuple(round(0.7 * c + 0.3 * g) for c, g in zip(rgb, (0xF4, 0xF4, 0xF2), strict=True))
+    assert close(pixel(page, x, y), expected), (pixel(page, x, y), expected)
+    page.mouse.click(x, y)
+    wait_for(page, "document.querySelector('.maplibregl-popup .zone-headline') !== null")
+    text = page.locator(".maplibregl-popup .popup").inner_text()
+    mapped = by_zone["West"]["mapped"]["new"]["km2"]
+    assert (
+        f"new mining 2019 -> 2024 in West: {_km2(west['value'])} km2, 95% "
+        f"{_km2(west['low'])}-{_km2(west['high'])} km2; the map shows {_km2(mapped)}"
+    ) in text, text
+    # Corner has too few reviews: it says so, with no interval.
+    page.evaluate("document.querySelectorAll('.maplibregl-popup').forEach(p => p.remove())")
+    x, y = screen_position(page, corner_lon, corner_lat)
+    page.mouse.click(x, y)
+    wait_for(page, "document.querySelector('.maplibregl-popup .zone-headline') !== null")
+    text = page.locator(".maplibregl-popup .popup").inner_text()
+    corner = text[text.index("in Corner") :]
+    assert "No interval" in corner and "at least 10" in corner
+    assert "the map shows" in corner and "95%" not in corner.splitlines()[0]
+    assert page.errors == []
+    page.close()

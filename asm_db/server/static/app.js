@@ -269,23 +269,34 @@ function km2(v) {
   return n >= 10 ? String(Math.round(n)) : n.toFixed(1);
 }
 
-// A zone of the change by zone: per class the estimated area with its 95% interval beside the
-// area the map shows, or, with too few reviews, that there is no interval and why.
+// The zones of the change by zone at a click (zones may nest, as concessions in districts do):
+// per zone and class the estimated area with its 95% interval beside the area the map shows,
+// or, with too few reviews, that there is no interval and why.
 function showZone(map, event) {
-  const p = event.features[0].properties;
+  const box = element("div", undefined, { class: "popup zone-popup" });
+  const seen = new Set();
+  for (const feature of event.features) {
+    const p = feature.properties;
+    if (seen.has(p.zone_id)) continue;  // a zone cut across vector tiles comes in pieces
+    seen.add(p.zone_id);
+    box.append(zoneSection(p));
+  }
+  new maplibregl.Popup({ maxWidth: "360px" }).setLngLat(event.lngLat).setDOMContent(box).addTo(map);
+}
+
+function zoneSection(p) {
   const year = (d) => (d ? String(d).slice(0, 4) : "?");
   const when = `${year(p.period_from)} -> ${year(p.period_to)}`;
   const estimated = typeof p.new_km2 === "number";
-  const box = element("div", undefined, { class: "popup zone-popup" });
-  const sentence = (name, words) => {
-    const mapped = km2(p[`${name}_mapped_km2`]);
-    if (!estimated) return `${words} ${when} in ${p.zone}: the map shows ${mapped} km2`;
-    return `${words} ${when} in ${p.zone}: ${km2(p[`${name}_km2`])} km2, 95% ` +
-      `${km2(p[`${name}_low`])}-${km2(p[`${name}_high`])} km2; the map shows ${mapped}`;
-  };
-  box.append(element("p", sentence("new", "new mining"), { class: "zone-headline" }));
+  const section = element("div", undefined, { class: "zone" });
+  const mapped = km2(p.new_mapped_km2);
+  const headline = estimated
+    ? `new mining ${when} in ${p.zone}: ${km2(p.new_km2)} km2, 95% ` +
+      `${km2(p.new_low)}-${km2(p.new_high)} km2; the map shows ${mapped}`
+    : `new mining ${when} in ${p.zone}: the map shows ${mapped} km2`;
+  section.append(element("p", headline, { class: "zone-headline" }));
   if (!estimated) {
-    box.append(element("p", `No interval: ${text(p.note || "too few reviewed sample tiles")}.`, { class: "hint" }));
+    section.append(element("p", `No interval: ${text(p.note || "too few reviewed sample tiles")}.`, { class: "hint" }));
   }
   const table = element("table");
   const head = element("tr");
@@ -300,8 +311,8 @@ function showZone(map, event) {
     tr.append(element("td", c.description), element("td", value), element("td", km2(p[`${c.name}_mapped_km2`])));
     table.append(tr);
   }
-  box.append(table, element("p", `${p.reviewed} reviewed sample tiles in the zone`, { class: "hint" }));
-  new maplibregl.Popup({ maxWidth: "360px" }).setLngLat(event.lngLat).setDOMContent(box).addTo(map);
+  section.append(table, element("p", `${text(p.reviewed)} reviewed sample tiles in the zone`, { class: "hint" }));
+  return section;
 }
 
 async function showPopup(map, event) {
