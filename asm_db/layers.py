@@ -19,10 +19,11 @@ from asm_db.change import classes as change_classes
 SCHEMA = "asmdb"
 # What the page can draw (a MapLibre layer type); add a kind here and in app.js's drawing.
 WEB_KINDS = ("fill", "line", "circle")
-# What a click on a drawn layer shows, in app.js: a map tile's popup or a change tile's.
-POPUPS = ("tile", "change")
+# What a click on a drawn layer shows, in app.js: a map tile's popup, a change tile's or a
+# zone's estimates.
+POPUPS = ("tile", "change", "zone")
 # What the QGIS style of a layer is (a function of `asm_db.publish.qml` each).
-STYLES = ("probability", "change", "labels", "tiles", "review", "similar")
+STYLES = ("probability", "change", "zones", "labels", "tiles", "review", "similar")
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,15 @@ def change_paint() -> dict:
     return {"fill-color": change_classes.maplibre_color(), "fill-opacity": 0.8}
 
 
+def zones_paint() -> dict:
+    """Zones coloured by their estimated km2 of new mining (grey without an estimate)."""
+    return {
+        "fill-color": change_classes.maplibre_zone_color(),
+        "fill-opacity": 0.7,
+        "fill-outline-color": "#323232",
+    }
+
+
 def review_paint() -> dict:
     """Tile outlines coloured by review status."""
     return {
@@ -123,6 +133,21 @@ def labels_paint() -> dict:
 PROBABILITY = "calibrated probability of ASM, fixed classes"
 BLOCKS = "highest probability of ASM in each block, fixed classes"
 CHANGE = "change in mapped ASM between two maps"
+ZONES = "change by zone: estimated km2 of new mining with 95% intervals"
+ZONE_PROPERTIES = (
+    "zone_id",
+    "zone",
+    "period_from",
+    "period_to",
+    "reviewed",
+    "estimated",
+    "note",
+    *(
+        f"{k}_{part}"
+        for k in change_classes.SAMPLED_CLASSES
+        for part in ("km2", "low", "high", "mapped_km2")
+    ),
+)
 OVERVIEW_PROPERTIES = ("overview_id", "cells", "tiles", "probability", "probability_mean")
 
 LAYERS = (
@@ -206,6 +231,18 @@ LAYERS = (
             "period_start",
             *OVERVIEW_PROPERTIES[1:],
         ),
+    ),
+    Layer(
+        "zone_estimates",
+        "zone_id",
+        "Polygon",
+        "zones",
+        ZONES,
+        served=True,
+        public=True,
+        sql_file="zone_estimates",
+        tile_properties=ZONE_PROPERTIES,
+        web=WebLayer("zones", "Change by zone", "fill", zones_paint(), hidden=True, popup="zone"),
     ),
     Layer(
         "latest_change",

@@ -236,6 +236,65 @@ COMMENT ON COLUMN asmdb.change_tiles.area_km2 IS 'The tile''s area on the ellips
 
 COMMENT ON COLUMN asmdb.change_tiles.geom IS 'The tile''s outline.';
 
+CREATE TABLE asmdb.change_zone_estimates (
+    zone_id integer NOT NULL,
+    class text NOT NULL,
+    mapped_km2 double precision NOT NULL,
+    mapped_tiles integer NOT NULL,
+    area_km2 double precision,
+    low double precision,
+    high double precision,
+    CONSTRAINT change_zone_estimates_class CHECK ((class = ANY (ARRAY['new'::text, 'gone'::text, 'persistent'::text, 'absent'::text])))
+);
+
+COMMENT ON TABLE asmdb.change_zone_estimates IS 'Per zone of change_zones and change class: mapped area and estimated area with its 95 percent interval.';
+
+COMMENT ON COLUMN asmdb.change_zone_estimates.zone_id IS 'The zone (change_zones).';
+
+COMMENT ON COLUMN asmdb.change_zone_estimates.class IS 'new, gone, persistent or absent.';
+
+COMMENT ON COLUMN asmdb.change_zone_estimates.mapped_km2 IS 'Area of the class the change map shows in the zone, km2 (exact, on the ellipsoid).';
+
+COMMENT ON COLUMN asmdb.change_zone_estimates.mapped_tiles IS 'Tiles of the class whose centre lies in the zone.';
+
+COMMENT ON COLUMN asmdb.change_zone_estimates.area_km2 IS 'Area of the class the reviews estimate in the zone, km2; null with too few reviews.';
+
+COMMENT ON COLUMN asmdb.change_zone_estimates.low IS 'Low end of the 95 percent interval of area_km2.';
+
+COMMENT ON COLUMN asmdb.change_zone_estimates.high IS 'High end of the 95 percent interval of area_km2.';
+
+CREATE TABLE asmdb.change_zones (
+    zone_id integer NOT NULL,
+    change_id integer NOT NULL,
+    zone text NOT NULL,
+    reviewed integer NOT NULL,
+    note text,
+    geom public.geometry(MultiPolygon,4326) NOT NULL
+);
+
+COMMENT ON TABLE asmdb.change_zones IS 'The zones of a change (asmdb review estimate --change ID --zones FILE): one row per zone name; its estimates are in change_zone_estimates.';
+
+COMMENT ON COLUMN asmdb.change_zones.zone_id IS 'The zone''s key (unique across changes).';
+
+COMMENT ON COLUMN asmdb.change_zones.change_id IS 'The change the zone''s estimates are of.';
+
+COMMENT ON COLUMN asmdb.change_zones.zone IS 'The zone''s name (the --zone-field value).';
+
+COMMENT ON COLUMN asmdb.change_zones.reviewed IS 'Reviewed sample tiles of the change whose centre lies in the zone.';
+
+COMMENT ON COLUMN asmdb.change_zones.note IS 'Why the zone has no interval (too few reviewed tiles); null where it has one.';
+
+COMMENT ON COLUMN asmdb.change_zones.geom IS 'The zone''s outline in EPSG:4326 (features of one name unioned).';
+
+ALTER TABLE asmdb.change_zones ALTER COLUMN zone_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME asmdb.change_zones_zone_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE asmdb.changes (
     change_id integer NOT NULL,
     from_map integer NOT NULL,
@@ -246,6 +305,8 @@ CREATE TABLE asmdb.changes (
     classes jsonb DEFAULT '{}'::jsonb NOT NULL,
     zones jsonb,
     area_estimate jsonb,
+    min_delta_rule text,
+    held_back integer,
     CONSTRAINT changes_min_delta_range CHECK (((min_delta >= (0)::double precision) AND (min_delta <= (1)::double precision))),
     CONSTRAINT changes_threshold_range CHECK (((threshold > (0)::double precision) AND (threshold <= (1)::double precision))),
     CONSTRAINT changes_two_maps CHECK ((from_map <> to_map))
@@ -270,6 +331,10 @@ COMMENT ON COLUMN asmdb.changes.classes IS 'Tiles and area per change class, as 
 COMMENT ON COLUMN asmdb.changes.zones IS 'Tiles and area per class within each zone, as JSON (NULL: no zones).';
 
 COMMENT ON COLUMN asmdb.changes.area_estimate IS 'Area of change estimated from the reviewed change sample, as JSON.';
+
+COMMENT ON COLUMN asmdb.changes.min_delta_rule IS 'How min_delta was chosen: given, or auto from the noise of the two maps.';
+
+COMMENT ON COLUMN asmdb.changes.held_back IS 'Tiles that crossed the threshold by less than min_delta and kept their earlier class.';
 
 ALTER TABLE asmdb.changes ALTER COLUMN change_id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME asmdb.changes_change_id_seq
@@ -980,10 +1045,99 @@ COMMENT ON COLUMN asmdb.tile_feature_arrays.tile_id IS 'The tile of the vector.'
 
 COMMENT ON COLUMN asmdb.tile_feature_arrays.features IS 'The vector as real[].';
 
+CREATE VIEW asmdb.zone_estimates AS
+SELECT
+    NULL::integer AS zone_id,
+    NULL::integer AS change_id,
+    NULL::text AS zone,
+    NULL::date AS period_from,
+    NULL::date AS period_to,
+    NULL::integer AS reviewed,
+    NULL::boolean AS estimated,
+    NULL::text AS note,
+    NULL::double precision AS new_km2,
+    NULL::double precision AS new_low,
+    NULL::double precision AS new_high,
+    NULL::double precision AS new_mapped_km2,
+    NULL::double precision AS gone_km2,
+    NULL::double precision AS gone_low,
+    NULL::double precision AS gone_high,
+    NULL::double precision AS gone_mapped_km2,
+    NULL::double precision AS persistent_km2,
+    NULL::double precision AS persistent_low,
+    NULL::double precision AS persistent_high,
+    NULL::double precision AS persistent_mapped_km2,
+    NULL::double precision AS absent_km2,
+    NULL::double precision AS absent_low,
+    NULL::double precision AS absent_high,
+    NULL::double precision AS absent_mapped_km2,
+    NULL::public.geometry(MultiPolygon,4326) AS geom;
+
+COMMENT ON VIEW asmdb.zone_estimates IS 'Change by zone of the newest change with zone estimates. QGIS key: zone_id.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.zone_id IS 'The zone''s key (unique in the view).';
+
+COMMENT ON COLUMN asmdb.zone_estimates.change_id IS 'The change the estimates are of.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.zone IS 'The zone''s name.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.period_from IS 'First day of the earlier map''s period.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.period_to IS 'First day of the later map''s period.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.reviewed IS 'Reviewed sample tiles in the zone.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.estimated IS 'Whether the zone has enough reviews for estimates with intervals.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.note IS 'Why the zone has no interval, where it has none.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.new_km2 IS 'Estimated area of new mining in the zone, km2 (null: too few reviews).';
+
+COMMENT ON COLUMN asmdb.zone_estimates.new_low IS 'Low end of the 95 percent interval of new_km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.new_high IS 'High end of the 95 percent interval of new_km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.new_mapped_km2 IS 'Area of new mining the change map shows in the zone, km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.gone_km2 IS 'Estimated area of mining gone in the zone, km2 (null: too few reviews).';
+
+COMMENT ON COLUMN asmdb.zone_estimates.gone_low IS 'Low end of the 95 percent interval of gone_km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.gone_high IS 'High end of the 95 percent interval of gone_km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.gone_mapped_km2 IS 'Area of mining gone the change map shows in the zone, km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.persistent_km2 IS 'Estimated area of mining in both periods in the zone, km2 (null: too few reviews).';
+
+COMMENT ON COLUMN asmdb.zone_estimates.persistent_low IS 'Low end of the 95 percent interval of persistent_km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.persistent_high IS 'High end of the 95 percent interval of persistent_km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.persistent_mapped_km2 IS 'Area of mining in both periods the change map shows in the zone, km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.absent_km2 IS 'Estimated area of no mining in either period in the zone, km2 (null: too few reviews).';
+
+COMMENT ON COLUMN asmdb.zone_estimates.absent_low IS 'Low end of the 95 percent interval of absent_km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.absent_high IS 'High end of the 95 percent interval of absent_km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.absent_mapped_km2 IS 'Area of no mining in either period the change map shows in the zone, km2.';
+
+COMMENT ON COLUMN asmdb.zone_estimates.geom IS 'The zone''s outline.';
+
 ALTER TABLE ONLY asmdb.predictions ALTER COLUMN map_tile_id SET DEFAULT nextval('asmdb.map_tile_id_seq'::regclass);
 
 ALTER TABLE ONLY asmdb.change_tiles
     ADD CONSTRAINT change_tiles_pkey PRIMARY KEY (change_id, tile_id);
+
+ALTER TABLE ONLY asmdb.change_zone_estimates
+    ADD CONSTRAINT change_zone_estimates_pkey PRIMARY KEY (zone_id, class);
+
+ALTER TABLE ONLY asmdb.change_zones
+    ADD CONSTRAINT change_zones_once UNIQUE (change_id, zone);
+
+ALTER TABLE ONLY asmdb.change_zones
+    ADD CONSTRAINT change_zones_pkey PRIMARY KEY (zone_id);
 
 ALTER TABLE ONLY asmdb.changes
     ADD CONSTRAINT changes_pkey PRIMARY KEY (change_id);
@@ -1056,6 +1210,8 @@ ALTER TABLE ONLY asmdb.tiles
 
 CREATE INDEX change_tiles_geom_idx ON ONLY asmdb.change_tiles USING gist (geom);
 
+CREATE INDEX change_zones_geom_idx ON asmdb.change_zones USING gist (geom);
+
 CREATE INDEX changes_from_idx ON asmdb.changes USING btree (from_map);
 
 CREATE INDEX changes_to_idx ON asmdb.changes USING btree (to_map);
@@ -1084,8 +1240,51 @@ CREATE INDEX tile_features_tile_idx ON asmdb.tile_features USING btree (tile_id)
 
 CREATE INDEX tiles_geom_idx ON asmdb.tiles USING gist (geom);
 
+CREATE OR REPLACE VIEW asmdb.zone_estimates AS
+ SELECT z.zone_id,
+    z.change_id,
+    z.zone,
+    fa.period_start AS period_from,
+    fb.period_start AS period_to,
+    z.reviewed,
+    (z.note IS NULL) AS estimated,
+    z.note,
+    max(e.area_km2) FILTER (WHERE (e.class = 'new'::text)) AS new_km2,
+    max(e.low) FILTER (WHERE (e.class = 'new'::text)) AS new_low,
+    max(e.high) FILTER (WHERE (e.class = 'new'::text)) AS new_high,
+    COALESCE(max(e.mapped_km2) FILTER (WHERE (e.class = 'new'::text)), (0)::double precision) AS new_mapped_km2,
+    max(e.area_km2) FILTER (WHERE (e.class = 'gone'::text)) AS gone_km2,
+    max(e.low) FILTER (WHERE (e.class = 'gone'::text)) AS gone_low,
+    max(e.high) FILTER (WHERE (e.class = 'gone'::text)) AS gone_high,
+    COALESCE(max(e.mapped_km2) FILTER (WHERE (e.class = 'gone'::text)), (0)::double precision) AS gone_mapped_km2,
+    max(e.area_km2) FILTER (WHERE (e.class = 'persistent'::text)) AS persistent_km2,
+    max(e.low) FILTER (WHERE (e.class = 'persistent'::text)) AS persistent_low,
+    max(e.high) FILTER (WHERE (e.class = 'persistent'::text)) AS persistent_high,
+    COALESCE(max(e.mapped_km2) FILTER (WHERE (e.class = 'persistent'::text)), (0)::double precision) AS persistent_mapped_km2,
+    max(e.area_km2) FILTER (WHERE (e.class = 'absent'::text)) AS absent_km2,
+    max(e.low) FILTER (WHERE (e.class = 'absent'::text)) AS absent_low,
+    max(e.high) FILTER (WHERE (e.class = 'absent'::text)) AS absent_high,
+    COALESCE(max(e.mapped_km2) FILTER (WHERE (e.class = 'absent'::text)), (0)::double precision) AS absent_mapped_km2,
+    z.geom
+   FROM ((((((asmdb.change_zones z
+     JOIN asmdb.changes c ON ((c.change_id = z.change_id)))
+     JOIN asmdb.maps ma ON ((ma.map_id = c.from_map)))
+     JOIN asmdb.feature_sets fa ON ((fa.feature_set_id = ma.feature_set_id)))
+     JOIN asmdb.maps mb ON ((mb.map_id = c.to_map)))
+     JOIN asmdb.feature_sets fb ON ((fb.feature_set_id = mb.feature_set_id)))
+     LEFT JOIN asmdb.change_zone_estimates e ON ((e.zone_id = z.zone_id)))
+  WHERE (z.change_id = ( SELECT max(change_zones.change_id) AS max
+           FROM asmdb.change_zones))
+  GROUP BY z.zone_id, fa.period_start, fb.period_start;
+
 ALTER TABLE asmdb.change_tiles
     ADD CONSTRAINT change_tiles_change_id_fkey FOREIGN KEY (change_id) REFERENCES asmdb.changes(change_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY asmdb.change_zone_estimates
+    ADD CONSTRAINT change_zone_estimates_zone_id_fkey FOREIGN KEY (zone_id) REFERENCES asmdb.change_zones(zone_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY asmdb.change_zones
+    ADD CONSTRAINT change_zones_change_id_fkey FOREIGN KEY (change_id) REFERENCES asmdb.changes(change_id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY asmdb.changes
     ADD CONSTRAINT changes_from_map_fkey FOREIGN KEY (from_map) REFERENCES asmdb.maps(map_id) ON DELETE CASCADE;

@@ -5,6 +5,7 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Geod
@@ -156,6 +157,80 @@ def test_change_classes_counts_and_areas_match_a_direct_computation(
         "SELECT p_from, p_to, delta FROM asmdb.latest_change ORDER BY tile_id LIMIT 1"
     ).fetchone()
     assert row[2] == row[1] - row[0]
+
+
+def _change(cli, *args) -> dict:
+    done = cli("change", "--from", "1", "--to", "2", *args, "--json")
+    assert done.code == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_min_delta_0_counts_every_crossing_and_says_so(two_periods, pg):
+    result = _change(two_periods, "--min-delta", "0")
+    assert (result["min_delta"], result["held_back"]) == (0.0, 0)
+    assert result["min_delta_rule"] == "given: --min-delta 0"
+    a, b = _probabilities(pg, 1), _probabilities(pg, 2)
+    stored = dict(
+        pg.execute(
+            "SELECT tile_id, class FROM asmdb.change_tiles WHERE change_id = %s",
+            (result["change_id"],),
+        ).fetchall()
+    )
+    assert stored == {t: _expected_class(a.get(t), b.get(t), 0.5, 0.0) for t in a | b}
+
+
+def test_auto_min_delta_holds_back_the_crossings_within_the_noise(two_periods, pg):
+    """The default, `--min-delta auto`: 1.96 robust standard deviations of p_to - p_from over
+    the tiles whose p_from lies within 0.25 of the threshold; a tile crossing by less keeps its
+    earlier class."""
+    result = _change(two_periods)
+    a, b = _probabilities(pg, 1), _probabilities(pg, 2)
+    near = np.array([b[t] - a[t] for t in a if abs(a[t] - 0.5) < 0.25])
+    spread = 1.4826 * np.median(np.abs(near - np.median(near)))
+    assert result["min_delta"] == pytest.approx(round(1.96 * spread, 3))
+    assert result["min_delta"] > 0.1
+    assert result["min_delta_rule"].startswith("auto: 1.96 x the robust standard deviation")
+    assert f"over the {len(near)} tiles" in result["min_delta_rule"]
+    d = result["min_delta"]
+    held = [t for t in a if (a[t] < 0.5) != (b[t] < 0.5) and abs(b[t] - a[t]) < d]
+    assert result["held_back"] == len(held) > 0
+    stored = dict(
+        pg.execute(
+            "SELECT tile_id, class FROM asmdb.change_tiles WHERE change_id = %s",
+            (result["change_id"],),
+        ).fetchall()
+    )
+    assert stored == {t: _expected_class(a[t], b[t], 0.5, d) for t in a}
+    assert {stored[t] for t in held} <= {"persistent", "absent"}
+    for t in held:
+        assert stored[t] == ("persistent" if a[t] >= 0.5 else "absent")
+    # Stored with the change: `change show`-style reads give the same.
+    assert pg.execute(
+        "SELECT min_delta, min_delta_rule, held_back FROM asmdb.changes WHERE change_id = %s",
+        (result["change_id"],),
+    ).fetchone() == (d, result["min_delta_rule"], result["held_back"])
+    bad = two_periods("change", "--from", "1", "--to", "2", "--min-delta", "often")
+    assert bad.code == 1 and "--min-delta often" in bad.stderr
+
+
+def test_auto_min_delta_cuts_the_spurious_new_and_gone_tiles_of_the_sample(two_periods, pg, sample):
+    """On the sample's two periods, whose truth is known, the tiles mapped new or gone that
+    did not change so are fewer with the default than with --min-delta 0."""
+    first = dict(pd.read_csv(sample.truth).itertuples(index=False, name=None))
+    later = dict(pd.read_csv(sample.later_truth).itertuples(index=False, name=None))
+    truth = {(0, 1): "new", (1, 0): "gone", (1, 1): "persistent", (0, 0): "absent"}
+
+    def spurious(change_id):
+        rows = pg.execute(
+            "SELECT t.image_id, c.class FROM asmdb.change_tiles AS c JOIN asmdb.tiles AS t "
+            "USING (tile_id) WHERE c.change_id = %s AND c.class IN ('new', 'gone')",
+            (change_id,),
+        ).fetchall()
+        return sum(1 for i, k in rows if truth[(first[i], later[i])] != k)
+
+    every = spurious(_change(two_periods, "--min-delta", "0")["change_id"])
+    auto = spurious(_change(two_periods)["change_id"])
+    assert every > 0 and auto < 0.6 * every, (every, auto)
 
 
 def test_a_tile_missing_from_one_map_is_no_data(two_periods, pg):

@@ -85,6 +85,7 @@ def test_upgrade_down_and_up_again(empty_db_url):
             "review_queue",
             "similar_tiles",
             "change_tiles",
+            "change_zones",
             "map_overviews",
         }
 

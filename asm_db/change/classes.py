@@ -5,7 +5,8 @@ them).
 A tile's class, with threshold t and minimum difference d (the rule is `change_tiles_insert.sql`):
 `new` when p_from < t <= p_to and p_to - p_from >= d; `gone` the other way round; `persistent`
 when p_from >= t otherwise; `absent` when p_from < t otherwise; `no_data` when either map lacks
-the tile.
+the tile. By default d is `auto`: taken from the noise of the two maps (`NOISE_*` below,
+`asm_db.change.compute.choose_min_delta`).
 """
 
 from __future__ import annotations
@@ -50,7 +51,41 @@ CLASSES = tuple(c.name for c in CHANGE_CLASSES)
 # The strata of a change's review sample: a tile missing from a map has nothing to review.
 SAMPLED_CLASSES = tuple(c for c in CLASSES if c != "no_data")
 DEFAULT_THRESHOLD = MAP_THRESHOLD
-DEFAULT_MIN_DELTA = 0.0
+# `--min-delta auto`: d is NOISE_Z times the robust standard deviation of p_to - p_from over
+# the tiles whose earlier probability lies within NOISE_BAND of the threshold (where noise alone
+# can carry a tile across it); with fewer than NOISE_MIN_TILES such tiles, d is 0.
+AUTO = "auto"
+DEFAULT_MIN_DELTA = AUTO
+NOISE_Z = 1.96
+NOISE_BAND = 0.25
+NOISE_MIN_TILES = 20
+
+
+# The choropleth of change by zone (web page and QGIS): the estimated km2 of new mining in a
+# zone, in fixed classes (a zone's colour reads the same on every change), from pale to the new
+# class's colour; a zone with too few reviews for an estimate is grey.
+ZONE_BREAKS_KM2 = (0.0, 1.0, 5.0, 10.0, 25.0, 50.0)
+ZONE_COLORS = ("#fde0ef", "#f9b4d6", "#f180bb", "#e6419c", "#e6007e", "#8e0152")
+ZONE_NO_ESTIMATE = "#bdbdbd"
+ZONE_ATTRIBUTE = "new_km2"
+
+
+def zone_ranges() -> list[tuple[float, float | None, str, str]]:
+    """(lower, upper or None for the top class, colour, label) of each choropleth class."""
+    uppers = (*ZONE_BREAKS_KM2[1:], None)
+    return [
+        (lower, upper, color, f"{lower:g}-{upper:g} km2" if upper else f"{lower:g} km2 or more")
+        for lower, upper, color in zip(ZONE_BREAKS_KM2, uppers, ZONE_COLORS, strict=True)
+    ]
+
+
+def maplibre_zone_color() -> list:
+    """A MapLibre expression colouring a zone by its estimated new mining (grey without one)."""
+    step: list = ["step", ["get", ZONE_ATTRIBUTE], ZONE_COLORS[0]]
+    for lower, color in zip(ZONE_BREAKS_KM2[1:], ZONE_COLORS[1:], strict=True):
+        step += [lower, color]
+    has_estimate = ["==", ["typeof", ["get", ZONE_ATTRIBUTE]], "number"]
+    return ["case", has_estimate, step, ZONE_NO_ESTIMATE]
 
 
 def sql_params() -> dict[str, list[str]]:

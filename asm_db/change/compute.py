@@ -1,10 +1,11 @@
 """`asmdb change`: where mining started and stopped between two maps, and how many km².
 
 For each tile of either map: both probabilities, their difference (`delta` = p_to - p_from) and
-a class, with threshold t and minimum difference d:
+a class, with threshold t and minimum difference d (by default `auto`, see `choose_min_delta`):
 
 - `new`: p_from < t <= p_to and delta >= d;
 - `gone`: p_to < t <= p_from and -delta >= d;
+  (a tile that crossed the threshold by less than d is held back: it keeps its earlier class)
 - `persistent`: both at or above t, or a drop below t smaller than d (it keeps its from-class);
 - `absent`: both below t, or a rise above t smaller than d;
 - `no_data`: the tile is missing from either map.
@@ -27,7 +28,15 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Engine
 
-from asm_db.change.classes import CLASSES, DEFAULT_MIN_DELTA, DEFAULT_THRESHOLD  # noqa: F401
+from asm_db.change.classes import (  # noqa: F401
+    AUTO,
+    CLASSES,
+    DEFAULT_MIN_DELTA,
+    DEFAULT_THRESHOLD,
+    NOISE_BAND,
+    NOISE_MIN_TILES,
+    NOISE_Z,
+)
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.keys import fits_integer
@@ -47,14 +56,54 @@ class Change:
     zones: list | None  # [{"zone": name, "classes": {class: {"tiles", "km2"}}}]
     from_period: tuple[date | None, date | None]
     to_period: tuple[date | None, date | None]
+    min_delta_rule: str | None = None  # how min_delta was chosen (none before revision 0018)
+    held_back: int | None = None  # tiles that crossed the threshold by less than min_delta
     seconds: dict = field(default_factory=dict, compare=False)
 
 
-def check_options(threshold: float, min_delta: float) -> None:
+def check_options(threshold: float, min_delta: float | str) -> float | str:
+    """The minimum difference as given: a number from 0 to 1, or "auto"."""
     if not (math.isfinite(threshold) and 0 < threshold <= 1):
         raise AsmdbError(f"--threshold {threshold}: must be above 0 and at most 1")
+    if isinstance(min_delta, str):
+        if min_delta.strip().lower() == AUTO:
+            return AUTO
+        try:
+            min_delta = float(min_delta)
+        except ValueError:
+            raise AsmdbError(
+                f"--min-delta {min_delta}: must be a number between 0 and 1, or auto"
+            ) from None
     if not (math.isfinite(min_delta) and 0 <= min_delta <= 1):
-        raise AsmdbError(f"--min-delta {min_delta}: must be between 0 and 1")
+        raise AsmdbError(f"--min-delta {min_delta}: must be between 0 and 1, or auto")
+    return float(min_delta)
+
+
+def choose_min_delta(
+    pg: psycopg.Connection, from_map: int, to_map: int, threshold: float, min_delta: float | str
+) -> tuple[float, str]:
+    """The minimum difference and the rule that gave it. Given a number, that number. `auto`:
+    NOISE_Z (1.96) times the robust standard deviation (1.4826 x median absolute deviation) of
+    p_to - p_from over the tiles whose earlier probability lies within NOISE_BAND of the
+    threshold, the tiles noise alone can carry across it; a rise or drop within it is as likely
+    noise as change. Fewer than NOISE_MIN_TILES such tiles measure nothing: 0."""
+    if min_delta != AUTO:
+        return float(min_delta), f"given: --min-delta {min_delta:g}"
+    tiles, spread = pg.execute(
+        load_sql("change/delta_noise"),
+        {"from_map": from_map, "to_map": to_map, "threshold": threshold, "band": NOISE_BAND},
+    ).fetchone()
+    if tiles < NOISE_MIN_TILES or spread is None:
+        return 0.0, (
+            f"auto: 0, as only {tiles} tile(s) have an earlier probability within {NOISE_BAND:g} "
+            f"of the threshold (at least {NOISE_MIN_TILES} are needed to measure the noise)"
+        )
+    chosen = min(1.0, round(NOISE_Z * float(spread), 3))
+    return chosen, (
+        f"auto: {NOISE_Z:g} x the robust standard deviation ({float(spread):.3f}) of p_to - "
+        f"p_from over the {tiles} tiles whose earlier probability is within {NOISE_BAND:g} of "
+        "the threshold"
+    )
 
 
 def _totals(rows) -> dict:
@@ -186,13 +235,14 @@ def make_change(
     to_map: int,
     *,
     threshold: float = DEFAULT_THRESHOLD,
-    min_delta: float = DEFAULT_MIN_DELTA,
+    min_delta: float | str = DEFAULT_MIN_DELTA,
     zones: str | Path | None = None,
     zone_field: str | None = None,
     notify: locks.Notify | None = None,
 ) -> Change:
-    """Compute and record the change from map `from_map` to map `to_map`."""
-    check_options(threshold, min_delta)
+    """Compute and record the change from map `from_map` to map `to_map`; `min_delta` is a
+    number or "auto" (`choose_min_delta`)."""
+    min_delta = check_options(threshold, min_delta)
     if (zones is None) != (zone_field is None):
         raise AsmdbError("--zones and --zone-field go together: name the file and its field")
     zone_rows = read_zones(zones, zone_field) if zones is not None else None
@@ -203,11 +253,13 @@ def make_change(
         _check_maps(pg, from_map, to_map)
         _warn_if_backwards(pg, from_map, to_map, notify)
         locks.hold(pg, "write map", notify)
+        chosen, rule = choose_min_delta(pg, from_map, to_map, threshold, min_delta)
         params = {
             "from_map": from_map,
             "to_map": to_map,
             "threshold": threshold,
-            "min_delta": min_delta,
+            "min_delta": chosen,
+            "min_delta_rule": rule,
         }
         change_id, _ = pg.execute(load_sql("change/change_insert"), params).fetchone()
         name = f"change_tiles_{change_id:d}"
@@ -228,6 +280,9 @@ def make_change(
         classes = _totals(
             pg.execute(load_sql("change/change_class_totals"), {"change_id": change_id})
         )
+        held_back = pg.execute(
+            load_sql("change/change_held_back"), {"change_id": change_id, "threshold": threshold}
+        ).fetchone()[0]
         per_zone = None
         if zone_rows is not None:
             started = time.perf_counter()
@@ -239,6 +294,7 @@ def make_change(
                 "change_id": change_id,
                 "classes": Jsonb(classes),
                 "zones": Jsonb(per_zone) if per_zone is not None else None,
+                "held_back": held_back,
             },
         )
         change = get_change(pg, change_id)
@@ -255,8 +311,8 @@ def get_change(pg: psycopg.Connection, change_id: int | None = None) -> Change:
         if change_id is not None:
             raise NotFound(f"no change {change_id}; `asmdb change --from MAP --to MAP` makes one")
         raise NotFound("no change map yet; `asmdb change --from MAP --to MAP` makes one")
-    (cid, a, b, t, d, created, classes, zones, fa0, fa1, fb0, fb1) = row
-    return Change(cid, a, b, t, d, created, classes, zones, (fa0, fa1), (fb0, fb1))
+    (cid, a, b, t, d, created, classes, zones, fa0, fa1, fb0, fb1, rule, held_back) = row
+    return Change(cid, a, b, t, d, created, classes, zones, (fa0, fa1), (fb0, fb1), rule, held_back)
 
 
 def show_change(engine: Engine, change_id: int | None = None) -> Change:

@@ -22,6 +22,8 @@ def change_json(c) -> dict:
         "to_map": c.to_map,
         "threshold": c.threshold,
         "min_delta": c.min_delta,
+        "min_delta_rule": c.min_delta_rule,
+        "held_back": c.held_back,
         "classes": {
             name: {"tiles": c.classes[name]["tiles"], "km2": c.classes[name]["km2"]}
             for name in CLASSES
@@ -54,6 +56,8 @@ def print_change(c) -> None:
         f"({_period(c.to_period)}), threshold {c.threshold:g}, min delta {c.min_delta:g} "
         "-> asmdb.change_tiles, view asmdb.latest_change"
     )
+    if c.min_delta_rule:
+        print(f"min delta {c.min_delta_rule}; {c.held_back} tile(s) held back")
     print_table(class_rows(c.classes))
     if c.zones:
         print()
@@ -80,10 +84,12 @@ def change(
         float, typer.Option(help="Probability at or above which a tile is mapped as mining.")
     ] = DEFAULT_THRESHOLD,
     min_delta: Annotated[
-        float,
+        str,
         typer.Option(
             "--min-delta",
-            help="Smallest rise (new) or drop (gone) across the threshold that counts as change.",
+            help="Smallest rise (new) or drop (gone) across the threshold that counts as change: "
+            "a number from 0 to 1, or auto (from the noise of the two maps). A tile that crosses "
+            "by less keeps its earlier class (persistent or absent).",
         ),
     ] = DEFAULT_MIN_DELTA,
     zones: Annotated[
@@ -103,8 +109,11 @@ def change(
 
     Classes, with threshold t: new when p_from < t <= p_to (and the rise is at least
     --min-delta); gone when p_to < t <= p_from (and the drop is at least --min-delta);
-    persistent when both are at or above t; absent when both are below; no_data when a tile is
-    missing from either map. Areas are on the WGS 84 ellipsoid.
+    persistent when p_from is at or above t otherwise; absent when it is below otherwise;
+    no_data when a tile is missing from either map. --min-delta auto (the default) is 1.96 times
+    the robust spread of p_to - p_from over the tiles whose p_from is within 0.25 of t: a
+    crossing smaller than that is as likely noise. --min-delta 0 counts every crossing. Areas
+    are on the WGS 84 ellipsoid.
     """
     from asm_db.change.compute import make_change
 

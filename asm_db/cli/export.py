@@ -49,3 +49,26 @@ def export_change_command(
 
     result = export_change(create_engine(database_url), out, change_id)
     print(f"{result.path}: change {result.change_id}, {result.rows} tiles, style {result.style}")
+
+
+@app.command("zones")
+def export_zones_command(
+    out: Annotated[Path, typer.Argument(help="OUT.csv.")],
+    change_id: Annotated[
+        int | None,
+        typer.Option(
+            "--change", help="Change whose zones to export (default: the newest with zones)."
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write a change's estimates by zone (from `asmdb review estimate --zones`) to CSV, one row
+    per zone and class: zone, class, area_km2, low, high (the 95% interval; empty where the
+    zone has too few reviews), mapped_km2, reviewed."""
+    from asm_db.publish.export import export_zones
+
+    result = export_zones(create_engine(database_url), out, change_id)
+    print(
+        f"{result.path}: change {result.change_id}, {result.zones} zones, {result.rows} rows "
+        "(zone x class)"
+    )

@@ -1,6 +1,7 @@
 """`asmdb export predictions`: a probability map as a file for people without database
 access, styled as in the database (GeoPackage: style embedded; GeoParquet: a .qml beside it,
-which QGIS applies when it opens the file)."""
+which QGIS applies when it opens the file); `asmdb export change` the same for a change map;
+`asmdb export zones` a change's estimates by zone as CSV."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
-from asm_db.errors import AsmdbError
+from asm_db.errors import AsmdbError, NotFound
 from asm_db.maps.registry import resolve_map
 from asm_db.publish import qml
 from asm_db.publish.files import check_target, replacing, write_styled_gpkg
@@ -108,3 +109,54 @@ def export_change(engine: Engine, out: str | Path, change_id: int | None = None)
         )
     style_place = _write_styled(frame, out, CHANGE_LAYER, qml.change_qml(), "change in mapped ASM")
     return ChangeExport(out, change.change_id, len(frame), style_place)
+
+
+ZONE_COLUMNS = ("zone", "class", "area_km2", "low", "high", "mapped_km2", "reviewed")
+
+
+@dataclass(frozen=True)
+class ZonesExport:
+    path: Path
+    change_id: int
+    zones: int
+    rows: int
+
+
+def export_zones(engine: Engine, out: str | Path, change_id: int | None = None) -> ZonesExport:
+    """Write a change's estimates by zone (`asmdb review estimate --zones`; default: the newest
+    change that has them) to OUT.csv, one row per zone and class: zone, class, area_km2, low,
+    high (empty with too few reviews), mapped_km2, reviewed. Written beside the target and
+    renamed into place."""
+    import csv
+
+    from asm_db.change.classes import sql_params
+    from asm_db.change.compute import get_change
+
+    out = Path(out)
+    if out.suffix.lower() != ".csv":
+        raise AsmdbError(f"{out}: unknown format; the file name must end in .csv")
+    check_target(out)
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        if change_id is None:
+            change_id = pg.execute(load_sql("publish/zones_newest_change")).fetchone()[0]
+            if change_id is None:
+                raise NotFound(
+                    "no change has zone estimates yet; `asmdb review estimate --change ID "
+                    "--zones FILE --zone-field NAME` makes them"
+                )
+        change_id = get_change(pg, change_id).change_id  # NotFound, naming it, when there is none
+        rows = pg.execute(
+            load_sql("publish/zones_for_export"), {"change_id": change_id, **sql_params()}
+        ).fetchall()
+    if not rows:
+        raise NotFound(
+            f"change {change_id} has no zone estimates; `asmdb review estimate --change "
+            f"{change_id} --zones FILE --zone-field NAME` makes them"
+        )
+    with replacing(out) as partial, partial.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(ZONE_COLUMNS)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return ZonesExport(out, change_id, len({r[0] for r in rows}), len(rows))

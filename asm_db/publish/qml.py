@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from asm_db.change.classes import CHANGE_CLASSES
+from asm_db.change.classes import CHANGE_CLASSES, ZONE_ATTRIBUTE, ZONE_NO_ESTIMATE, zone_ranges
 from asm_db.probability_classes import CLASSES, ProbabilityClass
 
 # Label categories are the value of this expression (see `label_categories`).
@@ -344,4 +344,46 @@ def change_qml() -> str:
     _fill(source, "0", "150,150,150,255")
     ET.SubElement(renderer, "rotation")
     ET.SubElement(renderer, "sizescale")
+    return _document(renderer, "2")
+
+
+def zones_qml() -> str:
+    """Change by zone: a choropleth of the estimated km2 of new mining in the fixed classes of
+    `asm_db.change.classes` (as the web page draws it), grey where a zone has too few reviews
+    for an estimate, outlined."""
+    renderer = ET.Element(
+        "renderer-v2",
+        type="RuleRenderer",
+        symbollevels="0",
+        enableorderby="0",
+        forceraster="0",
+    )
+    rules = ET.SubElement(renderer, "rules", key="zones")
+    symbols = ET.SubElement(renderer, "symbols")
+    ranges = [
+        (
+            f'"{ZONE_ATTRIBUTE}" >= {lower:g}'
+            + (f' AND "{ZONE_ATTRIBUTE}" < {upper:g}' if upper else ""),
+            color,
+            label,
+        )
+        for lower, upper, color, label in zone_ranges()
+    ]
+    ranges.append((f'"{ZONE_ATTRIBUTE}" IS NULL', ZONE_NO_ESTIMATE, "too few reviews"))
+    for i, (expression, color, label) in enumerate(ranges):
+        ET.SubElement(rules, "rule", key=f"zone{i}", symbol=str(i), filter=expression, label=label)
+        _symbol(
+            symbols,
+            str(i),
+            "fill",
+            "SimpleFill",
+            {
+                "color": _rgba(color, 0.7),
+                "style": "solid",
+                "outline_style": "solid",
+                "outline_color": "50,50,50,255",
+                "outline_width": "0.3",
+                "outline_width_unit": "MM",
+            },
+        )
     return _document(renderer, "2")

@@ -37,6 +37,7 @@ def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
     styles = {
         "probability": qml.probability_qml,
         "change": qml.change_qml,
+        "zones": qml.zones_qml,
         "labels": lambda: qml.labels_qml(categories),
         "tiles": qml.tiles_qml,
         "review": qml.review_qml,

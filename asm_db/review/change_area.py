@@ -107,7 +107,7 @@ def estimate_change(
 ) -> dict:
     """Estimate from a change's reviewed sample (default: the newest change), store it with the
     change (`asmdb.changes.area_estimate`), and return it; with `zones` and `zone_field`, also
-    per zone (asm_db.review.change_zones).
+    per zone, the zones kept with the change (asm_db.review.change_zones).
 
     With `sample_of`, the sample reviewed is that other change's (of the same two periods: its
     answers are the truth of those periods), and its strata, that change's classes, differ from
@@ -199,9 +199,10 @@ def estimate_change(
         if sample_of is not None:
             estimate["sample_of"] = strata_id
         if zone_rows is not None:
-            from asm_db.review.change_zones import zone_estimates
+            from asm_db.review.change_zones import store_zone_estimates, zone_estimates
 
             estimate["zones"] = zone_estimates(pg, change_id, zone_rows)
+            store_zone_estimates(pg, change_id, estimate["zones"])
         pg.execute(
             load_sql("review/change_estimate_save"),
             {"change_id": change_id, "estimate": Jsonb(estimate)},

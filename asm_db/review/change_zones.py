@@ -10,6 +10,10 @@ all of the stratum's reviewed tiles (zero outside the zone). The interval is nor
 [0, the zone's mapped area]. A stratum whose sample found none of a class in the zone still
 counts as uncertain about it (its spread is that of one tile of the class in its sample). A zone with fewer than `MIN_ZONE_REVIEWS` reviewed tiles gets no
 interval (it says how many it has) rather than one that cannot be defended.
+
+`store_zone_estimates` keeps the zones (their outlines and estimates) with the change, in
+`asmdb.change_zones` and `asmdb.change_zone_estimates`: the view `asmdb.zone_estimates` and
+`asmdb export zones` read them.
 """
 
 from __future__ import annotations
@@ -83,3 +87,37 @@ def _domain_total(strata, sample, zone: str, k: str, zone_area: float) -> dict:
         "high": min(zone_area, value + Z95 * se) if zone_area > 0 else value + Z95 * se,
         "se": se,
     }
+
+
+def store_zone_estimates(pg: psycopg.Connection, change_id: int, estimates: list[dict]) -> None:
+    """Keep the zones staged for `zone_estimates` and their estimates with the change, in place
+    of any it had; in the caller's transaction."""
+    pg.execute(load_sql("review/change_zones_delete"), {"change_id": change_id})
+    ids = dict(
+        pg.execute(
+            load_sql("review/change_zones_insert"),
+            {
+                "change_id": change_id,
+                "zones": [z["zone"] for z in estimates],
+                "reviewed": [z["reviewed"] for z in estimates],
+                "notes": [z.get("note") for z in estimates],
+            },
+        ).fetchall()
+    )
+    rows = []
+    for z in estimates:
+        for k in SAMPLED_CLASSES:
+            estimated = (z["estimated"] or {}).get(k) or {}
+            rows.append(
+                {
+                    "zone_id": ids[z["zone"]],
+                    "class": k,
+                    "mapped_km2": z["mapped"][k]["km2"],
+                    "mapped_tiles": z["mapped"][k]["tiles"],
+                    "area_km2": estimated.get("value"),
+                    "low": estimated.get("low"),
+                    "high": estimated.get("high"),
+                }
+            )
+    with pg.cursor() as cur:
+        cur.executemany(load_sql("review/change_zone_estimates_insert"), rows)

@@ -263,6 +263,58 @@ function showChange(map, event) {
   new maplibregl.Popup().setLngLat(event.lngLat).setDOMContent(box).addTo(map);
 }
 
+// Areas as people read them: whole km2 from 10 up, one decimal below.
+function km2(v) {
+  const n = Number(v);
+  return n >= 10 ? String(Math.round(n)) : n.toFixed(1);
+}
+
+// The zones of the change by zone at a click (zones may nest, as concessions in districts do):
+// per zone and class the estimated area with its 95% interval beside the area the map shows,
+// or, with too few reviews, that there is no interval and why.
+function showZone(map, event) {
+  const box = element("div", undefined, { class: "popup zone-popup" });
+  const seen = new Set();
+  for (const feature of event.features) {
+    const p = feature.properties;
+    if (seen.has(p.zone_id)) continue;  // a zone cut across vector tiles comes in pieces
+    seen.add(p.zone_id);
+    box.append(zoneSection(p));
+  }
+  new maplibregl.Popup({ maxWidth: "360px" }).setLngLat(event.lngLat).setDOMContent(box).addTo(map);
+}
+
+function zoneSection(p) {
+  const year = (d) => (d ? String(d).slice(0, 4) : "?");
+  const when = `${year(p.period_from)} -> ${year(p.period_to)}`;
+  const estimated = typeof p.new_km2 === "number";
+  const section = element("div", undefined, { class: "zone" });
+  const mapped = km2(p.new_mapped_km2);
+  const headline = estimated
+    ? `new mining ${when} in ${p.zone}: ${km2(p.new_km2)} km2, 95% ` +
+      `${km2(p.new_low)}-${km2(p.new_high)} km2; the map shows ${mapped}`
+    : `new mining ${when} in ${p.zone}: the map shows ${mapped} km2`;
+  section.append(element("p", headline, { class: "zone-headline" }));
+  if (!estimated) {
+    section.append(element("p", `No interval: ${text(p.note || "too few reviewed sample tiles")}.`, { class: "hint" }));
+  }
+  const table = element("table");
+  const head = element("tr");
+  head.append(element("th", "class"), element("th", estimated ? "estimated km2 (95%)" : "estimated"), element("th", "map km2"));
+  table.append(head);
+  for (const c of state.config.change_classes) {
+    if (p[`${c.name}_mapped_km2`] === undefined) continue;
+    const tr = element("tr");
+    const value = estimated
+      ? `${km2(p[`${c.name}_km2`])} (${km2(p[`${c.name}_low`])}-${km2(p[`${c.name}_high`])})`
+      : "too few reviews";
+    tr.append(element("td", c.description), element("td", value), element("td", km2(p[`${c.name}_mapped_km2`])));
+    table.append(tr);
+  }
+  section.append(table, element("p", `${text(p.reviewed)} reviewed sample tiles in the zone`, { class: "hint" }));
+  return section;
+}
+
 async function showPopup(map, event) {
   const feature = event.features[0];
   const tileId = feature.properties.tile_id;
@@ -464,6 +516,8 @@ async function main() {
         map.on("mouseleave", def.id, () => { map.getCanvas().style.cursor = ""; });
       } else if (def.popup === "change") {
         map.on("click", def.id, (event) => showChange(map, event));
+      } else if (def.popup === "zone") {
+        map.on("click", def.id, (event) => showZone(map, event));
       }
     }
     $("similar-clear").onclick = () => {

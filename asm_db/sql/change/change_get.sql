@@ -1,6 +1,7 @@
 -- One change (by id, or the newest) with its maps' periods.
 SELECT c.change_id, c.from_map, c.to_map, c.threshold, c.min_delta, c.created_at, c.classes,
-       c.zones, fa.period_start, fa.period_end, fb.period_start, fb.period_end
+       c.zones, fa.period_start, fa.period_end, fb.period_start, fb.period_end,
+       c.min_delta_rule, c.held_back
 FROM asmdb.changes AS c
 JOIN asmdb.maps AS ma ON ma.map_id = c.from_map
 JOIN asmdb.feature_sets AS fa ON fa.feature_set_id = ma.feature_set_id
