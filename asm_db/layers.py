@@ -23,7 +23,7 @@ WEB_KINDS = ("fill", "line", "circle")
 # zone's estimates.
 POPUPS = ("tile", "change", "zone")
 # What the QGIS style of a layer is (a function of `asm_db.publish.qml` each).
-STYLES = ("probability", "change", "zones", "labels", "tiles", "review", "similar")
+STYLES = ("probability", "blocks", "change", "zones", "labels", "tiles", "review", "similar")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class WebLayer:
     paint: dict  # MapLibre paint properties
     hidden: bool = False  # unchecked when the page opens
     overviews: str | None = None  # collection drawn at country zooms instead (its blocks)
+    overview_paint: dict | None = None  # how its blocks are drawn (a fill)
     by_period: bool = False  # shows the period chosen on the slider
     popup: str | None = None  # one of POPUPS
     reload_after_review: bool = False  # a review answer changes its tiles
@@ -45,6 +46,8 @@ class WebLayer:
             raise ValueError(f"web layer {self.id}: kind {self.kind!r} is not one of {WEB_KINDS}")
         if self.popup is not None and self.popup not in POPUPS:
             raise ValueError(f"web layer {self.id}: popup {self.popup!r} is not one of {POPUPS}")
+        if (self.overviews is None) != (self.overview_paint is None):
+            raise ValueError(f"web layer {self.id}: overviews and overview_paint go together")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,36 @@ def probability_paint() -> dict:
     return {"fill-color": probability_classes.maplibre_step(), "fill-opacity": 0.85}
 
 
+# A block of tiles (the country zooms) is drawn in the class of its tiles' mean probability: the
+# probabilities are calibrated, so that is the share of its tiles expected to be mining. Its
+# highest probability made a district of a few hot tiles look mined wall to wall. A block that
+# holds a tile of the top class is outlined in that class's colour, so the hottest tiles stay
+# findable. The QGIS style of the blocks (`asm_db.publish.qml.blocks_qml`) follows this rule.
+BLOCK_COLOR_PROPERTY = "probability_mean"
+BLOCK_HOT_PROPERTY = "probability"  # the block's highest tile probability
+HOT_TILE_PROBABILITY = probability_classes.CLASSES[-1].lower
+HOT_TILE_COLOR = probability_classes.CLASSES[-1].color
+BLOCKS_LEGEND = "blocks of tiles in the class of their mean probability"
+HOT_BLOCKS_LEGEND = f"outlined: a block holding a tile of {HOT_TILE_PROBABILITY:.1f} or more"
+
+
+def blocks_paint() -> dict:
+    """Blocks of tiles coloured by the class of their mean probability."""
+    return {
+        "fill-color": probability_classes.maplibre_step(BLOCK_COLOR_PROPERTY),
+        "fill-opacity": 0.85,
+    }
+
+
+def hot_blocks_outline() -> dict:
+    """The outline (a MapLibre line layer's filter and paint) of the blocks that hold a tile of
+    the top class, drawn just inside the block."""
+    return {
+        "filter": [">=", ["get", BLOCK_HOT_PROPERTY], HOT_TILE_PROBABILITY],
+        "paint": {"line-color": HOT_TILE_COLOR, "line-width": 2, "line-offset": 1},
+    }
+
+
 def change_paint() -> dict:
     """Tiles coloured by change class (absent is not drawn)."""
     return {"fill-color": change_classes.maplibre_color(), "fill-opacity": 0.8}
@@ -131,7 +164,10 @@ def labels_paint() -> dict:
 
 
 PROBABILITY = "calibrated probability of ASM, fixed classes"
-BLOCKS = "highest probability of ASM in each block, fixed classes"
+BLOCKS = (
+    "mean probability of ASM in each block, fixed classes; "
+    f"outlined where a tile reaches {HOT_TILE_PROBABILITY:.1f}"
+)
 CHANGE = "change in mapped ASM between two maps"
 ZONES = "change by zone: estimated km2 of new mining with 95% intervals"
 ZONE_PROPERTIES = (
@@ -170,6 +206,7 @@ LAYERS = (
             "fill",
             probability_paint(),
             overviews="asmdb.latest_overviews",
+            overview_paint=blocks_paint(),
             popup="tile",
         ),
     ),
@@ -177,7 +214,7 @@ LAYERS = (
         "latest_overviews",
         "overview_id",
         "Polygon",
-        "probability",
+        "blocks",
         BLOCKS,
         served=True,
         public=True,
@@ -211,6 +248,7 @@ LAYERS = (
             probability_paint(),
             hidden=True,
             overviews="asmdb.overviews_by_period",
+            overview_paint=blocks_paint(),
             by_period=True,
             popup="tile",
         ),
@@ -219,8 +257,8 @@ LAYERS = (
         "overviews_by_period",
         "overview_id",
         "Polygon",
-        "probability",
-        "highest probability of ASM in each block per period, fixed classes",
+        "blocks",
+        f"{BLOCKS}, per period",
         served=True,
         public=True,
         tile_cached=True,
@@ -291,7 +329,7 @@ LAYERS = (
         served=True,
     ),
     Layer("predictions", "tile_id", "Polygon", "probability", PROBABILITY),
-    Layer("map_overviews", "overview_id", "Polygon", "probability", BLOCKS),
+    Layer("map_overviews", "overview_id", "Polygon", "blocks", BLOCKS),
     Layer("change_tiles", "tile_id", "Polygon", "change", CHANGE),
     Layer(
         "tiles",
@@ -342,6 +380,8 @@ def web_config(layer: Layer) -> dict:
         "properties": list(layer.tile_properties),
         "hidden": web.hidden,
         "overviews": web.overviews,
+        "overview_paint": web.overview_paint,
+        "overview_outline": hot_blocks_outline() if web.overviews else None,
         "by_period": web.by_period,
         "popup": web.popup,
         "reload_after_review": web.reload_after_review,

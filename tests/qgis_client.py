@@ -28,6 +28,7 @@ from qgis.core import (  # noqa: E402
     QgsMapSettings,
     QgsProject,
     QgsRectangle,
+    QgsSymbolLayer,
     QgsVectorDataProvider,
     QgsVectorLayer,
     QgsVectorLayerTemporalContext,
@@ -63,6 +64,23 @@ def describe(layer):
         out["range_colors"] = [r.symbol().color().name() for r in renderer.ranges()]
         out["outline_styles"] = [
             r.symbol().symbolLayer(0).properties().get("outline_style") for r in renderer.ranges()
+        ]
+        # Symbol layers drawn only where an expression holds (their data-defined "enabled").
+        ranges = renderer.ranges()  # kept: the symbols live as long as the ranges
+        out["conditional_layers"] = [
+            [
+                [
+                    symbol_layer.properties().get("outline_color"),
+                    symbol_layer.dataDefinedProperties()
+                    .property(QgsSymbolLayer.PropertyLayerEnabled)
+                    .expressionString(),
+                ]
+                for symbol_layer in r.symbol().symbolLayers()
+                if symbol_layer.dataDefinedProperties()
+                .property(QgsSymbolLayer.PropertyLayerEnabled)
+                .isActive()
+            ]
+            for r in ranges
         ]
     if renderer and renderer.type() == "categorizedSymbol":
         out["class_attribute"] = renderer.classAttribute()

@@ -62,3 +62,27 @@ def test_a_layer_of_an_unknown_kind_or_style_is_refused():
         layers.Layer("x", "x_id", "Polygon", "sparkles", "")
     with pytest.raises(ValueError, match="public"):
         layers.Layer("x", "x_id", "Polygon", "tiles", "", public=True)
+
+
+def test_the_page_and_qgis_colour_blocks_by_their_mean_and_outline_those_with_a_hot_tile(pg):
+    """A block of tiles is drawn in the class of its mean probability, never of its highest
+    (one hot tile would colour the whole block); a block holding a top-class tile is outlined.
+    The page's paint and the overview layers' QGIS style say the same."""
+    from asm_db.publish import qml, styles
+
+    hot = [">=", ["get", "probability"], 0.8]
+    for layer in layers.drawn():
+        if not layer.web.overviews:
+            continue
+        config = layers.web_config(layer)
+        assert config["overview_paint"]["fill-color"][:2] == ["step", ["get", "probability_mean"]]
+        assert config["overview_outline"]["filter"] == hot
+        blocks = layers.BY_COLLECTION[layer.web.overviews]
+        assert {"probability_mean", "probability"} <= set(blocks.tile_properties)
+    documents = {s.table: s.qml for s in styles.layer_styles(pg)}
+    for table in ("latest_overviews", "overviews_by_period", "map_overviews"):
+        renderer = qml.renderer_element(documents[table])
+        assert renderer.get("attr") == "probability_mean", table
+        enabled = [e.get("value") for e in renderer.iter("Option") if e.get("name") == "expression"]
+        assert enabled and set(enabled) == {'"probability" >= 0.8'}, table
+    assert qml.renderer_element(documents["latest_predictions"]).get("attr") == "probability"

@@ -131,6 +131,11 @@ def world(loaded_template, sample, tmp_path_factory):
                         },
                         {"name": "tiles", "uri": f'{source} table="asmdb"."tiles" (geom)'},
                         {
+                            "name": "latest_overviews",
+                            "uri": f"{source} key='overview_id' "
+                            'table="asmdb"."latest_overviews" (geom)',
+                        },
+                        {
                             "name": "similar_tiles",
                             "uri": f'{source} table="asmdb"."similar_tiles" (geom)',
                         },
@@ -191,6 +196,23 @@ def test_probability_layer_is_valid_complete_and_styled_by_default(world):
     assert bounds == pytest.approx(expected)
     assert layer["range_colors"][0] == "#440154" and layer["range_colors"][-1] == "#fde725"
     assert set(layer["outline_styles"]) == {"no"}
+
+
+@pytest.mark.qgis
+def test_overview_blocks_are_coloured_by_their_mean_and_outlined_where_a_tile_is_hot(world):
+    """The blocks of tiles open in QGIS as the web page draws them: in the class of their mean
+    probability (one hot tile does not colour its block), outlined in the top class's colour
+    where a tile reaches 0.8."""
+    layer = world["layers"]["latest_overviews"]
+    assert layer["valid"], world["seen"]["messages"]
+    assert layer["feature_count"] > 0
+    assert layer["renderer"] == "graduatedSymbol"
+    assert layer["class_attribute"] == "probability_mean"
+    bounds = [b for r in layer["ranges"] for b in r]
+    assert bounds[::2] == pytest.approx(list(PROBABILITY_BREAKS[:-1]))
+    assert layer["conditional_layers"] == [
+        [["253,231,37,255", '"probability" >= 0.8']] for _ in layer["ranges"]
+    ]
 
 
 @pytest.mark.qgis

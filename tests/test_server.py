@@ -234,6 +234,22 @@ def test_a_low_zoom_tile_of_the_overview_holds_its_blocks_as_the_page_asks(site,
     assert len(features) * level.cells**2 >= tiles > len(features)
 
 
+def test_the_config_colours_overview_blocks_by_their_mean_probability(site, pg):
+    """/api/config gives the page the blocks' paint: the class of their mean probability, and an
+    outline on blocks holding a tile of 0.8 or more; the blocks' tiles carry both values."""
+    config = client(site).get("/api/config").json()
+    drawn = {x["id"]: x for x in config["layers"]}
+    for layer_id in ("predictions", "periods"):
+        offered = drawn[layer_id]
+        assert offered["overview_paint"]["fill-color"][:2] == ["step", ["get", "probability_mean"]]
+        assert offered["paint"]["fill-color"][:2] == ["step", ["get", "probability"]]
+        assert offered["overview_outline"]["filter"] == [">=", ["get", "probability"], 0.8]
+        properties = config["collections"][offered["overviews"]]["properties"]
+        assert {"probability_mean", "probability"} <= set(properties)
+    assert "mean probability" in config["blocks_legend"]["fill"]
+    assert "0.8 or more" in config["blocks_legend"]["outline"]
+
+
 def test_anonymous_sees_map_layers_only(site):
     c = client(site)
     for collection in PRIVATE:

@@ -226,8 +226,8 @@ def test_a_reviewer_confirms_in_the_browser(browser, site, pg):
 
 def test_country_zooms_draw_the_overview_blocks_not_every_tile(browser, site, pg):
     """Below zoom 11 the page asks for `asmdb.latest_overviews` with one block size per zoom,
-    never for the full-resolution tiles, and each block has the class colour of its highest
-    tile probability."""
+    never for the full-resolution tiles, and each block has the class colour of its tiles' mean
+    probability."""
     from asm_db.maps.overviews import level_for_zoom
 
     page = open_map(browser, site)
@@ -245,7 +245,7 @@ def test_country_zooms_draw_the_overview_blocks_not_every_tile(browser, site, pg
     assert overview and all(f"cells%3D{cells}" in u for u in overview), overview
     assert not [u for u in requested if "asmdb.latest_predictions" in u]
     blocks = pg.execute(
-        "SELECT probability, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) "
+        "SELECT probability_mean, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) "
         "FROM asmdb.latest_overviews WHERE cells = %s",
         (cells,),
     ).fetchall()
@@ -253,6 +253,51 @@ def test_country_zooms_draw_the_overview_blocks_not_every_tile(browser, site, pg
     for probability, x, y in blocks:
         px, py = screen_position(page, x, y)
         assert close(pixel(page, px, py), expected_rgb(probability)), (probability, x, y)
+    assert page.errors == []
+    page.close()
+
+
+def test_a_block_with_one_hot_tile_among_cold_ones_is_not_drawn_in_the_top_class(browser, site, pg):
+    """A block holding a tile of 0.8 or more among colder ones is drawn in the class of its
+    mean probability, not in the top class, and outlined in the top class's colour; the legend
+    says how blocks are drawn, and a click on the block tells its highest probability."""
+    from asm_db.maps.overviews import LEVELS
+    from asm_db.probability_classes import CLASSES
+
+    hot = CLASSES[-1]
+    # The block with the fewest hot tiles (then the fewest mapped, then the coldest mean).
+    found = pg.execute(
+        "SELECT o.cells, o.probability, o.probability_mean, ST_XMin(o.geom), "
+        "ST_X(ST_Centroid(o.geom)), ST_Y(ST_Centroid(o.geom)), t.hot, o.tiles "
+        "FROM asmdb.latest_overviews AS o CROSS JOIN LATERAL ("
+        "  SELECT count(*) FILTER (WHERE p.probability >= %(hot)s) AS hot "
+        "  FROM asmdb.latest_predictions AS p WHERE ST_Within(ST_Centroid(p.geom), o.geom)) AS t "
+        "WHERE o.probability >= %(hot)s AND o.probability_mean < %(hot)s "
+        "ORDER BY t.hot, o.tiles_at_least_half, o.probability_mean LIMIT 1",
+        {"hot": hot.lower},
+    ).fetchone()
+    assert found, "the sample map has no block with a hot tile among colder ones"
+    cells, highest, mean, west, lon, lat, hot_tiles, tiles = found
+    assert hot_tiles < tiles and expected_rgb(mean) != expected_rgb(highest)
+    zoom = next(lv.maxzoom - 1 for lv in LEVELS if lv.cells == cells)
+    page = open_map(browser, site)
+    legend = page.locator("#legend-blocks").inner_text()
+    assert "blocks of tiles in the class of their mean probability" in legend
+    assert "outlined: a block holding a tile of 0.8 or more" in legend
+    page.evaluate(f"window.asmdbMap.jumpTo({{center: [{lon}, {lat}], zoom: {zoom}}})")
+    settle(page)
+    x, y = screen_position(page, lon, lat)
+    shown = pixel(page, x, y)
+    assert close(shown, expected_rgb(mean)), (found, shown)
+    assert not close(shown, expected_rgb(highest)), (found, shown)
+    # The outline, just inside the block's west edge, in the top class's colour.
+    edge, _ = screen_position(page, west, lat)
+    inside = [pixel(page, edge + dx, y) for dx in (0.5, 1, 1.5, 2)]
+    assert any(close(c, hot.rgb, 40) for c in inside), (found, inside)
+    page.mouse.click(x, y)
+    wait_for(page, "document.querySelector('.maplibregl-popup table') !== null")
+    popup = page.locator(".maplibregl-popup .popup").inner_text()
+    assert f"{highest:.3f}" in popup and f"{mean:.3f}" in popup, popup
     assert page.errors == []
     page.close()
 

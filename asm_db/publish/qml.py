@@ -59,7 +59,7 @@ def _symbol(parent: ET.Element, name: str, kind: str, layer_class: str, props: d
     _options(layer, props)
 
 
-def _fill(parent: ET.Element, name: str, color: str) -> None:
+def _fill(parent: ET.Element, name: str, color: str, outline: Outline | None = None) -> None:
     _symbol(
         parent,
         name,
@@ -67,6 +67,45 @@ def _fill(parent: ET.Element, name: str, color: str) -> None:
         "SimpleFill",
         {"color": color, "style": "solid", "outline_style": "no", "outline_color": color},
     )
+    if outline is not None:
+        _outline_layer(parent.findall("symbol")[-1], outline)
+
+
+@dataclass(frozen=True)
+class Outline:
+    """An outline drawn only on the features `when` (a QGIS expression) holds for."""
+
+    when: str
+    color: str  # "#rrggbb"
+    width: float = 0.5  # millimetres
+
+
+def _outline_layer(symbol: ET.Element, outline: Outline) -> None:
+    """A second symbol layer: an outline with no fill, enabled by the expression (QGIS's
+    data-defined "enabled" property of a symbol layer)."""
+    layer = ET.SubElement(
+        symbol, "layer", {"class": "SimpleFill", "enabled": "1", "locked": "0", "pass": "0"}
+    )
+    _options(
+        layer,
+        {
+            "style": "no",
+            "color": "0,0,0,0",
+            "outline_style": "solid",
+            "outline_color": _rgba(outline.color),
+            "outline_width": f"{outline.width:g}",
+            "outline_width_unit": "MM",
+        },
+    )
+    defined = ET.SubElement(layer, "data_defined_properties")
+    collection = ET.SubElement(defined, "Option", type="Map")
+    ET.SubElement(collection, "Option", type="QString", name="name", value="")
+    properties = ET.SubElement(collection, "Option", type="Map", name="properties")
+    enabled = ET.SubElement(properties, "Option", type="Map", name="enabled")
+    ET.SubElement(enabled, "Option", type="bool", name="active", value="true")
+    ET.SubElement(enabled, "Option", type="QString", name="expression", value=outline.when)
+    ET.SubElement(enabled, "Option", type="int", name="type", value="3")  # an expression
+    ET.SubElement(collection, "Option", type="QString", name="type", value="collection")
 
 
 def _marker(parent: ET.Element, name: str, color: str, size: float = 2.4) -> None:
@@ -106,10 +145,12 @@ def renderer_element(qml: str) -> ET.Element:
 
 
 def probability_qml(
-    attribute: str = "probability", classes: Sequence[ProbabilityClass] = CLASSES
+    attribute: str = "probability",
+    classes: Sequence[ProbabilityClass] = CLASSES,
+    outline: Outline | None = None,
 ) -> str:
     """Graduated fill on the calibrated probability: the fixed classes of
-    `asm_db.probability_classes` in their colours, no outlines."""
+    `asm_db.probability_classes` in their colours, no outlines (but `outline`, where given)."""
     renderer = ET.Element(
         "renderer-v2",
         type="graduatedSymbol",
@@ -132,7 +173,7 @@ def probability_qml(
             label=c.label,
             render="true",
         )
-        _fill(symbols, str(i), colors[i])
+        _fill(symbols, str(i), colors[i], outline)
     source = ET.SubElement(renderer, "source-symbol")
     _fill(source, "0", colors[0])
     # The ramp QGIS offers when a user reclassifies: the classes' colours, evenly spaced.
@@ -156,6 +197,14 @@ def probability_qml(
     ET.SubElement(renderer, "rotation")
     ET.SubElement(renderer, "sizescale")
     return _document(renderer, "2")
+
+
+def blocks_qml(attribute: str, hot_attribute: str, hot_probability: float, hot_color: str) -> str:
+    """Blocks of tiles (the overview layers) in the class of `attribute` (their mean
+    probability), outlined in `hot_color` where `hot_attribute` (their highest tile probability)
+    reaches `hot_probability`: the web page's rule (`asm_db.layers`)."""
+    when = f'"{hot_attribute}" >= {hot_probability:g}'
+    return probability_qml(attribute, outline=Outline(when, hot_color))
 
 
 def label_categories(values: Iterable[tuple[int, str | None]]) -> list[Category]:

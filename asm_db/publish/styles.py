@@ -36,6 +36,12 @@ def layer_styles(pg: psycopg.Connection) -> list[LayerStyle]:
     categories = qml.label_categories(pg.execute(load_sql("publish/label_style_values")).fetchall())
     styles = {
         "probability": qml.probability_qml,
+        "blocks": lambda: qml.blocks_qml(
+            layers.BLOCK_COLOR_PROPERTY,
+            layers.BLOCK_HOT_PROPERTY,
+            layers.HOT_TILE_PROBABILITY,
+            layers.HOT_TILE_COLOR,
+        ),
         "change": qml.change_qml,
         "zones": qml.zones_qml,
         "labels": lambda: qml.labels_qml(categories),

@@ -96,6 +96,13 @@ def config(request: Request) -> dict:
         # Zooms below this one draw asmdb.latest_overviews, one block size per zoom range.
         "overviews": [vars(level) for level in LEVELS],
         "full_resolution_zoom": FULL_RESOLUTION_ZOOM,
+        # What the legend says of them (their colour and outline: each layer's overview_paint
+        # and overview_outline).
+        "blocks_legend": {
+            "fill": f"Below zoom {FULL_RESOLUTION_ZOOM}: {layers.BLOCKS_LEGEND}",
+            "outline": layers.HOT_BLOCKS_LEGEND,
+            "outline_color": layers.HOT_TILE_COLOR,
+        },
         "maplibre": request.app.state.maplibre_ready,
         "session": _session_info(current_session(request), request),
     }

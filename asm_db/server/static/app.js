@@ -62,6 +62,16 @@ function drawLegend(cfg) {
     row.append(swatch, element("span", cls.label));
     box.append(row);
   }
+  // The blocks of the country zooms: what their colour says, and what their outline marks.
+  const blocks = $("legend-blocks");
+  blocks.textContent = "";
+  if (!cfg.blocks_legend || !cfg.layers.some((def) => def.overviews)) return;
+  blocks.append(element("p", cfg.blocks_legend.fill, { class: "legend-note" }));
+  const row = element("div", undefined, { class: "legend-row" });
+  const swatch = element("span", undefined, { class: "swatch outline" });
+  swatch.style.borderColor = cfg.blocks_legend.outline_color;
+  row.append(swatch, element("span", cfg.blocks_legend.outline));
+  blocks.append(row);
 }
 
 // A layer by period shows the period chosen on the slider (its promoted map), through the
@@ -86,6 +96,7 @@ function addVectorSource(map, def, id, collection, filter, options) {
 // hundred blocks); from cfg.full_resolution_zoom on, the map's own tiles.
 function addOverviewLayers(map, cfg, def, info) {
   const ids = [];
+  const fills = [];
   for (const level of cfg.overviews) {
     const id = `${def.id}-overview-${level.cells}`;
     addVectorSource(map, def, id, def.overviews, `cells=${level.cells}`, {
@@ -93,14 +104,26 @@ function addOverviewLayers(map, cfg, def, info) {
       maxzoom: level.maxzoom - 1,
       bounds: info.bounds || undefined,
     });
-    map.addLayer(Object.assign({ id, source: id, "source-layer": "default" }, layerSpec(def), {
-      minzoom: level.minzoom,
-      maxzoom: level.maxzoom,
-      layout: { visibility: def.hidden ? "none" : "visible" },
+    const zooms = { minzoom: level.minzoom, maxzoom: level.maxzoom };
+    const layout = { visibility: def.hidden ? "none" : "visible" };
+    map.addLayer(Object.assign({ id, source: id, "source-layer": "default", type: "fill" }, zooms, {
+      paint: def.overview_paint,
+      layout,
     }));
     ids.push(id);
+    fills.push(id);
+    // Blocks holding a tile of the top class, outlined (their fill is their mean's class).
+    if (def.overview_outline) {
+      const outline = `${id}-hot`;
+      map.addLayer(Object.assign({ id: outline, source: id, "source-layer": "default", type: "line" }, zooms, {
+        filter: def.overview_outline.filter,
+        paint: def.overview_outline.paint,
+        layout: Object.assign({}, layout),
+      }));
+      ids.push(outline);
+    }
   }
-  return ids;
+  return { ids, fills };
 }
 
 function addLayers(map, cfg) {
@@ -117,9 +140,9 @@ function addLayers(map, cfg) {
     const ids = [def.id];
     let minzoom = 0;
     if (def.overviews && cfg.collections[def.overviews] && cfg.overviews.length) {
-      const overviewIds = addOverviewLayers(map, cfg, def, info);
-      state.overviewLayers.push(...overviewIds);
-      ids.push(...overviewIds);
+      const overview = addOverviewLayers(map, cfg, def, info);
+      state.overviewLayers.push(...overview.fills);  // a click on a block: its popup, once
+      ids.push(...overview.ids);
       minzoom = cfg.full_resolution_zoom;
     }
     addVectorSource(map, def, def.id, def.collection, "", {
@@ -238,8 +261,8 @@ function showBlock(map, event) {
   const row = (k, v) => { const tr = element("tr"); tr.append(element("td", k), element("td", text(v))); table.append(tr); };
   row("block", `${p.cells} x ${p.cells} tiles`);
   row("tiles mapped", p.tiles);
+  row("mean probability (its colour)", Number(p.probability_mean).toFixed(3));
   row("highest probability", Number(p.probability).toFixed(3));
-  row("mean probability", Number(p.probability_mean).toFixed(3));
   const zoom = element("button", "Zoom to its tiles", { type: "button" });
   zoom.onclick = () => map.easeTo({ center: event.lngLat, zoom: state.config.full_resolution_zoom });
   box.append(table, zoom);

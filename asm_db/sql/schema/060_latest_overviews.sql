@@ -1,6 +1,7 @@
 -- The promoted map's overview blocks (asm_db/maps/overviews.py), for the web map's country
--- zooms: `probability` is the block's highest tile probability, so the colour classes of
--- latest_predictions apply; `cells` is the block's size in grid cells (filter on it).
+-- zooms: `probability_mean` is the block's mean tile probability (its colour class, as
+-- latest_predictions' classes), `probability` its highest (blocks holding a tile of 0.8 or more
+-- are outlined); `cells` is the block's size in grid cells (filter on it).
 -- The function is called in a scalar subquery: evaluated once per query (an InitPlan that also
 -- prunes partitions when the query starts), not once per row as a bare STABLE call would be.
 CREATE OR REPLACE VIEW asmdb.latest_overviews AS
