@@ -836,6 +836,49 @@ COMMENT ON COLUMN asmdb.qgis_projects.metadata IS 'QGIS''s metadata of the proje
 
 COMMENT ON COLUMN asmdb.qgis_projects.content IS 'The project file (.qgz).';
 
+CREATE TABLE asmdb.review_plans (
+    plan_id integer NOT NULL,
+    change_id integer,
+    map_id integer,
+    class text NOT NULL,
+    target_se_km2 double precision NOT NULL,
+    expected_se_km2 double precision,
+    sample_sizes jsonb NOT NULL,
+    plan jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT review_plans_of_one CHECK (((change_id IS NULL) <> (map_id IS NULL))),
+    CONSTRAINT review_plans_target_se_km2_check CHECK ((target_se_km2 > (0)::double precision))
+);
+
+COMMENT ON TABLE asmdb.review_plans IS 'Sample plans (asmdb review plan): per-stratum sample sizes that reach a target standard error of one class''s area; the last of a change or map is drawn by review queue --plan.';
+
+COMMENT ON COLUMN asmdb.review_plans.plan_id IS 'The plan''s number; the highest of a change or map is its last.';
+
+COMMENT ON COLUMN asmdb.review_plans.change_id IS 'The change whose sample is planned (null for a map''s plan).';
+
+COMMENT ON COLUMN asmdb.review_plans.map_id IS 'The map whose sample is planned (null for a change''s plan).';
+
+COMMENT ON COLUMN asmdb.review_plans.class IS 'The class whose area the target is for (new, gone, ...; asm for a map).';
+
+COMMENT ON COLUMN asmdb.review_plans.target_se_km2 IS 'The standard error of that class''s area the plan aims at, km2.';
+
+COMMENT ON COLUMN asmdb.review_plans.expected_se_km2 IS 'The standard error the planned sample sizes are expected to give, km2.';
+
+COMMENT ON COLUMN asmdb.review_plans.sample_sizes IS 'Tiles to draw per stratum, as JSON {stratum: tiles}.';
+
+COMMENT ON COLUMN asmdb.review_plans.plan IS 'The whole plan as `asmdb review plan --json` prints it: strata, anticipated user''s accuracies and where each came from.';
+
+COMMENT ON COLUMN asmdb.review_plans.created_at IS 'When the plan was made.';
+
+ALTER TABLE asmdb.review_plans ALTER COLUMN plan_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME asmdb.review_plans_plan_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE asmdb.review_queue (
     review_id integer NOT NULL,
     run_id integer NOT NULL,
@@ -1184,6 +1227,9 @@ ALTER TABLE ONLY asmdb.predictions
 ALTER TABLE ONLY asmdb.qgis_projects
     ADD CONSTRAINT qgis_projects_pkey PRIMARY KEY (name);
 
+ALTER TABLE ONLY asmdb.review_plans
+    ADD CONSTRAINT review_plans_pkey PRIMARY KEY (plan_id);
+
 ALTER TABLE ONLY asmdb.review_queue
     ADD CONSTRAINT review_queue_pkey PRIMARY KEY (review_id);
 
@@ -1229,6 +1275,10 @@ CREATE INDEX maps_run_idx ON asmdb.maps USING btree (run_id);
 CREATE INDEX predictions_geom_idx ON ONLY asmdb.predictions USING gist (geom);
 
 CREATE INDEX predictions_map_tile_id_idx ON ONLY asmdb.predictions USING btree (map_tile_id);
+
+CREATE INDEX review_plans_change_idx ON asmdb.review_plans USING btree (change_id);
+
+CREATE INDEX review_plans_map_idx ON asmdb.review_plans USING btree (map_id);
 
 CREATE INDEX review_queue_change_idx ON asmdb.review_queue USING btree (change_id);
 
@@ -1309,6 +1359,12 @@ ALTER TABLE ONLY asmdb.model_runs
 
 ALTER TABLE asmdb.predictions
     ADD CONSTRAINT predictions_map_fkey FOREIGN KEY (map_id, run_id) REFERENCES asmdb.maps(map_id, run_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY asmdb.review_plans
+    ADD CONSTRAINT review_plans_change_id_fkey FOREIGN KEY (change_id) REFERENCES asmdb.changes(change_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY asmdb.review_plans
+    ADD CONSTRAINT review_plans_map_id_fkey FOREIGN KEY (map_id) REFERENCES asmdb.maps(map_id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY asmdb.review_queue
     ADD CONSTRAINT review_queue_change_id_fkey FOREIGN KEY (change_id) REFERENCES asmdb.changes(change_id) ON DELETE CASCADE;

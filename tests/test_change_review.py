@@ -19,6 +19,7 @@ import pytest
 from shapely.geometry import box
 
 from asm_db.db.engine import create_engine, downgrade, upgrade
+from asm_db.review import estimation
 from asm_db.review.area import stratified_estimates
 from asm_db.review.change_area import change_estimates, collapse_strata
 from asm_db.review.change_queue import allocate
@@ -592,3 +593,191 @@ def test_a_new_change_is_estimated_from_another_changes_reviewed_sample(changed,
     assert cli("change", "--from", "2", "--to", "1").code == 0
     other = cli("review", "estimate", "--change", "3", "--sample-of", "1")
     assert other.code == 1 and "other periods" in other.stderr
+
+
+def _design_inputs(url, change_id=1):
+    """The strata sizes, area weights and calibrated class means of a change, read directly."""
+    with _pg(url) as pg:
+        rows = pg.execute(
+            "SELECT class::text, count(*), sum(area_km2), "
+            "sum(area_km2 * (1 - p_from) * p_to) / sum(area_km2), "
+            "sum(area_km2 * p_from * (1 - p_to)) / sum(area_km2), "
+            "sum(area_km2 * p_from * p_to) / sum(area_km2), "
+            "sum(area_km2 * (1 - p_from) * (1 - p_to)) / sum(area_km2) "
+            "FROM asmdb.change_tiles WHERE change_id = %s AND class <> 'no_data' GROUP BY 1",
+            (change_id,),
+        ).fetchall()
+    area = sum(r[2] for r in rows)
+    sizes = {r[0]: r[1] for r in rows}
+    weights = {r[0]: r[2] / area for r in rows}
+    means = {
+        r[0]: dict(zip(("new", "gone", "persistent", "absent"), r[3:], strict=True)) for r in rows
+    }
+    return sizes, weights, means, area
+
+
+def _plans(url) -> int:
+    with _pg(url) as pg:
+        return pg.execute("SELECT count(*) FROM asmdb.review_plans").fetchone()[0]
+
+
+@pytest.mark.slow
+def test_review_plan_gives_the_sizes_that_reach_the_target_from_anticipated_accuracies(changed):
+    cli = _cli(changed)
+    sizes, weights, means, area = _design_inputs(changed)
+    done = cli("review", "plan", "--change", "1", "--class", "new", "--target-se", "2", "--json")
+    assert done.code == 0, done.stderr
+    p = json.loads(done.stdout)
+    assert {"strata", "expected_se_km2", "target", "users_accuracy", "plan_id"} <= set(p)
+    # By default the user's accuracies are the calibration's: the mean of p_to (1 - p_from) over
+    # the new tiles for new; elsewhere, the share of new among the errors the calibration implies.
+    share = {h: means[h]["new"] for h in sizes}
+    take, _, se = estimation.plan(sizes, weights, share, 2 / area, 50)
+    assert {s["name"]: s["sample_size"] for s in p["strata"]} == take
+    assert {s["name"]: s["tiles"] for s in p["strata"]} == sizes
+    assert p["expected_se_km2"] == pytest.approx(se * area)
+    assert p["expected_se_km2"] <= 2 or sum(take.values()) == sum(sizes.values())
+    assert {s["source"] for s in p["strata"]} == {"calibration"}
+    with _pg(changed) as pg:
+        stored = pg.execute(
+            "SELECT change_id, class, target_se_km2, sample_sizes FROM asmdb.review_plans"
+        ).fetchall()
+    assert stored == [(1, "new", 2.0, take)]
+
+    # Given user's accuracies: the new stratum's share is it; others share 1 - U as calibrated.
+    done = cli(
+        "review", "plan", "--change", "1", "--target-se", "2", "--users-accuracy", "new=0.6",
+        "--users-accuracy", "absent=0.99", "--json",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    p = json.loads(done.stdout)
+    given = dict(share, new=0.6)
+    given["absent"] = 0.01 * means["absent"]["new"] / (1 - means["absent"]["absent"])
+    take, _, se = estimation.plan(sizes, weights, given, 2 / area, 50)
+    assert {s["name"]: s["sample_size"] for s in p["strata"]} == take
+    assert p["expected_se_km2"] == pytest.approx(se * area)
+    by_name = {s["name"]: s for s in p["strata"]}
+    assert by_name["new"]["source"] == "given" and by_name["gone"]["source"] == "calibration"
+    assert p["users_accuracy"]["new"] == {"value": 0.6, "source": "given"}
+
+    # A margin of error in per cent of the class's anticipated area: 1.96 SE = 20% of it.
+    done = cli("review", "plan", "--change", "1", "--target-moe", "20", "--json")
+    assert done.code == 0, done.stderr
+    p = json.loads(done.stdout)
+    expected_km2 = area * sum(weights[h] * share[h] for h in sizes)
+    target = 0.2 * expected_km2 / 1.959964
+    assert p["target"]["se_km2"] == pytest.approx(target)
+    take, _, _ = estimation.plan(sizes, weights, share, target / area, 50)
+    assert {s["name"]: s["sample_size"] for s in p["strata"]} == take
+
+    text = cli("review", "plan", "--change", "1", "--target-se", "2")
+    assert text.code == 0 and text.stdout.splitlines()[1].split()[:3] == [
+        "stratum",
+        "tiles",
+        "sample",
+    ]
+    assert "user's accuracies from calibration" in text.stdout.splitlines()[-1]
+    assert _plans(changed) == 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--target-se", "0"), "--target-se 0: must be more than 0"),
+        (("--target-se", "-1"), "--target-se -1: must be more than 0"),
+        (("--target-moe", "0"), "--target-moe 0: must be more than 0"),
+        (("--target-se", "1", "--users-accuracy", "new=0"), "must be more than 0 and at most 1"),
+        (("--target-se", "1", "--users-accuracy", "new=1.2"), "must be more than 0 and at most 1"),
+        (("--target-se", "1", "--users-accuracy", "asm=0.9"), "asm is not one of new, gone"),
+        (("--target-se", "1", "--users-accuracy", "new"), "give CLASS=VALUE"),
+        (("--target-se", "1", "--class", "mined"), "--class mined: not one of"),
+        ((), "name one target"),
+    ],
+)
+def test_a_bad_plan_value_is_one_line_and_stores_nothing(changed, args, message):
+    done = _cli(changed)("review", "plan", "--change", "1", *args)
+    assert done.code == 1
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+    assert _plans(changed) == 0
+
+
+@pytest.mark.slow
+def test_queue_plan_draws_the_plan_and_extend_adds_to_the_sample_keeping_answers(changed, sample):
+    cli = _cli(changed)
+    none = cli("review", "queue", "--change", "1", "--plan")
+    assert none.code == 1 and "no sample plan" in none.stderr
+    planned = cli(
+        "review", "plan", "--change", "1", "--target-se", "3", "--min-per-stratum", "5", "--json"
+    )
+    assert planned.code == 0, planned.stderr
+    sizes = {s["name"]: s["sample_size"] for s in json.loads(planned.stdout)["strata"]}
+    tiles = {s["name"]: s["tiles"] for s in json.loads(planned.stdout)["strata"]}
+    queued = cli("review", "queue", "--change", "1", "--plan")
+    assert queued.code == 0, queued.stderr
+    with _pg(changed) as pg:
+        drawn = dict(
+            pg.execute(
+                "SELECT stratum, count(*) FROM asmdb.review_queue WHERE change_id = 1 GROUP BY 1"
+            ).fetchall()
+        )
+    assert drawn == {k: n for k, n in sizes.items() if n}
+
+    # A second plain draw is refused; --extend adds to the sample.
+    again = cli("review", "queue", "--change", "1")
+    assert again.code == 1 and "--extend N" in again.stderr
+
+    # Answer the first sample from the truth, then extend it.
+    truth = _truth(sample)
+    answer = {"new": ("rejected", "confirmed"), "gone": ("confirmed", "rejected")}
+    answer |= {"persistent": ("confirmed", "confirmed"), "absent": ("rejected", "rejected")}
+
+    def answer_pending(pg):
+        for review_id, image_id in pg.execute(
+            "SELECT q.review_id, t.image_id FROM asmdb.review_queue AS q "
+            "JOIN asmdb.tiles AS t USING (tile_id) WHERE q.change_id = 1 "
+            "AND q.answer_from IS NULL"
+        ).fetchall():
+            pg.execute(
+                "UPDATE asmdb.review_queue SET answer_from = %s, answer_to = %s, "
+                "reviewer = 'ana' WHERE review_id = %s",
+                (*answer[truth[image_id]], review_id),
+            )
+
+    with _pg(changed) as pg:
+        answer_pending(pg)
+        before = _queue_state(pg)
+    extended = cli("review", "queue", "--change", "1", "--extend", "40")
+    assert extended.code == 0, extended.stderr
+    with _pg(changed) as pg:
+        after = _queue_state(pg)
+        rows = pg.execute(
+            "SELECT stratum, count(*), min(inclusion_probability), max(inclusion_probability) "
+            "FROM asmdb.review_queue WHERE change_id = 1 GROUP BY 1"
+        ).fetchall()
+    # 40 new pending rows; every answer given before is kept.
+    assert len(after) == len(before) + 40
+    assert after[: len(before)] == before
+    assert all(r[1] == "pending" and r[2] is None for r in after[len(before) :])
+    # Each stratum's sample is a stratified random sample of the larger size: n_h / N_h for all.
+    for stratum, n, low, high in rows:
+        assert low == pytest.approx(high) == pytest.approx(n / tiles[stratum]), stratum
+    assert sum(n for _, n, _, _ in rows) == sum(drawn.values()) + 40
+    # The plan's shortfall first: a stratum the plan wanted more of is filled before others.
+    grown = {s: n - drawn.get(s, 0) for s, n, _, _ in rows}
+    assert sum(grown.values()) == 40
+
+    # The estimate after the extension is the Horvitz-Thompson estimator on the union with the
+    # new inclusion probabilities: sum of tile area / inclusion probability over the class.
+    with _pg(changed) as pg:
+        answer_pending(pg)
+        union = pg.execute(
+            "SELECT q.reference_class, c.area_km2, q.inclusion_probability "
+            "FROM asmdb.review_queue AS q JOIN asmdb.change_tiles AS c "
+            "ON c.change_id = q.change_id AND c.tile_id = q.tile_id WHERE q.change_id = 1"
+        ).fetchall()
+    e = json.loads(cli("review", "estimate", "--change", "1", "--json").stdout)
+    for k in ("new", "gone", "persistent", "absent"):
+        by_hand = sum(a / p for r, a, p in union if r == k)
+        assert e["classes"][k]["area_km2"]["value"] == pytest.approx(by_hand), k
+    assert e["reviewed"] == len(union)

@@ -124,3 +124,17 @@ def test_the_plan_takes_cochrans_total_and_reaches_the_target_standard_error():
     )
     assert se == pytest.approx(by_hand**0.5)
     assert sum(take.values()) >= cochran
+
+
+def test_an_extension_fills_the_plans_shortfall_first_then_where_the_variance_is():
+    room = {"new": 5, "gone": 100, "absent": 900}
+    # Less than the shortfall (new's capped at its room, 5): shared in proportion to it.
+    assert estimation.extension_sizes(10, room, {"new": 20, "gone": 10}, {}) == {
+        "new": 3,
+        "gone": 7,
+        "absent": 0,
+    }
+    # More: the shortfall whole, the rest by each stratum's part of the variance.
+    take = estimation.extension_sizes(30, room, {"gone": 10}, {"gone": 1.0, "absent": 3.0})
+    assert take == {"new": 0, "gone": 15, "absent": 15}
+    assert estimation.extension_sizes(2000, room, None, {"absent": 1.0}) == room

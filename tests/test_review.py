@@ -289,3 +289,46 @@ def test_a_queued_hotspot_drawn_in_the_sample_becomes_a_sample_row(cli, pg, trai
     assert pg.execute(
         "SELECT count(*) FROM asmdb.review_queue WHERE inclusion_probability IS DISTINCT FROM 1"
     ).fetchone() == (0,)
+
+
+def test_a_maps_sample_plan_is_drawn_by_queue_plan(cli, pg, trained):
+    from asm_db.probability_classes import CLASSES
+    from asm_db.review import estimation
+
+    rows = pg.execute(
+        "SELECT width_bucket(probability, ARRAY[0, 0.2, 0.4, 0.6, 0.8]::float8[]), count(*), "
+        "sum(ST_Area(geom::geography)), "
+        "sum(ST_Area(geom::geography) * probability) / sum(ST_Area(geom::geography)) "
+        "FROM asmdb.predictions GROUP BY 1"
+    ).fetchall()
+    area = sum(r[2] for r in rows) / 1e6
+    name = {c.number: c.stratum for c in CLASSES}
+    sizes = {name[r[0]]: r[1] for r in rows}
+    weights = {name[r[0]]: r[2] / 1e6 / area for r in rows}
+    # asm's anticipated share: U in strata mapped asm (0.6 and up), 1 - U(not) in those mapped
+    # not (below 0.4), the calibrated mean probability in the one holding both.
+    share = {name[r[0]]: r[3] for r in rows}
+    share |= {h: 0.8 for h in ("p0.6-0.8", "p0.8-1.0") if h in share}
+    done = cli(
+        "review", "plan", "--target-se", "1", "--users-accuracy", "asm=0.8", "--min-per-stratum",
+        "10", "--json",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    p = json.loads(done.stdout)
+    take, _, se = estimation.plan(sizes, weights, share, 1 / area, 10)
+    assert {s["name"]: s["sample_size"] for s in p["strata"]} == take
+    assert p["expected_se_km2"] == pytest.approx(se * area)
+    assert p["run_id"] == 1 and p["class"] == "asm"
+    assert cli("review", "queue", "--plan", "--hotspots", "0", "--uncertain", "0").code == 0
+    drawn = dict(
+        pg.execute(
+            "SELECT stratum, count(*) FROM asmdb.review_queue "
+            "WHERE reason = 'stratified sample' GROUP BY 1"
+        ).fetchall()
+    )
+    assert drawn == {h: n for h, n in take.items() if n}
+    inclusion = pg.execute(
+        "SELECT stratum, inclusion_probability FROM asmdb.review_queue "
+        "WHERE reason = 'stratified sample'"
+    ).fetchall()
+    assert all(p == pytest.approx(take[h] / sizes[h]) for h, p in inclusion)

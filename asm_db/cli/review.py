@@ -11,10 +11,11 @@ import typer
 from asm_db.cli.common import SEED_MAX, SEED_MIN, DatabaseUrl, notify
 from asm_db.db.engine import create_engine
 from asm_db.errors import AsmdbError
-from asm_db.review.options import MAP_THRESHOLD, ChangeQueueOptions, QueueOptions
+from asm_db.review.options import MAP_THRESHOLD, ChangeQueueOptions, PlanOptions, QueueOptions
 
 QUEUE = QueueOptions()  # option defaults come from the library's own dataclass
 CHANGE_QUEUE = ChangeQueueOptions()
+PLAN = PlanOptions()
 
 app = typer.Typer(
     help="The review loop: queue tiles, take reviews back, estimate area.", no_args_is_help=True
@@ -95,32 +96,72 @@ def review_queue(
     seed: Annotated[
         int, typer.Option(help="Seed of the random sample.", min=SEED_MIN, max=SEED_MAX)
     ] = QUEUE.seed,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="Draw the sample sizes of the last `asmdb review plan` of the map or change.",
+        ),
+    ] = False,
+    extend: Annotated[
+        int | None,
+        typer.Option(
+            "--extend",
+            help="With --change: add N tiles to the change's sample (to the strata short of its "
+            "plan, else those adding most to the variance); answers are kept.",
+            min=1,
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Choose tiles to review and add them to asmdb.review_queue (a QGIS layer), each tile
     once per run (a sample tile is not also a hotspot, a hotspot not also uncertain); with
-    --change, draw the change's stratified sample (new, gone, persistent, absent)."""
+    --change, draw the change's stratified sample (new, gone, persistent, absent), once; with
+    --extend N, add to it."""
     _one_of(run, change)
+    if extend is not None and change is None:
+        raise AsmdbError("--extend: adding to a sample is for a change's (--change ID)")
     if change is not None:
         if wrong := _given(ctx, MAP_QUEUE_OPTIONS):
             raise AsmdbError(f"{', '.join(wrong)}: for a map's queue, not with --change")
-        from asm_db.review.change_queue import make_change_queue
+        if (plan or extend is not None) and (wrong := _given(ctx, CHANGE_QUEUE_OPTIONS)):
+            raise AsmdbError(f"{', '.join(wrong)}: the sizes come from the plan or from --extend")
+        if plan and extend is not None:
+            raise AsmdbError("--plan and --extend: name one (--extend fills the plan first)")
+        from asm_db.review.change_queue import extend_change_queue, make_change_queue
 
+        engine = create_engine(database_url)
+        if extend is not None:
+            c = extend_change_queue(engine, change, extend, seed=seed)
+            added = ", ".join(
+                f"{k}: {n} more, {c.inclusion[k]:.3g} of {c.tiles[k]} in all"
+                for k, n in c.sampled.items()
+                if n
+            )
+            print(
+                f"change {c.change_id}: sample extended ({added}); {c.added} new rows in "
+                f"asmdb.review_queue; `asmdb review export OUT.gpkg --change {c.change_id}`"
+            )
+            return
         c = make_change_queue(
-            create_engine(database_url),
+            engine,
             change,
             sample_size=sample_size,
             min_per_stratum=min_per_stratum,
             seed=seed,
+            plan=plan,
         )
         drawn = ", ".join(f"{k}: {n} of {c.tiles[k]}" for k, n in c.sampled.items())
+        of_plan = f" of plan {c.plan_id}" if c.plan_id is not None else ""
         print(
-            f"change {c.change_id}: stratified sample ({drawn}); {c.added} new rows in "
+            f"change {c.change_id}: stratified sample{of_plan} ({drawn}); {c.added} new rows in "
             f"asmdb.review_queue; `asmdb review export OUT.gpkg --change {c.change_id}`"
         )
         return
     if wrong := _given(ctx, CHANGE_QUEUE_OPTIONS):
         raise AsmdbError(f"{', '.join(wrong)}: for a change's sample, with --change ID")
+    if plan and _given(ctx, ("per_stratum",)):
+        raise AsmdbError("--per-stratum: with --plan, the sizes come from the plan")
     from asm_db.review.queue import make_queue
 
     q = make_queue(
@@ -133,6 +174,7 @@ def review_queue(
         min_label_distance=min_label_distance,
         spacing=spacing,
         seed=seed,
+        plan=plan,
     )
     sample = ", ".join(f"{k}: {v}" for k, v in q.sampled.items())
     print(
@@ -141,6 +183,102 @@ def review_queue(
     )
     for note in q.notes:
         print(f"note: {note}")
+
+
+def _accuracies(given: list[str]) -> dict[str, float]:
+    """CLASS=VALUE options as {class: value}; one line on one that is not."""
+    out = {}
+    for text in given:
+        name, sep, value = text.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise AsmdbError(f"--users-accuracy {text}: give CLASS=VALUE, e.g. new=0.7") from None
+    return out
+
+
+@app.command("plan")
+def review_plan(
+    run: RunOption = None,
+    change: ChangeOption = None,
+    klass: Annotated[
+        str | None,
+        typer.Option(
+            "--class", help="The class whose area the target is for (default: new, or asm)."
+        ),
+    ] = None,
+    target_se: Annotated[
+        float | None,
+        typer.Option("--target-se", help="Target standard error of the class's area, km2."),
+    ] = None,
+    target_moe: Annotated[
+        float | None,
+        typer.Option(
+            "--target-moe",
+            help="Target margin of error (95%) in per cent of the class's anticipated area.",
+        ),
+    ] = None,
+    users_accuracy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--users-accuracy",
+            help="CLASS=VALUE: an anticipated user's accuracy (repeatable); a class not given "
+            "takes the one the map's calibration implies.",
+        ),
+    ] = None,
+    min_per_stratum: Annotated[
+        int, typer.Option(help="At least this many per stratum (all, where fewer).", min=0)
+    ] = PLAN.min_per_stratum,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Plan the review sample before anyone goes to the field: the tiles per stratum that
+    reach a target standard error of one class's area, from anticipated user's accuracies
+    (Olofsson et al. 2014); stored, and drawn by `review queue --plan`."""
+    _one_of(run, change)
+    from asm_db.review.planning import plan_sample
+
+    p = plan_sample(
+        create_engine(database_url),
+        change_id=change,
+        run_id=run,
+        klass=klass,
+        target_se_km2=target_se,
+        target_moe=target_moe,
+        users_accuracy=_accuracies(users_accuracy or []),
+        min_per_stratum=min_per_stratum,
+    )
+    if as_json:
+        print(json.dumps(p))
+        return
+    from asm_db.cli.common import print_table
+
+    of = f"change {p['change_id']}" if p["change_id"] is not None else f"run {p['run_id']}"
+    print(f"plan {p['plan_id']} of {of}: the area of {p['class']}")
+    rows = [("stratum", "tiles", "sample", "user's accuracy", "share of " + p["class"])]
+    for s in p["strata"]:
+        u = s["users_accuracy"]
+        rows.append(
+            (
+                s["name"],
+                str(s["tiles"]),
+                str(s["sample_size"]),
+                f"{u:.3f}" if u is not None else "-",
+                f"{s['share']:.3f}",
+            )
+        )
+    rows.append(("total", str(sum(s["tiles"] for s in p["strata"])), str(p["sample_size"]), "", ""))
+    print_table(rows)
+    sources = sorted({s["source"] for s in p["strata"]})
+    se = p["expected_se_km2"]
+    print(
+        f"expected standard error {se:.3g} km2 (target {p['target']['se_km2']:.3g} km2); "
+        f"user's accuracies from {' and '.join(sources)}"
+        if se is not None
+        else "expected standard error: not defined (a stratum takes no tile)"
+    )
 
 
 @app.command("export")

@@ -6,7 +6,11 @@ Strata are the change classes new, gone, persistent and absent (no_data tiles ar
 sampled). New and gone mining are rare, so every stratum first gets `min_per_stratum` tiles
 (all of its tiles if it has fewer); the rest of `sample_size` is shared in proportion to the
 strata's sizes (Olofsson et al. 2014, section 5.1). A change has one sample: drawing a second
-would change the inclusion probabilities the estimate relies on.
+would change the inclusion probabilities the estimate relies on. It is drawn with the sizes of
+the change's last plan (`asm_db.review.planning`) where asked, and can be extended: more tiles
+drawn at random from each stratum's tiles not yet sampled make, with those sampled, a
+stratified random sample of the larger size, whose inclusion probabilities every sample tile of
+the stratum then carries.
 
 A reviewer answers each sample tile for each period, from that period's imagery:
 `answer_from` (the earlier map's period) and `answer_to` (the later one), each confirmed
@@ -31,6 +35,7 @@ from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, InputError
 from asm_db.publish import qml
 from asm_db.publish.files import check_target, write_styled_gpkg
+from asm_db.review import estimation
 from asm_db.review.estimation import allocate, draw
 from asm_db.review.options import ChangeQueueOptions
 
@@ -47,6 +52,30 @@ class ChangeQueueResult:
     tiles: dict[str, int]  # stratum -> tiles in the change
     sampled: dict[str, int]  # stratum -> tiles drawn
     added: int
+    plan_id: int | None = None  # the plan whose sizes were drawn
+    inclusion: dict[str, float] | None = None  # stratum -> inclusion probability, if extended
+
+
+def _members(pg, change_id: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The tiles a change's sample is drawn from, and each stratum's (indices into them)."""
+    rows = pg.execute(load_sql("review/change_tiles"), {"change_id": change_id}).fetchall()
+    tile_id = np.array([r[0] for r in rows], dtype=np.int64)
+    klass = np.array([r[1] for r in rows], dtype=object)
+    members = {k: np.flatnonzero(klass == k) for k in SAMPLED_CLASSES}
+    return tile_id, {k: m for k, m in members.items() if len(m)}
+
+
+def _queue(pg, change_id: int, tile_ids: list[int], inclusion: list[float]) -> int:
+    cursor = pg.execute(
+        load_sql("review/change_queue_insert"),
+        {
+            "change_id": change_id,
+            "reason": CHANGE_SAMPLE,
+            "tile_ids": tile_ids,
+            "inclusion": inclusion,
+        },
+    )
+    return cursor.rowcount
 
 
 def make_change_queue(
@@ -56,9 +85,12 @@ def make_change_queue(
     sample_size: int = CHANGE_QUEUE.sample_size,
     min_per_stratum: int = CHANGE_QUEUE.min_per_stratum,
     seed: int = CHANGE_QUEUE.seed,
+    plan: bool = False,
 ) -> ChangeQueueResult:
-    """Draw the stratified review sample of a change (default: the newest) and queue it."""
+    """Draw the stratified review sample of a change (default: the newest) and queue it; with
+    `plan`, of the sizes of the change's last plan (`asmdb review plan --change`)."""
     from asm_db.change.compute import get_change
+    from asm_db.review.planning import last_plan
 
     if sample_size < 0 or min_per_stratum < 0:
         raise AsmdbError("--sample-size and --min-per-stratum must be 0 or more")
@@ -70,27 +102,127 @@ def make_change_queue(
         if queued[0]:
             raise AsmdbError(
                 f"change {change_id} has its review sample already ({queued[0]} tiles): a "
-                "second draw would void its inclusion probabilities; `asmdb review export "
-                f"OUT.gpkg --change {change_id}` writes it to review"
+                f"change has one sample: use --extend N to add to it (`asmdb review queue "
+                f"--change {change_id} --extend N`)"
             )
-        rows = pg.execute(load_sql("review/change_tiles"), {"change_id": change_id}).fetchall()
-        tile_id = np.array([r[0] for r in rows], dtype=np.int64)
-        klass = np.array([r[1] for r in rows], dtype=object)
-        members = {k: np.flatnonzero(klass == k) for k in SAMPLED_CLASSES}
-        sizes = {k: len(m) for k, m in members.items() if len(m)}
-        take = allocate(sizes, sample_size, min_per_stratum)
+        tile_id, members = _members(pg, change_id)
+        sizes = {k: len(m) for k, m in members.items()}
+        plan_id = None
+        if plan:
+            found = last_plan(pg, change_id=change_id)
+            if found is None:
+                raise AsmdbError(
+                    f"change {change_id} has no sample plan: `asmdb review plan --change "
+                    f"{change_id} --target-se KM2` makes one"
+                )
+            plan_id = found["plan_id"]
+            take = {k: min(int(found["sample_sizes"].get(k, 0)), n) for k, n in sizes.items()}
+        else:
+            take = allocate(sizes, sample_size, min_per_stratum)
         drawn = draw(members, take, np.random.default_rng(seed))
-        chosen = [(int(tile_id[i]), inclusion) for i, _, inclusion in drawn]
-        cursor = pg.execute(
-            load_sql("review/change_queue_insert"),
-            {
-                "change_id": change_id,
-                "reason": CHANGE_SAMPLE,
-                "tile_ids": [c[0] for c in chosen],
-                "inclusion": [c[1] for c in chosen],
-            },
+        added = _queue(
+            pg, change_id, [int(tile_id[i]) for i, _, _ in drawn], [p for _, _, p in drawn]
         )
-        return ChangeQueueResult(change_id, sizes, take, cursor.rowcount)
+        return ChangeQueueResult(change_id, sizes, take, added, plan_id)
+
+
+def stratum_variance(
+    tiles: int, area_share: float, sampled: int, answers: list[float], calibrated: float
+) -> float:
+    """A stratum's part of the variance of a class's area estimate (as a share of the area),
+    w^2 (1 - n/N) s^2 / n: s^2 from the reviewed answers (0/1) where two or more, else from the
+    calibrated share p, p (1 - p); a stratum not sampled counts as if it had one tile."""
+    n = max(sampled, 1)
+    if len(answers) >= 2:
+        y = np.asarray(answers, dtype=float)
+        s2 = estimation.spread(y, y)
+    else:
+        s2 = calibrated * (1 - calibrated)
+    return area_share**2 * max(1 - sampled / tiles, 0.0) * s2 / n
+
+
+def extend_change_queue(
+    engine: Engine,
+    change_id: int | None = None,
+    n: int = 0,
+    *,
+    seed: int = CHANGE_QUEUE.seed,
+) -> ChangeQueueResult:
+    """Add `n` tiles to a change's review sample (default: the newest change's): to the strata
+    short of the change's last plan first, then to those that add most to the variance of the
+    areas of new and gone mining; drawn at random from each stratum's tiles not yet sampled,
+    with the inclusion probabilities of all its sample tiles set for the union. Reviewed
+    answers are kept; the new rows are pending."""
+    from asm_db.change.compute import get_change
+    from asm_db.review.planning import change_design, last_plan
+
+    if n < 1:
+        raise AsmdbError("--extend N: N must be 1 or more")
+    with connect(engine) as conn:
+        check_ready(conn)
+        pg = driver(conn)
+        change_id = get_change(pg, change_id).change_id
+        if not pg.execute(load_sql("review/change_queued"), {"change_id": change_id}).fetchone()[0]:
+            raise AsmdbError(
+                f"change {change_id} has no review sample to extend: `asmdb review queue "
+                f"--change {change_id}` draws one"
+            )
+        tile_id, members = _members(pg, change_id)
+        index = {int(t): i for i, t in enumerate(tile_id)}
+        sampled: dict[str, list[int]] = {k: [] for k in members}
+        answers: dict[str, list[str]] = {k: [] for k in members}
+        for tile, stratum, reference in pg.execute(
+            load_sql("review/change_sampled"), {"change_id": change_id}
+        ).fetchall():
+            if stratum in sampled and int(tile) in index:
+                sampled[stratum].append(index[int(tile)])
+                if reference is not None:
+                    answers[stratum].append(reference)
+        sizes = {k: len(m) for k, m in members.items()}
+        room = {k: sizes[k] - len(sampled[k]) for k in members}
+        if sum(room.values()) == 0:
+            raise AsmdbError(f"change {change_id}: every tile is in its review sample already")
+        found = last_plan(pg, change_id=change_id)
+        shortfall = (
+            {k: int(found["sample_sizes"].get(k, 0)) - len(sampled[k]) for k in members}
+            if found
+            else None
+        )
+        design = change_design(pg, change_id)
+        area = sum(s["area_km2"] for s in design.values())
+        variance = {
+            k: sum(
+                stratum_variance(
+                    sizes[k],
+                    design[k]["area_km2"] / area,
+                    len(sampled[k]),
+                    [float(a == c) for a in answers[k]],
+                    design[k]["calibrated"][c],
+                )
+                for c in ("new", "gone")
+            )
+            for k in members
+        }
+        add = estimation.extension_sizes(n, room, shortfall, variance)
+        taken = sum(len(v) for v in sampled.values())
+        rng = np.random.default_rng([seed, taken])  # another draw than the first, repeatable
+        new, inclusion = estimation.extend(members, sampled, add, rng)
+        grown = {k: p for k, p in inclusion.items() if add.get(k, 0) > 0}
+        pg.execute(
+            load_sql("review/change_inclusion_update"),
+            {"change_id": change_id, "strata": list(grown), "inclusion": list(grown.values())},
+        )
+        added = _queue(
+            pg, change_id, [int(tile_id[i]) for i, _ in new], [inclusion[k] for _, k in new]
+        )
+        return ChangeQueueResult(
+            change_id,
+            sizes,
+            add,
+            added,
+            found["plan_id"] if found else None,
+            inclusion,
+        )
 
 
 def export_change_queue(engine: Engine, out: str | Path, change_id: int | None = None) -> int:

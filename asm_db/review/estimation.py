@@ -119,6 +119,57 @@ def allocate(sizes: Mapping[str, int], sample_size: int, min_per_stratum: int) -
 # ---------------------------------------------------------------------------- planning
 
 
+def apportion(n: int, weight: Mapping[str, float], room: Mapping[str, int]) -> dict[str, int]:
+    """`n` tiles shared in proportion to `weight` (largest remainders), never more than a
+    stratum's `room`; what a full stratum cannot take goes to the others, and where no weight
+    is left, in proportion to the room left."""
+    take = {h: 0 for h in room}
+    left = n
+    while left > 0:
+        open_ = {h: room[h] - take[h] for h in room if room[h] > take[h]}
+        if not open_:
+            break
+        w = {h: max(float(weight.get(h, 0.0)), 0.0) for h in open_}
+        if sum(w.values()) <= 0:
+            w = {h: float(r) for h, r in open_.items()}
+        total = sum(w.values())
+        quota = {h: left * w[h] / total for h in open_}
+        whole = {h: min(int(quota[h]), open_[h]) for h in open_}
+        if sum(whole.values()) == 0:
+            for h in sorted(open_, key=lambda h: (-quota[h], h))[:left]:
+                take[h] += 1
+            left -= min(left, len(open_))
+            continue
+        for h, k in whole.items():
+            take[h] += k
+        left -= sum(whole.values())
+    return take
+
+
+def extension_sizes(
+    n: int,
+    room: Mapping[str, int],
+    shortfall: Mapping[str, int] | None,
+    variance: Mapping[str, float],
+) -> dict[str, int]:
+    """How many of `n` more tiles each stratum gets: first the planned sizes a stratum still
+    lacks (`shortfall`, shared in proportion to it when `n` is less), then the rest in
+    proportion to each stratum's part of the estimate's `variance`; never more than a
+    stratum's `room` (its tiles not yet sampled)."""
+    take = {h: 0 for h in room}
+    if shortfall:
+        need = {h: min(max(int(shortfall.get(h, 0)), 0), room[h]) for h in room}
+        if sum(need.values()) <= n:
+            take = need
+        else:
+            take = apportion(n, need, need)
+    rest = n - sum(take.values())
+    if rest > 0:
+        more = apportion(rest, variance, {h: room[h] - take[h] for h in room})
+        take = {h: take[h] + more[h] for h in room}
+    return take
+
+
 def expected_se(
     sizes: Mapping[str, int], weights: Mapping[str, float], share: Mapping[str, float], take
 ) -> float:

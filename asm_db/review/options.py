@@ -33,3 +33,10 @@ class ChangeQueueOptions:
     sample_size: int = 300  # in all, when the minimums leave room
     min_per_stratum: int = 50  # at least this many per change class (all, where fewer)
     seed: int = 1991  # seed of the random sample
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How a sample plan shares its tiles (Olofsson et al. 2014, section 5.1)."""
+
+    min_per_stratum: int = 50  # at least this many in each stratum (all, where fewer)

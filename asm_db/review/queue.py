@@ -88,16 +88,30 @@ def make_queue(
     min_label_distance: float = QUEUE.min_label_distance,
     spacing: float = QUEUE.spacing,
     seed: int = QUEUE.seed,
+    plan: bool = False,
 ) -> QueueResult:
-    """Choose the tiles of a run's map (default: the promoted map) to review, and queue them.
+    """Choose the tiles of a run's map (default: the promoted map) to review, and queue them;
+    with `plan`, the stratified sample takes the sizes of the map's last plan (`asmdb review
+    plan`) instead of `per_stratum` in each class.
 
     The choice is `asm_db.review.sampling.choose_tiles`; this reads its candidates and the
     tiles already queued, and writes what it chose."""
+    from asm_db.review.planning import last_plan
+
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
         chosen_map = resolve_map(pg, run_id=run_id)
         run_id = chosen_map.run_id
+        sizes: int | dict[str, int] = per_stratum
+        if plan:
+            found = last_plan(pg, map_id=chosen_map.map_id)
+            if found is None:
+                raise AsmdbError(
+                    f"run {run_id}'s map has no sample plan: `asmdb review plan --run {run_id} "
+                    "--target-se KM2` makes one"
+                )
+            sizes = found["sample_sizes"]
         rows = pg.execute(
             load_sql("review/candidates"),
             {"map_id": chosen_map.map_id, "min_label_distance": min_label_distance, **sql_params()},
@@ -108,7 +122,7 @@ def make_queue(
             queued,
             hotspots=hotspots,
             uncertain=uncertain,
-            per_stratum=per_stratum,
+            per_stratum=sizes,
             threshold=threshold,
             min_label_distance=min_label_distance,
             spacing=spacing,

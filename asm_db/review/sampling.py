@@ -60,14 +60,19 @@ class QueueChoice:
 
 
 def stratified_sample(
-    klass: np.ndarray, per_stratum: int, rng: np.random.Generator
+    klass: np.ndarray, per_stratum: int | Mapping[str, int], rng: np.random.Generator
 ) -> list[tuple[int, str, float]]:
-    """(index, stratum, inclusion probability) of up to `per_stratum` tiles drawn at random
-    without replacement from each probability class, by class number then index (the one
-    stratified draw, `asm_db.review.estimation.draw`)."""
+    """(index, stratum, inclusion probability) of up to `per_stratum` tiles (or as many as it
+    gives each stratum by name: a plan's sizes) drawn at random without replacement from each
+    probability class, by class number then index (the one stratified draw,
+    `asm_db.review.estimation.draw`)."""
     members = {name: np.flatnonzero(klass == k) for k, name in CLASS_NAMES.items()}
     members = {name: m for name, m in members.items() if len(m)}
-    return draw(members, {name: per_stratum for name in members}, rng)
+    if isinstance(per_stratum, Mapping):
+        take = {name: int(per_stratum.get(name, 0)) for name in members}
+    else:
+        take = {name: per_stratum for name in members}
+    return draw(members, take, rng)
 
 
 def spread(
@@ -89,7 +94,7 @@ def choose_tiles(
     *,
     hotspots: int,
     uncertain: int,
-    per_stratum: int,
+    per_stratum: int | Mapping[str, int],
     threshold: float,
     min_label_distance: float,
     spacing: float,
