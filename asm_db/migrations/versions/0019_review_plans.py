@@ -5,15 +5,15 @@ standard error of one class's area, kept so that `asmdb review queue --plan` dra
 A plan is of a change (change_id) or of a map (map_id), never both; it goes with its change or
 map. The last plan made for a change or map is the one drawn.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-09
 """
 
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
