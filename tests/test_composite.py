@@ -171,3 +171,21 @@ def test_a_stac_item_naming_a_local_file_or_a_bad_scale_is_refused_naming_item_a
     assert "item 'LOCAL', asset 'red'" in line and "http" in line
     line = _refused(cli, pg, [*composite_args(stac, "bad", tmp_path), "--collection", "hostile2"])
     assert "item 'BADSCALE', asset 'green'" in line and "scale" in line
+
+
+def test_a_stopped_composite_resumes_writing_only_the_blocks_it_lacks(cli, stac, tmp_path):
+    first = cli(*composite_args(stac, "whole", tmp_path / "a", "--tile-size", "0.002", "--json"))
+    assert first.code == 0, first.stderr
+    files = json.loads(first.stdout)["files"]
+    assert len(files) > 2
+    resumed = tmp_path / "b"
+    resumed.mkdir()
+    for f in files[1:]:  # a run stopped after every block but the first
+        (resumed / Path(f).name).write_bytes(Path(f).read_bytes())
+    (resumed / (Path(files[0]).name + ".part123.tif")).write_bytes(b"half a file")
+    done = cli(*composite_args(stac, "again", resumed, "--tile-size", "0.002", "--json"))
+    assert done.code == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["blocks_written"], result["blocks_resumed"]) == (1, len(files) - 1)
+    with rasterio.open(files[0]) as a, rasterio.open(result["files"][0]) as b:
+        assert np.array_equal(a.read(), b.read(), equal_nan=True)

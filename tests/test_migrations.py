@@ -86,7 +86,7 @@ def test_upgrade_down_and_up_again(empty_db_url):
             "similar_tiles",
             "change_tiles",
             "map_overviews",
-                "imagery",
+            "imagery",
         }
 
     assert downgrade(engine, "base") == "base"

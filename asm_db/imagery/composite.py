@@ -63,6 +63,7 @@ class Spec:
     mask_values: tuple[float, ...]
     stat: str
     tile_pixels: int
+    threads: int = 1  # odc-stac reading threads per block (one per core when run here)
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ def _observations(items: list[dict], meta: ItemBands, block: Block, geobox) -> n
         groupby="solar_day",
         resampling="nearest",
         chunks=None,
-        pool=1,
+        pool=spec.threads,
     )
     first = loaded[names[0]]
     valid = np.ones(first.shape, bool)
@@ -361,7 +362,8 @@ def make_composite(
         raise AsmdbError(f"the area holds {count:,} cells, too many blocks; narrow it")
     folder = Path(out or Path("asmdb-imagery") / name).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    spec = Spec(tuple(assets), mask_asset, tuple(float(v) for v in mask_values), stat, n)
+    threads = (os.cpu_count() or 1) if (workers == 0 and scheduler is None) else 1
+    spec = Spec(tuple(assets), mask_asset, tuple(float(v) for v in mask_values), stat, n, threads)
     items = [i.to_dict() for i in found.items]
     planned = list(plan_blocks(grid, area, n, block_cells))
     files = [str(folder / file) for _, _, file in planned]
