@@ -407,6 +407,70 @@ ALTER TABLE asmdb.grids ALTER COLUMN grid_id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE asmdb.imagery (
+    imagery_id integer NOT NULL,
+    name text NOT NULL,
+    period_start date,
+    period_end date,
+    footprint public.geometry(MultiPolygon,4326) NOT NULL,
+    bands text[] NOT NULL,
+    files text[] NOT NULL,
+    files_owned boolean DEFAULT false NOT NULL,
+    scale double precision[] NOT NULL,
+    "offset" double precision[] NOT NULL,
+    stretch jsonb,
+    empty_fraction double precision,
+    source jsonb DEFAULT '{}'::jsonb NOT NULL,
+    item_ids text[] DEFAULT '{}'::text[] NOT NULL,
+    parameters jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT imagery_check CHECK (((period_start IS NULL) OR (period_end IS NULL) OR (period_start <= period_end))),
+    CONSTRAINT imagery_empty_fraction_check CHECK (((empty_fraction IS NULL) OR ((empty_fraction >= (0)::double precision) AND (empty_fraction <= (1)::double precision))))
+);
+
+COMMENT ON TABLE asmdb.imagery IS 'Imagery asmdb can featurize by name: composites made by asmdb imagery composite and rasters registered by asmdb imagery add.';
+
+COMMENT ON COLUMN asmdb.imagery.imagery_id IS 'Key of the imagery.';
+
+COMMENT ON COLUMN asmdb.imagery.name IS 'Unique name users give the imagery (featurize --imagery NAME).';
+
+COMMENT ON COLUMN asmdb.imagery.period_start IS 'First day the imagery shows.';
+
+COMMENT ON COLUMN asmdb.imagery.period_end IS 'Last day the imagery shows.';
+
+COMMENT ON COLUMN asmdb.imagery.footprint IS 'Area the imagery covers (EPSG:4326).';
+
+COMMENT ON COLUMN asmdb.imagery.bands IS 'Band names, in the files'' band order.';
+
+COMMENT ON COLUMN asmdb.imagery.files IS 'Paths or URLs of the raster files, in mosaic order.';
+
+COMMENT ON COLUMN asmdb.imagery.files_owned IS 'True when asmdb wrote the files (imagery delete removes them).';
+
+COMMENT ON COLUMN asmdb.imagery.scale IS 'Per band: the scale of the stored numbers (value = stored * scale + offset).';
+
+COMMENT ON COLUMN asmdb.imagery."offset" IS 'Per band: the offset of the stored numbers (value = stored * scale + offset).';
+
+COMMENT ON COLUMN asmdb.imagery.stretch IS 'Display stretch for true colour: per band the 2nd and 98th percentile of the values, as {band: [low, high]}.';
+
+COMMENT ON COLUMN asmdb.imagery.empty_fraction IS 'Share of the imagery''s pixels with no valid observation (0 to 1).';
+
+COMMENT ON COLUMN asmdb.imagery.source IS 'How it was made: the STAC API, collection and query, or imagery add.';
+
+COMMENT ON COLUMN asmdb.imagery.item_ids IS 'Ids of the STAC items the composite used (provenance).';
+
+COMMENT ON COLUMN asmdb.imagery.parameters IS 'Composite parameters: statistic, mask, cloud limit, grid and block size.';
+
+COMMENT ON COLUMN asmdb.imagery.created_at IS 'When the imagery was registered.';
+
+ALTER TABLE asmdb.imagery ALTER COLUMN imagery_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME asmdb.imagery_imagery_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE asmdb.tiles (
     tile_id bigint NOT NULL,
     image_id text,
@@ -1200,6 +1264,12 @@ ALTER TABLE ONLY asmdb.grids
 ALTER TABLE ONLY asmdb.grids
     ADD CONSTRAINT grids_pkey PRIMARY KEY (grid_id);
 
+ALTER TABLE ONLY asmdb.imagery
+    ADD CONSTRAINT imagery_name_key UNIQUE (name);
+
+ALTER TABLE ONLY asmdb.imagery
+    ADD CONSTRAINT imagery_pkey PRIMARY KEY (imagery_id);
+
 ALTER TABLE ONLY asmdb.labels
     ADD CONSTRAINT labels_pkey PRIMARY KEY (label_id);
 
@@ -1261,6 +1331,8 @@ CREATE INDEX change_zones_geom_idx ON asmdb.change_zones USING gist (geom);
 CREATE INDEX changes_from_idx ON asmdb.changes USING btree (from_map);
 
 CREATE INDEX changes_to_idx ON asmdb.changes USING btree (to_map);
+
+CREATE INDEX imagery_footprint_idx ON asmdb.imagery USING gist (footprint);
 
 CREATE INDEX labels_geom_idx ON asmdb.labels USING gist (geom);
 

@@ -259,6 +259,7 @@ def snapshot(pg: psycopg.Connection) -> dict:
         ("model_runs", "run_id"),
         ("maps", "map_id"),
         ("predictions", "map_id, tile_id"),
+        ("imagery", "imagery_id"),
     ):
         columns = {
             r[0]

@@ -87,6 +87,7 @@ def test_upgrade_down_and_up_again(empty_db_url):
             "change_tiles",
             "change_zones",
             "map_overviews",
+            "imagery",
         }
 
     assert downgrade(engine, "base") == "base"

@@ -22,6 +22,7 @@ from asm_db.cli import (
     db,
     export,
     featurize,
+    imagery,
     ingest,
     labels,
     maps,
@@ -73,6 +74,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(labels.app, name="labels")
 app.command("featurize")(featurize.featurize)
 app.add_typer(featurize.app, name="feature-sets")
+app.add_typer(imagery.app, name="imagery")
 app.command("train")(train.train)
 app.add_typer(runs.app, name="runs")
 app.command("predict")(maps.predict)

@@ -38,12 +38,20 @@ def eval_fraction(value: str) -> float:
 
 def featurize(
     imagery: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="GeoTIFF/COG files, folders of them, GDAL VRTs, or STAC ItemCollection/catalog "
-            "JSON; later inputs win where they overlap."
+            "JSON; later inputs win where they overlap (or --imagery NAME)."
         ),
-    ],
+    ] = None,
+    *,
+    registered: Annotated[
+        str | None,
+        typer.Option(
+            "--imagery",
+            help="Registered imagery to featurize (asmdb imagery list), instead of files.",
+        ),
+    ] = None,
     feature_set: Annotated[str, typer.Option(help="Name of the feature set to create or resume.")],
     method: Annotated[
         str,
@@ -163,6 +171,19 @@ def featurize(
     )
     chosen.check()
     engine = create_engine(database_url)
+    record = None
+    if (registered is None) == (not imagery):
+        raise AsmdbError("give imagery files or --imagery NAME (one of them)")
+    if registered is not None:
+        from asm_db.imagery.registry import get_imagery
+
+        record = get_imagery(engine, registered)
+        imagery = record.files
+        scale = scale or ",".join(map(str, record.scale))
+        offset = offset or ",".join(map(str, record.offset))
+        if period is None and record.period_start and record.period_end:
+            period = f"{record.period_start}/{record.period_end}"
+        source = source or record.source.get("collection") or record.name
     images = open_imagery(
         imagery,
         assets=[a.strip() for a in assets.split(",")] if assets else None,
@@ -209,6 +230,7 @@ def featurize(
             scheduler=scheduler,
             progress=report,
             notify=notify,
+            registered=record.as_json() if record is not None else None,
         )
     if result.already_complete:
         print(

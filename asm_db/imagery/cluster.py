@@ -67,3 +67,30 @@ def dask_batches(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def dask_map(
+    function, works: Iterable, *, workers: int | None = None, scheduler: str | None = None
+) -> Iterator:
+    """`function(work)` for each work on Dask, in the order they finish, at most two per worker
+    thread in flight (so the works, like the results, are held a few at a time)."""
+    from dask.distributed import as_completed
+
+    client, cluster = _client(workers, scheduler)
+    try:
+        threads = max(sum(client.nthreads().values()), 1)
+        works = iter(works)
+        pending = as_completed(
+            client.submit(function, work, pure=False)
+            for work in islice(works, IN_FLIGHT_PER_THREAD * threads)
+        )
+        for future in pending:
+            result = future.result()
+            future.release()
+            for work in islice(works, 1):
+                pending.add(client.submit(function, work, pure=False))
+            yield result
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

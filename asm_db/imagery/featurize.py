@@ -284,8 +284,10 @@ def featurize(
     scheduler: str | None = None,
     progress: Progress | None = None,
     notify: locks.Notify | None = None,
+    registered: dict | None = None,
 ) -> FeaturizeResult:
-    """Compute and store one vector per tile; commits batch by batch and resumes a stopped run."""
+    """Compute and store one vector per tile; commits batch by batch and resumes a stopped run.
+    `registered` is the record of registered imagery (`asmdb imagery`) the pixels come from."""
     started = time.perf_counter()
     period_start, period_end = parse_period(period)
     with connect(engine) as conn:
@@ -332,6 +334,11 @@ def featurize(
         names = feature_names(imagery, method)
         if existing is None:
             provenance = _provenance(imagery, method, params, bank, names, like, tile_ids)
+            if registered is not None:
+                provenance["registered_imagery"] = {
+                    key: registered.get(key)
+                    for key in ("name", "period_start", "period_end", "source", "item_ids")
+                }
             dates = imagery.dates()
             if period_start is None and period_end is None and dates:
                 period_start, period_end = (
