@@ -28,6 +28,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Engine
 
 from asm_db.change.classes import CLASSES, DEFAULT_MIN_DELTA, DEFAULT_THRESHOLD  # noqa: F401
+from asm_db.change.empty_map import warn_if_one_map_empty
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.keys import fits_integer
@@ -202,6 +203,7 @@ def make_change(
         pg = driver(conn)
         _check_maps(pg, from_map, to_map)
         _warn_if_backwards(pg, from_map, to_map, notify)
+        warn_if_one_map_empty(pg, from_map, to_map, threshold, notify)
         locks.hold(pg, "write map", notify)
         params = {
             "from_map": from_map,
