@@ -114,7 +114,7 @@ def featurize(
         str | None,
         typer.Option(
             help="Reuse the method, parameters and filters of this feature set, and its scale, "
-            "offset, mask and --min-valid unless given or in the imagery's metadata."
+            "offset, mask and minimum valid share unless given or in the imagery's metadata."
         ),
     ] = None,
     period: Annotated[
