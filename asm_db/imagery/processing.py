@@ -178,8 +178,7 @@ def decide_processing(
                 f"{first.name}: band {band % n + 1} has {what} {value} in its metadata; "
                 f"give --{what}"
             )
-    mask_band = mask_band_for(given, like)
-    if mask_band is not None or (like is not None and like.mask_band is not None):
+    if mask_band_for(given, like) is not None:
         choose(
             "mask_band",
             "--mask-band",
