@@ -509,6 +509,28 @@ def test_from_imagery_of_two_periods_to_a_change_map(cli, pg, sample):
     assert len(gone & closed) / len(gone) > 5 * len(closed) / len(mapped), (gone & closed, closed)
 
 
+def test_change_warns_when_one_map_has_no_mining_and_the_other_much(two_periods, pg):
+    """A later map with no tile at or above the threshold (every probability 0, as a period
+    featurized on another scale gives) against one with many: one warning line on stderr."""
+    cli = two_periods
+    usual = cli("change", "--from", "1", "--to", "2")
+    assert usual.code == 0 and "warning" not in usual.stderr, usual.stderr
+    mining = pg.execute(
+        "SELECT count(*) FROM asmdb.predictions WHERE map_id = 1 AND probability >= 0.5"
+    ).fetchone()[0]
+    assert mining >= 10
+    pg.execute("UPDATE asmdb.predictions SET probability = 0 WHERE map_id = 2")
+    warned = cli("change", "--from", "1", "--to", "2")
+    assert warned.code == 0, warned.stderr
+    assert [line for line in warned.stderr.splitlines() if "warning" in line] == [
+        f"warning: map 2 has no tile at or above 0.5, map 1 has {mining:,} "
+        f"({mining / 576:.0%} of its tiles): check that both periods were featurized alike "
+        "(`asmdb featurize --like`, --scale, --offset) before trusting the change"
+    ]
+    backwards = cli("change", "--from", "2", "--to", "1")
+    assert "warning: map 2 has no tile at or above 0.5" in backwards.stderr
+
+
 def test_zones_may_overlap_repeat_a_name_or_carry_heights(two_periods, pg, tmp_path):
     west, south, east, north = pg.execute(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "

@@ -353,6 +353,61 @@ def test_like_reuses_method_parameters_and_filters(cli, pg, tmp_path):
     assert gone.code == 0 and vectors(pg, "y2024") == {}
 
 
+def _masked_scene(path):
+    """The synthetic scene with a 4th band, an SCL-like mask: 9 (cloud) over one corner."""
+    path = write_4326(path, bands=4, nodata=0)
+    with rasterio.open(path, "r+") as dst:
+        data = dst.read()
+        data[3] = 1
+        data[3, :15, :15] = 9
+        dst.write(data)
+    return path
+
+
+def test_like_alone_reads_a_later_period_with_the_first_periods_processing(cli, pg, tmp_path):
+    """--like carries scale, offset, mask band and values and --min-valid (files without scale
+    metadata, as Sentinel-2 chips often are): the later set equals one made with every option
+    given by hand, and each setting's origin is one line on stderr."""
+    first, later = _masked_scene(tmp_path / "a.tif"), _masked_scene(tmp_path / "b.tif")
+    by_hand = (
+        "--scale", "1/255", "--offset", "-0.1", "--mask-band", "4", "--mask-values", "8,9",
+        "--min-valid", "0.9",
+    )  # fmt: skip
+    made = cli(*FEATURIZE, str(first), "--feature-set", "a", "--features", str(K), *by_hand)
+    assert made.code == 0, made.stderr
+    assert "scale 1/255 from --scale" in made.stderr
+    hand = cli(*FEATURIZE, str(later), "--feature-set", "b-hand", "--like", "a", *by_hand)
+    assert hand.code == 0, hand.stderr
+    alike = cli(*FEATURIZE, str(later), "--feature-set", "b", "--like", "a")
+    assert alike.code == 0, alike.stderr
+    assert alike.stderr.splitlines() == [
+        "scale 1/255 from feature set a (--like)",
+        "offset -0.1 from feature set a (--like)",
+        "mask band 4 from feature set a (--like)",
+        "mask values 8,9 from feature set a (--like)",
+        "min valid 0.9 from feature set a (--like)",
+    ]
+    assert "below --min-valid" in alike.stdout
+    got, want = vectors(pg, "b"), vectors(pg, "b-hand")
+    assert got.keys() == want.keys() and len(got) < 16  # the clouded corner is skipped
+    assert all(np.array_equal(got[t], want[t]) for t in got)
+    shown = json.loads(cli("feature-sets", "show", "b").stdout)["provenance"]
+    assert shown["parameters"]["scale"] == [1 / 255] * 3 and shown["mask_band"] == "4"
+    assert shown["processing"]["scale"] == "like"
+
+    # An option given wins over the --like set, and so does the imagery's own metadata.
+    with rasterio.open(later, "r+") as dst:
+        dst.scales = (1e-4,) * 4
+    own = cli(
+        *FEATURIZE, str(later), "--feature-set", "c", "--like", "a", "--min-valid", "0.2"
+    )  # fmt: skip
+    assert own.code == 0, own.stderr
+    assert "scale 1/10000 from the imagery's metadata" in own.stderr.splitlines()
+    assert "min valid 0.2 from --min-valid" in own.stderr.splitlines()
+    params = json.loads(cli("feature-sets", "show", "c").stdout)["provenance"]["parameters"]
+    assert (params["scale"], params["offset"], params["min_valid"]) == ([1e-4] * 3, [-0.1] * 3, 0.2)
+
+
 def _count(url: str, name: str) -> int:
     with psycopg.connect(url.replace("+psycopg", "")) as conn:
         return conn.execute(

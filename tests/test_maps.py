@@ -216,6 +216,82 @@ def test_an_incompatible_feature_set_is_refused_and_nothing_changes(loaded, cli,
     assert snapshot(pg) == before
 
 
+@pytest.fixture
+def imagery_run(cli, sample):
+    """Run 1 trained on the sample's imagery featurized (K = 64, scale 1/10000 from the file's
+    metadata), without a map."""
+    assert cli("ingest", "labels", str(sample.labels)).code == 0
+    made = cli(
+        "featurize", str(sample.imagery), "--feature-set", "first", "--features", "64",
+        "--workers", "0",
+    )  # fmt: skip
+    assert made.code == 0, made.stderr
+    trained = cli("train", "--feature-set", "first", "--cv", "seed", "--bootstrap", "0", "--no-map")
+    assert trained.code == 0, trained.stderr
+    return cli
+
+
+def test_predict_refuses_features_255_times_off_in_one_line_unless_forced(imagery_run, pg, sample):
+    """The later period read with a scale 255 times too large (the scale of 8-bit chips given
+    to one period only) is refused, naming the likely cause; --force maps it; the same period
+    featurized --like the first passes."""
+    cli = imagery_run
+    off = cli(
+        "featurize", str(sample.later_imagery), "--feature-set", "off", "--like", "first",
+        "--scale", "255/10000", "--workers", "0",
+    )  # fmt: skip
+    assert off.code == 0, off.stderr
+    before = snapshot(pg)
+    refused = cli("predict", "--run", "1", "--feature-set", "off")
+    assert refused.code == 1 and refused.stdout == ""
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1, refused.stderr
+    assert lines[0].startswith(
+        "error: feature set 'off' does not look like run 1's training features (feature set "
+        "'first'): its features' spreads differ by a factor of "
+    )
+    assert "`asmdb featurize --scale/--offset`" in lines[0] and "--force" in lines[0]
+    assert snapshot(pg) == before
+
+    forced = cli("predict", "--run", "1", "--feature-set", "off", "--force", "--json")
+    assert forced.code == 0, forced.stderr
+    assert "mapped anyway (--force)" in forced.stderr
+    assert json.loads(forced.stdout)["tiles"] > 0
+
+    alike = cli(
+        "featurize", str(sample.later_imagery), "--feature-set", "later", "--like", "first",
+        "--workers", "0",
+    )  # fmt: skip
+    assert alike.code == 0, alike.stderr
+    mapped = cli("predict", "--run", "1", "--feature-set", "later")
+    assert mapped.code == 0, mapped.stderr
+    assert "does not look like" not in mapped.stderr
+
+
+def test_another_period_of_the_same_features_passes_the_check(trained, cli, sample):
+    ingest_features(trained, sample.later_features, feature_set="later")
+    mapped = cli("predict", "--run", "1", "--feature-set", "later")
+    assert mapped.code == 0, mapped.stderr
+    assert mapped.stderr == ""
+
+
+def test_a_run_made_before_feature_summaries_predicts_with_a_note(trained, cli, pg, sample):
+    pg.execute("UPDATE asmdb.model_runs SET metrics = metrics - 'feature_summary'")
+    ingest_features(trained, sample.later_features, feature_set="later")
+    mapped = cli("predict", "--run", "1", "--feature-set", "later")
+    assert mapped.code == 0, mapped.stderr
+    assert mapped.stderr.strip() == (
+        "run 1 has no feature summary (made by asmdb 0.1.0, before runs recorded one): not checked"
+    )
+
+
+def test_the_feature_summary_stays_out_of_the_runs_metrics(trained, cli, pg):
+    stored = pg.execute("SELECT metrics -> 'feature_summary' FROM asmdb.model_runs").fetchone()[0]
+    assert stored["format"] == "median-iqr/1" and len(stored["median"]) == SAMPLE["n_features"]
+    shown = json.loads(cli("runs", "show", "1", "--json").stdout)
+    assert "feature_summary" not in json.dumps(shown)
+
+
 def test_feature_names_must_match_in_order():
     trained = FeatureSet(1, "a", 3, ["b1", "b2", "b3"])
     check_compatible(1, trained, FeatureSet(2, "same", 3, ["b1", "b2", "b3"]))

@@ -37,6 +37,7 @@ from asm_db.change.classes import (  # noqa: F401
     NOISE_MIN_TILES,
     NOISE_Z,
 )
+from asm_db.change.empty_map import warn_if_one_map_empty
 from asm_db.db import locks
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.keys import fits_integer
@@ -252,6 +253,7 @@ def make_change(
         pg = driver(conn)
         _check_maps(pg, from_map, to_map)
         _warn_if_backwards(pg, from_map, to_map, notify)
+        warn_if_one_map_empty(pg, from_map, to_map, threshold, notify)
         locks.hold(pg, "write map", notify)
         chosen, rule = choose_min_delta(pg, from_map, to_map, threshold, min_delta)
         params = {

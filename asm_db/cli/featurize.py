@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Annotated
@@ -76,28 +77,38 @@ def featurize(
     scale: Annotated[
         str | None,
         typer.Option(
-            help="Pixel scale, one or one per band, e.g. 1/10000 (default: from metadata, else 1)."
+            help="Pixel scale, one or one per band, e.g. 1/10000 (default: from metadata, "
+            "else the --like set's, else 1)."
         ),
     ] = None,
     offset: Annotated[
         str | None,
         typer.Option(
-            help="Pixel offset after scaling, e.g. -0.1 (default: from metadata, else 0)."
+            help="Pixel offset after scaling, e.g. -0.1 (default: from metadata, else the "
+            "--like set's, else 0)."
         ),
     ] = None,
     mask_band: Annotated[
         str | None,
-        typer.Option(help="Band number (files) or asset name (STAC) of a mask, e.g. scl."),
+        typer.Option(
+            help="Band number (files) or asset name (STAC) of a mask, e.g. scl (default: the "
+            "--like set's, else none)."
+        ),
     ] = None,
     mask_values: Annotated[
         str | None,
         typer.Option(
-            help="Mask band values to leave out, e.g. 3,8,9,10 (clouds and shadows in SCL)."
+            help="Mask band values to leave out, e.g. 3,8,9,10 (clouds and shadows in SCL; "
+            "default: the --like set's)."
         ),
     ] = None,
     min_valid: Annotated[
-        float, typer.Option(help="Skip a tile with a smaller share of valid pixels.")
-    ] = 0.5,
+        float | None,
+        typer.Option(
+            help="Skip a tile with a smaller share of valid pixels (default: the --like "
+            "set's, else 0.5)."
+        ),
+    ] = None,
     bbox: Annotated[str | None, typer.Option(help="Only tiles meeting W,S,E,N (degrees).")] = None,
     aoi: Annotated[
         str | None, typer.Option(help="Only tiles meeting the shapes of this vector file.")
@@ -109,7 +120,10 @@ def featurize(
     ] = None,
     like: Annotated[
         str | None,
-        typer.Option(help="Reuse the method, parameters and filters of this feature set."),
+        typer.Option(
+            help="Reuse the method, parameters and filters of this feature set, and its scale, "
+            "offset, mask and minimum valid share unless given or in the imagery's metadata."
+        ),
     ] = None,
     period: Annotated[
         str | None,
@@ -154,22 +168,12 @@ def featurize(
     from asm_db.imagery.featurize import Method
     from asm_db.imagery.featurize import featurize as run
     from asm_db.imagery.hosts import parse_hosts
+    from asm_db.imagery.processing import ProcessingOptions, open_processed, read_like
     from asm_db.imagery.read import open_imagery
 
     box = _numbers("--bbox", bbox)
     if box is not None and (len(box) != 4 or box[0] >= box[2] or box[1] >= box[3]):
         raise AsmdbError(f"--bbox {bbox!r}: expected W,S,E,N with W < E and S < N")
-    chosen = Method(
-        method=method,
-        features=features,
-        seed=seed,
-        filters=filters,
-        stats=tuple(s.strip() for s in stats.split(",")),
-        tile_size=tile_size,
-        tile_pixels=tile_pixels,
-        min_valid=min_valid,
-    )
-    chosen.check()
     engine = create_engine(database_url)
     record = None
     if (registered is None) == (not imagery):
@@ -179,21 +183,45 @@ def featurize(
 
         record = get_imagery(engine, registered)
         imagery = record.files
+        # The registry records the scale of what its files store: the imagery's own word, which
+        # a --like set's processing does not override (an option given still does).
         scale = scale or ",".join(map(str, record.scale))
         offset = offset or ",".join(map(str, record.offset))
         if period is None and record.period_start and record.period_end:
             period = f"{record.period_start}/{record.period_end}"
         source = source or record.source.get("collection") or record.name
-    images = open_imagery(
-        imagery,
-        assets=[a.strip() for a in assets.split(",")] if assets else None,
-        bands=_numbers("--bands", bands, int),
-        mask_band=mask_band,
-        mask_values=tuple(_numbers("--mask-values", mask_values) or ()),
+    given = ProcessingOptions(
         scale=_numbers("--scale", scale),
         offset=_numbers("--offset", offset),
-        allowed_hosts=parse_hosts(allow_hosts),
+        mask_band=mask_band,
+        mask_values=None if mask_values is None else tuple(_numbers("--mask-values", mask_values)),
+        min_valid=min_valid,
     )
+    chosen = Method(
+        method=method,
+        features=features,
+        seed=seed,
+        filters=filters,
+        stats=tuple(s.strip() for s in stats.split(",")),
+        tile_size=tile_size,
+        tile_pixels=tile_pixels,
+        **({} if min_valid is None else {"min_valid": min_valid}),
+    )
+    chosen.check()
+    images, processing = open_processed(
+        lambda mask: open_imagery(
+            imagery,
+            assets=[a.strip() for a in assets.split(",")] if assets else None,
+            bands=_numbers("--bands", bands, int),
+            mask_band=mask,
+            scale=given.scale,
+            offset=given.offset,
+            allowed_hosts=parse_hosts(allow_hosts),
+        ),
+        given,
+        read_like(engine, like) if like is not None else None,
+    )
+    chosen = dataclasses.replace(chosen, min_valid=processing.min_valid)
     with Progress(
         TextColumn(f"featurize {feature_set}"),
         BarColumn(),
@@ -222,6 +250,7 @@ def featurize(
             bbox=box,
             aoi=aoi,
             like=like,
+            processing=processing,
             period=period,
             source=source,
             batch_tiles=batch_tiles,

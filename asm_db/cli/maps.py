@@ -139,11 +139,21 @@ def predict(
     promote: Annotated[
         bool, typer.Option(help="Make the new map the one asmdb.latest_predictions shows.")
     ] = True,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Map a feature set whose features lie far from the run's training features.",
+        ),
+    ] = False,
     readers: Readers = READERS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the map as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Apply a run's stored model to every tile of a feature set, recorded as a new map."""
+    """Apply a run's stored model to every tile of a feature set, recorded as a new map.
+
+    A feature set whose features lie far from those the run was trained on (pixels scaled
+    otherwise, another sensor) is refused unless --force."""
     from asm_db.runs.apply import predict_map
 
     with progress_bar("predict tiles") as progress:
@@ -153,6 +163,7 @@ def predict(
             run,
             feature_set,
             promote=promote,
+            force=force,
             readers=readers,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
             notify=notify,

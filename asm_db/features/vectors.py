@@ -47,3 +47,17 @@ def tile_ranges(pg: psycopg.Connection, feature_set_id: int, parts: int) -> list
     )
     bounds = [MIN_TILE_ID, *sorted(set(cuts)), MAX_TILE_ID]
     return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def sample_vectors(
+    pg: psycopg.Connection, feature_set_id: int, n_features: int, tiles: int
+) -> np.ndarray:
+    """The vectors of up to `tiles` tiles of a feature set, the same ones every time and
+    spread over the whole set (drawn by a hash of the tile id), as a float32 matrix."""
+    dtype = pgcopy.row_dtype([("tile_id", "int8"), ("features", ("float32", n_features))])
+    params = {"feature_set_id": feature_set_id, "tiles": tiles}
+    parts = [np.empty((0, n_features), np.float32)]
+    with pg.cursor() as cur, cur.copy(load_sql("features/feature_sample_rows"), params) as copy:
+        for rows in pgcopy.decode_batches(copy, dtype, BATCH_ROWS):
+            parts.append(pgcopy.column(rows, "features"))
+    return np.concatenate(parts)

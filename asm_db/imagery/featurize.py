@@ -40,6 +40,7 @@ from asm_db.grid import Grid, check_cell_size, grid_for_cell_size
 from asm_db.imagery import rcf
 from asm_db.imagery.limits import DEFAULT_MAX_TILES, MAX_TILE_PIXELS
 from asm_db.imagery.plan import plan_tiles
+from asm_db.imagery.processing import DEFAULT_MIN_VALID, Processing, load_like
 from asm_db.imagery.read import Imagery, TileReader, tile_pixels_for
 from asm_db.ingest.tiles import create_missing_tiles
 
@@ -66,7 +67,7 @@ class Method:
     stats: tuple[str, ...] = ("mean",)
     tile_size: float = 0.01
     tile_pixels: int | None = None
-    min_valid: float = 0.5
+    min_valid: float = DEFAULT_MIN_VALID
 
     def check(self) -> None:
         if self.method not in METHODS:
@@ -234,17 +235,6 @@ def feature_names(imagery: Imagery, method: Method) -> list[str]:
     return rcf.stat_names(list(imagery.band_names), method.stats)
 
 
-def load_like(pg, name: str) -> dict:
-    """The provenance of an existing featurized set, to reuse its method, parameters and filters."""
-    found = get_provenance(pg, name)
-    if found is None:
-        raise AsmdbError(f"--like {name}: no feature set named '{name}'")
-    provenance = found[2]
-    if "parameters" not in provenance:
-        raise AsmdbError(f"--like {name}: feature set '{name}' was not made by asmdb featurize")
-    return provenance
-
-
 def _existing(pg, name: str, params: dict):
     found = get_provenance(pg, name)
     if found is None:
@@ -276,6 +266,7 @@ def featurize(
     bbox=None,
     aoi: str | None = None,
     like: str | None = None,
+    processing: Processing | None = None,
     period: str | None = None,
     source: str | None = None,
     batch_tiles: int = DEFAULT_BATCH_TILES,
@@ -287,7 +278,12 @@ def featurize(
     registered: dict | None = None,
 ) -> FeaturizeResult:
     """Compute and store one vector per tile; commits batch by batch and resumes a stopped run.
-    `registered` is the record of registered imagery (`asmdb imagery`) the pixels come from."""
+
+    `like` reuses the method, parameters and filters of that set; its processing (scale,
+    offset, mask, `min_valid`) is `processing`'s, decided with `asm_db.imagery.processing`
+    (`open_processed`) before the imagery is opened, whose notes are sent to `notify` once
+    the run is checked and starts. `registered` is the record of registered imagery (`asmdb
+    imagery`) the pixels come from."""
     started = time.perf_counter()
     period_start, period_end = parse_period(period)
     with connect(engine) as conn:
@@ -339,6 +335,8 @@ def featurize(
                     key: registered.get(key)
                     for key in ("name", "period_start", "period_end", "source", "item_ids")
                 }
+            if processing is not None:
+                provenance["processing"] = processing.sources
             dates = imagery.dates()
             if period_start is None and period_end is None and dates:
                 period_start, period_end = (
@@ -359,6 +357,8 @@ def featurize(
             )
         done = tiles_with_vectors(pg, fs_id)
         pg.commit()
+        for note in processing.notes if processing is not None and notify is not None else ():
+            notify(note)
         resumed_from = len(done)
         todo = tile_ids[~np.isin(tile_ids, np.fromiter(done, np.int64, len(done)))]
         skipped = dict.fromkeys(SKIP_REASONS, 0)
@@ -414,7 +414,6 @@ def _method_like(provenance: dict, imagery: Imagery, like: str, method: Method):
         stats=tuple(p.get("stats", method.stats)),
         tile_size=p["tile_size"],
         tile_pixels=p["tile_pixels"],
-        min_valid=p["min_valid"],
     )
     bank = rcf.FilterBank.from_json(provenance["filters"]) if p["method"] == "rcf" else None
     return reused, bank
@@ -429,6 +428,7 @@ def _provenance(imagery, method, params, bank, names, like, tile_ids) -> dict:
         if bank is not None
         else None,
         "like": like,
+        "mask_band": imagery.mask_band,
         "feature_names": names,
         "imagery": list(imagery.sources),
         "bounds": list(imagery.bounds),

@@ -68,6 +68,7 @@ class Imagery:
     offset: tuple[float, ...]
     mask_values: tuple[float, ...] = ()
     sources: tuple[dict, ...] = field(default_factory=tuple)
+    mask_band: str | None = None  # as given: a band number of the files or a STAC asset name
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -377,12 +378,20 @@ def open_imagery(
         raise AsmdbError("no imagery given")
     n = len(names)
     first = scenes[0]
-    scale = _per_band("--scale", scale, [b.scale for b in first.bands], n, first.name)
-    offset = _per_band("--offset", offset, [b.offset for b in first.bands], n, first.name)
-    return Imagery(tuple(scenes), tuple(names), scale, offset, tuple(mask_values), tuple(sources))
+    scale = per_band("--scale", scale, [b.scale for b in first.bands], n, first.name)
+    offset = per_band("--offset", offset, [b.offset for b in first.bands], n, first.name)
+    return Imagery(
+        tuple(scenes),
+        tuple(names),
+        scale,
+        offset,
+        tuple(mask_values),
+        tuple(sources),
+        mask_band,
+    )
 
 
-def _per_band(option: str, given, default, n: int, source: str) -> tuple[float, ...]:
+def per_band(option: str, given, default, n: int, source: str) -> tuple[float, ...]:
     """One finite value per band: `given` (one for all, or one each), else the metadata's."""
     if not given:
         for band, value in enumerate(default, 1):

@@ -13,6 +13,7 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.features.record import resolve_feature_set, run_feature_set
 from asm_db.maps import READERS
 from asm_db.maps.apply import score_feature_set
+from asm_db.maps.feature_range import check_feature_range
 from asm_db.maps.identity import check_compatible
 from asm_db.maps.registry import MapSummary, get_map
 from asm_db.maps.write import MapWritten
@@ -34,6 +35,7 @@ def predict_map(
     feature_set: str,
     *,
     promote: bool = True,
+    force: bool = False,
     readers: int = READERS,
     progress: Callable[[int, int], None] | None = None,
     notify: locks.Notify | None = None,
@@ -44,6 +46,10 @@ def predict_map(
     The tiles are streamed by `readers` connections in one snapshot and scored a batch at a
     time, as `asmdb train` scores its own; the map's partition is loaded, indexed and attached
     before the commit, so readers see the whole map or none of it.
+
+    A set whose features lie far from the run's training features (another scale, another
+    sensor) is refused unless `force` (`asm_db.maps.feature_range`); what that check has to
+    say otherwise goes to `notify`.
     """
     seconds = {}
     with connect(engine) as conn:
@@ -52,6 +58,9 @@ def predict_map(
         trained = run_feature_set(pg, run_id)
         target = resolve_feature_set(pg, feature_set, default="named")
         check_compatible(run_id, trained, target)
+        note = check_feature_range(pg, run_id, trained, target, force=force)
+        if note is not None and notify is not None:
+            notify(note)
 
         started = time.perf_counter()
         model = load_model(engine, run_id)

@@ -20,6 +20,7 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, TrainingDataError
 from asm_db.features.record import FeatureSet, resolve_feature_set
+from asm_db.features.summary import summarize
 from asm_db.maps import READERS
 from asm_db.maps.apply import ScoredTiles, score_feature_set
 from asm_db.maps.predict import TilePredictions
@@ -432,7 +433,10 @@ def train_run(
         parameters = run_parameters(fs, filters, joined, fitted)
 
         started = time.perf_counter()
-        run_id = record_trained_run(pg, fs, fitted, parameters, metrics, counts, notify)
+        # Stored with the run for `asmdb predict` to check other sets against; not a metric
+        # to show, so kept out of the result's.
+        stored = {**metrics, "feature_summary": summarize(joined.rows.X).to_json()}
+        run_id = record_trained_run(pg, fs, fitted, parameters, stored, counts, notify)
         map_id = None
         if scored is not None:
             map_id = scored.record(pg, run_id=run_id, promote=promote, notify=notify).map_id
