@@ -88,7 +88,7 @@ def test_the_whole_loop(cli, pg, trained, sample, tmp_path):
     report = tmp_path / "run-1.html"
     assert cli("report", "1", str(report)).code == 0
     page = report.read_text()
-    assert "Area and accuracy from reviews" in page and "user&#x27;s accuracy" in page
+    assert "Area and accuracy from reviews" in page and "user's accuracy" in html.unescape(page)
 
 
 def test_bad_review_file_is_one_line_and_changes_nothing(cli, pg, trained, tmp_path):

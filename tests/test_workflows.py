@@ -36,6 +36,7 @@ def test_migrations_write_no_styles_and_the_upgrade_workflow_does(empty_db_url):
             "review_queue",
             "similar_tiles",
             "tiles",
+            "zone_estimates",
         ]
     engine.dispose()
 
