@@ -2,6 +2,7 @@
 known truth, import, labels, retrain, and an area estimate whose interval holds the truth."""
 
 import csv
+import html
 import json
 import math
 
