@@ -25,7 +25,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from password_cluster import PasswordCluster, running_password_cluster
 from psycopg import sql
 from typer.testing import CliRunner
 
@@ -33,6 +32,8 @@ from asm_db.cli.app import run as run_cli
 from asm_db.db.engine import create_engine
 from asm_db.ingest.sample import write_sample_data
 from asm_db.publish.workflows import upgrade_database
+
+from password_cluster import PasswordCluster, running_password_cluster
 
 ADMIN_URL = os.environ.get("ASMDB_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ASMDB = Path(sys.executable).with_name("asmdb")
@@ -280,6 +281,17 @@ def snapshot(pg: psycopg.Connection) -> dict:
     return out
 
 
+def prediction_partitions(pg) -> set[str]:
+    """The names of the partitions of `asmdb.predictions` (one a map)."""
+    return {
+        r[0]
+        for r in pg.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'asmdb.predictions'::regclass"
+        )
+    }
+
+
 def descendants(pid: int) -> set[int]:
     """Every process below `pid`, now."""
     found, todo = set(), [pid]
@@ -315,3 +327,36 @@ def assert_terminated(proc: subprocess.Popen, workers: set[int]) -> None:
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in workers if alive(pid)], "worker processes left behind"
+
+
+@pytest.fixture(scope="session")
+def site(password_cluster, sample):
+    """A trained sample database with a review queue, two reviewers and a reader, in a cluster
+    that checks passwords (the roles go with it), served by the installed command as the reader:
+    one per session, shared by the web server tests."""
+    from web_server import as_role, serve  # web_server imports this module
+
+    suffix = uuid.uuid4().hex[:6]
+    roles = {
+        "ana": (f"web_ana_{suffix}", "ana-pw-1"),
+        "ben": (f"web_ben_{suffix}", "ben-pw-2"),
+        "reader": (f"web_reader_{suffix}", "reader-pw-3"),
+    }
+    url = password_cluster.create_database()
+    for args in (
+        ("db", "upgrade"),
+        ("ingest", "labels", str(sample.labels)),
+        ("ingest", "features", str(sample.features)),
+        ("train", "--cv", "seed", "--bootstrap", "0"),
+        ("review", "queue", "--min-label-distance", "0"),
+    ):
+        done = run_asmdb(url, *args)
+        assert done.code == 0, done.stderr
+    for key, (name, password) in roles.items():
+        extra = ("--reviewer",) if key != "reader" else ()
+        done = run_asmdb(url, "roles", "create", "--name", name, "--password", password, *extra)
+        assert done.code == 0, done.stderr
+    # The server runs as the reader role, with its password.
+    server_url = as_role(url, *roles["reader"])
+    with serve(server_url, "--public") as server:
+        yield {"url": url, "server_url": server_url, "server": server, "roles": roles}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from asm_db.cli.reference import REGENERATE, command_helps, render, section
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "commands.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 
 
 def _sections(text: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from asm_db.db.engine import create_engine, downgrade, upgrade
 from asm_db.db.schema_dump import dump_schema, normalise
 from asm_db.db.sql_reference import sql_reference, uncommented
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 REGENERATE = "run scripts/schema to regenerate docs/schema.sql and docs/sql.md"
 
 

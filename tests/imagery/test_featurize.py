@@ -16,38 +16,13 @@ import rasterio
 from asm_db.grid import Grid
 from asm_db.imagery import rcf
 
-from conftest import ASMDB, assert_terminated, descendants, snapshot
-from rasters import EAST, NORTH, RES_DEG, SOUTH, WEST, write_4326, write_utm
+from conftest import ASMDB, assert_terminated, descendants
+from featurize_checks import FEATURIZE, K, _bad, direct_rcf, filter_bank, tile_block, vectors
+from rasters import EAST, NORTH, SOUTH, WEST, write_4326, write_utm
 
 pytestmark = pytest.mark.slow  # rasters, Dask clusters and a SIGKILL: minutes, not seconds
 
-K = 64
-# In this process: a local Dask cluster (the default) is tested on its own below.
-FEATURIZE = ("featurize", "--workers", "0")
 SAMPLE_TILES = 24 * 24  # conftest.SAMPLE
-
-
-def vectors(pg: psycopg.Connection, name: str) -> dict[int, np.ndarray]:
-    rows = pg.execute(
-        "SELECT f.tile_id, f.features FROM asmdb.tile_features AS f "
-        "JOIN asmdb.feature_sets AS s USING (feature_set_id) WHERE s.name = %s",
-        (name,),
-    ).fetchall()
-    return {r[0]: np.frombuffer(r[1], "<f4") for r in rows}
-
-
-def filter_bank(cli, name: str) -> rcf.FilterBank:
-    shown = cli("feature-sets", "show", name, "--filters")
-    assert shown.code == 0, shown.stderr
-    return rcf.FilterBank.from_json(json.loads(shown.stdout)["provenance"]["filters"])
-
-
-def tile_block(data: np.ndarray, tile_id: int, bounds=(WEST, NORTH), res=RES_DEG):
-    """The pixels of one tile in an EPSG:4326 array aligned with the grid."""
-    w, s, e, n = Grid().bounds(tile_id)
-    c0, r0 = round((w - bounds[0]) / res), round((bounds[1] - n) / res)
-    size = round(0.01 / res)
-    return data[:, r0 : r0 + size, c0 : c0 + size]
 
 
 def test_features_equal_a_direct_computation_from_the_file(cli, pg, tmp_path):
@@ -72,7 +47,6 @@ def test_features_equal_a_direct_computation_from_the_file(cli, pg, tmp_path):
     assert np.array_equal(bank.weights, rcf.gaussian_filters(K, 3, 3).weights)
     with rasterio.open(path) as src:
         data = src.read().astype(np.float64) / 10000
-    from test_rcf import direct_rcf
 
     for tile_id in sorted(got)[:3]:
         block = tile_block(data, tile_id)
@@ -180,7 +154,6 @@ def test_nodata_and_mask_pixels_are_left_out_and_sparse_tiles_skipped(cli, pg, t
     got = vectors(pg, "m")
     assert t_sparse not in got and len(got) == 15
     bank = filter_bank(cli, "m")
-    from test_rcf import direct_rcf
 
     for tile_id in (t_nodata, t_mask, t_clean):
         block = tile_block(data, tile_id).astype(np.float64)
@@ -478,17 +451,6 @@ def test_local_cluster_of_worker_processes(cli, pg, tmp_path):
     assert cli(*FEATURIZE, *common, "--feature-set", "here").code == 0
     a, b = vectors(pg, "two"), vectors(pg, "here")
     assert len(a) == 16 and all(a[t].tobytes() == b[t].tobytes() for t in a)
-
-
-def _bad(cli, pg, *args) -> str:
-    before = snapshot(pg)
-    done = cli(*FEATURIZE, *args)
-    assert done.code == 1, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    assert snapshot(pg) == before
-    return lines[0]
 
 
 def test_bad_input_is_one_line_and_changes_nothing(cli, pg, tmp_path):

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import rasterio
-from test_featurize import FEATURIZE, _bad, vectors
 
 from asm_db.errors import InputError
 from asm_db.imagery.hosts import check_location, parse_hosts
 
+from featurize_checks import FEATURIZE, _bad, vectors
 from rasters import write_4326
 
 

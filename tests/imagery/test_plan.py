@@ -13,9 +13,9 @@ import pytest
 import rasterio
 import shapely
 from rasterio.transform import from_origin
-from test_featurize import FEATURIZE, _bad, vectors
 
 from conftest import ASMDB, snapshot
+from featurize_checks import FEATURIZE, _bad, vectors
 from rasters import NORTH, SOUTH, WEST, write_4326
 
 ADDRESS_SPACE = 3 * 2**30  # the command's whole address space: Python, GDAL, numpy and the plan

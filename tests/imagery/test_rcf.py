@@ -7,28 +7,7 @@ import pytest
 
 from asm_db.imagery import rcf
 
-
-def direct_rcf(pixels, valid, weights, bias):
-    """The definition, one window and one filter at a time (float64)."""
-    bands, height, width = pixels.shape
-    half = weights.shape[0]
-    kernels = weights.reshape(half, bands, 3, 3).astype(np.float64)
-    pos = np.zeros(half)
-    neg = np.zeros(half)
-    n = 0
-    for r in range(height - 2):
-        for c in range(width - 2):
-            if not valid[r : r + 3, c : c + 3].all():
-                continue
-            x = pixels[:, r : r + 3, c : c + 3].astype(np.float64)
-            n += 1
-            for k in range(half):
-                z = float((kernels[k] * x).sum()) + bias
-                pos[k] += max(z, 0.0)
-                neg[k] += max(-z, 0.0)
-    if n == 0:
-        return None
-    return np.concatenate([pos, neg]) / n
+from featurize_checks import direct_rcf
 
 
 def make_tile(rng, bands=3, size=12):

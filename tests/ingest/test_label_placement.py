@@ -1,10 +1,14 @@
 """`asmdb.label_tiles` is the seed's geopandas intersects join, computed by PostGIS."""
 
 import json
+from pathlib import Path
+
+import pandas as pd
 
 from asm_db.ingest.features import ingest_features
 from asm_db.ingest.labels import ingest_labels
 
+from conftest import snapshot
 from seed_reference import seed_features
 
 
@@ -94,3 +98,76 @@ def test_training_join_reads_only_the_feature_sets_grid_on_the_spatial_index(eng
         "FROM asmdb.label_tiles"
     ).fetchone()
     assert keys[0] == keys[1] and keys[2] == 2
+
+
+def _labels(sample, tmp_path, name="labels.csv", **changes) -> Path:
+    """The sample's labels with columns changed (a function of the frame, or a value)."""
+    original = pd.read_csv(sample.labels, dtype=str)
+    frame = original.copy()
+    for column, change in changes.items():
+        frame[column] = change(original) if callable(change) else change
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_labels_with_lat_and_lon_swapped_are_refused_unless_forced(
+    loaded, cli, pg, tmp_path, sample
+):
+    swapped = _labels(
+        sample,
+        tmp_path,
+        lon=lambda f: f["lat"],
+        lat=lambda f: f["lon"],
+        unique_id=lambda f: "s" + f["unique_id"],
+    )
+    before = snapshot(pg)
+    done = cli("ingest", "labels", str(swapped))
+    assert done.code == 1
+    assert f"{swapped}: 600 of 600 labels lie outside every feature set's tiles" in done.stderr
+    assert "swapping lat and lon would put 600 on them" in done.stderr
+    assert "--force" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert snapshot(pg) == before
+
+    elsewhere = _labels(
+        sample, tmp_path, "far.csv", lon=lambda f: (f["lon"].astype(float) + 30).astype(str)
+    )
+    done = cli("ingest", "labels", str(elsewhere))
+    assert done.code == 1 and "would not put them on the tiles either" in done.stderr
+    assert snapshot(pg) == before
+
+    forced = cli("ingest", "labels", str(swapped), "--force")
+    assert forced.code == 0, forced.stderr
+    assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == 1200
+
+
+def test_a_few_labels_off_the_tiles_are_accepted(loaded, cli, tmp_path, sample):
+    frame = pd.read_csv(sample.labels, dtype=str)
+    frame.loc[:199, "lon"] = (frame.loc[:199, "lon"].astype(float) + 30).astype(str)
+    frame.to_csv(tmp_path / "some.csv", index=False)
+    done = cli("ingest", "labels", str(tmp_path / "some.csv"))
+    assert done.code == 0, done.stderr
+
+
+def test_proportion_inspected_in_percent_is_refused(cli, pg, tmp_path, sample):
+    path = _labels(
+        sample,
+        tmp_path,
+        proportion_inspected=lambda f: (f["proportion_inspected"].astype(float) * 100).astype(str),
+    )
+    before = snapshot(pg)
+    done = cli("ingest", "labels", str(path))
+    assert done.code == 1
+    assert "column 'proportion_inspected'" in done.stderr and "divide it by 100" in done.stderr
+    assert "row" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert snapshot(pg) == before
+
+
+def test_labels_and_tiles_apart_show_both_extents(cli, tmp_path, sample):
+    far = _labels(sample, tmp_path, lon=lambda f: (f["lon"].astype(float) + 30).astype(str))
+    assert cli("ingest", "labels", str(far)).code == 0  # no feature set yet: nothing to check
+    assert cli("ingest", "features", str(sample.features)).code == 0
+    done = cli("train")
+    assert done.code == 1
+    assert "none of the" in done.stderr and "lies on a tile of feature set 'default'" in done.stderr
+    assert "the labels span lon 18" in done.stderr and "the tiles lon -11" in done.stderr

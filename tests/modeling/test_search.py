@@ -164,3 +164,79 @@ def test_a_path_runs_along_an_ascending_grid():
         search.candidates(descending, ())
     for model in ("logistic", "gradient-boosting"):  # the grids asmdb ships are ascending
         assert search.candidates(estimators.model_spec(model), ())
+
+
+# The seed's small alphas on collinear features: scikit-learn warns, as in the notebook.
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
+def test_the_shared_gram_search_refuses_splits_whose_training_rows_are_not_the_others():
+    # Each fold's training Gram is all rows' less its test rows': a split training on fewer
+    # rows, or on a test row, would be searched on the wrong matrix.
+    from asm_db.modeling.ridge import ridge_search
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 5)).astype(np.float32)
+    y = np.arange(40) % 2
+    rows = np.arange(40)
+    for train, test in ((rows[10:30], rows[:10]), (rows[9:], rows[:10])):
+        with pytest.raises(ValueError, match="all its other rows"):
+            ridge_search(X, y, [(train, test)], (1.0,))
+    assert ridge_search(X, y, [(rows[10:], rows[:10])], (1.0,)).best_params_ == {"alpha": 1.0}
+
+
+def test_ridge_search_picks_gridsearchcv_alpha_with_more_or_fewer_rows_than_features():
+    # More rows than features: the shared-Gram search; fewer: GridSearchCV itself. Either way
+    # the alpha and the refitted model are scikit-learn's.
+    import numpy as np
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from asm_db.modeling import estimators
+    from asm_db.modeling.protocols import Protocol, _search
+    from asm_db.modeling.ridge import RidgeSearch
+
+    rng = np.random.default_rng(3)
+    for n, p, shared in ((900, 120, True), (300, 400, False)):
+        Z = rng.standard_normal((n, 6))
+        X = (np.maximum(Z @ rng.standard_normal((6, p)), 0) + rng.standard_normal((n, p))).astype(
+            np.float32
+        )
+        y = (Z[:, 0] + rng.standard_normal(n) > 0.3).astype(int)
+        splits = list(StratifiedKFold(5).split(X, y))
+        ours = _search(estimators.model_spec("ridge"), Protocol(cv="seed"), X, y, splits)
+        theirs = GridSearchCV(
+            RidgeClassifier(), {"alpha": [0.01, 0.1, 1.0, 10.0]}, cv=5, scoring="roc_auc"
+        ).fit(X, y)
+        assert isinstance(ours, RidgeSearch) == shared
+        assert ours.best_params_ == theirs.best_params_
+        assert abs(ours.best_score_ - theirs.best_score_) < 1e-4
+        assert np.array_equal(ours.best_estimator_.coef_, theirs.best_estimator_.coef_)
+
+
+def test_kernel_ridge_search_is_scikit_learns_ridge_in_exact_arithmetic():
+    """Fewer rows than features (spatial CV): each fold's decisions equal RidgeClassifier's
+    fitted in float64, and the chosen alpha is GridSearchCV's on float64 data."""
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.model_selection import GridSearchCV, GroupKFold
+
+    from asm_db.modeling.ridge import kernel_ridge_search
+
+    rng = np.random.default_rng(5)
+    n, p = 240, 900
+    Z = rng.standard_normal((n, 6))
+    X = (np.maximum(Z @ rng.standard_normal((6, p)), 0) + rng.standard_normal((n, p))).astype(
+        np.float32
+    )
+    y = (Z[:, 0] + rng.standard_normal(n) > 0.3).astype(int)
+    splits = list(GroupKFold(4).split(X, y, rng.integers(0, 40, n)))
+    alphas = (0.01, 0.1, 1.0, 10.0)
+    ours = kernel_ridge_search(X, y, splits, alphas)
+    X64 = X.astype(np.float64)
+    best = ours.best_params_["alpha"]
+    for train, test in splits:
+        theirs = RidgeClassifier(alpha=best).fit(X64[train], y[train]).decision_function(X64[test])
+        assert np.allclose(ours.out_of_fold[test], theirs, rtol=1e-7, atol=1e-9)
+    grid = GridSearchCV(RidgeClassifier(), {"alpha": list(alphas)}, cv=splits, scoring="roc_auc")
+    grid.fit(X64, y)
+    assert ours.best_params_ == grid.best_params_
+    assert abs(ours.best_score_ - grid.best_score_) < 1e-9
+    assert np.array_equal(ours.best_estimator_.coef_, RidgeClassifier(alpha=best).fit(X, y).coef_)

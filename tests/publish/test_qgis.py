@@ -24,7 +24,9 @@ from asm_db.probability_classes import BREAKS as PROBABILITY_BREAKS
 from conftest import ADMIN_URL, invoke_asmdb, throwaway_db
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-CLIENT = Path(__file__).with_name("qgis_client.py")
+CLIENT = Path(__file__).parents[1] / "qgis_client.py"
+
+pytestmark = pytest.mark.xdist_group("qgis")  # the module's `world`, built by one worker
 
 
 def run_qgis(spec: dict, tmp: Path, service_file: Path | None = None) -> dict:

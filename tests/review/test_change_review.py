@@ -26,6 +26,8 @@ from conftest import invoke_asmdb, snapshot, throwaway_db
 MIGRATION = importlib.import_module("asm_db.migrations.versions.0015_change_review")
 REFERENCE = {(0, 1): "new", (1, 0): "gone", (1, 1): "persistent", (0, 0): "absent"}
 
+pytestmark = pytest.mark.xdist_group("change_review")  # the module's `changed_template`
+
 
 @pytest.fixture(scope="module")
 def changed_template(template_db, sample):

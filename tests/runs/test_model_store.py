@@ -86,7 +86,7 @@ def test_rows_written_before_sigmoid_calibration_read_as_before():
     """A ridge + isotonic row written by asmdb before sigmoid calibration existed (same data
     as below): it reads, holds what today's writer writes for that model, and calibrates as
     the isotonic regression it was written from."""
-    data = (Path(__file__).parent / "data" / "ridge-isotonic.asmdb-model-1").read_bytes()
+    data = (Path(__file__).parents[1] / "data" / "ridge-isotonic.asmdb-model-1").read_bytes()
     stored = model_store.decode(data, model_store.FORMAT)
     assert (stored.kind, stored.calibration) == ("ridge", "isotonic")
     rng = np.random.default_rng(0)

@@ -225,3 +225,37 @@ def test_train_calibration_option_on_the_command_line(loaded, cli, pg):
     before = snapshot(pg)
     wrong = cli("train", "--calibration", "platt")
     assert wrong.code == 2 and "platt" in wrong.stderr and snapshot(pg) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["ridge", "logistic", "random-forest", "gradient-boosting"])
+def test_every_model_runs_end_to_end(loaded, pg, model):
+    protocol = Protocol(block_size=0.05, model=model, folds=3, bootstrap=0)
+    result = train_run(loaded, protocol=protocol)
+    assert 0.5 < result.fit.auc_uncalibrated <= 1
+    assert (
+        result.counts["tiles_predicted"]
+        == pg.execute(
+            "SELECT count(*) FROM asmdb.latest_predictions WHERE run_id = %s", (result.run_id,)
+        ).fetchone()[0]
+    )
+    assert len(result.top_features) == 20 and result.metrics["importance_method"]
+    assert pg.execute(
+        "SELECT model_name FROM asmdb.model_runs WHERE run_id = %s", (result.run_id,)
+    ).fetchone() == (model,)
+
+
+def test_train_reports_progress_through_every_fold_then_the_map(loaded):
+    """What the progress bar shows: each outer fold, the final fit, then the tiles scored (not
+    "predict tiles 0/?" for the whole fit)."""
+    seen = []
+    train_run(
+        loaded,
+        protocol=Protocol(block_size=0.05, folds=3, bootstrap=0),
+        progress=lambda stage, done, total: seen.append((stage, done, total)),
+    )
+    fit = [(done, total) for stage, done, total in seen if stage == "fit"]
+    assert fit == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    predicted = [(done, total) for stage, done, total in seen if stage == "predict"]
+    assert predicted and predicted[-1][0] == predicted[-1][1] > 0
+    assert seen.index(("fit", 4, 4)) < seen.index(("predict", *predicted[0]))

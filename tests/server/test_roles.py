@@ -17,7 +17,10 @@ from psycopg import sql
 from conftest import drop_roles, run_asmdb, throwaway_db
 from web_server import serve
 
-pytestmark = pytest.mark.slow  # starts the web server on a trained database
+pytestmark = [
+    pytest.mark.slow,  # starts the web server on a trained database
+    pytest.mark.xdist_group("server_roles"),  # the module's server, on one worker
+]
 
 ITEMS = "/collections/asmdb.latest_predictions/items"
 # A boolean oracle on a private table, through a public layer's filter.

@@ -15,7 +15,11 @@ from PIL import Image
 from conftest import drop_roles, run_asmdb, throwaway_db
 from web_server import as_role, serve
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("web_browser"),  # the module's server and browser, on one worker
+]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -28,7 +32,7 @@ ARGS = [
 ]
 BACKGROUND = (0xF4, 0xF4, 0xF2)
 OPACITY = 0.85
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture(scope="module")
