@@ -3,7 +3,8 @@ test. There is no skip: without a database these tests fail, as a green run prov
 
 The data most tests start from is made once per session into further templates: a test that
 asks for `loaded` starts with the sample's labels and features ingested, one that asks for
-`trained` with those and one run. `cli` runs the command line in this process, as the installed
+`trained` with those and one run, one that asks for `two_periods` with two dated feature sets,
+a run and a map of each. `cli` runs the command line in this process, as the installed
 command runs it but without its 2 s of imports; `installed_cli` and `run_asmdb` run the installed
 `asmdb` command. Tests that log in to the web server use `password_cluster`, a cluster of
 their own that checks passwords."""
@@ -11,6 +12,7 @@ their own that checks passwords."""
 from __future__ import annotations
 
 import gc
+import json
 import os
 import signal
 import subprocess
@@ -72,7 +74,7 @@ def _drop_db(name: str) -> None:
 
 
 # A test's database is dropped while the next test runs; the session waits for every drop.
-_dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropdb")
+_dropper = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dropdb")
 _drops: list[Future] = []
 
 
@@ -149,16 +151,50 @@ def trained_template(loaded_template):
         yield url.rsplit("/", 1)[1]
 
 
+@pytest.fixture(scope="session")
+def two_periods_template(template_db, sample):
+    """The sample's two periods as dated feature sets (y2019, y2024); run 1 trained on 2019
+    (map 1) and applied to 2024 (map 2), as a user makes them."""
+    with throwaway_db(template_db) as url:
+        for args in (
+            ("ingest", "labels", str(sample.labels)),
+            (
+                "ingest",
+                "features",
+                str(sample.features),
+                "--feature-set",
+                "y2019",
+                "--period",
+                "2019-01-01/2019-12-31",
+            ),
+            (
+                "ingest",
+                "features",
+                str(sample.later_features),
+                "--feature-set",
+                "y2024",
+                "--period",
+                "2024-01-01/2024-12-31",
+            ),
+            ("train", "--feature-set", "y2019", "--cv", "seed", "--bootstrap", "0", "--json"),
+        ):
+            done = invoke_asmdb(url, *args)
+            assert done.code == 0, done.stderr
+        predicted = invoke_asmdb(url, "predict", "--run", "1", "--feature-set", "y2024", "--json")
+        assert predicted.code == 0, predicted.stderr
+        assert json.loads(predicted.stdout)["map_id"] == 2
+        yield url.rsplit("/", 1)[1]
+
+
 @pytest.fixture
 def db_url(request, template_db):
     """A throwaway database cloned from the migrated template, or from the template holding the
-    data of `loaded` or `trained` when the test asks for one of those."""
-    if "trained" in request.fixturenames:
-        template = request.getfixturevalue("trained_template")
-    elif "loaded" in request.fixturenames:
-        template = request.getfixturevalue("loaded_template")
-    else:
-        template = template_db
+    data of `trained`, `loaded` or `two_periods` when the test asks for one of those."""
+    template = template_db
+    for data in ("trained", "loaded", "two_periods"):
+        if data in request.fixturenames:
+            template = request.getfixturevalue(f"{data}_template")
+            break
     with throwaway_db(template) as url:
         yield url
 

@@ -16,21 +16,9 @@ P2024 = "2024-01-01/2024-12-31"
 
 
 @pytest.fixture
-def two_periods(cli, sample):
+def two_periods(cli):
     """The sample's two periods as dated feature sets; run 1 trained on 2019 (map 1), applied to
-    2024 (map 2)."""
-    for args in (
-        ("labels", str(sample.labels)),
-        ("features", str(sample.features), "--feature-set", "y2019", "--period", P2019),
-        ("features", str(sample.later_features), "--feature-set", "y2024", "--period", P2024),
-    ):
-        done = cli("ingest", *args)
-        assert done.code == 0, done.stderr
-    trained = cli("train", "--feature-set", "y2019", "--cv", "seed", "--bootstrap", "0", "--json")
-    assert trained.code == 0, trained.stderr
-    predicted = cli("predict", "--run", "1", "--feature-set", "y2024", "--json")
-    assert predicted.code == 0, predicted.stderr
-    assert json.loads(predicted.stdout)["map_id"] == 2
+    2024 (map 2): the test's database is a clone of the session's `two_periods_template`."""
     return cli
 
 

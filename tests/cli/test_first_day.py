@@ -43,6 +43,7 @@ def test_train_refuses_plots_it_cannot_write_before_fitting(loaded, cli, pg, tmp
     assert snapshot(pg) == before
 
 
+@pytest.mark.slow
 def test_plots_that_fail_leave_no_run(loaded, cli, pg, tmp_path):
     before = snapshot(pg)
     plots = tmp_path / "new" / "plots"
@@ -122,6 +123,7 @@ def test_help_is_readable_at_80_columns():
         assert "--random-state" not in text
 
 
+@pytest.mark.slow
 def test_version_and_one_name_for_seeds(cli, loaded, pg):
     from asm_db import __version__
 

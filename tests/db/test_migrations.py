@@ -251,6 +251,7 @@ def _tile_id_types(pg) -> set[str]:
     return {data_type for _, data_type in rows}
 
 
+@pytest.mark.slow
 def test_grid_revision_keeps_every_tile_id_up_and_down(engine, pg, sample):
     from asm_db.grid import Grid
     from asm_db.ingest.features import ingest_features
@@ -322,6 +323,7 @@ def _partitions(pg) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_maps_revision_down_and_up_keeps_runs_predictions_and_the_map_shown(
     engine, pg, sample, tmp_path
 ):
@@ -392,6 +394,7 @@ def test_maps_revision_down_and_up_keeps_runs_predictions_and_the_map_shown(
     assert again.map.map_id == 4
 
 
+@pytest.mark.slow
 def test_maps_revision_keeps_showing_a_never_promoted_run(engine, pg, sample):
     # Before maps, a database whose only run was trained with --no-promote showed it anyway;
     # the upgrade promotes its map, so what QGIS shows does not change.

@@ -79,6 +79,7 @@ def test_a_plan_above_max_tiles_is_refused_whatever_set_the_extent(db_url, pg, t
     assert "above --max-tiles 1,000,000" in line
 
 
+@pytest.mark.slow
 def test_max_tiles_sets_the_limit_and_a_world_bbox_plans_only_the_imagery(db_url, pg, tmp_path):
     scene = write_4326(tmp_path / "scene.tif")  # 16 tiles
     common = [str(scene), "--method", "mean", "--bbox", "-180,-90,180,90", "--feature-set", "a"]

@@ -198,6 +198,7 @@ TILE_ROWS = (
 )
 
 
+@pytest.mark.slow
 def test_a_second_tile_size_gets_its_own_grid_and_tiles_and_rewrites_nothing(
     engine, pg, sample, tmp_path
 ):

@@ -157,6 +157,7 @@ def _expected(labels: pd.DataFrame, days: int) -> tuple[set[str], int]:
     return kept, int((seed & labels["observed_at"].isna()).sum())
 
 
+@pytest.mark.slow
 def test_train_observed_within_keeps_the_labels_near_the_period(loaded, cli, pg, sample, tmp_path):
     labels = pd.read_csv(sample.labels, dtype=str)
     labels["observed_at"] = _dates(len(labels))

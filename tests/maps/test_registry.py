@@ -34,6 +34,7 @@ def later(tmp_path_factory):
     return write_sample_data(tmp_path_factory.mktemp("later"), **{**SAMPLE, "seed": 11})
 
 
+@pytest.mark.slow
 def test_train_then_maps_list_show_promote_and_the_runs_alias(cli, pg, sample):
     assert cli("ingest", "labels", str(sample.labels)).code == 0
     assert cli("ingest", "features", str(sample.features)).code == 0
@@ -98,6 +99,7 @@ def test_train_then_maps_list_show_promote_and_the_runs_alias(cli, pg, sample):
     assert pg.execute(SHOWN).fetchone() == (sample.n_tiles, 1, 1, 1)
 
 
+@pytest.mark.slow
 def test_a_map_not_promoted_is_never_shown_even_alone(cli, pg, sample, tmp_path):
     cli("ingest", "labels", str(sample.labels))
     cli("ingest", "features", str(sample.features))
@@ -138,6 +140,7 @@ def _vectors(pg, feature_set: str) -> tuple[np.ndarray, np.ndarray]:
     return ids, np.stack([np.frombuffer(r[1], dtype="<f4") for r in rows])
 
 
+@pytest.mark.slow
 def test_predict_onto_another_feature_set_is_the_model_applied_to_its_vectors(
     loaded, cli, pg, later
 ):
@@ -195,6 +198,7 @@ def test_predict_onto_another_feature_set_is_the_model_applied_to_its_vectors(
     assert text.code == 0 and "applied to" in text.stdout and "later" in text.stdout
 
 
+@pytest.mark.slow
 def test_an_incompatible_feature_set_is_refused_and_nothing_changes(loaded, cli, pg, tmp_path):
     train_run(loaded, protocol=SEED)
     narrow = write_sample_data(tmp_path / "narrow", **{**SAMPLE, "n_features": 128, "seed": 3})

@@ -27,7 +27,9 @@ def _data(n=160, p=12, seed=3):
     return X, y, lonlat
 
 
-@pytest.mark.parametrize("model", ["random-forest", "logistic"])
+@pytest.mark.parametrize(
+    "model", [pytest.param("random-forest", marks=pytest.mark.slow), "logistic"]
+)
 def test_path_search_scores_and_chooses_as_grid_search_cv(model):
     X, y, lonlat = _data()
     spec = estimators.model_spec(model)
@@ -48,6 +50,7 @@ def test_path_search_scores_and_chooses_as_grid_search_cv(model):
     assert found.best_score_ == pytest.approx(reference.best_score_, abs=2e-3)
 
 
+@pytest.mark.slow
 def test_staged_boosting_scores_each_round_count_as_its_own_fit():
     X, y, _ = _data()
     spec = estimators.model_spec("gradient-boosting")
@@ -63,6 +66,7 @@ def test_staged_boosting_scores_each_round_count_as_its_own_fit():
 
 
 @pytest.mark.parametrize("model", ["gradient-boosting", "random-forest"])
+@pytest.mark.slow
 def test_shared_jobs_give_what_fold_after_fold_gives(model):
     """Spatial CV runs every search's jobs together and scores fold k's test rows with the final
     search's fit on fold k's training rows, for the candidate fold k's inner search chose: the

@@ -1,6 +1,9 @@
 """The run report (asm_db.publish.report): one self-contained page."""
 
+import pytest
 
+
+@pytest.mark.slow
 def test_report_is_one_self_contained_page(cli, loaded, tmp_path):
     assert cli("train", "--block-size", "0.05", "--bootstrap", "30").code == 0
     out = tmp_path / "report" / "run-1.html"

@@ -5,20 +5,14 @@ from __future__ import annotations
 import pytest
 
 from asm_db.errors import InputError
-from asm_db.ingest.features import ingest_features
-from asm_db.ingest.labels import ingest_labels
-from asm_db.modeling.options import Protocol
 from asm_db.review.options import MAX_NOTES, MAX_REVIEWER
 from asm_db.review.queue import import_reviews, make_queue
-from asm_db.runs.train import train_run
 
 
 @pytest.fixture
-def queued(engine, pg, sample):
-    ingest_labels(engine, sample.labels)
-    ingest_features(engine, sample.features)
-    train_run(engine, protocol=Protocol(cv="seed", bootstrap=0))
-    make_queue(engine, hotspots=0, uncertain=0, per_stratum=5)
+def queued(trained, pg):
+    """The review ids of a queue of the trained sample's run (the `trained` template's)."""
+    make_queue(trained, hotspots=0, uncertain=0, per_stratum=5)
     return [r[0] for r in pg.execute("SELECT review_id FROM asmdb.review_queue ORDER BY 1")]
 
 

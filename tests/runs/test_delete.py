@@ -1,9 +1,12 @@
 """`asmdb runs delete` (asm_db.runs.delete): a run goes with its maps and their partitions, and
 answered reviews stay unless told."""
 
+import pytest
+
 from conftest import prediction_partitions, snapshot
 
 
+@pytest.mark.slow
 def test_runs_delete_takes_its_maps_and_partitions(trained, cli, pg):
     second = cli("train", "--cv", "seed", "--bootstrap", "0", "--no-promote")
     assert second.code == 0, second.stderr

@@ -21,6 +21,7 @@ SEED = Protocol(cv="seed", bootstrap=0)
 SPATIAL = Protocol(block_size=0.05, bootstrap=0)
 
 
+@pytest.mark.slow
 def test_train_predicts_every_tile_with_useful_auc(loaded, pg, sample, tmp_path):
     result = train_run(loaded, protocol=SPATIAL, plots_dir=tmp_path / "plots")
     assert result.fit.auc_uncalibrated > 0.65
@@ -156,6 +157,7 @@ def _distinct_map_probabilities(pg, run_id) -> tuple[int, int]:
     ).fetchone()
 
 
+@pytest.mark.slow
 def test_auto_calibration_keeps_the_lower_out_of_fold_brier(loaded, pg):
     auto = train_run(loaded, protocol=SPATIAL)
     isotonic = train_run(
@@ -211,6 +213,7 @@ def test_seed_protocol_calibration_can_be_chosen(loaded):
     assert auto.fit.calibration.method == min(briers, key=briers.get)
 
 
+@pytest.mark.slow
 def test_train_calibration_option_on_the_command_line(loaded, cli, pg):
     trained = cli("train", "--block-size", "0.05", "--bootstrap", "0", "--calibration", "sigmoid")
     assert trained.code == 0, trained.stderr
