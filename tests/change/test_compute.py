@@ -286,7 +286,7 @@ def test_export_change_writes_one_styled_polygon_per_tile(two_periods, pg, tmp_p
 def test_qgis_steps_through_the_periods_and_shows_the_change_styled(
     two_periods, pg, db_url, tmp_path, sample
 ):
-    from test_qgis import run_qgis
+    from qgis_run import run_qgis
 
     assert two_periods("change", "--from", "1", "--to", "2").code == 0
     # A map of unknown period, promoted in its own (undated) period: not in any frame.

@@ -146,6 +146,7 @@ def test_a_bad_proxy_option_of_serve_is_a_usage_error_naming_it(cli, option, val
     assert option in done.stderr and repr(value.split(",")[-1]) in done.stderr, done.stderr
 
 
+@pytest.mark.slow
 def test_an_id_beyond_its_column_type_is_not_found_in_one_line(cli, pg, trained, tmp_path):
     """Run, map and change ids are PostgreSQL integers: a larger number (or one beyond bigint)
     names nothing, said as for any unknown id, and nothing changes."""

@@ -292,14 +292,13 @@ def test_grid_revision_keeps_every_tile_id_up_and_down(engine, pg, sample):
 
 
 def test_grid_revision_refuses_to_downgrade_over_tiles_of_other_grids(engine, pg, sample, tmp_path):
-    from test_ingest import _coarser_features
-
     from asm_db.errors import AsmdbError
     from asm_db.ingest.features import ingest_features
 
+    from coarse_grid import coarser_features
     from conftest import snapshot
 
-    _coarser_features(sample, tmp_path / "coarse.feather")
+    coarser_features(sample, tmp_path / "coarse.feather")
     ingest_features(engine, tmp_path / "coarse.feather", feature_set="coarse", tile_size=0.02)
     before = snapshot(pg)
     with pytest.raises(AsmdbError, match="cannot downgrade below revision 0007: 1 feature sets"):

@@ -125,6 +125,7 @@ def test_an_asset_on_a_host_not_allowed_is_refused_before_anything_is_read(
     assert requests and len(vectors(pg, "listed")) == 16
 
 
+@pytest.mark.slow
 def test_without_the_option_any_host_is_fetched_and_local_files_stay_allowed(
     cli, pg, tmp_path, served
 ):

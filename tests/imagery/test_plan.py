@@ -67,7 +67,7 @@ def test_a_world_raster_is_refused_in_one_line_without_listing_its_tiles(db_url,
     "extent",
     [
         ["--bbox", "-40,-30,40,30"],  # a box asked for
-        ["--aoi", "big.gpkg"],  # the bounds of an area
+        pytest.param(["--aoi", "big.gpkg"], marks=pytest.mark.slow),  # the bounds of an area
     ],
 )
 def test_a_plan_above_max_tiles_is_refused_whatever_set_the_extent(db_url, pg, tmp_path, extent):

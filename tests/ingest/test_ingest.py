@@ -10,6 +10,7 @@ import pytest
 from asm_db.ingest.features import ingest_features
 from asm_db.ingest.labels import ingest_labels
 
+from coarse_grid import coarser_features
 from conftest import snapshot
 
 
@@ -172,25 +173,6 @@ def test_labels_from_geospatial_files(engine, pg, sample, tmp_path, suffix):
     assert (lon, lat) == pytest.approx((csv.lon[0], csv.lat[0]), abs=1e-9)
 
 
-def _coarser_features(sample, path, cell_size: float = 0.02):
-    """The sample's features on a coarser grid: each coarse cell's vector is the mean of the
-    sample tiles in it, at the cell's centre (lat/lon columns)."""
-    from asm_db.grid import Grid
-
-    table = _features_table(sample).to_pandas()
-    parts = table.image_id.str.extract(r"lat_(?P<lat>[-\d]+--\d+)__lon_(?P<lon>[-\d]+--\d+)")
-    lat = parts.lat.str.replace("--", ".").astype(float).to_numpy()
-    lon = parts.lon.str.replace("--", ".").astype(float).to_numpy()
-    grid = Grid(cell_size=cell_size)
-    cells = grid.tile_ids(lat, lon)
-    coarse = table.drop(columns="image_id").groupby(cells).mean().astype(np.float32)
-    c_lat, c_lon = grid.centres(coarse.index.to_numpy())
-    coarse.insert(0, "lon", np.round(c_lon, 6))
-    coarse.insert(0, "lat", np.round(c_lat, 6))
-    feather.write_feather(coarse.reset_index(drop=True), path)
-    return len(coarse)
-
-
 TILE_ROWS = (
     "SELECT tile_id, grid_id, image_id, lat, lon, ST_AsBinary(geom) FROM asmdb.tiles "
     "WHERE tile_id IN (SELECT tile_id FROM asmdb.tile_features f "
@@ -210,7 +192,7 @@ def test_a_second_tile_size_gets_its_own_grid_and_tiles_and_rewrites_nothing(
     tiles_a = pg.execute(TILE_ROWS, ("A",)).fetchall()
     vectors_a = _stored_vectors(pg, "A")
     coarse = tmp_path / "coarse.feather"
-    n_coarse = _coarser_features(sample, coarse)
+    n_coarse = coarser_features(sample, coarse)
     assert n_coarse == sample.n_tiles // 4
 
     result = ingest_features(engine, coarse, feature_set="B", tile_size=0.02)
@@ -264,7 +246,7 @@ def test_a_feature_set_stays_on_its_grid(engine, pg, sample, tmp_path):
     ingest_features(engine, sample.features)
     before = snapshot(pg)
     coarse = tmp_path / "coarse.feather"
-    _coarser_features(sample, coarse)
+    coarser_features(sample, coarse)
     with pytest.raises(InputError, match="feature set 'default' has 0.01-degree tiles, not 0.02"):
         ingest_features(engine, coarse, tile_size=0.02)
     assert snapshot(pg) == before

@@ -98,6 +98,7 @@ def _fold_labels(pg, run_id):
     return rows
 
 
+@pytest.mark.slow
 def test_spatial_cv_is_not_more_optimistic_than_a_random_split(loaded):
     # The sample's mines cluster with a regional effect the features do not carry: a random
     # split keeps neighbours on both sides and scores that leak; blocked CV does not.

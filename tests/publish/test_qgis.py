@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 import uuid
 import zipfile
 from pathlib import Path
@@ -22,30 +20,9 @@ from asm_db import layers
 from asm_db.probability_classes import BREAKS as PROBABILITY_BREAKS
 
 from conftest import ADMIN_URL, invoke_asmdb, throwaway_db
-
-SYSTEM_PYTHON = "/usr/bin/python3"
-CLIENT = Path(__file__).parents[1] / "qgis_client.py"
+from qgis_run import run_qgis
 
 pytestmark = pytest.mark.xdist_group("qgis")  # the module's `world`, built by one worker
-
-
-def run_qgis(spec: dict, tmp: Path, service_file: Path | None = None) -> dict:
-    """Run the headless QGIS client on a spec; fails (never skips) when QGIS is missing."""
-    spec_path = tmp / f"spec-{uuid.uuid4().hex[:6]}.json"
-    spec_path.write_text(json.dumps(spec))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    if service_file is not None:
-        env["PGSERVICEFILE"] = str(service_file)
-    done = subprocess.run(
-        [SYSTEM_PYTHON, str(CLIENT), str(spec_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert done.returncode == 0, f"QGIS client failed: {done.stderr[-3000:]}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _drop_role(name: str, url: str) -> None:

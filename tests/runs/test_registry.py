@@ -56,6 +56,7 @@ def _in_order(text: str, *parts: str) -> bool:
     return -1 not in at and at == sorted(at)
 
 
+@pytest.mark.slow
 def test_runs_show_counts_in_order_with_plain_names_and_metrics_explained(loaded, cli):
     assert cli("train", "--block-size", "0.05", "--bootstrap", "0").code == 0
     assert cli("train", "--cv", "seed", "--bootstrap", "0").code == 0
