@@ -3,7 +3,8 @@ test. There is no skip: without a database these tests fail, as a green run prov
 
 The data most tests start from is made once per session into further templates: a test that
 asks for `loaded` starts with the sample's labels and features ingested, one that asks for
-`trained` with those and one run. `cli` runs the command line in this process, as the installed
+`trained` with those and one run, one that asks for `two_periods` with two dated feature sets,
+a run and a map of each. `cli` runs the command line in this process, as the installed
 command runs it but without its 2 s of imports; `installed_cli` and `run_asmdb` run the installed
 `asmdb` command. Tests that log in to the web server use `password_cluster`, a cluster of
 their own that checks passwords."""
@@ -11,6 +12,7 @@ their own that checks passwords."""
 from __future__ import annotations
 
 import gc
+import json
 import os
 import signal
 import subprocess
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from password_cluster import PasswordCluster, running_password_cluster
+from browser import browser  # noqa: F401 (the headless Chromium fixture, for every test)
 from psycopg import sql
 from typer.testing import CliRunner
 
@@ -33,6 +35,8 @@ from asm_db.cli.app import run as run_cli
 from asm_db.db.engine import create_engine
 from asm_db.ingest.sample import write_sample_data
 from asm_db.publish.workflows import upgrade_database
+
+from password_cluster import PasswordCluster, running_password_cluster
 
 ADMIN_URL = os.environ.get("ASMDB_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ASMDB = Path(sys.executable).with_name("asmdb")
@@ -71,7 +75,7 @@ def _drop_db(name: str) -> None:
 
 
 # A test's database is dropped while the next test runs; the session waits for every drop.
-_dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropdb")
+_dropper = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dropdb")
 _drops: list[Future] = []
 
 
@@ -148,16 +152,50 @@ def trained_template(loaded_template):
         yield url.rsplit("/", 1)[1]
 
 
+@pytest.fixture(scope="session")
+def two_periods_template(template_db, sample):
+    """The sample's two periods as dated feature sets (y2019, y2024); run 1 trained on 2019
+    (map 1) and applied to 2024 (map 2), as a user makes them."""
+    with throwaway_db(template_db) as url:
+        for args in (
+            ("ingest", "labels", str(sample.labels)),
+            (
+                "ingest",
+                "features",
+                str(sample.features),
+                "--feature-set",
+                "y2019",
+                "--period",
+                "2019-01-01/2019-12-31",
+            ),
+            (
+                "ingest",
+                "features",
+                str(sample.later_features),
+                "--feature-set",
+                "y2024",
+                "--period",
+                "2024-01-01/2024-12-31",
+            ),
+            ("train", "--feature-set", "y2019", "--cv", "seed", "--bootstrap", "0", "--json"),
+        ):
+            done = invoke_asmdb(url, *args)
+            assert done.code == 0, done.stderr
+        predicted = invoke_asmdb(url, "predict", "--run", "1", "--feature-set", "y2024", "--json")
+        assert predicted.code == 0, predicted.stderr
+        assert json.loads(predicted.stdout)["map_id"] == 2
+        yield url.rsplit("/", 1)[1]
+
+
 @pytest.fixture
 def db_url(request, template_db):
     """A throwaway database cloned from the migrated template, or from the template holding the
-    data of `loaded` or `trained` when the test asks for one of those."""
-    if "trained" in request.fixturenames:
-        template = request.getfixturevalue("trained_template")
-    elif "loaded" in request.fixturenames:
-        template = request.getfixturevalue("loaded_template")
-    else:
-        template = template_db
+    data of `trained`, `loaded` or `two_periods` when the test asks for one of those."""
+    template = template_db
+    for data in ("trained", "loaded", "two_periods"):
+        if data in request.fixturenames:
+            template = request.getfixturevalue(f"{data}_template")
+            break
     with throwaway_db(template) as url:
         yield url
 
@@ -281,6 +319,17 @@ def snapshot(pg: psycopg.Connection) -> dict:
     return out
 
 
+def prediction_partitions(pg) -> set[str]:
+    """The names of the partitions of `asmdb.predictions` (one a map)."""
+    return {
+        r[0]
+        for r in pg.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'asmdb.predictions'::regclass"
+        )
+    }
+
+
 def descendants(pid: int) -> set[int]:
     """Every process below `pid`, now."""
     found, todo = set(), [pid]
@@ -316,3 +365,40 @@ def assert_terminated(proc: subprocess.Popen, workers: set[int]) -> None:
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in workers if alive(pid)], "worker processes left behind"
+
+
+@pytest.fixture(scope="session")
+def site(password_cluster, sample):
+    """A trained sample database with a review queue, two reviewers and a reader, in a cluster
+    that checks passwords (the roles go with it), served by the installed command as the reader:
+    one per session, shared by the web server tests."""
+    from web_server import as_role, serve  # web_server imports this module
+
+    suffix = uuid.uuid4().hex[:6]
+    roles = {
+        "ana": (f"web_ana_{suffix}", "ana-pw-1"),
+        "ben": (f"web_ben_{suffix}", "ben-pw-2"),
+        "reader": (f"web_reader_{suffix}", "reader-pw-3"),
+    }
+    url = password_cluster.create_database()
+    for args in (
+        ("db", "upgrade"),
+        ("ingest", "labels", str(sample.labels)),
+        ("ingest", "features", str(sample.features)),
+        ("train", "--cv", "seed", "--bootstrap", "0"),
+        ("review", "queue", "--min-label-distance", "0"),
+    ):
+        done = run_asmdb(url, *args)
+        assert done.code == 0, done.stderr
+    for key, (name, password) in roles.items():
+        extra = ("--reviewer",) if key != "reader" else ()
+        done = run_asmdb(url, "roles", "create", "--name", name, "--password", password, *extra)
+        assert done.code == 0, done.stderr
+    # The server runs as the reader role, with its password.
+    server_url = as_role(url, *roles["reader"])
+    with serve(server_url, "--public") as server:
+        yield {"url": url, "server_url": server_url, "server": server, "roles": roles}
+
+
+# Fixtures shared by test files of several folders (imported last: they use the helpers above).
+from change_data import changed_template  # noqa: E402, F401, I001

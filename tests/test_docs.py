@@ -7,8 +7,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
 PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-# `test_x.py`, `tests/sub/test_x.py::test_name`, and `::test_name` after a file in the same line.
-CITATION = re.compile(r"`(?:[\w./-]*/)?(test_\w+\.py)(?:::(test_\w+))?`|`::(test_\w+)`")
+# `tests/sub/test_x.py`, `tests/sub/test_x.py::test_name`, a bare `test_x.py`, and `::test_name`
+# after a file in the same line.
+CITATION = re.compile(r"`((?:[\w.-]+/)*test_\w+\.py)(?:::(test_\w+))?`|`::(test_\w+)`")
 
 
 def citations(text: str) -> list[tuple[int, str, str | None]]:
@@ -32,19 +33,29 @@ def _defines(files: list[Path], test_name: str) -> bool:
     return any(pattern.search(path.read_text()) for path in files)
 
 
+def cited_files(cited: str) -> list[Path]:
+    """The test files a citation names: the file at a path from the root (`tests/sub/test_x.py`),
+    or every file of a bare name anywhere under tests/."""
+    if "/" in cited:
+        path = ROOT / cited
+        return [path] if path.is_file() else []
+    return sorted(TESTS.rglob(cited))
+
+
 def test_every_test_a_page_cites_exists():
-    by_name: dict[str, list[Path]] = {}
-    for path in TESTS.rglob("test_*.py"):
-        by_name.setdefault(path.name, []).append(path)
     cited = 0
     for page in PAGES:
         if not page.exists():
             continue
         for line, file_name, test_name in citations(page.read_text()):
             where = f"{page.relative_to(ROOT)}:{line}"
-            assert file_name in by_name, f"{where} cites {file_name}, found nowhere under tests/"
+            files = cited_files(file_name)
+            assert files, f"{where} cites {file_name}, which is not a test file"
+            assert len(files) == 1, (
+                f"{where} cites {file_name}, found {len(files)} times: give its path"
+            )
             if test_name:
-                assert _defines(by_name[file_name], test_name), (
+                assert _defines(files, test_name), (
                     f"{where} cites {file_name}::{test_name}, which {file_name} does not define"
                 )
             cited += 1
@@ -52,14 +63,21 @@ def test_every_test_a_page_cites_exists():
 
 
 def test_a_citation_of_a_missing_test_is_found():
-    page = "`test_cli.py::test_no_such_test`, `::test_bad_option_is_a_usage_error`; `test_nope.py`"
+    page = (
+        "`tests/cli/test_app.py::test_no_such_test`, `::test_bad_option_is_a_usage_error`; "
+        "`tests/test_nope.py`, `test_search.py`"
+    )
     assert citations(page) == [
-        (1, "test_cli.py", "test_no_such_test"),
-        (1, "test_cli.py", "test_bad_option_is_a_usage_error"),
-        (1, "test_nope.py", None),
+        (1, "tests/cli/test_app.py", "test_no_such_test"),
+        (1, "tests/cli/test_app.py", "test_bad_option_is_a_usage_error"),
+        (1, "tests/test_nope.py", None),
+        (1, "test_search.py", None),
     ]
-    assert not _defines([TESTS / "test_cli.py"], "test_no_such_test")
-    assert _defines([TESTS / "test_cli.py"], "test_bad_option_is_a_usage_error")
+    app = cited_files("tests/cli/test_app.py")
+    assert not _defines(app, "test_no_such_test")
+    assert _defines(app, "test_bad_option_is_a_usage_error")
+    assert cited_files("tests/test_nope.py") == []
+    assert len(cited_files("test_search.py")) == 2  # modeling's and similar's: a path is needed
 
 
 def test_the_readme_is_short_and_keeps_the_two_fresh_machine_commands():

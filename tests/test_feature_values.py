@@ -9,11 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv
 import rasterio
-from test_featurize import FEATURIZE, K, filter_bank, tile_block, vectors
 
 from asm_db.feature_values import finite_float32
 from asm_db.grid import Grid
 
+from featurize_checks import FEATURIZE, K, direct_rcf, filter_bank, tile_block, vectors
 from rasters import write_4326
 
 
@@ -41,7 +41,6 @@ def test_featurize_leaves_out_pixels_float32_cannot_hold_and_stores_only_finite_
     got = vectors(pg, "f")
     assert len(got) == 15 and huge not in got
     assert all(np.isfinite(v).all() for v in got.values())
-    from test_rcf import direct_rcf
 
     bank = filter_bank(cli, "f")
     block = tile_block(data, holes) * 1e-4

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 CHECK = """
 import importlib, json, pkgutil, sys
 import asm_db
@@ -41,6 +43,7 @@ def test_importing_asmdb_does_not_import_matplotlib():
     assert seen["matplotlib"] == []
 
 
+@pytest.mark.slow
 def test_plots_keep_the_backend_a_program_chose():
     code = (
         "import json, matplotlib\n"

@@ -20,7 +20,7 @@ HEADER = f"""\
 
 Every `asmdb` command's `--help`, in the order `asmdb --help` lists them. Generated, do not edit:
 after changing a command, run `{REGENERATE}`
-(`tests/test_reference.py` fails while this page is stale).
+(`tests/cli/test_reference.py` fails while this page is stale).
 
 Every command takes `--database-url` or reads `ASMDB_DATABASE_URL`; see the
 [README](../README.md) for the workflows these commands make up.

@@ -1,0 +1,438 @@
+"""QGIS opens asmdb as a finished map: checked with Debian's real QGIS, run headless, connected
+as the read-only role through a pg_service.conf service, as the README tells users to."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import psycopg
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
+import pytest
+from psycopg import errors, sql
+
+from asm_db import layers
+from asm_db.probability_classes import BREAKS as PROBABILITY_BREAKS
+
+from conftest import ADMIN_URL, invoke_asmdb, throwaway_db
+from qgis_run import run_qgis
+
+pytestmark = pytest.mark.xdist_group("qgis")  # the module's `world`, built by one worker
+
+
+def _drop_role(name: str, url: str) -> None:
+    """Roles belong to the whole server: revoke what the role holds in the test database, then
+    drop it, so no test leaves a role behind."""
+    for each in (name, f"{name}_public"):  # a reader comes with its anonymous visitors' role
+        role = sql.Identifier(each)
+        with psycopg.connect(_plain(url), autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (each,)).fetchone():
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(role))
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
+
+
+def _plain(url: str) -> str:
+    return url.replace("+psycopg", "")
+
+
+def _ok(result):
+    assert result.code == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def world(loaded_template, sample, tmp_path_factory):
+    """A database as a team leaves it: data (ingested in the template), two runs, styles and
+    project installed, a reader role, and one look at it all through QGIS as that reader."""
+    tmp = tmp_path_factory.mktemp("qgis")
+    reader = f"asmdb_reader_{uuid.uuid4().hex[:6]}"
+    service = f"asmdb_{uuid.uuid4().hex[:6]}"
+    with throwaway_db(loaded_template) as url:
+        try:
+            _ok(invoke_asmdb(url, "train", "--cv", "seed", "--bootstrap", "0", "--json"))
+            # A second feature set covering part of the area: the newest run has fewer tiles.
+            table = feather.read_table(sample.features)
+            part = tmp / "part.feather"
+            feather.write_feather(table.slice(0, table.num_rows // 2), part)
+            _ok(invoke_asmdb(url, "ingest", "features", str(part), "--feature-set", "part"))
+            _ok(invoke_asmdb(url, "qgis", "install", "--service", service))
+            newest = json.loads(
+                _ok(
+                    invoke_asmdb(
+                        url,
+                        "train",
+                        "--feature-set",
+                        "part",
+                        "--cv",
+                        "seed",
+                        "--bootstrap",
+                        "0",
+                        "--json",
+                    )
+                ).stdout
+            )
+            _ok(invoke_asmdb(url, "roles", "create", "--name", reader, "--password", "s3cret'; --"))
+            gpkg = tmp / "predictions.gpkg"
+            parquet = tmp / "predictions.parquet"
+            _ok(invoke_asmdb(url, "export", "predictions", str(gpkg)))
+            _ok(invoke_asmdb(url, "export", "predictions", str(parquet), "--run", "1"))
+
+            dbname = url.rsplit("/", 1)[1]
+            service_file = tmp / "pg_service.conf"
+            service_file.write_text(
+                f"[{service}]\nhost=127.0.0.1\nport=5432\ndbname={dbname}\nuser={reader}\n"
+            )
+            source = f"service='{service}'"
+            png = tmp / "map.png"
+            seen = run_qgis(
+                {
+                    "layers": [
+                        {
+                            "name": "latest_predictions",
+                            "uri": f'{source} key=\'tile_id\' table="asmdb"."latest_predictions" (geom)',
+                        },
+                        {
+                            "name": "labels",
+                            "uri": f'{source} table="asmdb"."labels" (geom)',
+                            "insert": {
+                                "unique_id": "qgis-edit",
+                                "lon": -11.1,
+                                "lat": 8.5,
+                                "label": 1,
+                                "wkt": "POINT(-11.1 8.5)",
+                            },
+                        },
+                        {"name": "tiles", "uri": f'{source} table="asmdb"."tiles" (geom)'},
+                        {
+                            "name": "latest_overviews",
+                            "uri": f"{source} key='overview_id' "
+                            'table="asmdb"."latest_overviews" (geom)',
+                        },
+                        {
+                            "name": "similar_tiles",
+                            "uri": f'{source} table="asmdb"."similar_tiles" (geom)',
+                        },
+                        {
+                            "name": "label_tiles",
+                            # As the Browser adds a view: its first column as the key.
+                            "uri": f"{source} key='label_tile_id' "
+                            'table="asmdb"."label_tiles" (geom)',
+                        },
+                        {"name": "gpkg", "uri": f"{gpkg}|layername=predictions", "provider": "ogr"},
+                    ],
+                    "project": f"postgresql://?service={service}&schema=asmdb&project=asmdb",
+                    "render": str(png),
+                },
+                tmp,
+                service_file,
+            )
+            with psycopg.connect(_plain(url), autocommit=True) as pg:
+                yield {
+                    "url": url,
+                    "pg": pg,
+                    "reader": reader,
+                    "service": service,
+                    "newest": newest,
+                    "seen": seen,
+                    "png": png,
+                    "gpkg": gpkg,
+                    "parquet": parquet,
+                    "layers": {layer["name"]: layer for layer in seen["layers"]},
+                }
+        finally:
+            _drop_role(reader, url)
+
+
+@pytest.mark.qgis
+def test_probability_layer_is_valid_complete_and_styled_by_default(world):
+    layer = world["layers"]["latest_predictions"]
+    newest_count = (
+        world["pg"]
+        .execute(
+            "SELECT count(*) FROM asmdb.predictions WHERE run_id = (SELECT max(run_id) FROM asmdb.model_runs)"
+        )
+        .fetchone()[0]
+    )
+    total = world["pg"].execute("SELECT count(*) FROM asmdb.predictions").fetchone()[0]
+    assert layer["valid"], world["seen"]["messages"]
+    assert layer["feature_count"] == newest_count == world["newest"]["counts"]["tiles_predicted"]
+    assert newest_count < total  # the older run is not shown
+    assert layer["crs"] == "EPSG:4326"
+    assert layer["renderer"] == "graduatedSymbol"
+    assert layer["class_attribute"] == "probability"
+    bounds = [b for r in layer["ranges"] for b in r]
+    expected = [
+        b
+        for pair in zip(PROBABILITY_BREAKS[:-1], PROBABILITY_BREAKS[1:], strict=True)
+        for b in pair
+    ]
+    assert bounds == pytest.approx(expected)
+    assert layer["range_colors"][0] == "#440154" and layer["range_colors"][-1] == "#fde725"
+    assert set(layer["outline_styles"]) == {"no"}
+
+
+@pytest.mark.qgis
+def test_overview_blocks_are_coloured_by_their_mean_and_outlined_where_a_tile_is_hot(world):
+    """The blocks of tiles open in QGIS as the web page draws them: in the class of their mean
+    probability (one hot tile does not colour its block), outlined in the top class's colour
+    where a tile reaches 0.8."""
+    layer = world["layers"]["latest_overviews"]
+    assert layer["valid"], world["seen"]["messages"]
+    assert layer["feature_count"] > 0
+    assert layer["renderer"] == "graduatedSymbol"
+    assert layer["class_attribute"] == "probability_mean"
+    bounds = [b for r in layer["ranges"] for b in r]
+    assert bounds[::2] == pytest.approx(list(PROBABILITY_BREAKS[:-1]))
+    assert layer["conditional_layers"] == [
+        [["253,231,37,255", '"probability" >= 0.8']] for _ in layer["ranges"]
+    ]
+
+
+@pytest.mark.qgis
+def test_labels_and_tiles_have_their_default_styles(world):
+    labels = world["layers"]["labels"]
+    assert labels["valid"] and labels["renderer"] == "categorizedSymbol"
+    assert {"mine: artisanal", "not a mine"} <= set(labels["categories"])
+    tiles = world["layers"]["tiles"]
+    assert tiles["valid"] and tiles["renderer"] == "singleSymbol"
+    assert tiles["symbol"]["style"] == "no" and tiles["symbol"]["outline_style"] == "solid"
+    similar = world["layers"]["similar_tiles"]
+    assert similar["valid"] and similar["renderer"] == "singleSymbol"
+    assert similar["symbol"]["style"] == "no"
+    assert similar["symbol"]["outline_color"].startswith("255,0,255")
+
+
+@pytest.mark.qgis
+def test_join_view_opens_with_its_own_key(world):
+    layer = world["layers"]["label_tiles"]
+    joined = world["pg"].execute("SELECT count(*) FROM asmdb.label_tiles").fetchone()[0]
+    assert layer["valid"] and layer["feature_count"] == joined
+    assert layer["fields"][0] == "label_tile_id"
+
+
+@pytest.mark.qgis
+def test_styles_survive_a_new_run(world):
+    # `qgis install` ran before the second `train`; QGIS above still found every style.
+    rows = (
+        world["pg"]
+        .execute(
+            "SELECT f_table_name FROM public.layer_styles WHERE f_table_schema = 'asmdb' "
+            "AND stylename = 'asmdb' AND useasdefault ORDER BY 1"
+        )
+        .fetchall()
+    )
+    assert [r[0] for r in rows] == sorted(layer.table for layer in layers.LAYERS)
+
+
+@pytest.mark.qgis
+def test_stored_project_opens_with_its_layers_labels_on_top(world):
+    project = world["seen"]["project"]
+    assert project["read"], world["seen"]["messages"]
+    assert project["crs"] == "EPSG:4326"
+    names = [layer["name"] for layer in project["layers"]]
+    assert names == [layer.project.title for layer in layers.in_project()]
+    assert names[:2] == ["Review queue", "Field labels"]
+    assert all(layer["valid"] for layer in project["layers"]), world["seen"]["messages"]
+    assert [layer["renderer"] for layer in project["layers"]] == [
+        "categorizedSymbol",
+        "categorizedSymbol",
+        "categorizedSymbol",
+        "graduatedSymbol",
+        "graduatedSymbol",
+        "singleSymbol",
+    ]
+    assert [layer["temporal"] for layer in project["layers"]] == [
+        False, False, False, False, True, False
+    ]  # fmt: skip
+    xmin, ymin, xmax, ymax = (
+        world["pg"]
+        .execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) e FROM asmdb.tiles) s"
+        )
+        .fetchone()
+    )
+    box = project["default_extent"]
+    assert box[0] <= xmin and box[1] <= ymin and box[2] >= xmax and box[3] >= ymax
+    assert box[2] - box[0] < (xmax - xmin) + 0.1  # zoomed to the data, not the world
+
+
+@pytest.mark.qgis
+def test_rendered_map_is_not_empty(world):
+    render = world["seen"]["render"]
+    assert Path(render["path"]).stat().st_size > 10_000
+    assert render["colours"] >= 6  # several probability classes and label colours
+
+
+@pytest.mark.qgis
+def test_stored_project_holds_no_credentials(world):
+    content = (
+        world["pg"]
+        .execute("SELECT content FROM asmdb.qgis_projects WHERE name = 'asmdb'")
+        .fetchone()[0]
+    )
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        document = archive.read(archive.namelist()[0]).decode()
+    assert f"service='{world['service']}'" in document
+    assert "password" not in document and "user=" not in document
+
+
+@pytest.mark.qgis
+def test_reader_is_refused_writes_and_other_schemas(world):
+    inserted = world["layers"]["labels"]["insert"]
+    assert not inserted["added"] and inserted["errors"]  # through QGIS
+    assert world["layers"]["labels"]["can_add"] is False
+
+    with psycopg.connect(_plain(world["url"]), autocommit=True) as admin:
+        admin.execute("CREATE SCHEMA IF NOT EXISTS other")
+        admin.execute("CREATE TABLE IF NOT EXISTS other.secret (x int)")
+    reader_url = psycopg.conninfo.make_conninfo(_plain(world["url"]), user=world["reader"])
+    with psycopg.connect(reader_url, autocommit=True) as reader:
+        assert reader.execute("SELECT count(*) FROM asmdb.latest_predictions").fetchone()[0] > 0
+        assert reader.execute("SELECT count(*) FROM public.layer_styles").fetchone()[0] >= 4
+        assert reader.execute("SELECT count(*) FROM asmdb.qgis_projects").fetchone()[0] == 1
+        # Even with the read-only default switched off, privileges refuse every write.
+        reader.execute("SET default_transaction_read_only = off")
+        for statement in (
+            "INSERT INTO asmdb.labels (unique_id, lon, lat, label, geom) "
+            "VALUES ('x', 0, 0, 1, 'SRID=4326;POINT(0 0)')",
+            "DELETE FROM asmdb.predictions",
+            "UPDATE public.layer_styles SET useasdefault = false",
+            "DELETE FROM asmdb.qgis_projects",
+            "CREATE TABLE asmdb.mine (x int)",
+            "SELECT * FROM other.secret",
+        ):
+            with pytest.raises(errors.InsufficientPrivilege):
+                reader.execute(statement)
+
+
+@pytest.mark.qgis
+def test_exports_carry_the_run_and_its_style(world):
+    gpkg = world["layers"]["gpkg"]
+    assert gpkg["valid"] and gpkg["renderer"] == "graduatedSymbol"
+    assert gpkg["class_attribute"] == "probability"
+    assert gpkg["feature_count"] == world["newest"]["counts"]["tiles_predicted"]
+
+    frame = gpd.read_parquet(world["parquet"])
+    run_1 = (
+        world["pg"]
+        .execute("SELECT count(*), sum(probability) FROM asmdb.predictions WHERE run_id = 1")
+        .fetchone()
+    )
+    assert len(frame) == run_1[0] and set(frame["run_id"]) == {1}
+    assert frame["probability"].sum() == pytest.approx(run_1[1])
+    assert frame.crs.to_epsg() == 4326
+    assert 'type="graduatedSymbol"' in world["parquet"].with_suffix(".qml").read_text()
+    assert b"geo" in pq.read_schema(world["parquet"]).metadata  # GeoParquet for any Arrow reader
+
+
+@pytest.mark.qgis
+def test_export_of_a_missing_run_or_format_is_one_line(world, tmp_path):
+    missing = invoke_asmdb(
+        world["url"], "export", "predictions", str(tmp_path / "x.gpkg"), "--run", "99"
+    )
+    assert missing.code == 1 and missing.stderr.strip() == (
+        "error: no model run 99; `asmdb runs` lists them"
+    )
+    wrong = invoke_asmdb(world["url"], "export", "predictions", str(tmp_path / "x.shp"))
+    assert wrong.code == 1 and "must end in .gpkg or .parquet" in wrong.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_users_own_default_style_stays_the_default(cli, pg):
+    pg.execute(
+        "INSERT INTO public.layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+        "f_geometry_column, stylename, styleqml, useasdefault) VALUES (current_database(), "
+        "'asmdb', 'tiles', 'geom', 'mine', XMLPARSE(DOCUMENT '<qgis/>'), true)"
+    )
+    _ok(cli("qgis", "install"))
+    defaults = pg.execute(
+        "SELECT stylename FROM public.layer_styles WHERE f_table_name = 'tiles' AND useasdefault"
+    ).fetchall()
+    assert defaults == [("mine",)]
+    assert pg.execute(
+        "SELECT useasdefault FROM public.layer_styles WHERE f_table_name = 'labels' "
+        "AND stylename = 'asmdb'"
+    ).fetchone() == (True,)
+
+
+def test_project_without_service_names_the_server_not_the_user(cli, db_url, pg):
+    _ok(cli("qgis", "project", "--name", "field team"))
+    content = pg.execute(
+        "SELECT content FROM asmdb.qgis_projects WHERE name = 'field team'"
+    ).fetchone()[0]
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        document = archive.read("field team.qgs").decode()
+    dbname = db_url.rsplit("/", 1)[1]
+    assert f"dbname='{dbname}' host='127.0.0.1' port=5432" in document
+    assert "user=" not in document and "password" not in document
+
+
+def test_label_style_follows_the_labels_ingested(cli, pg, sample, tmp_path):
+    labels = gpd.pd.read_csv(sample.labels)
+    labels.loc[labels["label"] == 1, "mine_type"] = "alluvial gold"
+    path = tmp_path / "labels.csv"
+    labels.to_csv(path, index=False)
+    _ok(cli("ingest", "labels", str(path)))
+    qml = pg.execute(
+        "SELECT styleqml::text FROM public.layer_styles WHERE f_table_name = 'labels' "
+        "AND stylename = 'asmdb'"
+    ).fetchone()[0]
+    assert 'value="mine: alluvial gold"' in qml and 'value="mine: artisanal"' not in qml
+
+
+def test_roles_create_is_idempotent_and_refuses_an_admin_name(cli, db_url):
+    name = f"asmdb_reader_{uuid.uuid4().hex[:6]}"
+    try:
+        first = _ok(cli("roles", "create", "--name", name))
+        again = _ok(cli("roles", "create", "--name", name))
+        assert f"role {name} created" in first.stdout and f"role {name} updated" in again.stdout
+        assert "no password given" in first.stderr
+    finally:
+        _drop_role(name, db_url)
+    admin = cli("roles", "create", "--name", "postgres")
+    assert admin.code == 1 and admin.stderr.strip() == (
+        "error: role 'postgres' exists with administrative rights; choose another --name"
+    )
+
+
+@pytest.mark.qgis
+def test_a_reviewer_edits_the_queue_in_qgis(cli, db_url, pg, trained, tmp_path):
+    for args in (
+        ("review", "queue", "--per-stratum", "3", "--hotspots", "0", "--uncertain", "0"),
+        ("qgis", "install"),
+    ):
+        _ok(cli(*args))
+    review_id = pg.execute("SELECT min(review_id) FROM asmdb.review_queue").fetchone()[0]
+    dbname = db_url.rsplit("/", 1)[1]
+    seen = run_qgis(
+        {
+            "layers": [
+                {
+                    "name": "review_queue",
+                    "uri": f"dbname='{dbname}' host=127.0.0.1 port=5432 user=postgres "
+                    'table="asmdb"."review_queue" (geom)',
+                    "update": {
+                        "fid": review_id,
+                        "values": {"status": "confirmed", "notes": "pits and ponds"},
+                    },
+                }
+            ]
+        },
+        tmp_path,
+    )
+    layer = seen["layers"][0]
+    assert layer["valid"] and layer["renderer"] == "categorizedSymbol"
+    assert layer["class_attribute"] == "status" and "confirmed" in layer["categories"]
+    assert layer["update"]["ok"], layer["update"]
+    assert pg.execute(
+        "SELECT status, notes FROM asmdb.review_queue WHERE review_id = %s", (review_id,)
+    ).fetchone() == ("confirmed", "pits and ponds")
+    labelled = _ok(cli("review", "labels"))
+    assert "labels from reviews: 1 new" in labelled.stdout or "contradiction" in labelled.stdout
