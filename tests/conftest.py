@@ -400,5 +400,31 @@ def site(password_cluster, sample):
         yield {"url": url, "server_url": server_url, "server": server, "roles": roles}
 
 
-# Fixtures shared by test files of several folders (imported last: they use the helpers above).
-from change_data import changed_template  # noqa: E402, F401, I001
+@pytest.fixture(scope="module")
+def changed_template(template_db, sample):
+    """(Shared by the change-review and zone tests.) A template holding two periods of the sample, run 1 trained on the first, its map of
+    the second (map 2) and change 1 from map 1 to map 2, made as a user would."""
+    with throwaway_db(template_db) as url:
+        steps = [
+            ("ingest", "labels", str(sample.labels)),
+            ("ingest", "features", str(sample.features), "--feature-set", "y2019"),
+            ("--period", "2019-01-01/2019-12-31"),
+            ("ingest", "features", str(sample.later_features), "--feature-set", "y2024"),
+            ("--period", "2024-01-01/2024-12-31"),
+            ("train", "--feature-set", "y2019", "--cv", "seed", "--bootstrap", "0"),
+            ("predict", "--run", "1", "--feature-set", "y2024"),
+            ("change", "--from", "1", "--to", "2"),
+        ]
+        commands, current = [], []
+        for step in steps:  # a step starting with an option continues the one before
+            if step[0].startswith("--"):
+                current += step
+            else:
+                if current:
+                    commands.append(current)
+                current = list(step)
+        commands.append(current)
+        for args in commands:
+            done = invoke_asmdb(url, *args)
+            assert done.code == 0, (args, done.stderr)
+        yield url.rsplit("/", 1)[1]
