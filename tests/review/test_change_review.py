@@ -6,8 +6,8 @@ gone mining hold the true areas as often as they say."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -492,8 +492,10 @@ def test_the_intervals_hold_the_true_areas_in_most_of_100_draws(changed, sample)
     """A small version of bench/coverage.py: draw the change's and the first map's samples 100
     times, answer from the truth, and count how often each 95% interval, stratified and
     model-assisted, holds the true area of a class the sample can see."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    import coverage
+    bench = Path(__file__).resolve().parents[2] / "bench" / "coverage.py"
+    spec = importlib.util.spec_from_file_location("asmdb_bench_coverage", bench)
+    coverage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(coverage)
 
     change_truth, first_truth = coverage.truths(sample)
     url = changed.replace("+psycopg", "")

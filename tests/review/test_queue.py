@@ -133,9 +133,11 @@ def test_a_review_file_for_other_tiles_or_runs_is_refused_row_by_row(engine, pg,
 
 
 def _waiting_sessions(pg, blocker_pid: int) -> int:
-    """How many sessions other than the blocker wait for a lock."""
+    """How many sessions of this test's database, other than the blocker, wait for a lock
+    (other tests run beside this one on other databases)."""
     return pg.execute(
-        "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND pid <> %s",
+        "SELECT count(DISTINCT l.pid) FROM pg_locks AS l JOIN pg_stat_activity AS a "
+        "ON a.pid = l.pid WHERE NOT l.granted AND l.pid <> %s AND a.datname = current_database()",
         (blocker_pid,),
     ).fetchone()[0]
 
