@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 from asm_db.errors import AsmdbError
 from asm_db.imagery.registry import ImageryRecord
 from asm_db.layers import PROJECT_IMAGERY
+from asm_db.publish.qml import XML_INVALID
 
 # Host (a name, IPv4 or [IPv6]) and optional port, then a path of URL-safe characters only:
 # the URL goes into a QGIS data source and a project, so quotes, spaces, a query or a
@@ -32,8 +33,8 @@ _PATH = re.compile(r"(?:/[A-Za-z0-9._~!$&()*+,;=:@-]*)*")
 # holding one of these would reach the server as another path, query or fragment, or as a
 # tile placeholder.
 _NOT_IN_TILE_URL = set("/?#%{}")
-XYZ_ZOOMS = (0, 18)
-XYZ_CRS = "EPSG:3857"  # QGIS draws deeper zooms from zoom 18's tiles
+XYZ_ZOOMS = (0, 18)  # QGIS draws deeper zooms from zoom 18's tiles
+XYZ_CRS = "EPSG:3857"
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ def read_headers(record: ImageryRecord) -> list[RasterFile]:
     for file in record.files:
         path = gdal_path(file)
         try:
-            with rasterio.open(path) as src:
+            # Only the header: no listing of a URL's folder.
+            with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(path) as src:
                 header = RasterFile(
                     path=path,
                     crs=src.crs,
@@ -252,10 +254,13 @@ def imagery_layers(
     shown, left_out = [], []
     for i, record in enumerate(newest_first(records), start=1):
         layer_id = f"asmdb_imagery_{i}"
+        if XML_INVALID.search(record.name + "".join(record.files)):
+            left_out.append(f"imagery {record.name!r}: its name or files hold control characters")
+            continue
         if tiles_url is not None:
             if _NOT_IN_TILE_URL & set(record.name):
                 left_out.append(
-                    f"imagery '{record.name}': QGIS would misread a tile URL naming it "
+                    f"imagery {record.name!r}: QGIS would misread a tile URL naming it "
                     f"(it holds one of {''.join(sorted(_NOT_IN_TILE_URL))})"
                 )
                 continue
@@ -267,13 +272,13 @@ def imagery_layers(
             )
             continue
         if not record.files:
-            left_out.append(f"imagery '{record.name}': no files")
+            left_out.append(f"imagery {record.name!r}: no files")
             continue
         try:
             files = read_headers(record)
             datasource = files[0].path if len(files) == 1 else mosaic_vrt(record, files)
         except AsmdbError as exc:
-            left_out.append(f"imagery '{record.name}': {exc}")
+            left_out.append(f"imagery {record.name!r}: {exc}")
             continue
         bands = true_colour_bands(record)
         shown.append(

@@ -23,7 +23,7 @@ from asm_db.probability_classes import BREAKS as PROBABILITY_BREAKS
 
 from conftest import ADMIN_URL, invoke_asmdb, snapshot, throwaway_db
 from qgis_run import run_qgis
-from rasters import EAST, NORTH, SOUTH, WEST, write_4326
+from rasters import EAST, NORTH, SOUTH, WEST, write_4326, write_utm
 
 pytestmark = pytest.mark.xdist_group("qgis")  # the module's `world`, built by one worker
 
@@ -632,6 +632,26 @@ def test_imagery_a_tile_url_cannot_carry_is_left_out_with_a_warning(cli, pg, tmp
     )
     files = _ok(cli("qgis", "project"))
     assert "a/b?c (2024-01-01/2024-06-30), plain (2024-01-01/2024-06-30)" in files.stdout
+
+
+def test_imagery_whose_files_make_no_one_layer_is_left_out_with_a_warning(cli, pg, tmp_path):
+    """Files in two CRSs (featurize reads them, warping each) make no one VRT, and a file gone
+    since registration cannot be read: the project is written without that imagery, and says
+    so, one line each."""
+    utm = write_utm(tmp_path / "utm.tif", bounds=(WEST, SOUTH, MID_LON, NORTH))
+    wgs84 = write_4326(tmp_path / "wgs84.tif", bounds=(MID_LON, SOUTH, EAST, NORTH))
+    gone = write_4326(tmp_path / "gone.tif")
+    period = ("--period", "2024-01-01/2024-06-30")
+    _ok(cli("imagery", "add", "mixed", str(utm), str(wgs84), *period))
+    _ok(cli("imagery", "add", "gone", str(gone), *period))
+    gone.unlink()
+    done = _ok(cli("qgis", "install"))
+    assert "imagery, newest first" not in done.stdout
+    warnings = done.stderr.strip().splitlines()
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith(f"warning: imagery 'gone': {gone} cannot be read")
+    assert warnings[1].startswith("warning: imagery 'mixed': ") and "no mosaic" in warnings[1]
+    assert pg.execute("SELECT count(*) FROM asmdb.qgis_projects").fetchone() == (1,)
 
 
 @pytest.mark.parametrize(
