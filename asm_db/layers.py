@@ -362,6 +362,22 @@ def in_project() -> tuple[Layer, ...]:
     return tuple(sorted((x for x in LAYERS if x.project), key=lambda x: x.project_order))
 
 
+@dataclass(frozen=True)
+class ProjectImagery:
+    """How the stored QGIS project shows registered imagery (`asmdb.imagery`): a raster layer
+    per imagery in a legend group below the map layers, newest on top, each lasting its period
+    in the Temporal Controller."""
+
+    group: str  # the legend group's name
+    true_colour: tuple[str, str, str]  # bands drawn as red, green, blue (else bands 1, 2, 3)
+    tiles: str  # an `asmdb serve`'s XYZ tiles of imagery {name}, below the server's base URL
+
+
+PROJECT_IMAGERY = ProjectImagery(
+    "Imagery", ("red", "green", "blue"), "/imagery/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}.png"
+)
+
+
 def drawn() -> tuple[Layer, ...]:
     """The layers the web page draws, in drawing order (later on top)."""
     return tuple(layer for layer in LAYERS if layer.web is not None)

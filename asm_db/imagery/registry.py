@@ -127,12 +127,16 @@ def _record(row) -> ImageryRecord:
     )
 
 
+def imagery_records(pg: psycopg.Connection) -> list[ImageryRecord]:
+    """Every registered imagery, by name, read in the caller's transaction."""
+    return [_record(r) for r in pg.execute(load_sql("imagery/imagery_list")).fetchall()]
+
+
 def list_imagery(engine: Engine) -> list[ImageryRecord]:
     """Every registered imagery, by name."""
     with connect(engine) as conn:
         check_ready(conn)
-        rows = driver(conn).execute(load_sql("imagery/imagery_list")).fetchall()
-    return [_record(r) for r in rows]
+        return imagery_records(driver(conn))
 
 
 def get_imagery(engine: Engine, name: str) -> ImageryRecord:
