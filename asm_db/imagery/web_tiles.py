@@ -1,7 +1,8 @@
 """Web map tiles of registered imagery: 256 x 256 true-colour PNGs in WebMercatorQuad.
 
 A tile is read with rio-tiler from the imagery's files (a mosaic when there are several: a
-later file's valid pixels win, as in `featurize`), in the bands named red, green and blue (else
+later file's valid pixels win, as in `featurize`), from the overview nearest the tile's
+resolution, warped straight onto the tile's pixels, in the bands named red, green and blue (else
 the first three; one band is grey), each stretched over the registry's display range, which is
 recorded in values (stored * scale + offset) and turned back into stored numbers here. Where a
 band has no data the tile is transparent. Remote files are read through GDAL's /vsicurl/ with the
@@ -67,9 +68,8 @@ def stored_range(source: TileSource, band: int, dtype) -> tuple[float, float]:
 def tile_overlaps(source: TileSource, z: int, x: int, y: int) -> bool:
     """Whether the tile meets the imagery's footprint."""
     from morecantile import Tile
-    from morecantile import tms as tile_matrix_sets
 
-    w, s, e, n = tile_matrix_sets.get("WebMercatorQuad").bounds(Tile(x, y, z))
+    w, s, e, n = web_mercator().bounds(Tile(x, y, z))
     west, south, east, north = source.bounds
     return w < east and e > west and s < north and n > south
 
@@ -79,6 +79,45 @@ def gdal_href(path: str) -> str:
     if path.startswith(("http://", "https://")):
         return "/vsicurl/" + path
     return path
+
+
+def web_mercator():
+    from morecantile import tms as tile_matrix_sets
+
+    return tile_matrix_sets.get("WebMercatorQuad")
+
+
+def overview_level(src, z: int) -> int | None:
+    """The coarsest overview of an open raster that is still finer than a tile of zoom `z` (as
+    GDAL's `-ovr AUTO` picks it), or None for its full resolution."""
+    from rasterio.warp import calculate_default_transform
+
+    factors = src.overviews(1)
+    if not factors:
+        return None
+    native, _, _ = calculate_default_transform(
+        src.crs, "EPSG:3857", src.width, src.height, *src.bounds
+    )
+    tile = web_mercator().matrix(z).cellSize
+    finer = [i for i, f in enumerate(factors) if abs(native.a) * f <= tile]
+    return finer[-1] if finer else None
+
+
+def tile_grid(x: int, y: int, z: int) -> dict:
+    """rio-tiler's warp options that warp straight onto the tile's 256 x 256 pixels.
+
+    By default rio-tiler warps at the file's own resolution over the whole tile and then
+    decimates: at a zoom far below that resolution (a country zoom over 10 m imagery) that is
+    millions of pixels for a tile of 65,536, most of them outside the imagery."""
+    from morecantile import Tile
+    from rasterio.transform import from_bounds
+
+    bounds = web_mercator().xy_bounds(Tile(x, y, z))
+    return {
+        "transform": from_bounds(*bounds, TILE_SIZE, TILE_SIZE),
+        "width": TILE_SIZE,
+        "height": TILE_SIZE,
+    }
 
 
 @cache
@@ -110,10 +149,20 @@ def render_tile(
         check_location(href, href, allowed_hosts)
     indexes = display_bands(source.bands)
 
-    def read(href: str, *tile) -> object:
+    def read(href: str, tile_x: int, tile_y: int, tile_z: int) -> object:
         try:
-            with Reader(href) as src:
-                image = src.tile(*tile, tilesize=TILE_SIZE, indexes=indexes)
+            with rasterio.open(href) as src:
+                level = overview_level(src, tile_z)
+            options = {} if level is None else {"overview_level": level}
+            with rasterio.open(href, **options) as dataset, Reader(href, dataset=dataset) as src:
+                image = src.tile(
+                    tile_x,
+                    tile_y,
+                    tile_z,
+                    tilesize=TILE_SIZE,
+                    indexes=indexes,
+                    vrt_options=tile_grid(tile_x, tile_y, tile_z),
+                )
         except (TileOutsideBounds, EmptyMosaicError):
             raise
         except (RasterioError, RioTilerError, OSError) as exc:
