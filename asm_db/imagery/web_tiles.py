@@ -81,7 +81,9 @@ def gdal_href(path: str) -> str:
     return path
 
 
+@cache
 def web_mercator():
+    """WebMercatorQuad (morecantile gives a deep copy each time it is asked: kept once)."""
     from morecantile import tms as tile_matrix_sets
 
     return tile_matrix_sets.get("WebMercatorQuad")
@@ -149,20 +151,21 @@ def render_tile(
         check_location(href, href, allowed_hosts)
     indexes = display_bands(source.bands)
 
-    def read(href: str, tile_x: int, tile_y: int, tile_z: int) -> object:
+    def tile_of(dataset, href: str, x: int, y: int, z: int):
+        with Reader(href, dataset=dataset) as src:
+            return src.tile(
+                x, y, z, tilesize=TILE_SIZE, indexes=indexes, vrt_options=tile_grid(x, y, z)
+            )
+
+    def read(href: str, x: int, y: int, z: int) -> object:
         try:
-            with rasterio.open(href) as src:
-                level = overview_level(src, tile_z)
-            options = {} if level is None else {"overview_level": level}
-            with rasterio.open(href, **options) as dataset, Reader(href, dataset=dataset) as src:
-                image = src.tile(
-                    tile_x,
-                    tile_y,
-                    tile_z,
-                    tilesize=TILE_SIZE,
-                    indexes=indexes,
-                    vrt_options=tile_grid(tile_x, tile_y, tile_z),
-                )
+            with rasterio.open(href) as full:
+                level = overview_level(full, z)
+                if level is None:
+                    image = tile_of(full, href, x, y, z)
+                else:
+                    with rasterio.open(href, overview_level=level) as overview:
+                        image = tile_of(overview, href, x, y, z)
         except (TileOutsideBounds, EmptyMosaicError):
             raise
         except (RasterioError, RioTilerError, OSError) as exc:

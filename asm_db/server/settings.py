@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -53,8 +54,11 @@ class ServerSettings(BaseSettings):
     statement_timeout: float = Field(default=5, gt=0, le=3600)
     # Where "find more like this" keeps its reduced copy of the feature vectors.
     cache_dir: Path | None = None
-    # Imagery tiles drawn at once (each in a worker thread); more requests wait their turn.
-    imagery_renders: int = Field(default=4, gt=0, le=64)
+    # Imagery tiles drawn at once (each in a worker thread; default one per core, at most 4);
+    # more requests wait their turn. Drawing is CPU work: more than the cores gains nothing.
+    imagery_renders: int = Field(
+        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), gt=0, le=64
+    )
     # Hosts imagery files may be read from (HOST[,HOST...]), as `asmdb imagery --allow-hosts`;
     # unset: any. A registered URL on another host is not read.
     allowed_hosts: str | None = None
