@@ -12,8 +12,12 @@ settings `asmdb imagery` uses, and only from the hosts allowed, if a list is giv
 from __future__ import annotations
 
 import math
+import os
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -23,6 +27,9 @@ from asm_db.imagery.hosts import check_location
 TILE_SIZE = 256
 TRUE_COLOUR = ("red", "green", "blue")
 MAX_ZOOM = 24  # WebMercatorQuad's deepest tile matrix
+# zlib level 1: a tile is written in under half the time of the default level (6), for some 15%
+# more bytes (bench/imagery_tiles.py); the pixels are the same.
+PNG_OPTIONS = {"ZLEVEL": 1}
 
 
 @dataclass(frozen=True)
@@ -67,10 +74,14 @@ def stored_range(source: TileSource, band: int, dtype) -> tuple[float, float]:
 
 def tile_overlaps(source: TileSource, z: int, x: int, y: int) -> bool:
     """Whether the tile meets the imagery's footprint."""
+    return _meets(source.bounds, z, x, y)
+
+
+def _meets(bounds: tuple[float, ...], z: int, x: int, y: int) -> bool:
     from morecantile import Tile
 
     w, s, e, n = web_mercator().bounds(Tile(x, y, z))
-    west, south, east, north = source.bounds
+    west, south, east, north = bounds
     return w < east and e > west and s < north and n > south
 
 
@@ -87,22 +98,6 @@ def web_mercator():
     from morecantile import tms as tile_matrix_sets
 
     return tile_matrix_sets.get("WebMercatorQuad")
-
-
-def overview_level(src, z: int) -> int | None:
-    """The coarsest overview of an open raster that is still finer than a tile of zoom `z` (as
-    GDAL's `-ovr AUTO` picks it), or None for its full resolution."""
-    from rasterio.warp import calculate_default_transform
-
-    factors = src.overviews(1)
-    if not factors:
-        return None
-    native, _, _ = calculate_default_transform(
-        src.crs, "EPSG:3857", src.width, src.height, *src.bounds
-    )
-    tile = web_mercator().matrix(z).cellSize
-    finer = [i for i, f in enumerate(factors) if abs(native.a) * f <= tile]
-    return finer[-1] if finer else None
 
 
 def tile_grid(x: int, y: int, z: int) -> dict:
@@ -128,7 +123,108 @@ def empty_tile() -> bytes:
     from rio_tiler.utils import render
 
     blank = np.zeros((3, TILE_SIZE, TILE_SIZE), dtype=np.uint8)
-    return render(blank, np.zeros((TILE_SIZE, TILE_SIZE), dtype=np.uint8), img_format="PNG")
+    mask = np.zeros((TILE_SIZE, TILE_SIZE), dtype=np.uint8)
+    return render(blank, mask, img_format="PNG", **PNG_OPTIONS)
+
+
+def file_state(href: str) -> tuple[int, int, int] | None:
+    """What tells that a local file changed (modification time, size and inode: a file written
+    again or replaced is another state); None for a remote file, which is taken to stay the same
+    while it is registered. OSError when a local file is gone."""
+    if href.startswith("/vsi"):
+        return None
+    stat = os.stat(href)
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What tiles need of one state of a file, read from it once."""
+
+    factors: tuple[int, ...]  # its overviews' decimation factors, finest first
+    resolution: float  # its full-resolution pixel in EPSG:3857 metres
+    bounds: tuple[float, float, float, float]  # west, south, east, north (EPSG:4326)
+
+    def level(self, z: int) -> int | None:
+        """The coarsest overview that is still finer than a tile of zoom `z` (as GDAL's `-ovr
+        AUTO` picks it), or None for the full resolution."""
+        tile = web_mercator().matrix(z).cellSize
+        finer = [i for i, f in enumerate(self.factors) if self.resolution * f <= tile]
+        return finer[-1] if finer else None
+
+
+@lru_cache(maxsize=256)
+def file_facts(href: str, state: tuple[int, int, int] | None) -> FileFacts:
+    """The facts of a file in a state (`file_state`), read once a state."""
+    from rasterio.warp import calculate_default_transform, transform_bounds
+
+    with OPEN_RASTERS.lend(href, state, None) as src:
+        native, _, _ = calculate_default_transform(
+            src.crs, "EPSG:3857", src.width, src.height, *src.bounds
+        )
+        bounds = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+        return FileFacts(tuple(src.overviews(1)), abs(native.a), tuple(bounds))
+
+
+class OpenRasters:
+    """Rasters kept open between tiles (opening one costs more than reading a tile's blocks, and
+    GDAL keeps the blocks read of an open raster): by file, file state and overview level, at
+    most `keep` idle. A raster is lent to one thread at a time (GDAL's are not thread-safe), and
+    closed if reading it failed."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.idle: OrderedDict[tuple, list] = OrderedDict()
+        self.count = 0
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def lend(self, href: str, state: tuple | None, level: int | None):
+        import rasterio
+
+        key = (href, state, level)
+        with self.lock:
+            free = self.idle.get(key)
+            dataset = free.pop() if free else None
+            if dataset is not None:
+                self.count -= 1
+                if not free:
+                    del self.idle[key]
+        if dataset is None:
+            options = {} if level is None else {"overview_level": level}
+            dataset = rasterio.open(href, **options)
+        try:
+            yield dataset
+        except BaseException:
+            dataset.close()
+            raise
+        self._keep(key, dataset)
+
+    def _keep(self, key: tuple, dataset) -> None:
+        dropped = []
+        with self.lock:
+            self.idle.setdefault(key, []).append(dataset)
+            self.idle.move_to_end(key)
+            self.count += 1
+            while self.count > self.keep:
+                oldest = next(iter(self.idle))
+                dropped.append(self.idle[oldest].pop(0))
+                self.count -= 1
+                if not self.idle[oldest]:
+                    del self.idle[oldest]
+        for old in dropped:
+            old.close()
+
+    def close(self) -> None:
+        """Close every idle raster."""
+        with self.lock:
+            idle, self.idle, self.count = self.idle, OrderedDict(), 0
+        for datasets in idle.values():
+            for dataset in datasets:
+                dataset.close()
+
+
+OPEN_RASTERS = OpenRasters(keep=16)
 
 
 def render_tile(
@@ -137,9 +233,7 @@ def render_tile(
     """The PNG of one tile (transparent outside the imagery); InputError, naming the file, when a
     file cannot be read or its host is not allowed."""
     import rasterio
-    from rasterio.errors import RasterioError
-    from rio_tiler.errors import EmptyMosaicError, RioTilerError, TileOutsideBounds
-    from rio_tiler.io import Reader
+    from rio_tiler.errors import EmptyMosaicError, TileOutsideBounds
     from rio_tiler.mosaic import mosaic_reader
 
     from asm_db.imagery.composite import GDAL_REMOTE
@@ -151,36 +245,53 @@ def render_tile(
         check_location(href, href, allowed_hosts)
     indexes = display_bands(source.bands)
 
-    def tile_of(dataset, href: str, x: int, y: int, z: int):
-        with Reader(href, dataset=dataset) as src:
-            return src.tile(
-                x, y, z, tilesize=TILE_SIZE, indexes=indexes, vrt_options=tile_grid(x, y, z)
-            )
-
     def read(href: str, x: int, y: int, z: int) -> object:
-        try:
-            with rasterio.open(href) as full:
-                level = overview_level(full, z)
-                if level is None:
-                    image = tile_of(full, href, x, y, z)
-                else:
-                    with rasterio.open(href, overview_level=level) as overview:
-                        image = tile_of(overview, href, x, y, z)
-        except (TileOutsideBounds, EmptyMosaicError):
-            raise
-        except (RasterioError, RioTilerError, OSError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InputError(href, f"cannot be read as a raster: {first}") from None
-        data = image.array
-        if np.issubdtype(data.dtype, np.floating):  # NaN or inf stored without a nodata value
-            data.mask = np.ma.getmaskarray(data) | ~np.isfinite(data.data)
-        return image
+        return read_tile(href, indexes, z, x, y)
 
     with rasterio.Env(**GDAL_REMOTE):
         try:
-            image, _ = mosaic_reader(hrefs, read, x, y, z, threads=1)
-        except EmptyMosaicError:
+            if len(hrefs) == 1:
+                image = read(hrefs[0], x, y, z)
+            else:
+                image, _ = mosaic_reader(hrefs, read, x, y, z, threads=1)
+        except (TileOutsideBounds, EmptyMosaicError):
             return empty_tile()
     dtype = image.array.dtype
     image.rescale(in_range=[stored_range(source, band, dtype) for band in indexes])
-    return image.render(img_format="PNG")
+    return image.render(img_format="PNG", **PNG_OPTIONS)
+
+
+def read_tile(href: str, indexes: list[int], z: int, x: int, y: int):
+    """One file's pixels of a tile (rio-tiler's ImageData, before the stretch), from the overview
+    nearest the tile's resolution; TileOutsideBounds when the file does not meet the tile,
+    InputError when it cannot be read. What `Reader.tile` draws with `tile_grid`'s warp options,
+    without working out again for each tile what stays the same (the file's resolution in
+    EPSG:3857, its footprint, its overviews) and without opening the file again."""
+    from rasterio.errors import RasterioError
+    from rio_tiler.errors import RioTilerError, TileOutsideBounds
+    from rio_tiler.reader import read
+
+    try:
+        state = file_state(href)
+        facts = file_facts(href, state)
+        if not _meets(facts.bounds, z, x, y):
+            raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside {href}")
+        with OPEN_RASTERS.lend(href, state, facts.level(z)) as dataset:
+            grid = {"crs": web_mercator().rasterio_crs, "dtype": dataset.dtypes[0]}
+            image = read(
+                dataset,
+                dst_crs=grid["crs"],
+                height=TILE_SIZE,
+                width=TILE_SIZE,
+                indexes=indexes,
+                vrt_options={**grid, **tile_grid(x, y, z)},
+            )
+    except TileOutsideBounds:
+        raise
+    except (RasterioError, RioTilerError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(href, f"cannot be read as a raster: {first}") from None
+    data = image.array
+    if np.issubdtype(data.dtype, np.floating):  # NaN or inf stored without a nodata value
+        data.mask = np.ma.getmaskarray(data) | ~np.isfinite(data.data)
+    return image

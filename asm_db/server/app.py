@@ -133,6 +133,7 @@ def _state(app: FastAPI, settings: ServerSettings) -> None:
     app.state.tile_cache = TileCache(
         int(settings.tile_cache_mb * 2**20), settings.tile_cache_check_seconds
     )
+    app.state.imagery_tiles = imagery.DrawnTiles(int(settings.imagery_cache_mb * 2**20))
 
 
 def _routes(app: FastAPI) -> None:
@@ -160,10 +161,12 @@ def page(request: Request):
 
 def healthz(request: Request) -> dict:
     cache: TileCache = request.app.state.tile_cache
+    drawn: imagery.DrawnTiles = request.app.state.imagery_tiles
     return {
         "ok": True,
         "maplibre": request.app.state.maplibre_ready,
         "tile_cache": {"tiles": len(cache.tiles), "hits": cache.hits, "misses": cache.misses},
+        "imagery_cache": {"tiles": len(drawn.tiles), "hits": drawn.hits, "misses": drawn.misses},
     }
 
 

@@ -11,11 +11,18 @@ naming this registration of the name (its imagery_id and created_at) and the dra
 a cache keeps the tile but asks again each time, and gets a 304 (one lookup, no drawing) while
 the same registration stands; an imagery deleted and registered again under the same name has
 another ETag, so no cache shows the old pictures.
+
+The server keeps the tiles it drew (`DrawnTiles`, `imagery_cache_mb`), by registration
+(imagery_id, created_at), the state of each file (modification time, size, inode) and tile: a
+tile is drawn again when the name is registered again or a file changes. A kept tile is looked
+up only after the access check and the registry lookup as the visitor, so it reaches only those
+who may read the imagery; the bytes are the same for all of them, the headers are made for each.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from functools import partial
 from typing import Annotated
 
@@ -25,7 +32,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from asm_db import layers
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
-from asm_db.imagery.web_tiles import MAX_ZOOM, TileSource, render_tile
+from asm_db.imagery.web_tiles import MAX_ZOOM, TileSource, file_state, gdal_href, render_tile
 from asm_db.server.auth import current_session
 from asm_db.server.visitors import visitor_connection
 
@@ -37,9 +44,51 @@ router = APIRouter()
 MAX_NAME = 200
 NAME_PATTERN = r"^[^\x00-\x1f\x7f/\\]+$"
 # Changes when the drawing of a tile changes, so caches let go of tiles drawn the old way.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 NO_STORE = "private, no-store"
 REVALIDATE = "public, no-cache"
+
+
+class DrawnTiles:
+    """Imagery tiles drawn, at most `max_bytes` of them, least recently used dropped first."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.tiles: OrderedDict[tuple, bytes] = OrderedDict()
+        self.size = 0
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple) -> bytes | None:
+        png = self.tiles.get(key)
+        if png is None:
+            self.misses += 1
+            return None
+        self.tiles.move_to_end(key)
+        self.hits += 1
+        return png
+
+    def put(self, key: tuple, png: bytes) -> None:
+        if len(png) > self.max_bytes:
+            return
+        old = self.tiles.pop(key, None)
+        if old is not None:
+            self.size -= len(old)
+        self.tiles[key] = png
+        self.size += len(png)
+        while self.size > self.max_bytes:
+            _, dropped = self.tiles.popitem(last=False)
+            self.size -= len(dropped)
+
+
+def drawn_key(row: tuple, z: int, x: int, y: int) -> tuple | None:
+    """What a drawn tile is kept under: the registration, its files' states and the tile; None
+    (not kept) when a file cannot be looked at."""
+    imagery_id, created_at, files = row[0], row[1], row[5]
+    try:
+        states = tuple(file_state(gdal_href(f)) for f in files)
+    except OSError:
+        return None
+    return imagery_id, created_at, states, z, x, y
 
 
 def may_read_imagery(request: Request) -> bool:
@@ -123,13 +172,24 @@ async def imagery_tile(
             return Response(status_code=304, headers=headers)
     else:
         headers["Cache-Control"] = NO_STORE
-    settings = request.app.state.settings
-    draw = partial(render_tile, _source(row), z, x, y, settings.allowed_hosts_set())
-    try:
-        png = await anyio.to_thread.run_sync(draw, limiter=request.app.state.imagery_renders)
-    except InputError as exc:  # a file gone, unreadable or on a host not allowed: logged only
-        log.error("imagery %r tile %s/%s/%s: %s", name, z, x, y, exc)
-        raise HTTPException(
-            status_code=500, detail=f"imagery '{name}' cannot be read on this server"
-        ) from None
+    drawn: DrawnTiles = request.app.state.imagery_tiles
+    key = drawn_key(row, z, x, y) if drawn.max_bytes else None
+    png = drawn.get(key) if key is not None else None
+    if png is None:
+        png = await _draw(request, row, z, x, y)
+        if key is not None:
+            drawn.put(key, png)
     return Response(png, media_type="image/png", headers=headers)
+
+
+async def _draw(request: Request, row: tuple, z: int, x: int, y: int) -> bytes:
+    source = _source(row)
+    settings = request.app.state.settings
+    draw = partial(render_tile, source, z, x, y, settings.allowed_hosts_set())
+    try:
+        return await anyio.to_thread.run_sync(draw, limiter=request.app.state.imagery_renders)
+    except InputError as exc:  # a file gone, unreadable or on a host not allowed: logged only
+        log.error("imagery %r tile %s/%s/%s: %s", source.name, z, x, y, exc)
+        raise HTTPException(
+            status_code=500, detail=f"imagery '{source.name}' cannot be read on this server"
+        ) from None

@@ -49,6 +49,9 @@ class ServerSettings(BaseSettings):
     # is promoted; the server looks for a promotion at most every tile_cache_check_seconds.
     tile_cache_mb: float = Field(default=128, ge=0)
     tile_cache_check_seconds: float = Field(default=2, gt=0)
+    # Imagery tiles drawn, kept in memory (MB; 0 turns it off), by registration, file state and
+    # tile: a tile is drawn again when its imagery is registered again or a file changes.
+    imagery_cache_mb: float = Field(default=64, ge=0)
     catalog_ttl_seconds: int = Field(default=60, ge=1)
     # The longest a query a visitor starts may run (seconds); the request then gets a 503.
     statement_timeout: float = Field(default=5, gt=0, le=3600)

@@ -335,3 +335,59 @@ def test_a_file_gone_is_a_one_line_error_without_its_path(imagery_site):
     finally:
         with open(path, "wb") as f:
             f.write(kept)
+
+
+def _kept(client: httpx.Client) -> dict:
+    return client.get("/healthz").json()["imagery_cache"]
+
+
+def test_a_kept_tile_is_served_only_to_who_may_read_the_imagery(imagery_site):
+    """The server keeps the tiles it drew, but looks for one only after the access check and the
+    lookup as the visitor: an anonymous visitor of a server that is not public still gets a 401,
+    and a visitor whose role may not read the registry a 403."""
+    tile = _tile_url("quads", _tile_at(WEST + 0.012, NORTH - 0.012))
+    logged_in = _login(imagery_site, "private")
+    first = logged_in.get(tile)
+    _png(first)
+    before = _kept(logged_in)
+    again = logged_in.get(tile)
+    assert again.content == first.content and again.headers["cache-control"] == NO_STORE
+    assert _kept(logged_in)["hits"] == before["hits"] + 1
+    anonymous = _client(imagery_site, "private")
+    r = anonymous.get(tile)
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/json")
+    assert _kept(logged_in)["hits"] == before["hits"] + 1
+    # On the public server: kept for a logged-in visitor, refused to an anonymous one whose role
+    # lost its grant.
+    public_tile = _login(imagery_site).get(tile)
+    _png(public_tile)
+    reader = imagery_site["reader"][0]
+    with _admin(imagery_site) as pg:
+        pg.execute(
+            sql.SQL("REVOKE ALL ON asmdb.imagery FROM {}").format(
+                sql.Identifier(f"{reader}_public")
+            )
+        )
+    try:
+        r = _client(imagery_site).get(tile)
+        assert r.status_code == 403 and r.json() == {"detail": "permission denied"}
+    finally:
+        done = run_asmdb(imagery_site["url"], "roles", "create", "--name", reader)
+        assert done.code == 0, done.stderr
+
+
+def test_a_kept_tile_is_drawn_again_when_its_file_changes(imagery_site, tmp_path):
+    engine = imagery_site["engine"]
+    path = write_blocks(tmp_path / "changing.tif", np.full((3, 2, 2), 1000))
+    add_imagery(engine, "changing", [str(path)], period=PERIOD)
+    try:
+        tile = _tile_url("changing", _tile_at(MID_LON, MID_LAT))
+        c = _client(imagery_site)
+        first = _png(c.get(tile))
+        assert (_png(c.get(tile)) == first).all()
+        write_blocks(path, np.full((3, 2, 2), 3000))  # written again in place, same size
+        second = _png(c.get(tile))
+        assert (second[..., 3] == 255).all()
+        assert (second[..., :3].astype(int) > first[..., :3].astype(int)).all()
+    finally:
+        delete_imagery(engine, "changing")
