@@ -2,16 +2,23 @@
 
     .venv/bin/python bench/imagery_tiles.py                    # 4096 x 4096 x 3 uint16 COG
     .venv/bin/python bench/imagery_tiles.py --size 1024 --requests 100   # a quick run
+    .venv/bin/python bench/imagery_tiles.py --imagery-cache-mb 0   # the server keeps no tiles
 
 One run writes a Cloud-Optimized GeoTIFF like a Sentinel-2 true-colour scene (UTM zone 29N,
 10 m pixels, bands red, green, blue as uint16 reflectance x 10000, nodata 0 in one corner,
 DEFLATE, 512-pixel blocks, overviews), registers it with `asmdb imagery add` in a throwaway
 database, starts `asmdb serve --public` as the reader role `asmdb roles create` makes, and then:
-  - asks for tiles at zooms 8-14 over the imagery (zoom drawn uniformly, then a tile of that
-    zoom), with --clients concurrent clients, bounded by --requests and --max-seconds;
-  - draws the same tiles in this process with the library alone (`render_tile`, rio-tiler), one
-    after the other: what a tile costs without HTTP, the database lookup and the thread pool;
-  - times `/healthz` with the same clients: the server's round trip doing nothing.
+  - draws --requests tiles at zooms 8-14 over the imagery (zoom drawn uniformly, then a tile of
+    that zoom) and keeps each tile once: the distinct tiles, in that order;
+  - asks the server for them with --clients concurrent clients ("cold": none drawn before, the
+    headline figure), then for the same tiles again ("warm": from the server's cache of drawn
+    tiles, if it has one), each bounded by --max-seconds;
+  - times `/healthz` with the same clients: the server's round trip doing nothing;
+  - with the server stopped, draws the same tiles in this process one after the other, the
+    straightforward way (the reference: rio-tiler's `Reader(file).tile` with its defaults, the
+    same stretch, `render` to PNG, the file opened for each tile), then with asmdb's
+    `render_tile`: wall time and CPU time (this process's) per tile. CPU time per tile depends
+    little on what else the machine runs; the latencies do.
 Everything runs on this machine: the clients, the server and PostgreSQL share its cores. Prints
 the figures and writes JSON to bench/results/. The database and roles are dropped at the end.
 """
@@ -76,17 +83,19 @@ def write_cog(path: Path, size: int) -> Path:
     return path
 
 
-def tiles_over(bounds) -> dict[int, list[tuple[int, int, int]]]:
+def tiles_over(bounds, zooms=ZOOMS) -> dict[int, list[tuple[int, int, int]]]:
     import morecantile
 
     tms = morecantile.tms.get("WebMercatorQuad")
-    return {z: [(t.z, t.x, t.y) for t in tms.tiles(*bounds, zooms=[z])] for z in ZOOMS}
+    return {z: [(t.z, t.x, t.y) for t in tms.tiles(*bounds, zooms=[z])] for z in zooms}
 
 
 def plan(tiles: dict, requests: int, seed: int) -> list[tuple[int, int, int]]:
+    """`requests` draws of a zoom then a tile of it, each tile kept once (in the order drawn)."""
     rng = random.Random(seed)
     zooms = sorted(tiles)
-    return [rng.choice(tiles[rng.choice(zooms)]) for _ in range(requests)]
+    drawn = [rng.choice(tiles[rng.choice(zooms)]) for _ in range(requests)]
+    return list(dict.fromkeys(drawn))
 
 
 async def load(base: str, paths: list[str], clients: int, max_seconds: float) -> dict:
@@ -122,11 +131,16 @@ async def load(base: str, paths: list[str], clients: int, max_seconds: float) ->
     }
 
 
-def in_process(record: dict, tiles: list[tuple[int, int, int]]) -> dict:
-    """The same tiles drawn by the library in this process, one after the other."""
-    from asm_db.imagery.web_tiles import TileSource, render_tile
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    source = TileSource(
+
+def tile_source(record: dict):
+    from asm_db.imagery.web_tiles import TileSource
+
+    return TileSource(
         name=record["name"],
         bounds=tuple(record["bounds"]),
         bands=tuple(record["bands"]),
@@ -135,22 +149,65 @@ def in_process(record: dict, tiles: list[tuple[int, int, int]]) -> dict:
         offset=tuple(record["offset"]),
         stretch=record["stretch"],
     )
-    render_tile(source, *tiles[0])  # warm-up: imports, GDAL's caches
+
+
+def timed(draw, tiles: list[tuple[int, int, int]]) -> dict:
+    """Each tile drawn one after the other: latencies, tiles/s, CPU ms per tile (this process)."""
+    draw(*tiles[0])  # warm-up: imports, GDAL's drivers
     times = []
-    start = time.perf_counter()
+    cpu, start = time.process_time(), time.perf_counter()
     for z, x, y in tiles:
         t0 = time.perf_counter()
-        render_tile(source, z, x, y)
+        draw(z, x, y)
         times.append(time.perf_counter() - t0)
-    wall = time.perf_counter() - start
-    return {**percentiles(times), "per_s": round(len(times) / wall, 1)}
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {
+        **percentiles(times),
+        "per_s": round(len(times) / wall, 1),
+        "cpu_ms_per_tile": round(cpu / len(times) * 1000, 1),
+    }
+
+
+def reference(record: dict, tiles: list[tuple[int, int, int]]) -> dict:
+    """The straightforward way: rio-tiler's Reader on the file for each tile, its tile() with
+    the defaults, the registry's stretch, render() to PNG."""
+    from rio_tiler.io import Reader
+
+    from asm_db.imagery.web_tiles import display_bands, stored_range
+
+    source = tile_source(record)
+    (path,) = source.files
+    indexes = display_bands(source.bands)
+
+    def draw(z: int, x: int, y: int) -> bytes:
+        with Reader(path) as src:
+            image = src.tile(x, y, z, indexes=indexes)
+        dtype = image.array.dtype
+        image.rescale(in_range=[stored_range(source, band, dtype) for band in indexes])
+        return image.render(img_format="PNG")
+
+    return timed(draw, tiles)
+
+
+def in_process(record: dict, tiles: list[tuple[int, int, int]]) -> dict:
+    """asmdb's drawing of the same tiles in this process (no HTTP, database or thread pool)."""
+    from functools import partial
+
+    from asm_db.imagery.web_tiles import render_tile
+
+    return timed(partial(render_tile, tile_source(record)), tiles)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4096, help="pixels a side of the COG")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=800, help="tile requests")
+    parser.add_argument(
+        "--requests", type=int, default=800, help="tiles drawn (each distinct one asked once)"
+    )
+    parser.add_argument(
+        "--imagery-cache-mb", default=None, help="the server's cache of drawn tiles (0: off)"
+    )
     parser.add_argument("--max-seconds", type=float, default=120)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--workdir", type=Path, default=None, help="the COG (kept if given)")
@@ -165,6 +222,8 @@ def main() -> None:
     who = info.get("user", "")
     url = f"postgresql://{who}@{info.get('host', '127.0.0.1')}:{info.get('port', '5432')}/{name}"
     env = {**os.environ, "ASMDB_DATABASE_URL": url}
+    if args.imagery_cache_mb is not None:
+        env["ASMDB_IMAGERY_CACHE_MB"] = args.imagery_cache_mb
     with psycopg.connect(args.admin_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     report: dict = {
@@ -218,28 +277,46 @@ def main() -> None:
         tiles = tiles_over(record["bounds"])
         report["tiles_per_zoom"] = {z: len(t) for z, t in tiles.items()}
         wanted = plan(tiles, args.requests, 1)
+        report["distinct_tiles"] = len(wanted)
         paths = [template.format(z=z, x=x, y=y) for z, x, y in wanted]
+        # Warm-up (connections, imports, opening the file) on tiles of a zoom not measured.
+        deeper = tiles_over(record["bounds"], [max(ZOOMS) + 1])[max(ZOOMS) + 1]
+        step = max(1, len(deeper) // 4)
+        warm_up = [template.format(z=z, x=x, y=y) for z, x, y in deeper[::step][:4]]
+        asyncio.run(load(base, ["/healthz"] * 20 + warm_up, 2, 60))
 
-        asyncio.run(load(base, paths[:20], 2, 60))  # warm-up: connections, GDAL's caches
-        report["tiles"] = asyncio.run(load(base, paths, args.clients, args.max_seconds))
-        print(f"tiles, {args.clients} clients: {report['tiles']}", flush=True)
+        for run_name in ("tiles_cold", "tiles_warm"):
+            used = cpu_seconds(server.pid)
+            report[run_name] = asyncio.run(load(base, paths, args.clients, args.max_seconds))
+            used = cpu_seconds(server.pid) - used
+            report[run_name]["server_cpu_ms_per_tile"] = round(
+                used / report[run_name]["n"] * 1000, 1
+            )
+            print(f"{run_name}, {args.clients} clients: {report[run_name]}", flush=True)
         report["healthz"] = asyncio.run(
             load(base, ["/healthz"] * min(args.requests, 400), args.clients, args.max_seconds)
         )
+        report["server_imagery_cache"] = httpx.get(base + "/healthz").json().get("imagery_cache")
         print(f"/healthz, {args.clients} clients: {report['healthz']}", flush=True)
-        # Stop the server first: the in-process reference has the cores to itself.
+        # Stop the server first: the in-process figures have the cores to themselves.
         server.terminate()
         server.wait(timeout=30)
         server = None
-        report["in_process"] = in_process(record, wanted[: report["tiles"]["n"]])
-        print(f"in process, one at a time: {report['in_process']}", flush=True)
-        tiles_p50, own_p50 = report["tiles"]["p50_ms"], report["in_process"]["p50_ms"]
+        measured = wanted[: report["tiles_cold"]["n"]]
+        report["reference"] = reference(record, measured)
+        print(f"reference (rio-tiler, one at a time): {report['reference']}", flush=True)
+        report["in_process"] = in_process(record, measured)
+        print(f"asmdb render_tile, one at a time: {report['in_process']}", flush=True)
+        cold, ref = report["tiles_cold"], report["reference"]
         report["ratios"] = {
-            "server p50 / in-process p50": round(tiles_p50 / own_p50, 2) if own_p50 else None,
-            "server tiles/s / in-process tiles/s": round(
-                report["tiles"]["per_s"] / report["in_process"]["per_s"], 2
+            "server cold p50 / reference p50": round(cold["p50_ms"] / ref["p50_ms"], 2),
+            "server cold tiles/s / reference tiles/s": round(cold["per_s"] / ref["per_s"], 2),
+            "server cold p50 - /healthz p50 (ms)": round(
+                cold["p50_ms"] - report["healthz"]["p50_ms"], 1
             ),
-            "server p50 - /healthz p50 (ms)": round(tiles_p50 - report["healthz"]["p50_ms"], 1),
+            "render_tile CPU / reference CPU": round(
+                report["in_process"]["cpu_ms_per_tile"] / ref["cpu_ms_per_tile"], 2
+            ),
         }
         report["p95_target_ms"] = 150
         print(f"ratios: {report['ratios']}", flush=True)

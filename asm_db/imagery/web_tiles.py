@@ -166,62 +166,107 @@ def file_facts(href: str, state: tuple[int, int, int] | None) -> FileFacts:
         return FileFacts(tuple(src.overviews(1)), abs(native.a), tuple(bounds))
 
 
+class Kept:
+    """An open raster (None until opened) and the lock of the thread using it."""
+
+    def __init__(self) -> None:
+        self.dataset = None
+        self.lock = threading.Lock()
+
+
 class OpenRasters:
-    """Rasters kept open between tiles (opening one costs more than reading a tile's blocks, and
-    GDAL keeps the blocks read of an open raster): by file, file state and overview level, at
-    most `keep` idle. A raster is lent to one thread at a time (GDAL's are not thread-safe), and
-    closed if reading it failed."""
+    """Rasters kept open between tiles by file, file state and overview level, at most `keep` of
+    them (one in use is never closed): opening a raster costs more than reading a tile of it, and
+    GDAL keeps the blocks it decoded while the raster stays open. A raster is used by one thread
+    at a time (GDAL's are not thread-safe): a local file has one raster a level, which threads
+    take in turn (its blocks are decoded once), a remote file one for each thread reading it (a
+    read waits on the network). A raster whose reading failed is closed."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
-        self.idle: OrderedDict[tuple, list] = OrderedDict()
-        self.count = 0
+        self.kept: OrderedDict[tuple, list[Kept]] = OrderedDict()
         self.lock = threading.Lock()
+
+    @property
+    def count(self) -> int:
+        return sum(len(rasters) for rasters in self.kept.values())
 
     @contextmanager
     def lend(self, href: str, state: tuple | None, level: int | None):
         import rasterio
 
         key = (href, state, level)
-        with self.lock:
-            free = self.idle.get(key)
-            dataset = free.pop() if free else None
-            if dataset is not None:
-                self.count -= 1
-                if not free:
-                    del self.idle[key]
-        if dataset is None:
-            options = {} if level is None else {"overview_level": level}
-            dataset = rasterio.open(href, **options)
+        raster = self._take(key, shared=state is not None)
         try:
-            yield dataset
+            if raster.dataset is None:
+                options = {} if level is None else {"overview_level": level}
+                raster.dataset = rasterio.open(href, **options)
+            yield raster.dataset
         except BaseException:
-            dataset.close()
+            self._drop(key, raster)
             raise
-        self._keep(key, dataset)
+        finally:
+            raster.lock.release()
+        self._trim()
 
-    def _keep(self, key: tuple, dataset) -> None:
-        dropped = []
+    def _take(self, key: tuple, shared: bool) -> Kept:
+        """A raster of `key` locked for this thread: a free one, else (shared) the one in use
+        once it is given back, else a new one."""
+        while True:
+            with self.lock:
+                rasters = self.kept.setdefault(key, [])
+                self.kept.move_to_end(key)
+                for raster in rasters:
+                    if raster.lock.acquire(blocking=False):
+                        return raster
+                if not (shared and rasters):
+                    raster = Kept()
+                    raster.lock.acquire()
+                    rasters.append(raster)
+                    return raster
+                busy = rasters[0]
+            with busy.lock:  # wait for it, then look again (it may have been dropped)
+                pass
+
+    def _drop(self, key: tuple, raster: Kept) -> None:
         with self.lock:
-            self.idle.setdefault(key, []).append(dataset)
-            self.idle.move_to_end(key)
-            self.count += 1
-            while self.count > self.keep:
-                oldest = next(iter(self.idle))
-                dropped.append(self.idle[oldest].pop(0))
-                self.count -= 1
-                if not self.idle[oldest]:
-                    del self.idle[oldest]
-        for old in dropped:
-            old.close()
+            rasters = self.kept.get(key, [])
+            if raster in rasters:
+                rasters.remove(raster)
+            if not rasters:
+                self.kept.pop(key, None)
+        if raster.dataset is not None:
+            raster.dataset.close()
+            raster.dataset = None
+
+    def _trim(self) -> None:
+        """Close the least recently used rasters not in use beyond `keep`."""
+        closing = []
+        with self.lock:
+            excess = self.count - self.keep
+            for key in list(self.kept):
+                rasters = self.kept[key]
+                for raster in list(rasters):
+                    if excess <= 0 or not raster.lock.acquire(blocking=False):
+                        continue
+                    rasters.remove(raster)
+                    raster.lock.release()
+                    closing.append(raster)
+                    excess -= 1
+                if not rasters:
+                    del self.kept[key]
+        for raster in closing:
+            if raster.dataset is not None:
+                raster.dataset.close()
+                raster.dataset = None
 
     def close(self) -> None:
-        """Close every idle raster."""
-        with self.lock:
-            idle, self.idle, self.count = self.idle, OrderedDict(), 0
-        for datasets in idle.values():
-            for dataset in datasets:
-                dataset.close()
+        """Close every raster not in use."""
+        keep, self.keep = self.keep, 0
+        try:
+            self._trim()
+        finally:
+            self.keep = keep
 
 
 OPEN_RASTERS = OpenRasters(keep=16)

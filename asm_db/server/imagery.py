@@ -7,21 +7,23 @@ only. Tiles are drawn in worker threads, at most `imagery_renders` at once.
 
 Caching: an answer that needs a login (a server that is not public, or a visitor with a session)
 is `private, no-store`. On a public server an anonymous tile is `public, no-cache` with an ETag
-naming this registration of the name (its imagery_id and created_at) and the drawing's version:
-a cache keeps the tile but asks again each time, and gets a 304 (one lookup, no drawing) while
-the same registration stands; an imagery deleted and registered again under the same name has
-another ETag, so no cache shows the old pictures.
+naming this registration of the name (its imagery_id and created_at), the state of its local
+files (modification time, size, inode) and the drawing's version: a cache keeps the tile but asks
+again each time, and gets a 304 (one lookup, no drawing) while the same registration of the same
+files stands; an imagery registered again under the same name, or a local file written again,
+has another ETag, so no cache shows the old pictures.
 
-The server keeps the tiles it drew (`DrawnTiles`, `imagery_cache_mb`), by registration
-(imagery_id, created_at), the state of each file (modification time, size, inode) and tile: a
-tile is drawn again when the name is registered again or a file changes. A kept tile is looked
-up only after the access check and the registry lookup as the visitor, so it reaches only those
-who may read the imagery; the bytes are the same for all of them, the headers are made for each.
+The server keeps the tiles it drew (`DrawnTiles`, `imagery_cache_mb`) by the same registration,
+file states and tile: a tile is drawn again when the name is registered again or a file changes.
+A kept tile is looked up only after the access check and the registry lookup as the visitor, so
+it reaches only those who may read the imagery; the bytes are the same for all of them, the
+headers are made for each. A remote file is taken to stay the same while it is registered.
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
 from collections import OrderedDict
 from functools import partial
 from typing import Annotated
@@ -80,15 +82,13 @@ class DrawnTiles:
             self.size -= len(dropped)
 
 
-def drawn_key(row: tuple, z: int, x: int, y: int) -> tuple | None:
-    """What a drawn tile is kept under: the registration, its files' states and the tile; None
-    (not kept) when a file cannot be looked at."""
-    imagery_id, created_at, files = row[0], row[1], row[5]
+def file_states(row: tuple) -> tuple | None:
+    """The state of each file of an imagery (`file_state`: modification time, size, inode of a
+    local file; None for a remote one), or None when a file cannot be looked at."""
     try:
-        states = tuple(file_state(gdal_href(f)) for f in files)
+        return tuple(file_state(gdal_href(f)) for f in row[5])
     except OSError:
         return None
-    return imagery_id, created_at, states, z, x, y
 
 
 def may_read_imagery(request: Request) -> bool:
@@ -140,8 +140,9 @@ def _source(row: tuple) -> TileSource:
     )
 
 
-def _etag(imagery_id: int, created_at) -> str:
-    return f'"{imagery_id}-{created_at.timestamp():.6f}-{RENDER_VERSION}"'
+def _etag(imagery_id: int, created_at, states: tuple | None) -> str:
+    files = "gone" if states is None else f"{zlib.crc32(repr(states).encode()):08x}"
+    return f'"{imagery_id}-{created_at.timestamp():.6f}-{files}-{RENDER_VERSION}"'
 
 
 @router.get(layers.IMAGERY.tiles, response_class=Response)
@@ -163,17 +164,18 @@ async def imagery_tile(
         row = await cur.fetchone()
     if row is None:
         raise HTTPException(status_code=404, detail=f"no imagery named '{name}'")
+    states = file_states(row)
     anonymous = current_session(request) is None
     headers = {"Vary": "Cookie"}
     if anonymous and request.app.state.settings.public:
-        etag = _etag(row[0], row[1])
+        etag = _etag(row[0], row[1], states)
         headers.update({"Cache-Control": REVALIDATE, "ETag": etag})
         if etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
     else:
         headers["Cache-Control"] = NO_STORE
     drawn: DrawnTiles = request.app.state.imagery_tiles
-    key = drawn_key(row, z, x, y) if drawn.max_bytes else None
+    key = None if states is None or not drawn.max_bytes else (row[0], row[1], states, z, x, y)
     png = drawn.get(key) if key is not None else None
     if png is None:
         png = await _draw(request, row, z, x, y)

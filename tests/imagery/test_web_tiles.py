@@ -4,6 +4,8 @@ overview nearest the tile's resolution, and a file written again is read again."
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 import morecantile
 import numpy as np
@@ -134,17 +136,38 @@ def test_a_file_written_again_is_read_again(tmp_path):
     assert centre() == [191, 191, 191, 255]
 
 
-def test_kept_rasters_are_lent_one_at_a_time_and_the_oldest_closed(cog):
-    rasters = OpenRasters(keep=2)
+def test_a_local_file_has_one_raster_a_level_that_threads_take_in_turn(cog):
+    rasters = OpenRasters(keep=4)
     state = file_state(cog)
-    with rasters.lend(cog, state, None) as one, rasters.lend(cog, state, None) as other:
+    taken, waited = threading.Event(), []
+
+    def second() -> None:
+        taken.wait()
+        with rasters.lend(cog, state, None) as dataset:
+            waited.append((dataset, first_done.is_set()))
+
+    first_done = threading.Event()
+    thread = threading.Thread(target=second)
+    thread.start()
+    with rasters.lend(cog, state, None) as first:
+        taken.set()
+        time.sleep(0.2)
+        first_done.set()
+    thread.join(10)
+    assert waited == [(first, True)]  # the same raster, once the first thread gave it back
+    assert rasters.count == 1 and not first.closed
+
+
+def test_a_remote_file_has_a_raster_for_each_thread_and_the_oldest_are_closed(cog):
+    rasters = OpenRasters(keep=2)
+    with rasters.lend(cog, None, None) as one, rasters.lend(cog, None, None) as other:
         assert one is not other  # a raster in use is not lent again
-    with rasters.lend(cog, state, None) as again:
+    with rasters.lend(cog, None, None) as again:
         assert again in (one, other)
-    with rasters.lend(cog, state, 0) as overview:
+    with rasters.lend(cog, None, 0) as overview:
         assert overview.width == SIZE // 2
     assert rasters.count == 2 and sum(d.closed for d in (one, other)) == 1
-    with pytest.raises(RuntimeError), rasters.lend(cog, state, 1) as failing:
+    with pytest.raises(RuntimeError), rasters.lend(cog, None, 1) as failing:
         raise RuntimeError("a read failed")
     assert failing.closed and rasters.count == 2  # one that failed is not kept
     rasters.close()

@@ -383,10 +383,15 @@ def test_a_kept_tile_is_drawn_again_when_its_file_changes(imagery_site, tmp_path
     try:
         tile = _tile_url("changing", _tile_at(MID_LON, MID_LAT))
         c = _client(imagery_site)
-        first = _png(c.get(tile))
-        assert (_png(c.get(tile)) == first).all()
+        answer = c.get(tile)
+        first, etag = _png(answer), answer.headers["etag"]
+        before = _kept(c)["hits"]
+        assert (_png(c.get(tile)) == first).all() and _kept(c)["hits"] == before + 1
+        assert c.get(tile, headers={"If-None-Match": etag}).status_code == 304
         write_blocks(path, np.full((3, 2, 2), 3000))  # written again in place, same size
-        second = _png(c.get(tile))
+        answer = c.get(tile, headers={"If-None-Match": etag})
+        second = _png(answer)
+        assert answer.headers["etag"] != etag
         assert (second[..., 3] == 255).all()
         assert (second[..., :3].astype(int) > first[..., :3].astype(int)).all()
     finally:
