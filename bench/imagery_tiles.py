@@ -12,7 +12,8 @@ database, starts `asmdb serve --public` as the reader role `asmdb roles create` 
     that zoom) and keeps each tile once: the distinct tiles, in that order;
   - asks the server for them with --clients concurrent clients ("cold": none drawn before, the
     headline figure), then for the same tiles again ("warm": from the server's cache of drawn
-    tiles, if it has one), each bounded by --max-seconds;
+    tiles, if it has one), each bounded by --max-seconds, with the CPU time the server (all its
+    threads) and the clients spent per tile;
   - times `/healthz` with the same clients: the server's round trip doing nothing;
   - with the server stopped, draws the same tiles in this process one after the other, the
     straightforward way (the reference: rio-tiler's `Reader(file).tile` with its defaults, the
@@ -286,12 +287,12 @@ def main() -> None:
         asyncio.run(load(base, ["/healthz"] * 20 + warm_up, 2, 60))
 
         for run_name in ("tiles_cold", "tiles_warm"):
-            used = cpu_seconds(server.pid)
+            used, own = cpu_seconds(server.pid), time.process_time()
             report[run_name] = asyncio.run(load(base, paths, args.clients, args.max_seconds))
-            used = cpu_seconds(server.pid) - used
-            report[run_name]["server_cpu_ms_per_tile"] = round(
-                used / report[run_name]["n"] * 1000, 1
-            )
+            used, own = cpu_seconds(server.pid) - used, time.process_time() - own
+            n = report[run_name]["n"]
+            report[run_name]["server_cpu_ms_per_tile"] = round(used / n * 1000, 1)
+            report[run_name]["clients_cpu_ms_per_tile"] = round(own / n * 1000, 1)
             print(f"{run_name}, {args.clients} clients: {report[run_name]}", flush=True)
         report["healthz"] = asyncio.run(
             load(base, ["/healthz"] * min(args.requests, 400), args.clients, args.max_seconds)

@@ -78,11 +78,17 @@ def tile_overlaps(source: TileSource, z: int, x: int, y: int) -> bool:
 
 
 def _meets(bounds: tuple[float, ...], z: int, x: int, y: int) -> bool:
-    from morecantile import Tile
-
-    w, s, e, n = web_mercator().bounds(Tile(x, y, z))
+    w, s, e, n = lnglat_bounds(z, x, y)
     west, south, east, north = bounds
     return w < east and e > west and s < north and n > south
+
+
+@lru_cache(maxsize=4096)
+def lnglat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """A tile's west, south, east, north in degrees (asked for each file of each tile)."""
+    from morecantile import Tile
+
+    return tuple(web_mercator().bounds(Tile(x, y, z)))
 
 
 def gdal_href(path: str) -> str:
