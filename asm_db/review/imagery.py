@@ -257,7 +257,9 @@ def write_imagery_layer(path: str, layer: ImageryLayer, tiles: np.ndarray) -> Im
     )
     stretch = _stretch(record, indexes)
     grid = plan_grid(tiles, imagery.resolution, imagery.bounds)
-    identifier = f"{record.name} ({record.period_start}/{record.period_end})"
+    identifier = record.name
+    if record.period_start and record.period_end:
+        identifier += f" ({record.period_start}/{record.period_end})"
     profile = dict(
         driver="GPKG",
         width=grid.columns * BLOCK,

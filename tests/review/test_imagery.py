@@ -274,3 +274,80 @@ def test_no_imagery_for_the_period_is_one_line_and_leaves_the_old_file(cli, two_
     )
     assert out.read_bytes() == b"the last export"
     _nothing_written(tmp_path, before)
+
+
+def test_a_scatter_of_tiles_far_apart_stores_only_the_imagery_around_them(tmp_path):
+    from asm_db.imagery.registry import ImageryRecord
+    from asm_db.publish.files import write_styled_gpkg
+    from asm_db.review.imagery import TABLES, ImageryLayer, write_imagery_layer
+
+    # Two queued tiles 12 degrees apart, each with imagery of its own; a hostile name.
+    near = (-11.10, 8.50, -11.09, 8.51)
+    far = (0.90, 20.50, 0.91, 20.51)
+    files = [
+        write_4326(tmp_path / "near.tif", bounds=(-11.14, 8.46, -11.05, 8.55), res=RES),
+        write_4326(tmp_path / "far.tif", bounds=(0.86, 20.46, 0.95, 20.55), res=RES),
+    ]
+    name = "x'); DROP TABLE review_queue; --"
+    record = ImageryRecord(
+        name, None, None, (-11.14, 8.46, 0.95, 20.55), ["b1", "b2", "b3"], list(map(str, files)),
+        [1.0] * 3, [0.0] * 3, stretch={"b1": [0, 5000], "b2": [0, 5000], "b3": [0, 5000]},
+    )  # fmt: skip
+    layer = ImageryLayer("map", TABLES["map"], 1, None, record, (), 2, 2, ("b1", "b2", "b3"))
+    tiles = np.array([near, far])
+    out = tmp_path / "scatter.gpkg"
+    frame = gpd.GeoDataFrame({"review_id": [1, 2]}, geometry=[box(*near), box(*far)], crs=4326)
+
+    written = []
+    then = lambda path: written.append(write_imagery_layer(path, layer, tiles))  # noqa: E731
+    write_styled_gpkg(frame, out, "review_queue", "<qgis/>", "style", then=then)
+    with rasterio.open(f"GPKG:{out}:imagery") as raster:
+        columns, rows = raster.width // BLOCK, raster.height // BLOCK
+    assert columns * rows > 2000  # the extent: 12 x 12 degrees of 0.0002-degree pixels
+    stored = _tile_rows(out, "imagery")
+    assert len(stored) == written[0].stored <= 2 * 4  # the stored: 2 x 2 tiles around each
+    assert out.stat().st_size < 2_000_000
+    with sqlite3.connect(out) as db:
+        identifier = db.execute(
+            "SELECT identifier FROM gpkg_contents WHERE table_name = 'imagery'"
+        ).fetchone()[0]
+    assert identifier == name
+    assert pyogrio.read_dataframe(out, layer="review_queue")["review_id"].tolist() == [1, 2]
+
+
+@pytest.mark.qgis
+@pytest.mark.slow
+def test_qgis_opens_both_periods_imagery_of_a_change_review_file(cli, registered, tmp_path):
+    from qgis_run import run_qgis
+
+    _ok(cli("change", "--from", "1", "--to", "2"))
+    _ok(cli("review", "queue", "--change", "1", "--sample-size", "4", "--min-per-stratum", "1"))
+    out = tmp_path / "change.gpkg"
+    _ok(cli("review", "export", str(out), "--change", "1", "--imagery"))
+    centres = [[t.centroid.x, t.centroid.y] for t in gpd.read_file(out, layer="review_queue").geometry]
+    tables = ("imagery_from", "imagery_to")
+    seen = run_qgis(
+        {
+            "layers": [
+                {"name": "review_queue", "uri": f"{out}|layername=review_queue", "provider": "ogr"}
+            ],
+            "rasters": [{"name": t, "uri": f"GPKG:{out}:{t}", "points": centres} for t in tables],
+            "render": str(tmp_path / "review.png"),
+        },
+        tmp_path,
+    )
+    assert seen["layers"][0]["valid"] and seen["layers"][0]["feature_count"] == 4
+    for table, raster in zip(tables, seen["rasters"], strict=True):
+        assert raster["valid"], seen["messages"]
+        assert (raster["bands"], raster["crs"], raster["renderer"]) == (
+            4,
+            "EPSG:4326",
+            "multibandcolor",
+        )
+        with rasterio.open(f"GPKG:{out}:{table}") as src:
+            expected = [
+                {str(b + 1): float(v) for b, v in enumerate(next(src.sample([tuple(c)])))}
+                for c in centres
+            ]
+        assert raster["values"] == expected
+    assert seen["render"]["colours"] > 20  # imagery drawn, not an empty map
