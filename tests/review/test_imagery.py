@@ -324,7 +324,9 @@ def test_qgis_opens_both_periods_imagery_of_a_change_review_file(cli, registered
     _ok(cli("review", "queue", "--change", "1", "--sample-size", "4", "--min-per-stratum", "1"))
     out = tmp_path / "change.gpkg"
     _ok(cli("review", "export", str(out), "--change", "1", "--imagery"))
-    centres = [[t.centroid.x, t.centroid.y] for t in gpd.read_file(out, layer="review_queue").geometry]
+    centres = [
+        [t.centroid.x, t.centroid.y] for t in gpd.read_file(out, layer="review_queue").geometry
+    ]
     tables = ("imagery_from", "imagery_to")
     seen = run_qgis(
         {
