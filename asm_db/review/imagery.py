@@ -35,6 +35,8 @@ from asm_db.publish.files import write_styled_gpkg
 MARGIN_TILES = 1  # a queued tile's window: the tile and this many tiles each side
 BLOCK = 256  # pixels a side of a GeoPackage tile
 MAX_WINDOW_PIXELS = 1024  # finer imagery is read coarser, to this many pixels across a window
+MAX_OPEN_FILES = 8  # imagery files kept open while writing (each holds its cached blocks)
+GDAL_CACHE_MB = 64  # GDAL's block cache while writing: written tiles leave memory past it
 # Band names taken as red, green and blue, in that order (any case): asmdb's composites and
 # most products name them so; Sentinel-2's own band names.
 TRUE_COLOUR = (("red", "green", "blue"), ("b04", "b03", "b02"))
@@ -275,7 +277,11 @@ def write_imagery_layer(path: str, layer: ImageryLayer, tiles: np.ndarray) -> Im
         RASTER_DESCRIPTION=f"{', '.join(layer.bands)} stretched to 0-255, around queued tiles",
     )
     stored = 0
-    with TileReader(imagery) as reader, rasterio.open(path, "w", **profile) as out:
+    with (
+        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB),
+        TileReader(imagery, MAX_OPEN_FILES) as reader,
+        rasterio.open(path, "w", **profile) as out,
+    ):
         for row, column in grid.blocks:
             values, valid = reader.read(grid.block_bounds(row, column), BLOCK)
             if not valid.any():
