@@ -298,6 +298,7 @@ def review_export(
         list[str] | None,
         typer.Option(
             "--imagery-name",
+            metavar="NAME",
             help="Add this registered imagery rather than the best match (implies --imagery; "
             "a change: give it twice, from then to).",
         ),
