@@ -118,7 +118,7 @@ def choose_imagery(
     if names is not None and len(names) != len(periods):
         wanted = "once" if len(periods) == 1 else f"{len(periods)} times (from, then to)"
         raise AsmdbError(
-            f"--imagery-name given {len(names)} times: this file shows {len(periods)} "
+            f"--imagery-name given {len(names)} time(s): this file shows {len(periods)} "
             f"period(s); give it {wanted}"
         )
     layers = []

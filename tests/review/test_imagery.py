@@ -231,7 +231,7 @@ def _nothing_written(folder: Path, before: set[Path]) -> None:
         ),
         (
             ("--imagery-name", "y2019", "--imagery-name", "y2024"),
-            "error: --imagery-name given 2 times: this file shows 1 period(s); give it once",
+            "error: --imagery-name given 2 time(s): this file shows 1 period(s); give it once",
         ),
     ],
 )
@@ -353,3 +353,15 @@ def test_qgis_opens_both_periods_imagery_of_a_change_review_file(cli, registered
             ]
         assert raster["values"] == expected
     assert seen["render"]["colours"] > 20  # imagery drawn, not an empty map
+
+
+def test_imagery_whose_file_is_gone_is_one_line_and_writes_nothing(cli, two_periods, tmp_path):
+    _ok(cli("review", "queue", *HOTSPOTS, "1"))
+    moved = write_4326(tmp_path / "moved.tif", bounds=REGION, res=0.001)
+    _ok(cli("imagery", "add", "moved", str(moved), "--period", "2019-01-01/2019-12-31"))
+    moved.unlink()
+    before = set(tmp_path.iterdir())
+    done = cli("review", "export", str(tmp_path / "review.gpkg"), "--run", "1", "--imagery")
+    assert done.code != 0
+    assert done.stderr.strip() == f"error: {moved}: does not exist"
+    _nothing_written(tmp_path, before)
