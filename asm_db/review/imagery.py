@@ -5,8 +5,8 @@ Each period the file shows (a map's queue: its map's; a change's sample: both ma
 registered imagery (`asmdb.imagery`) whose period best matches it, or the one named, as one
 raster table of the GeoPackage (`imagery`, or `imagery_from` and `imagery_to`): 8-bit RGBA,
 true colour stretched with the stretch recorded at registration, transparent where the imagery
-has no pixel. A GeoPackage raster holds only bytes per colour (PNG or JPEG tiles), so the
-stored numbers themselves cannot go in; PNG keeps the stretched values exact.
+has no pixel. A GeoPackage tile table holds 8-bit colour (or a single band of numbers), so the
+stored bands themselves cannot go in; PNG tiles keep the stretched values exact.
 
 Only the GeoPackage tiles (256 x 256 pixels) that meet a queued tile's window (the tile and
 MARGIN_TILES tiles each side) are read and written, one at a time, through the reader
