@@ -139,14 +139,20 @@ def list_imagery(engine: Engine) -> list[ImageryRecord]:
         return imagery_records(driver(conn))
 
 
+def read_imagery(pg: psycopg.Connection, name: str) -> ImageryRecord:
+    """One registered imagery, read on an open connection; NotFound when no imagery has that
+    name."""
+    row = pg.execute(load_sql("imagery/imagery_get"), {"name": name}).fetchone()
+    if row is None:
+        raise NotFound(f"no imagery named '{name}' (see `asmdb imagery list`)")
+    return _record(row)
+
+
 def get_imagery(engine: Engine, name: str) -> ImageryRecord:
     """One registered imagery; NotFound when no imagery has that name."""
     with connect(engine) as conn:
         check_ready(conn)
-        row = driver(conn).execute(load_sql("imagery/imagery_get"), {"name": name}).fetchone()
-    if row is None:
-        raise NotFound(f"no imagery named '{name}' (see `asmdb imagery list`)")
-    return _record(row)
+        return read_imagery(driver(conn), name)
 
 
 def delete_imagery(
