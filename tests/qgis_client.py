@@ -170,9 +170,9 @@ def describe(layer):
     return out
 
 
-def describe_raster(layer, points):
-    """What a user would see of a raster layer: validity, bands, CRS, size, renderer, and the
-    values the Identify tool gives at `points` (band number to value)."""
+def identify_raster(layer, points):
+    """What a user would see of a raster file's layer: validity, bands, CRS, size, renderer,
+    and the values the Identify tool gives at `points` (band number to value)."""
     out = {"name": layer.name(), "valid": layer.isValid()}
     if not layer.isValid():
         return out
@@ -306,7 +306,7 @@ def main(spec):
     for entry in spec.get("rasters", []):
         layer = QgsRasterLayer(entry["uri"], entry["name"], "gdal")
         kept.append(layer)
-        rasters.append(describe_raster(layer, entry.get("points", [])))
+        rasters.append(identify_raster(layer, entry.get("points", [])))
     result["rasters"] = rasters
 
     if spec.get("project"):
