@@ -9,6 +9,7 @@ made from it stay, their provenance marked.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,10 @@ from asm_db.features.provenance import parse_period
 
 STRETCH_PERCENTILES = (2.0, 98.0)
 STATS_PIXELS = 1024  # at most this many pixels a side are read per file for the stretch
+# A name is a segment of the web server's tile route and a title in QGIS: printable, no slash or
+# backslash, at most MAX_NAME characters.
+MAX_NAME = 200
+NAME_PATTERN = r"^[^\x00-\x1f\x7f/\\]+$"
 
 
 @dataclass
@@ -95,7 +100,13 @@ def register_imagery(engine: Engine, record: ImageryRecord) -> None:
 
 
 def check_name_free(engine: Engine, name: str) -> None:
-    """Refuse a name already registered, before any work is done under it."""
+    """Refuse a name that breaks the naming rule or is already registered, before any work is
+    done under it."""
+    if not name or len(name) > MAX_NAME or not re.fullmatch(NAME_PATTERN, name):
+        raise AsmdbError(
+            f"imagery name {name!r}: use 1 to {MAX_NAME} printable characters, without '/' or "
+            "'\\' (the name is part of the web map's tile addresses)"
+        )
     with connect(engine) as conn:
         check_ready(conn)
         found = driver(conn).execute(load_sql("imagery/imagery_get"), {"name": name}).fetchone()

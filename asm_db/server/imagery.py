@@ -25,6 +25,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from asm_db import layers
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.imagery.registry import MAX_NAME, NAME_PATTERN
 from asm_db.imagery.web_tiles import MAX_ZOOM, TileSource, render_tile
 from asm_db.server.auth import current_session
 from asm_db.server.visitors import visitor_connection
@@ -32,10 +33,8 @@ from asm_db.server.visitors import visitor_connection
 log = logging.getLogger("asmdb.server")
 router = APIRouter()
 
-# A name in the route: printable, no slash or backslash, at most MAX_NAME characters. Anything
-# else is refused (422) before the database is asked.
-MAX_NAME = 200
-NAME_PATTERN = r"^[^\x00-\x1f\x7f/\\]+$"
+# A name in the route follows the registry's naming rule (MAX_NAME, NAME_PATTERN); anything else
+# is refused (422) before the database is asked.
 # Changes when the drawing of a tile changes, so caches let go of tiles drawn the old way.
 RENDER_VERSION = "1"
 NO_STORE = "private, no-store"

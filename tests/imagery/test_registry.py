@@ -37,6 +37,10 @@ def test_a_name_already_registered_or_a_bad_period_is_one_line_and_changes_nothi
         (["a", str(path), "--period", "2024-01-01/2024-02-01"], "already registered"),
         (["b", str(path), "--period", "2024-03-01/2024-02-01"], "starts after it ends"),
         (["b", str(tmp_path / "missing.tif"), "--period", "2024-01-01/2024-02-01"], "not exist"),
+        (["../b", str(path), "--period", "2024-01-01/2024-02-01"], "without '/'"),
+        (["b\\c", str(path), "--period", "2024-01-01/2024-02-01"], "without '/'"),
+        (["b\nc", str(path), "--period", "2024-01-01/2024-02-01"], "printable"),
+        (["b" * 201, str(path), "--period", "2024-01-01/2024-02-01"], "1 to 200"),
     ):
         done = cli("imagery", "add", *args)
         assert done.code == 1 and words in done.stderr, done.stderr

@@ -622,16 +622,16 @@ def test_imagery_from_a_server_is_its_xyz_tiles_asked_by_name(imagery_world):
 
 def test_imagery_a_tile_url_cannot_carry_is_left_out_with_a_warning(cli, pg, tmp_path):
     path = write_4326(tmp_path / "scene.tif")
-    for name in ("plain", "a/b?c"):
+    for name in ("plain", "a?b%c"):
         _ok(cli("imagery", "add", name, str(path), "--period", "2024-01-01/2024-06-30"))
     served = _ok(cli("qgis", "install", "--imagery-url", "https://maps.example.org"))
     assert "imagery, newest first: plain (2024-01-01/2024-06-30)\n" in served.stdout
     assert served.stderr.strip() == (
-        "warning: imagery 'a/b?c': QGIS would misread a tile URL naming it (it holds one of "
+        "warning: imagery 'a?b%c': QGIS would misread a tile URL naming it (it holds one of "
         "#%/?{}); left out of the project"
     )
     files = _ok(cli("qgis", "project"))
-    assert "a/b?c (2024-01-01/2024-06-30), plain (2024-01-01/2024-06-30)" in files.stdout
+    assert "a?b%c (2024-01-01/2024-06-30), plain (2024-01-01/2024-06-30)" in files.stdout
 
 
 def test_imagery_whose_files_make_no_one_layer_is_left_out_with_a_warning(cli, pg, tmp_path):
