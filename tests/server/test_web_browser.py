@@ -3,8 +3,11 @@ driven by Playwright, against `asmdb serve` (the installed command) on a trained
 
 from __future__ import annotations
 
+import io
+import os
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -16,11 +19,14 @@ from browser import (
     open_map,
     pixel,
     screen_position,
+    set_input,
     settle,
     wait_for,
 )
+from PIL import Image
 
 from conftest import drop_roles, run_asmdb, throwaway_db
+from rasters import write_true_colour
 from web_server import as_role, serve
 
 pytestmark = [
@@ -78,6 +84,9 @@ def test_the_map_shows_the_probability_classes_and_the_popup(browser, site, pg):
     west = pg.execute("SELECT ST_XMin(ST_Extent(geom)) FROM asmdb.tiles").fetchone()[0]
     assert page.evaluate("window.asmdbMap.unproject([4, 400]).lng") < west
     assert close(pixel(page, 4, 400), BACKGROUND, 3)
+    # No imagery registered: the page says so and draws none.
+    assert "No imagery registered" in page.locator("#imagery-message").inner_text()
+    assert page.evaluate("window.asmdbMap.getLayer('imagery') === undefined")
     # A click on a tile shows its probability.
     tile_id, probability, lon, lat = tiles[-1]
     x, y = screen_position(page, lon, lat)
@@ -88,6 +97,7 @@ def test_the_map_shows_the_probability_classes_and_the_popup(browser, site, pg):
     text = popup.inner_text()
     assert f"{probability:.3f}" in text and str(tile_id) in text
     assert "Log in to see the nearest labels" in text  # anonymous: no site locations
+    assert "No imagery registered" in popup.inner_text()  # and no image of the tile
     # "More like this" draws the similar tiles.
     page.locator("#more-like-this").click()
     wait_for(
@@ -128,6 +138,8 @@ def test_a_reviewer_confirms_in_the_browser(browser, site, pg):
     assert name in page.locator("#user").inner_text()
     shown = page.locator("#review-item").inner_text()
     review_id = int(shown.split("review")[1].split()[0])
+    wait_for(page, "document.getElementById('review-image').textContent !== ''")
+    assert "No imagery registered" in page.locator("#review-image").inner_text()
     page.click("#review-zoom")
     page.fill("#review-notes", "fresh pit, seen on the image")
     page.click("#review-answers button[data-status=confirmed]")
@@ -305,6 +317,7 @@ def test_the_period_slider_shows_each_periods_map(browser, periods_site, site):
     assert page.locator("#period-box").is_visible()
     assert page.evaluate("document.getElementById('period').max") == "1"
     assert "2024-01-01" in page.locator("#period-label").inner_text()
+    set_input(page, "#imagery", "-", "change")  # the colours below are over the background
     # Only the period layer, at the tile, at full resolution.
     page.evaluate(
         "document.querySelector('input[data-layer=predictions]').click();"
@@ -374,3 +387,225 @@ def test_the_period_slider_shows_each_periods_map(browser, periods_site, site):
     single = open_map(browser, site)
     assert single.locator("#period-box").is_hidden()
     single.close()
+
+
+# Imagery: a colour per period over the sample's tiles and 0.1 degree around (the sample's tiles
+# span -11.20..-10.96, 8.40..8.64), drawn as colour x 255 (tests/rasters.py).
+IMAGERY_BOUNDS = (-11.30, 8.30, -10.86, 8.74)
+GREEN = (0, 0.5, 0)
+ORANGE = (1, 0.5, 0)
+OUTLINE = (255, 255, 0)
+DARK = (0x1F, 0x21, 0x24)
+
+
+def rgb(colour) -> tuple[int, int, int]:
+    return tuple(round(255 * c) for c in colour)
+
+
+@contextmanager
+def registered_imagery(url, folder: Path, *imagery):
+    """`asmdb imagery add` each (name, colour, period) as a GeoTIFF in `folder`; deleted after."""
+    try:
+        for name, colour, period in imagery:
+            path = write_true_colour(folder / f"{name}.tif", IMAGERY_BOUNDS, colour)
+            done = run_asmdb(url, "imagery", "add", name, str(path), "--period", period)
+            assert done.code == 0, done.stderr
+        yield [name for name, _, _ in imagery]
+    finally:
+        for name, _, _ in imagery:
+            run_asmdb(url, "imagery", "delete", name, "--yes")
+
+
+@pytest.fixture
+def period_imagery(periods_site, tmp_path):
+    """One imagery per period of `periods_site`, registered for one test."""
+    with registered_imagery(
+        periods_site["url"], tmp_path, ("s2-2019", GREEN, P2019), ("s2-2024", ORANGE, P2024)
+    ) as names:
+        yield names
+
+
+def imagery_responses(page) -> list:
+    return [r for r in page.responses if "/imagery/" in r.url]
+
+
+def watch_responses(page) -> None:
+    page.responses = []
+    page.on("response", page.responses.append)
+
+
+def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, period_imagery):
+    """The imagery of the period shown is a raster layer under every vector layer, its tiles
+    PNGs from this server; where only imagery is drawn the canvas has its colour. The period
+    slider changes it, "None" and a dark base map leave the plain background, and the opacity
+    slider fades the map layers over it."""
+    page = open_map(browser, periods_site["server"], watch=watch_responses)
+    layers = page.evaluate("window.asmdbMap.getStyle().layers.map(l => [l.id, l.type])")
+    assert layers[0] == ["background", "background"] and layers[1] == ["imagery", "raster"]
+    assert all(kind != "raster" for _, kind in layers[2:]) and len(layers) > 3
+    assert page.evaluate("window.asmdbMap.getContainer().dataset.imagery") == "s2-2024"
+    assert "s2-2024" in page.locator("#imagery-message").inner_text()
+    settle(page)
+    with psycopg.connect(periods_site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        west = pg.execute("SELECT ST_XMin(ST_Extent(geom)) FROM asmdb.tiles").fetchone()[0]
+        tile_lon, tile_lat, probability = pg.execute(
+            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), probability "
+            "FROM asmdb.latest_predictions ORDER BY tile_id LIMIT 1"
+        ).fetchone()
+    # Left of every tile, inside the imagery: its colour, not the background.
+    assert IMAGERY_BOUNDS[0] < page.evaluate("window.asmdbMap.unproject([4, 400]).lng") < west
+    assert close(pixel(page, 4, 400), rgb(ORANGE)), pixel(page, 4, 400)
+    responses = imagery_responses(page)
+    assert responses and all("/imagery/s2-2024/tiles/WebMercatorQuad/" in r.url for r in responses)
+    assert all(r.status == 200 for r in responses), [(r.url, r.status) for r in responses]
+    assert all(r.header_value("content-type") == "image/png" for r in responses)
+    assert Image.open(io.BytesIO(responses[0].body())).size == (256, 256)
+    # The map layers' opacity: at 0 the tile shows the imagery alone; at 50% its own halved.
+    set_input(page, "#layer-opacity", "0")
+    assert page.evaluate("window.asmdbMap.getPaintProperty('predictions', 'fill-opacity')") == 0
+    settle(page)
+    x, y = screen_position(page, tile_lon, tile_lat)
+    assert close(pixel(page, x, y), rgb(ORANGE)), pixel(page, x, y)
+    set_input(page, "#layer-opacity", "50")
+    assert page.evaluate(
+        "window.asmdbMap.getPaintProperty('predictions', 'fill-opacity')"
+    ) == pytest.approx(0.425)
+    assert page.evaluate("window.asmdbMap.getPaintProperty('labels', 'circle-opacity')") == 0.5
+    settle(page)
+    mixed = pixel(page, x, y)
+    assert not close(mixed, rgb(ORANGE)) and not close(mixed, expected_rgb(probability)), mixed
+    # The older period: its own imagery.
+    set_input(page, "#period", "0")
+    wait_for(page, "window.asmdbMap.getContainer().dataset.imagery === 's2-2019'")
+    settle(page)
+    assert close(pixel(page, 4, 400), rgb(GREEN)), pixel(page, 4, 400)
+    assert any("/imagery/s2-2019/" in r.url for r in imagery_responses(page))
+    # None: the plain background; the dark base map instead of the light one.
+    set_input(page, "#imagery", "-", "change")
+    assert page.evaluate("window.asmdbMap.getLayer('imagery') === undefined")
+    settle(page)
+    assert close(pixel(page, 4, 400), BACKGROUND, 3)
+    set_input(page, "#basemap", "dark", "change")
+    settle(page)
+    assert close(pixel(page, 4, 400), DARK, 3)
+    # A chosen imagery whatever the period.
+    set_input(page, "#imagery", "s2-2024", "change")
+    wait_for(page, "window.asmdbMap.getContainer().dataset.imagery === 's2-2024'")
+    settle(page)
+    assert close(pixel(page, 4, 400), rgb(ORANGE)), pixel(page, 4, 400)
+    assert page.errors == []
+    page.close()
+
+
+def image_map_pixel(page, group: str, index: int, lon: float, lat: float):
+    """The screen colour at (lon, lat) of the index-th small map of a group."""
+    point = page.evaluate(
+        f"(() => {{ const m = window.asmdbImageMaps[{group!r}][{index}];"
+        f" const p = m.project([{lon}, {lat}]); const r = m.getCanvas().getBoundingClientRect();"
+        " return [p.x + r.left, p.y + r.top]; })()"
+    )
+    return pixel(page, *point)
+
+
+def test_the_change_review_shows_both_periods_imagery(browser, periods_site, period_imagery):
+    """A click on a tile of new mining: before and after, side by side, each period's imagery
+    under the tile's outline, named by period and imagery."""
+    with psycopg.connect(periods_site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        tile_id, lon, lat, west = pg.execute(
+            "SELECT tile_id, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), ST_XMin(geom) "
+            "FROM asmdb.latest_change WHERE class = 'new' ORDER BY delta DESC LIMIT 1"
+        ).fetchone()
+    page = open_map(browser, periods_site["server"])
+    page.evaluate(
+        "document.querySelector('input[data-layer=change]').click();"
+        f"window.asmdbMap.jumpTo({{center: [{lon}, {lat}], zoom: 12}})"
+    )
+    settle(page)
+    x, y = screen_position(page, lon, lat)
+    page.mouse.click(x, y)
+    figures = page.locator(".change-popup .change-images figure")
+    wait_for(
+        page,
+        "document.querySelectorAll('.change-popup figure[data-ready=true]').length === 2",
+    )
+    assert page.locator(".change-popup").get_attribute("data-tile-id") == str(tile_id)
+    before, after = figures.nth(0), figures.nth(1)
+    assert before.get_attribute("data-imagery") == "s2-2019"
+    assert after.get_attribute("data-imagery") == "s2-2024"
+    assert before.inner_text() == "before: 2019-01-01 to 2019-12-31, s2-2019"
+    assert after.inner_text() == "after: 2024-01-01 to 2024-12-31, s2-2024"
+    # Inside the tile: each period's imagery; on its west edge, the outline.
+    assert close(image_map_pixel(page, "change", 0, lon, lat), rgb(GREEN))
+    assert close(image_map_pixel(page, "change", 1, lon, lat), rgb(ORANGE))
+    for index in (0, 1):
+        assert close(image_map_pixel(page, "change", index, west, lat), OUTLINE, 60)
+    assert page.errors == []
+    folder = os.environ.get("ASMDB_SCREENSHOT_DIR")
+    if folder:  # the picture in docs/web.md (docs/img/change-review.png)
+        box = page.locator(".maplibregl-popup").bounding_box()
+        clip = {
+            "x": max(0, box["x"] - 30),
+            "y": max(0, box["y"] - 30),
+            "width": box["width"] + 60,
+            "height": box["height"] + 60,
+        }
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / "change-review.png"), clip=clip)
+    # Closed, its small maps go.
+    page.evaluate("document.querySelector('.maplibregl-popup-close-button').click()")
+    assert page.evaluate("window.asmdbImageMaps.change.length") == 0
+    page.close()
+
+
+@pytest.fixture
+def site_imagery(site, tmp_path):
+    """Two imagery on `site`, whose map has no period: the newest is drawn."""
+    with registered_imagery(
+        site["url"], tmp_path, ("older", GREEN, P2019), ("newer", ORANGE, P2024)
+    ) as names:
+        yield names
+
+
+def test_the_tile_review_shows_the_tiles_image(browser, site, site_imagery):
+    """The review panel shows the tile under review in the imagery of its map's period (an
+    undated map: the newest imagery), outlined; so does a tile's popup."""
+    page = open_map(browser, site)
+    name, password = site["reviewer"]
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("#login button[type=submit]")
+    page.wait_for_load_state("load")
+    wait_for(page, "window.asmdbReady === true && !document.getElementById('review').hidden")
+    wait_for(page, "document.querySelector('#review-image figure[data-ready=true]') !== null")
+    shown = page.locator("#review-item").inner_text()
+    tile_id = int(shown.split("tile")[1].split()[0])
+    assert page.locator("#review-image").get_attribute("data-tile-id") == str(tile_id)
+    figure = page.locator("#review-image figure")
+    assert figure.get_attribute("data-imagery") == "newer"
+    assert figure.inner_text() == "the map's period: newer"
+    with psycopg.connect(site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        lon, lat, west = pg.execute(
+            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), ST_XMin(geom) "
+            "FROM asmdb.tiles WHERE tile_id = %s",
+            (tile_id,),
+        ).fetchone()
+    assert close(image_map_pixel(page, "review", 0, lon, lat), rgb(ORANGE))
+    assert close(image_map_pixel(page, "review", 0, west, lat), OUTLINE, 60)
+    # The next item: its own tile.
+    page.click("#review-next")
+    wait_for(
+        page,
+        f"document.getElementById('review-image').dataset.tileId !== '{tile_id}' && "
+        "document.querySelector('#review-image figure[data-ready=true]') !== null",
+    )
+    assert page.evaluate("window.asmdbImageMaps.review.length") == 1
+    # A tile's popup on the map: its image too.
+    page.click("#review-prev")
+    page.click("#review-zoom")
+    settle(page)
+    x, y = screen_position(page, lon, lat)
+    page.mouse.click(x, y)
+    wait_for(page, "document.querySelector('.popup-image figure[data-ready=true]') !== null")
+    assert page.locator(".popup-image figure").get_attribute("data-imagery") == "newer"
+    assert page.errors == []
+    page.close()
