@@ -440,6 +440,7 @@ def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, perio
     slider changes it, "None" and a dark base map leave the plain background, and the opacity
     slider fades the map layers over it."""
     page = open_map(browser, periods_site["server"], watch=watch_responses)
+    set_input(page, "#imagery", "", "change")  # the period's imagery (if the page opened without)
     layers = page.evaluate("window.asmdbMap.getStyle().layers.map(l => [l.id, l.type])")
     assert layers[0] == ["background", "background"] and layers[1] == ["imagery", "raster"]
     assert all(kind != "raster" for _, kind in layers[2:]) and len(layers) > 3

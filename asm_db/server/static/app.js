@@ -174,12 +174,17 @@ function showLayer(map, defId, visible) {
 }
 
 // --- Imagery ------------------------------------------------------------------------------
-// How the page draws imagery: the server's declaration (/api/config "imagery") over these.
+// How the page draws imagery: the server's declaration (/api/config "imagery": its list and
+// tile routes, zooms, paint, whether it is off at first; null when this visitor may not see
+// imagery) over these.
 const IMAGERY_DEFAULTS = {
+  list: "/api/imagery",
   tiles: "/imagery/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}.png",
   tile_size: 256,
   minzoom: 0,
-  maxzoom: 22,
+  maxzoom: 24,
+  paint: {},
+  hidden: false,
   outline_color: "#ffff00",
   basemaps: [
     { id: "light", title: "Plain, light", color: "#f4f4f2" },
@@ -205,7 +210,8 @@ function rasterSource(imagery) {
 // The registered imagery this visitor may see, oldest period first; [] when none or refused.
 async function loadImagery() {
   state.imagery = [];
-  const { status, data } = await api("/api/imagery");
+  if (!state.config.imagery) return;  // none served to this visitor
+  const { status, data } = await api(imageryConfig().list);
   if (status !== 200 || !data || !Array.isArray(data.imagery)) return;
   state.imagery = data.imagery.filter((i) => i && typeof i.name === "string")
     .sort((a, b) => text(a.period_start).localeCompare(text(b.period_start)) || a.name.localeCompare(b.name));
@@ -260,12 +266,13 @@ function drawImagery(map) {
   if (imagery) {
     map.addSource("imagery", rasterSource(imagery));
     const above = map.getStyle().layers[1];
-    map.addLayer({ id: "imagery", type: "raster", source: "imagery" }, above ? above.id : undefined);
+    map.addLayer({ id: "imagery", type: "raster", source: "imagery", paint: imageryConfig().paint }, above ? above.id : undefined);
     state.imageryShown = imagery;
   }
   map.getContainer().dataset.imagery = imagery ? imagery.name : "";
   const message = $("imagery-message");
-  if (!state.imagery.length) message.textContent = "No imagery registered (asmdb imagery add).";
+  if (!state.config.imagery) message.textContent = state.session.user ? "No imagery on this server." : "Log in to see the imagery.";
+  else if (!state.imagery.length) message.textContent = "No imagery registered (asmdb imagery add).";
   else message.textContent = imagery ? `Drawn: ${imageryText(imagery)}` : "No imagery drawn.";
 }
 
@@ -276,6 +283,7 @@ function setupImagery(map) {
   for (const im of state.imagery) select.append(element("option", imageryText(im), { value: im.name }));
   select.append(element("option", "None", { value: NONE }));
   select.disabled = !state.imagery.length;
+  if (imageryConfig().hidden) select.value = NONE;  // the server says: off when the page opens
   select.onchange = () => drawImagery(map);
   drawImagery(map);
   // Base map: a plain colour (nothing from the internet).
@@ -343,7 +351,7 @@ function imageMap(container, group, imagery, bbox, caption) {
       sources: { imagery: rasterSource(imagery), outline: { type: "geojson", data: outline } },
       layers: [
         { id: "background", type: "background", paint: { "background-color": color } },
-        { id: "imagery", type: "raster", source: "imagery" },
+        { id: "imagery", type: "raster", source: "imagery", paint: imageryConfig().paint },
         { id: "outline", type: "line", source: "outline", paint: { "line-color": imageryConfig().outline_color, "line-width": 2 } },
       ],
     },
