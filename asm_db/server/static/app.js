@@ -200,7 +200,9 @@ function imageryConfig() {
 
 function rasterSource(imagery) {
   const cfg = imageryConfig();
-  const path = cfg.tiles.replace("{name}", encodeURIComponent(imagery.name));
+  const path = typeof imagery.tiles === "string" && imagery.tiles.startsWith("/")
+    ? imagery.tiles  // the list's own route for it
+    : cfg.tiles.replace("{name}", encodeURIComponent(imagery.name));
   const source = { type: "raster", tiles: [location.origin + path], tileSize: cfg.tile_size, minzoom: cfg.minzoom, maxzoom: cfg.maxzoom };
   const b = imagery.bounds;
   if (Array.isArray(b) && b.length === 4 && b.every(Number.isFinite)) source.bounds = b;
