@@ -431,7 +431,7 @@ def imagery_responses(page) -> list:
 
 def watch_responses(page) -> None:
     page.responses = []
-    page.on("response", page.responses.append)
+    page.on("response", lambda r: page.responses.append(r))
 
 
 def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, period_imagery):
@@ -471,7 +471,10 @@ def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, perio
     assert page.evaluate(
         "window.asmdbMap.getPaintProperty('predictions', 'fill-opacity')"
     ) == pytest.approx(0.425)
-    assert page.evaluate("window.asmdbMap.getPaintProperty('labels', 'circle-opacity')") == 0.5
+    assert page.evaluate(
+        "window.asmdbMap.getPaintProperty('change', 'fill-opacity')"
+    ) == pytest.approx(0.4)
+    assert page.evaluate("window.asmdbMap.getPaintProperty('similar', 'line-opacity')") == 0.5
     settle(page)
     mixed = pixel(page, x, y)
     assert not close(mixed, rgb(ORANGE)) and not close(mixed, expected_rgb(probability)), mixed
@@ -535,6 +538,8 @@ def test_the_change_review_shows_both_periods_imagery(browser, periods_site, per
         page,
         "document.querySelectorAll('.change-popup figure[data-ready=true]').length === 2",
     )
+    # One popup: the change layer's, the top-most layer under the click.
+    assert page.locator(".maplibregl-popup").count() == 1
     assert page.locator(".change-popup").get_attribute("data-tile-id") == str(tile_id)
     before, after = figures.nth(0), figures.nth(1)
     assert before.get_attribute("data-imagery") == "s2-2019"
@@ -588,6 +593,7 @@ def test_the_tile_review_shows_the_tiles_image(browser, site, site_imagery):
     tile_id = int(shown.split("tile")[1].split()[0])
     assert page.locator("#review-image").get_attribute("data-tile-id") == str(tile_id)
     figure = page.locator("#review-image figure")
+    figure.scroll_into_view_if_needed()
     assert figure.get_attribute("data-imagery") == "newer"
     assert figure.inner_text() == "the map's period: newer"
     with psycopg.connect(site["url"].replace("+psycopg", ""), autocommit=True) as pg:

@@ -507,12 +507,16 @@ function showBlock(map, event) {
   new maplibregl.Popup().setLngLat(event.lngLat).setDOMContent(box).addTo(map);
 }
 
+// Whether a change tile is drawn (absent tiles are not: a click passes through them).
+function changeDrawn(p) {
+  return state.config.change_classes.some((c) => c.name === p.class && c.drawn);
+}
+
 // A tile of the change map: its class and both probabilities, from the tile itself, and the
 // imagery of both periods side by side, the tile outlined in each (mined before? after?).
 function showChange(map, event, def) {
   const p = event.features[0].properties;
-  const drawn = state.config.change_classes.some((c) => c.name === p.class && c.drawn);
-  if (!drawn) return;
+  if (!changeDrawn(p)) return;
   const box = element("div", undefined, { class: "popup change-popup" });
   const table = element("table");
   const row = (k, v) => { const tr = element("tr"); tr.append(element("td", k), element("td", text(v))); table.append(tr); };
@@ -826,23 +830,35 @@ async function main() {
     if (!data.layers.length && !data.session.user) {
       $("login-message").textContent = "Log in to see the map.";
     }
-    for (const id of state.overviewLayers) {
-      map.on("click", id, (event) => showBlock(map, event));
+    // What a click on each layer shows; only the top-most layer under the pointer answers.
+    const clickable = {};
+    const pointer = (id) => {
       map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });
       map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
+    };
+    for (const id of state.overviewLayers) {
+      clickable[id] = (event) => showBlock(map, event);
+      pointer(id);
     }
     for (const def of data.layers) {
       if (!map.getLayer(def.id)) continue;
       if (def.popup === "tile") {
-        map.on("click", def.id, (event) => showPopup(map, event, def));
-        map.on("mouseenter", def.id, () => { map.getCanvas().style.cursor = "pointer"; });
-        map.on("mouseleave", def.id, () => { map.getCanvas().style.cursor = ""; });
+        clickable[def.id] = (event) => showPopup(map, event, def);
+        pointer(def.id);
       } else if (def.popup === "change") {
-        map.on("click", def.id, (event) => showChange(map, event, def));
+        clickable[def.id] = (event) => showChange(map, event, def);
       } else if (def.popup === "zone") {
-        map.on("click", def.id, (event) => showZone(map, event));
+        clickable[def.id] = (event) => showZone(map, event);
       }
     }
+    const changeLayers = new Set(data.layers.filter((d) => d.popup === "change").map((d) => d.id));
+    map.on("click", (event) => {
+      const hits = map.queryRenderedFeatures(event.point, { layers: Object.keys(clickable) })
+        .filter((f) => !changeLayers.has(f.layer.id) || changeDrawn(f.properties));
+      if (!hits.length) return;
+      const top = hits[0].layer.id;
+      clickable[top]({ lngLat: event.lngLat, point: event.point, features: hits.filter((f) => f.layer.id === top) });
+    });
     $("similar-clear").onclick = () => {
       map.getSource("similar").setData({ type: "FeatureCollection", features: [] });
       $("similar-message").textContent = "";
