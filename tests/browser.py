@@ -77,13 +77,31 @@ def pixel(page, x: float, y: float) -> tuple[int, int, int]:
     return image.getpixel((round(x), round(y)))
 
 
-def expected_rgb(probability: float) -> tuple[int, int, int]:
+def shown_colour(page, where, colour, tolerance: int = 14, timeout: float = 30):
+    """The colour at `where()` (screen x, y, asked again each time) once it is `colour`, or the
+    last seen after `timeout` seconds: raster tiles may be drawn a frame or two after the map
+    says it is idle."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = pixel(page, *where())
+        if close(shown, colour, tolerance) or time.monotonic() > deadline:
+            return shown
+        time.sleep(0.25)
+
+
+def class_rgb(probability: float) -> tuple[int, int, int]:
+    """The colour of a probability's class, unblended."""
     from asm_db.server.classes import probability_classes
 
     color = next(c.color for c in reversed(probability_classes()) if probability >= c.lower)
-    rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+
+
+def expected_rgb(probability: float) -> tuple[int, int, int]:
+    """A tile's colour on the page: its class's at the layer's opacity over the background."""
     return tuple(
-        round(OPACITY * c + (1 - OPACITY) * b) for c, b in zip(rgb, BACKGROUND, strict=True)
+        round(OPACITY * c + (1 - OPACITY) * b)
+        for c, b in zip(class_rgb(probability), BACKGROUND, strict=True)
     )
 
 

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from browser import (
     BACKGROUND,
+    class_rgb,
     close,
     expected_rgb,
     open_map,
@@ -21,6 +22,7 @@ from browser import (
     screen_position,
     set_input,
     settle,
+    shown_colour,
     wait_for,
 )
 from PIL import Image
@@ -455,7 +457,8 @@ def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, perio
         ).fetchone()
     # Left of every tile, inside the imagery: its colour, not the background.
     assert IMAGERY_BOUNDS[0] < page.evaluate("window.asmdbMap.unproject([4, 400]).lng") < west
-    assert close(pixel(page, 4, 400), rgb(ORANGE)), pixel(page, 4, 400)
+    shown = shown_colour(page, lambda: (4, 400), rgb(ORANGE))
+    assert close(shown, rgb(ORANGE)), shown
     responses = imagery_responses(page)
     assert responses and all("/imagery/s2-2024/tiles/WebMercatorQuad/" in r.url for r in responses)
     assert all(r.status == 200 for r in responses), [(r.url, r.status) for r in responses]
@@ -466,7 +469,8 @@ def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, perio
     assert page.evaluate("window.asmdbMap.getPaintProperty('predictions', 'fill-opacity')") == 0
     settle(page)
     x, y = screen_position(page, tile_lon, tile_lat)
-    assert close(pixel(page, x, y), rgb(ORANGE)), pixel(page, x, y)
+    shown = shown_colour(page, lambda: (x, y), rgb(ORANGE))
+    assert close(shown, rgb(ORANGE)), shown
     set_input(page, "#layer-opacity", "50")
     assert page.evaluate(
         "window.asmdbMap.getPaintProperty('predictions', 'fill-opacity')"
@@ -476,45 +480,54 @@ def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, perio
     ) == pytest.approx(0.4)
     assert page.evaluate("window.asmdbMap.getPaintProperty('similar', 'line-opacity')") == 0.5
     settle(page)
-    mixed = pixel(page, x, y)
-    assert not close(mixed, rgb(ORANGE)) and not close(mixed, expected_rgb(probability)), mixed
+    # Half the layer's own 0.85 over the imagery.
+    colour = class_rgb(probability)
+    mixed = tuple(round(0.425 * c + 0.575 * i) for c, i in zip(colour, rgb(ORANGE), strict=True))
+    shown = shown_colour(page, lambda: (x, y), mixed)
+    assert close(shown, mixed), (shown, mixed)
     # The older period: its own imagery.
     set_input(page, "#period", "0")
     wait_for(page, "window.asmdbMap.getContainer().dataset.imagery === 's2-2019'")
     settle(page)
-    assert close(pixel(page, 4, 400), rgb(GREEN)), pixel(page, 4, 400)
+    shown = shown_colour(page, lambda: (4, 400), rgb(GREEN))
+    assert close(shown, rgb(GREEN)), shown
     assert any("/imagery/s2-2019/" in r.url for r in imagery_responses(page))
     # None: the plain background; the dark base map instead of the light one.
     set_input(page, "#imagery", "-", "change")
     assert page.evaluate("window.asmdbMap.getLayer('imagery') === undefined")
     settle(page)
-    assert close(pixel(page, 4, 400), BACKGROUND, 3)
+    assert close(shown_colour(page, lambda: (4, 400), BACKGROUND, 3), BACKGROUND, 3)
     set_input(page, "#basemap", "dark", "change")
     settle(page)
-    assert close(pixel(page, 4, 400), DARK, 3)
+    assert close(shown_colour(page, lambda: (4, 400), DARK, 3), DARK, 3)
     # A chosen imagery whatever the period.
     set_input(page, "#imagery", "s2-2024", "change")
     wait_for(page, "window.asmdbMap.getContainer().dataset.imagery === 's2-2024'")
     settle(page)
-    assert close(pixel(page, 4, 400), rgb(ORANGE)), pixel(page, 4, 400)
+    shown = shown_colour(page, lambda: (4, 400), rgb(ORANGE))
+    assert close(shown, rgb(ORANGE)), shown
     assert page.errors == []
     page.close()
 
 
-def image_map_pixel(page, group: str, index: int, lon: float, lat: float, dx: float = 0):
-    """The screen colour at (lon, lat) of the index-th small map of a group (dx pixels east)."""
-    x, y = page.evaluate(
+def image_map_position(page, group: str, index: int, lon: float, lat: float):
+    """The screen position of (lon, lat) on the index-th small map of a group."""
+    return page.evaluate(
         f"(() => {{ const m = window.asmdbImageMaps[{group!r}][{index}];"
         f" const p = m.project([{lon}, {lat}]); const r = m.getCanvas().getBoundingClientRect();"
         " return [p.x + r.left, p.y + r.top]; })()"
     )
-    return pixel(page, x + dx, y)
+
+
+def image_map_colour(page, group: str, index: int, lon: float, lat: float, colour):
+    """The colour at (lon, lat) of a small map, once it is `colour` (or the last seen)."""
+    return shown_colour(page, lambda: image_map_position(page, group, index, lon, lat), colour)
 
 
 def outlined(page, group: str, index: int, lon: float, lat: float) -> bool:
     """Whether the tile outline's colour is drawn at (lon, lat) of a small map, within a pixel."""
-    seen = [image_map_pixel(page, group, index, lon, lat, dx) for dx in (-1, 0, 1)]
-    return any(close(c, OUTLINE, 60) for c in seen)
+    x, y = image_map_position(page, group, index, lon, lat)
+    return any(close(pixel(page, x + dx, y), OUTLINE, 60) for dx in (-1, 0, 1))
 
 
 def test_the_change_review_shows_both_periods_imagery(browser, periods_site, period_imagery):
@@ -547,8 +560,8 @@ def test_the_change_review_shows_both_periods_imagery(browser, periods_site, per
     assert before.inner_text() == "before: 2019-01-01 to 2019-12-31, s2-2019"
     assert after.inner_text() == "after: 2024-01-01 to 2024-12-31, s2-2024"
     # Inside the tile: each period's imagery; on its west edge, the outline.
-    assert close(image_map_pixel(page, "change", 0, lon, lat), rgb(GREEN))
-    assert close(image_map_pixel(page, "change", 1, lon, lat), rgb(ORANGE))
+    assert close(image_map_colour(page, "change", 0, lon, lat, rgb(GREEN)), rgb(GREEN))
+    assert close(image_map_colour(page, "change", 1, lon, lat, rgb(ORANGE)), rgb(ORANGE))
     for index in (0, 1):
         assert outlined(page, "change", index, west, lat)
     assert page.errors == []
@@ -602,7 +615,7 @@ def test_the_tile_review_shows_the_tiles_image(browser, site, site_imagery):
             "FROM asmdb.tiles WHERE tile_id = %s",
             (tile_id,),
         ).fetchone()
-    assert close(image_map_pixel(page, "review", 0, lon, lat), rgb(ORANGE))
+    assert close(image_map_colour(page, "review", 0, lon, lat, rgb(ORANGE)), rgb(ORANGE))
     assert outlined(page, "review", 0, west, lat)
     # The next item: its own tile.
     page.click("#review-next")
