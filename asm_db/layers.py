@@ -11,7 +11,8 @@ imported here, so every part of asmdb may read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from asm_db import probability_classes
 from asm_db.change import classes as change_classes
@@ -347,6 +348,73 @@ for _layer in LAYERS:
         raise ValueError(f"layer {_layer.table}: no layer {_layer.web.overviews} for its overviews")
 
 
+@dataclass(frozen=True)
+class ImageryLayer:
+    """How registered imagery is served and drawn: PNG tiles of one imagery at a time, drawn by
+    the page as a raster under every map layer."""
+
+    table: str  # the registry of imagery in the asmdb schema
+    title: str  # the page's words for it
+    public: bool  # anonymous visitors of a public server may read it (as the map layers)
+    columns: tuple[str, ...]  # what the server reads of the registry (the anonymous role's grant)
+    list_url: str  # the imagery a visitor may choose from (GET, JSON)
+    tiles: str  # the route of a tile; {name} is the imagery's name, URL-encoded
+    tile_size: int = 256
+    minzoom: int = 0
+    maxzoom: int = 24  # the route's zooms
+    paint: dict = field(default_factory=dict)  # MapLibre raster paint properties
+    hidden: bool = True  # off when the page opens
+
+    def __post_init__(self) -> None:
+        if self.public and "files" not in self.columns:
+            raise ValueError("imagery: the server reads its files to draw it")
+
+    def tiles_of(self, name: str) -> str:
+        """The tile route of one imagery, {z}/{x}/{y} left to fill in."""
+        return self.tiles.replace("{name}", quote(name, safe=""))
+
+
+IMAGERY = ImageryLayer(
+    "imagery",
+    "Imagery",
+    public=True,
+    columns=(
+        "imagery_id",
+        "name",
+        "period_start",
+        "period_end",
+        "footprint",
+        "bands",
+        "files",
+        "scale",
+        "offset",
+        "stretch",
+        "created_at",
+    ),
+    list_url="/api/imagery",
+    tiles="/imagery/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}.png",
+    paint={"raster-opacity": 1.0},
+)
+
+
+def imagery_config() -> dict:
+    """What the page needs to offer and draw imagery (`/api/config`'s "imagery")."""
+    return {
+        "id": "imagery",
+        "title": IMAGERY.title,
+        "kind": "raster",
+        "under_layers": True,
+        "list": IMAGERY.list_url,
+        "tiles": IMAGERY.tiles,
+        "tile_size": IMAGERY.tile_size,
+        "minzoom": IMAGERY.minzoom,
+        "maxzoom": IMAGERY.maxzoom,
+        "paint": IMAGERY.paint,
+        "hidden": IMAGERY.hidden,
+        "public": IMAGERY.public,
+    }
+
+
 def served() -> tuple[Layer, ...]:
     """The layers in the OGC API's catalog."""
     return tuple(layer for layer in LAYERS if layer.served)
@@ -360,6 +428,22 @@ def public() -> tuple[Layer, ...]:
 def in_project() -> tuple[Layer, ...]:
     """The layers of the stored QGIS project, top of the legend first."""
     return tuple(sorted((x for x in LAYERS if x.project), key=lambda x: x.project_order))
+
+
+@dataclass(frozen=True)
+class ProjectImagery:
+    """How the stored QGIS project shows registered imagery (`asmdb.imagery`): a raster layer
+    per imagery in a legend group below the map layers, newest on top, each lasting its period
+    in the Temporal Controller."""
+
+    group: str  # the legend group's name
+    true_colour: tuple[str, str, str]  # bands drawn as red, green, blue (else bands 1, 2, 3)
+    tiles: str  # an `asmdb serve`'s XYZ tiles of imagery {name}, below the server's base URL
+
+
+PROJECT_IMAGERY = ProjectImagery(
+    "Imagery", ("red", "green", "blue"), "/imagery/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}.png"
+)
 
 
 def drawn() -> tuple[Layer, ...]:

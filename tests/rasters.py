@@ -83,6 +83,35 @@ def _write(path: Path, data: np.ndarray, crs, transform, nodata=None, dtype="uin
     return path
 
 
+def write_blocks(
+    path: Path,
+    values: np.ndarray,
+    bounds=(WEST, SOUTH, EAST, NORTH),
+    block: int = 64,
+    nodata: float | None = None,
+    descriptions: tuple[str, ...] | None = None,
+    scales: tuple[float, ...] | None = None,
+    offsets: tuple[float, ...] | None = None,
+    dtype: str = "uint16",
+) -> Path:
+    """An EPSG:4326 raster over `bounds` made of `block` x `block` pixel squares: `values` is
+    (bands, rows, columns) of squares, each square one value per band (easy to tell apart in a
+    rendered tile), with band names, scales and offsets when given."""
+    data = np.repeat(np.repeat(np.asarray(values), block, axis=1), block, axis=2)
+    w, s, e, n = bounds
+    transform = from_origin(w, n, (e - w) / data.shape[2], (n - s) / data.shape[1])
+    _write(path, data, "EPSG:4326", transform, nodata=nodata, dtype=dtype)
+    with rasterio.open(path, "r+") as dst:
+        if descriptions:
+            for band, text in enumerate(descriptions, 1):
+                dst.set_band_description(band, text)
+        if scales:
+            dst.scales = scales
+        if offsets:
+            dst.offsets = offsets
+    return path
+
+
 def write_true_colour(path: Path, bounds, colour, res: float = 0.002) -> Path:
     """Red, green and blue bands (so named) of one colour over `bounds`, each band's values in
     {1000, 2000, 3000} as `colour` is 0, 0.5 or 1 of it, with a black strip along the north edge

@@ -52,3 +52,36 @@ def test_bench_runs_every_stage_and_writes_its_table(tmp_path):
     assert all(value is not None for value in report["ratios"].values())
     assert "ingest features / raw reference" in proc.stdout
     assert any("Index Scan" in line or "Seq Scan" in line for line in report["join_plan"])
+
+
+@pytest.mark.slow
+def test_imagery_tile_bench_serves_tiles_and_measures_its_reference(tmp_path):
+    """bench/imagery_tiles.py at a tiny scale: the server's figures, the in-process reference and
+    their ratios (docs/benchmarks.md quotes a full run)."""
+    out = tmp_path / "imagery.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "imagery_tiles.py"),
+            "--size",
+            "512",
+            "--requests",
+            "24",
+            "--admin-url",
+            ADMIN_URL,
+            "--workdir",
+            str(tmp_path),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["tiles"]["n"] == 24 and report["tiles"]["errors"] == 0
+    assert report["tiles"]["mean_kib"] > 0.3  # not only transparent tiles
+    assert report["in_process"]["n"] == 24 and report["healthz"]["errors"] == 0
+    assert all(value is not None for value in report["ratios"].values())
+    assert "ratios:" in proc.stdout

@@ -32,6 +32,7 @@ def _run(code: str) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_importing_asmdb_does_not_import_matplotlib():
     seen = _run(CHECK)
     assert {"asm_db.publish.qml", "asm_db.publish.styles", "asm_db.publish.project"} <= set(

@@ -5,6 +5,8 @@ What the server, QGIS and the page make of it against a real database and server
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from asm_db import layers
@@ -17,6 +19,22 @@ def test_the_server_serves_exactly_the_declared_layers_and_opens_the_public_ones
     assert set(ogc.USER_COLLECTIONS) == {x.collection_id for x in layers.LAYERS if x.served}
     assert set(ogc.PUBLIC_COLLECTIONS) == {x.collection_id for x in layers.LAYERS if x.public}
     assert set(roles.PUBLIC_VIEWS) == {x.table for x in layers.LAYERS if x.public}
+
+
+def test_anonymous_visitors_are_granted_the_imagery_columns_the_server_reads():
+    """What `asm_db.server.imagery` reads of the registry, the public role may read (the
+    server's own test revokes it and is refused: tests/server/test_imagery.py)."""
+    from asm_db.db.sqlfiles import load_sql
+
+    imagery = layers.IMAGERY
+    assert roles.PUBLIC_COLUMNS.get(imagery.table) == (imagery.columns if imagery.public else None)
+    for statement in ("web/imagery_offered", "web/imagery_source"):
+        text = load_sql(statement)
+        assert f"FROM asmdb.{imagery.table}" in text
+        read = set(re.findall(r"\b([a-z_]+)\b", text.split("FROM")[0].split("SELECT")[1]))
+        assert read - {"array", "st_xmin", "st_ymin", "st_xmax", "st_ymax", "as", "bounds"} <= set(
+            imagery.columns
+        ), statement
 
 
 def test_the_tile_cache_keeps_the_tiles_of_the_declared_layers_only():

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from asm_db.cli.common import DatabaseUrl
+from asm_db.cli.common import DatabaseUrl, notify
 from asm_db.db.engine import create_engine
 
 app = typer.Typer(help="Default QGIS styles and the stored QGIS project.", no_args_is_help=True)
@@ -19,6 +19,13 @@ Service = Annotated[
     ),
 ]
 ProjectName = Annotated[str, typer.Option("--name", help="Name of the stored project.")]
+ImageryUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="Base URL of an `asmdb serve` (http or https): the project's imagery layers are "
+        "its XYZ tiles; default: the imagery's files, for QGIS running where they are."
+    ),
+]
 
 
 def _print_project(project) -> None:
@@ -27,25 +34,38 @@ def _print_project(project) -> None:
         f"project '{project.name}' in asmdb.qgis_projects: {', '.join(project.layers)}; "
         f"extent {xmin:.3f},{ymin:.3f} {xmax:.3f},{ymax:.3f}"
     )
+    if project.imagery:
+        print(f"imagery, newest first: {', '.join(project.imagery)}")
+    for line in project.imagery_left_out:
+        notify(f"warning: {line}; left out of the project")
 
 
 @app.command("install")
 def qgis_install(
-    service: Service = None, name: ProjectName = "asmdb", database_url: DatabaseUrl = None
+    service: Service = None,
+    name: ProjectName = "asmdb",
+    imagery_url: ImageryUrl = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Write the default layer styles and the stored project (Open From > PostgreSQL)."""
     from asm_db.publish.project import install_qgis
 
-    styled, project = install_qgis(create_engine(database_url), service=service, name=name)
+    styled, project = install_qgis(
+        create_engine(database_url), service=service, name=name, imagery_url=imagery_url
+    )
     print(f"default styles in public.layer_styles: {', '.join(styled)}")
     _print_project(project)
 
 
 @app.command("project")
 def qgis_project(
-    service: Service = None, name: ProjectName = "asmdb", database_url: DatabaseUrl = None
+    service: Service = None,
+    name: ProjectName = "asmdb",
+    imagery_url: ImageryUrl = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Rebuild the stored QGIS project from the data now in the database."""
     from asm_db.publish.project import build_project
 
-    _print_project(build_project(create_engine(database_url), service=service, name=name))
+    engine = create_engine(database_url)
+    _print_project(build_project(engine, service=service, name=name, imagery_url=imagery_url))

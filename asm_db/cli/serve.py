@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from asm_db.cli.common import DatabaseUrl, notify
+from asm_db.imagery.hosts import ENV as HOSTS_ENV
 
 
 def _checked(name: str) -> Callable[[str | None], str | None]:
@@ -27,6 +28,18 @@ def _checked(name: str) -> Callable[[str | None], str | None]:
     return callback
 
 
+def _hosts(value: str | None) -> str | None:
+    """A Typer callback: --allow-hosts parsed as `asmdb imagery` parses it (a usage error if not)."""
+    from asm_db.errors import AsmdbError
+    from asm_db.imagery.hosts import parse_hosts
+
+    try:
+        parse_hosts(value)
+    except AsmdbError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
 def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on; anything but loopback needs --host.")
@@ -36,8 +49,9 @@ def serve(
         bool,
         typer.Option(
             "--public",
-            help="Map layers (predictions, maps by period, change) readable without a login. "
-            "Labels, the review queue and every write still need one.",
+            help="Map layers (predictions, maps by period, change) and registered imagery "
+            "readable without a login. Labels, the review queue and every write still need "
+            "one.",
         ),
     ] = False,
     cookie_secure: Annotated[
@@ -78,6 +92,16 @@ def serve(
             "links in OGC answers use it instead of the request's Host.",
         ),
     ] = None,
+    allow_hosts: Annotated[
+        str | None,
+        typer.Option(
+            envvar=HOSTS_ENV,
+            show_envvar=True,
+            callback=_hosts,
+            help="Read imagery files only from these hosts, HOST[,HOST...]: a registered URL "
+            "on another host is not read (default: any host).",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Serve the web map at / and OGC API - Features and Tiles at /collections."""
@@ -100,6 +124,7 @@ def serve(
         statement_timeout=statement_timeout,
         forwarded_allow_ips=forwarded_allow_ips,
         base_url=base_url,
+        allowed_hosts=allow_hosts,
     )
     # Refused before listening: a role that could write, or without its anonymous visitors' role.
     server_role(settings)

@@ -426,10 +426,13 @@ def tile_pixels_for(imagery: Imagery, cell_size: float) -> int:
 
 
 class TileReader:
-    """Reads tiles of one imagery mosaic; keeps its files open between tiles (one per process)."""
+    """Reads tiles of one imagery mosaic; keeps its files open between tiles (one per process),
+    at most `max_open` of them when given (the least recently read is closed first: an open
+    file holds its cached blocks)."""
 
-    def __init__(self, imagery: Imagery) -> None:
+    def __init__(self, imagery: Imagery, max_open: int | None = None) -> None:
         self.imagery = imagery
+        self.max_open = max_open
         self._open: dict[str, object] = {}
 
     def close(self) -> None:
@@ -444,9 +447,12 @@ class TileReader:
         self.close()
 
     def _src(self, href: str):
-        src = self._open.get(href)
+        src = self._open.pop(href, None)
         if src is None:
-            src = self._open[href] = _open(href, href)
+            src = _open(href, href)
+            if self.max_open is not None and len(self._open) >= self.max_open:
+                self._open.pop(next(iter(self._open))).close()
+        self._open[href] = src  # last: the most recently read
         return src
 
     def _warped(self, band: BandSource, bounds, n: int) -> tuple[np.ndarray, np.ndarray]:

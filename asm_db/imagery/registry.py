@@ -127,22 +127,32 @@ def _record(row) -> ImageryRecord:
     )
 
 
+def imagery_records(pg: psycopg.Connection) -> list[ImageryRecord]:
+    """Every registered imagery, by name, read in the caller's transaction."""
+    return [_record(r) for r in pg.execute(load_sql("imagery/imagery_list")).fetchall()]
+
+
 def list_imagery(engine: Engine) -> list[ImageryRecord]:
     """Every registered imagery, by name."""
     with connect(engine) as conn:
         check_ready(conn)
-        rows = driver(conn).execute(load_sql("imagery/imagery_list")).fetchall()
-    return [_record(r) for r in rows]
+        return imagery_records(driver(conn))
+
+
+def read_imagery(pg: psycopg.Connection, name: str) -> ImageryRecord:
+    """One registered imagery, read on an open connection; NotFound when no imagery has that
+    name."""
+    row = pg.execute(load_sql("imagery/imagery_get"), {"name": name}).fetchone()
+    if row is None:
+        raise NotFound(f"no imagery named '{name}' (see `asmdb imagery list`)")
+    return _record(row)
 
 
 def get_imagery(engine: Engine, name: str) -> ImageryRecord:
     """One registered imagery; NotFound when no imagery has that name."""
     with connect(engine) as conn:
         check_ready(conn)
-        row = driver(conn).execute(load_sql("imagery/imagery_get"), {"name": name}).fetchone()
-    if row is None:
-        raise NotFound(f"no imagery named '{name}' (see `asmdb imagery list`)")
-    return _record(row)
+        return read_imagery(driver(conn), name)
 
 
 def delete_imagery(

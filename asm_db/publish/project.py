@@ -2,8 +2,9 @@
 
 The project is written as QGIS writes one (a .qgz archive in `asmdb.qgis_projects`), with the
 label layer on top of the latest probability map and the tiles, each styled like its default
-style, zoomed to the data. Layer sources name a `pg_service.conf` service or the server, never
-a user or password, so every reader connects with their own credentials.
+style, and below them the registered imagery (`asm_db.publish.project_imagery`), zoomed to the
+data. Layer sources name a `pg_service.conf` service or the server, never a user or password,
+so every reader connects with their own credentials.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import io
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
 
 import psycopg
 from sqlalchemy.engine import Engine
@@ -21,7 +24,10 @@ from asm_db import layers
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
+from asm_db.imagery.registry import imagery_records
+from asm_db.layers import PROJECT_IMAGERY
 from asm_db.publish import qml
+from asm_db.publish.project_imagery import ImageryLayer, check_tiles_url, imagery_layers
 from asm_db.publish.styles import GEOMETRY_COLUMN, SCHEMA, install_styles, layer_styles
 
 DEFAULT_PROJECT = "asmdb"
@@ -86,6 +92,8 @@ class ProjectResult:
     layers: list[str]
     extent: tuple[float, float, float, float]
     size: int
+    imagery: list[str] = field(default_factory=list)  # the imagery layers' titles
+    imagery_left_out: list[str] = field(default_factory=list)  # one line each: name and why
 
 
 def _crs(parent: ET.Element) -> None:
@@ -126,6 +134,51 @@ def _temporal(map_layer: ET.Element) -> None:
     ET.SubElement(fixed, "end")
 
 
+def _fixed_temporal(map_layer: ET.Element, period: tuple[date, date]) -> None:
+    """A raster layer the Temporal Controller shows from the first to the end of the last day
+    of `period` (ModeFixedTemporalRange, as QGIS 3.22 writes it)."""
+    temporal = ET.SubElement(map_layer, "temporal", enabled="1", mode="0", fetchMode="0")
+    fixed = ET.SubElement(temporal, "fixedRange")
+    ET.SubElement(fixed, "start").text = f"{period[0].isoformat()}T00:00:00Z"
+    ET.SubElement(fixed, "end").text = f"{period[1].isoformat()}T23:59:59Z"
+
+
+def _imagery_layer(group: ET.Element, layers: ET.Element, imagery: ImageryLayer) -> None:
+    """One imagery: a node of the legend's imagery group and its raster map layer."""
+    node = ET.SubElement(
+        group,
+        "layer-tree-layer",
+        id=imagery.layer_id,
+        name=imagery.title,
+        source=imagery.datasource,
+        providerKey=imagery.provider,
+        checked="Qt::Checked",
+        expanded="0",
+    )
+    ET.SubElement(node, "customproperties")
+    map_layer = ET.SubElement(
+        layers, "maplayer", type="raster", styleCategories="AllStyleCategories"
+    )
+    ET.SubElement(map_layer, "id").text = imagery.layer_id
+    ET.SubElement(map_layer, "datasource").text = imagery.datasource
+    ET.SubElement(map_layer, "layername").text = imagery.title
+    # QGIS takes a layer's CRS from the project, not from its source.
+    srs = ET.SubElement(ET.SubElement(map_layer, "srs"), "spatialrefsys")
+    is_code = imagery.crs.startswith("EPSG:")
+    ET.SubElement(srs, "authid" if is_code else "wkt").text = imagery.crs
+    ET.SubElement(map_layer, "provider").text = imagery.provider
+    no_data = ET.SubElement(map_layer, "noData")
+    for band in range(1, imagery.bands + 1):  # the files' own no-data value is transparent
+        ET.SubElement(no_data, "noDataList", bandNo=str(band), useSrcNoData="1")
+    if imagery.period is not None:
+        _fixed_temporal(map_layer, imagery.period)
+    if imagery.rgb is not None:
+        map_layer.append(qml.true_colour_pipe(imagery.rgb, imagery.ranges))
+    else:
+        map_layer.append(qml.tile_colour_pipe())
+    ET.SubElement(map_layer, "blendMode").text = "0"
+
+
 def _extent(parent: ET.Element, tag: str, extent: tuple[float, float, float, float]) -> None:
     box = ET.SubElement(parent, tag)
     for name, value in zip(("xmin", "ymin", "xmax", "ymax"), extent, strict=True):
@@ -137,8 +190,10 @@ def project_document(
     extent: tuple[float, float, float, float],
     styles: dict[str, str],
     title: str = DEFAULT_PROJECT,
+    imagery: Sequence[ImageryLayer] = (),
 ) -> str:
-    """The .qgs XML of the asmdb project; `styles` maps a table to its QML."""
+    """The .qgs XML of the asmdb project; `styles` maps a table to its QML, `imagery` is
+    drawn below the maps, first on top."""
     root = ET.Element("qgis", projectname=title, version="3.22.0")
     ET.SubElement(root, "title").text = title
     _crs(ET.SubElement(root, "projectCrs"))
@@ -182,6 +237,20 @@ def project_document(
         ET.SubElement(map_layer, "featureBlendMode").text = "0"
         ET.SubElement(map_layer, "layerOpacity").text = "1"
 
+    if imagery:
+        # Every imagery is checked: without the Temporal Controller the newest, on top, is
+        # what shows; with it, each frame shows the imagery of its period.
+        group = ET.SubElement(
+            tree,
+            "layer-tree-group",
+            name=PROJECT_IMAGERY.group,
+            checked="Qt::Checked",
+            expanded="1",
+        )
+        ET.SubElement(group, "customproperties")
+        for each in imagery:
+            _imagery_layer(group, layers, each)
+
     # Without ProjectionsEnabled QGIS reads the project as having no CRS at all.
     properties = ET.SubElement(root, "properties")
     spatial = ET.SubElement(properties, "SpatialRefSys")
@@ -221,15 +290,26 @@ def data_extent(pg: psycopg.Connection, margin: float = 0.02) -> tuple[float, fl
 
 
 def save_project(
-    pg: psycopg.Connection, source: LayerSource, name: str = DEFAULT_PROJECT
+    pg: psycopg.Connection,
+    source: LayerSource,
+    name: str = DEFAULT_PROJECT,
+    imagery_url: str | None = None,
 ) -> ProjectResult:
-    """Write (or rewrite) the stored project `name` in the caller's transaction."""
+    """Write (or rewrite) the stored project `name` in the caller's transaction; its imagery
+    comes from the files, or from the `asmdb serve` at `imagery_url`."""
     extent = data_extent(pg)
     styles = {style.table: style.qml for style in layer_styles(pg)}
-    content = qgz(project_document(source, extent, styles, title=name), name)
+    imagery, left_out = imagery_layers(imagery_records(pg), imagery_url)
+    document = project_document(source, extent, styles, title=name, imagery=imagery)
+    content = qgz(document, name)
     pg.execute(load_sql("publish/qgis_project_save"), {"name": name, "content": content})
     return ProjectResult(
-        name, [f"{SCHEMA}.{layer.table}" for layer in PROJECT_LAYERS], extent, len(content)
+        name,
+        [f"{SCHEMA}.{layer.table}" for layer in PROJECT_LAYERS],
+        extent,
+        len(content),
+        [layer.title for layer in imagery],
+        left_out,
     )
 
 
@@ -242,20 +322,32 @@ def layer_source(engine: Engine, service: str | None = None) -> LayerSource:
 
 
 def build_project(
-    engine: Engine, *, service: str | None = None, name: str = DEFAULT_PROJECT
+    engine: Engine,
+    *,
+    service: str | None = None,
+    name: str = DEFAULT_PROJECT,
+    imagery_url: str | None = None,
 ) -> ProjectResult:
     """Rebuild the stored QGIS project from the data in the database."""
+    if imagery_url is not None:
+        imagery_url = check_tiles_url(imagery_url)  # before anything is read
     with connect(engine) as conn:
         check_ready(conn)
-        return save_project(driver(conn), layer_source(engine, service), name)
+        return save_project(driver(conn), layer_source(engine, service), name, imagery_url)
 
 
 def install_qgis(
-    engine: Engine, *, service: str | None = None, name: str = DEFAULT_PROJECT
+    engine: Engine,
+    *,
+    service: str | None = None,
+    name: str = DEFAULT_PROJECT,
+    imagery_url: str | None = None,
 ) -> tuple[list[str], ProjectResult]:
     """Write the default styles and the stored project, in one transaction."""
+    if imagery_url is not None:
+        imagery_url = check_tiles_url(imagery_url)
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
         styled = install_styles(pg)
-        return styled, save_project(pg, layer_source(engine, service), name)
+        return styled, save_project(pg, layer_source(engine, service), name, imagery_url)

@@ -436,3 +436,73 @@ def zones_qml() -> str:
             },
         )
     return _document(renderer, "2")
+
+
+def _raster_pipe(renderer: ET.Element) -> ET.Element:
+    """A raster layer's <pipe>: the renderer, then QGIS's neutral filters."""
+    pipe = ET.Element("pipe")
+    pipe.append(renderer)
+    ET.SubElement(pipe, "brightnesscontrast", brightness="0", contrast="0", gamma="1")
+    ET.SubElement(
+        pipe, "huesaturation", saturation="0", grayscaleMode="0", colorizeOn="0", invertColors="0"
+    )
+    ET.SubElement(pipe, "rasterresampler", maxOversampling="2")
+    return pipe
+
+
+def _min_max_origin(renderer: ET.Element, limits: str, extent: str, cut: tuple[float, float]):
+    origin = ET.SubElement(renderer, "minMaxOrigin")
+    for tag, text in (
+        ("limits", limits),
+        ("extent", extent),
+        ("statAccuracy", "Estimated"),
+        ("cumulativeCutLower", f"{cut[0]:g}"),
+        ("cumulativeCutUpper", f"{cut[1]:g}"),
+        ("stdDevFactor", "2"),
+    ):
+        ET.SubElement(origin, tag).text = text
+
+
+def true_colour_pipe(
+    bands: tuple[int, int, int],
+    ranges: Sequence[tuple[float, float]] | None,
+    cut: tuple[float, float] = (0.02, 0.98),
+) -> ET.Element:
+    """A raster layer's pipe drawing `bands` as red, green and blue, each stretched from its
+    (min, max) in `ranges`; without ranges, stretched to the `cut` percentiles of what the map
+    canvas shows, recomputed as it moves."""
+    renderer = ET.Element(
+        "rasterrenderer",
+        type="multibandcolor",
+        redBand=str(bands[0]),
+        greenBand=str(bands[1]),
+        blueBand=str(bands[2]),
+        alphaBand="-1",
+        opacity="1",
+        nodataColor="",  # no data is transparent
+    )
+    if ranges is None:
+        _min_max_origin(renderer, "CumulativeCut", "UpdatedCanvas", cut)
+        ranges = [(0.0, 1.0)] * 3  # replaced at the first draw
+    else:
+        _min_max_origin(renderer, "None", "WholeRaster", cut)
+    for colour, (low, high) in zip(("red", "green", "blue"), ranges, strict=True):
+        enhancement = ET.SubElement(renderer, f"{colour}ContrastEnhancement")
+        ET.SubElement(enhancement, "minValue").text = repr(float(low))
+        ET.SubElement(enhancement, "maxValue").text = repr(float(high))
+        ET.SubElement(enhancement, "algorithm").text = "StretchToMinimumMaximum"
+    return _raster_pipe(renderer)
+
+
+def tile_colour_pipe() -> ET.Element:
+    """A raster layer's pipe drawing its own colours (XYZ tiles: RGBA PNG)."""
+    renderer = ET.Element(
+        "rasterrenderer",
+        type="singlebandcolordata",
+        band="1",
+        alphaBand="-1",
+        opacity="1",
+        nodataColor="",
+    )
+    _min_max_origin(renderer, "None", "WholeRaster", (0.02, 0.98))
+    return _raster_pipe(renderer)

@@ -2,8 +2,8 @@
 
 - The reader: a login that reads asmdb's data, styles and project (QGIS, SQL, `asmdb serve`),
   writes nothing. With it comes `<reader>_public`, a role without login that reads the public
-  map layers and nothing else: the web server switches to it for anonymous visitors (a switch
-  that only ever narrows what the reader may do).
+  map layers and imagery and nothing else: the web server switches to it for anonymous visitors
+  (a switch that only ever narrows what the reader may do).
 - A reviewer: reads what the reader reads, and may change the answer columns of the review
   queue.
 
@@ -39,6 +39,10 @@ PUBLIC_COLUMNS = {
     "changes": ("change_id",),
     "tiles": ("tile_id", "lon", "lat"),
 }
+# Registered imagery, when the registry declares it public: what the server reads to list it and
+# draw its tiles (never its provenance).
+if layers.IMAGERY.public:
+    PUBLIC_COLUMNS[layers.IMAGERY.table] = layers.IMAGERY.columns
 # PostgreSQL cuts longer names: the public role's name must fit.
 MAX_NAME = 63 - len(PUBLIC_SUFFIX)
 

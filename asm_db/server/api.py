@@ -25,6 +25,7 @@ from asm_db.review.options import MAX_NOTES, MAX_REVIEWER
 from asm_db.server import auth
 from asm_db.server.auth import COOKIE, LoginRefused, Session, current_session
 from asm_db.server.classes import probability_classes
+from asm_db.server.imagery import may_read_imagery
 from asm_db.server.ogc import may_read
 from asm_db.server.visitors import visitor_connection
 
@@ -70,7 +71,7 @@ def _session_info(session: Session | None, request: Request) -> dict:
 @router.get("/config")
 def config(request: Request) -> dict:
     """What the page needs to draw: classes, the layers this visitor may read (as `asm_db.layers`
-    declares them, in drawing order), their extent."""
+    declares them, in drawing order), their extent, and how to draw registered imagery."""
     catalog = getattr(request.app.state, "collection_catalog", None) or {"collections": {}}
     collections = {
         cid: {
@@ -103,6 +104,8 @@ def config(request: Request) -> dict:
             "outline": layers.HOT_BLOCKS_LEGEND,
             "outline_color": layers.HOT_TILE_COLOR,
         },
+        # Registered imagery, drawn under the map layers (null when this visitor may not see it).
+        "imagery": layers.imagery_config() if may_read_imagery(request) else None,
         "maplibre": request.app.state.maplibre_ready,
         "session": _session_info(current_session(request), request),
     }

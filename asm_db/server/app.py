@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
+import anyio
 import psycopg
 from asyncpg.exceptions import DataError, InsufficientPrivilegeError, QueryCanceledError
 from fastapi import FastAPI, Request
@@ -20,7 +21,7 @@ from starlette_cramjam.middleware import CompressionMiddleware
 from tipg import errors as tipg_errors
 from tipg.middleware import CatalogUpdateMiddleware
 
-from asm_db.server import api, ogc, params
+from asm_db.server import api, imagery, ogc, params
 from asm_db.server.auth import LoginThrottle, SessionStore, current_session
 from asm_db.server.proxy import BaseUrl, TrustedProxyHeaders
 from asm_db.server.settings import ServerSettings
@@ -85,6 +86,8 @@ async def lifespan(app: FastAPI):
     the last."""
     settings: ServerSettings = app.state.settings
     app.state.server_role = await run_in_threadpool(server_role, settings)
+    # Imagery tiles drawn at once; the others wait (made here: it belongs to the event loop).
+    app.state.imagery_renders = anyio.CapacityLimiter(settings.imagery_renders)
     await _open_pools(app, settings)
     await ogc.register_catalog(app)
     if not app.state.maplibre_ready:
@@ -137,6 +140,7 @@ def _routes(app: FastAPI) -> None:
     app.add_api_route("/", page, include_in_schema=False)
     app.add_api_route("/healthz", healthz, include_in_schema=False)
     app.include_router(api.router)
+    app.include_router(imagery.router)
     app.include_router(ogc.ogc_router().router)
     app.dependency_overrides.update(ogc.DEPENDENCY_OVERRIDES)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
@@ -166,7 +170,8 @@ def healthz(request: Request) -> dict:
 def _middleware(app: FastAPI, settings: ServerSettings) -> None:
     """The middleware stack; the last added runs first on a request."""
     app.middleware("http")(headers)
-    app.add_middleware(CompressionMiddleware, compression_level=6)
+    # Imagery tiles are PNG, compressed already (and a 304 must stay without a body).
+    app.add_middleware(CompressionMiddleware, compression_level=6, exclude_path={r"/imagery/.*"})
     app.add_middleware(
         CatalogUpdateMiddleware, func=ogc.register_catalog, ttl=settings.catalog_ttl_seconds
     )
@@ -200,6 +205,10 @@ async def headers(request: Request, call_next):
             response.headers["Cache-Control"] = "private, no-store"
         else:
             response.headers["Cache-Control"] = "no-cache"
+        response.headers["Vary"] = "Cookie"
+    elif path.startswith("/imagery"):
+        # A tile says how it may be kept (`imagery`); a refusal or failure is never kept.
+        response.headers.setdefault("Cache-Control", "private, no-store")
         response.headers["Vary"] = "Cookie"
     elif path.startswith("/static"):
         response.headers["Cache-Control"] = "public, max-age=3600"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -10,6 +11,8 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from asm_db.db.engine import database_url
+from asm_db.errors import AsmdbError
+from asm_db.imagery.hosts import parse_hosts
 
 
 class ServerSettings(BaseSettings):
@@ -51,6 +54,27 @@ class ServerSettings(BaseSettings):
     statement_timeout: float = Field(default=5, gt=0, le=3600)
     # Where "find more like this" keeps its reduced copy of the feature vectors.
     cache_dir: Path | None = None
+    # Imagery tiles drawn at once (each in a worker thread; default one per core, at most 4);
+    # more requests wait their turn. Drawing is CPU work: more than the cores gains nothing.
+    imagery_renders: int = Field(
+        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), gt=0, le=64
+    )
+    # Hosts imagery files may be read from (HOST[,HOST...]), as `asmdb imagery --allow-hosts`;
+    # unset: any. A registered URL on another host is not read.
+    allowed_hosts: str | None = None
+
+    def allowed_hosts_set(self) -> frozenset[str] | None:
+        """The hosts imagery may be read from, or None for any."""
+        return parse_hosts(self.allowed_hosts)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, value: str | None) -> str | None:
+        try:
+            parse_hosts(value)
+        except AsmdbError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     def statement_timeout_ms(self) -> int:
         return max(1, round(self.statement_timeout * 1000))

@@ -51,6 +51,7 @@ def _ellipsoid_km2(pg, tile_ids):
     return {t: abs(geod.geometry_area_perimeter(shapely.from_wkb(g))[0]) / 1e6 for t, g in rows}
 
 
+@pytest.mark.slow
 def test_each_period_keeps_its_promoted_map_and_the_newest_is_latest(two_periods, pg):
     cli = two_periods
     listed = {m["map_id"]: m for m in json.loads(cli("maps", "list", "--json").stdout)}
@@ -107,6 +108,7 @@ def test_each_period_keeps_its_promoted_map_and_the_newest_is_latest(two_periods
     assert "latest_predictions shows the map of a newer period" in promoted.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threshold, min_delta", [(0.5, 0.0), (0.3, 0.15)])
 def test_change_classes_counts_and_areas_match_a_direct_computation(
     two_periods, pg, threshold, min_delta
@@ -257,6 +259,7 @@ def test_bad_change_requests_are_one_line_and_change_nothing(two_periods, pg, tm
     assert snapshot(pg) == before
 
 
+@pytest.mark.slow
 def test_a_zones_file_that_is_not_polygons_is_one_line_and_changes_nothing(
     two_periods, pg, tmp_path
 ):

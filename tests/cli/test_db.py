@@ -1,8 +1,11 @@
 """`asmdb db`: a downgrade to base asks first."""
 
+import pytest
+
 from conftest import snapshot
 
 
+@pytest.mark.slow
 def test_db_downgrade_base_asks_first(loaded, cli, pg):
     before = snapshot(pg)
     refused = cli("db", "downgrade", "base")

@@ -103,6 +103,7 @@ def locked_labels(db_url):
         yield holder
 
 
+@pytest.mark.slow
 def test_ctrl_c_is_one_line_and_exit_130(db_url, pg, sample, locked_labels):
     process = _blocked_ingest(db_url, pg, sample.labels)
     process.send_signal(signal.SIGINT)
@@ -111,6 +112,7 @@ def test_ctrl_c_is_one_line_and_exit_130(db_url, pg, sample, locked_labels):
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_the_server_closing_the_connection_is_one_line(db_url, pg, sample, locked_labels):
     process = _blocked_ingest(db_url, pg, sample.labels)
     pg.execute("SELECT pg_terminate_backend(%s)", (process.backend_pid,))

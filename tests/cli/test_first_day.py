@@ -108,6 +108,7 @@ def _commands():
     return list(walk(command(), ()))
 
 
+@pytest.mark.slow
 def test_help_is_readable_at_80_columns():
     for path, cmd in _commands():
         text = _help(*path)

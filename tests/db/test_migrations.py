@@ -44,6 +44,7 @@ def test_the_head_every_command_expects_is_alembics_head_and_is_read_without_ale
     assert loaded.stdout.strip() == "False"
 
 
+@pytest.mark.slow
 def test_upgrade_down_and_up_again(empty_db_url):
     engine = create_engine(empty_db_url)
     plain = empty_db_url.replace("+psycopg", "")

@@ -143,6 +143,7 @@ def test_the_reader_cannot_take_a_writers_lock_nor_stall_an_ingest(cli, pg, read
     assert pg.execute("SELECT count(*) FROM asmdb.labels").fetchone()[0] > 0
 
 
+@pytest.mark.slow
 def test_a_held_lock_times_out_naming_the_session_and_changes_nothing(
     cli, pg, db_url, sample, monkeypatch
 ):
@@ -250,6 +251,7 @@ def test_a_map_of_tiles_far_apart_is_a_bounded_image():
     assert image.size == len(near) and not np.isnan(image).any()
 
 
+@pytest.mark.slow
 def test_two_style_writers_at_once_leave_one_default_style_per_layer(db_url, pg):
     import threading
 

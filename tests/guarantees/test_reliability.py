@@ -191,6 +191,7 @@ def test_two_trains_at_once_make_two_complete_runs(db_url, pg, loaded):
 HOSTILE = "x'); DROP TABLE asmdb.labels; --<script>"
 
 
+@pytest.mark.slow
 def test_hostile_names_and_values_are_data_not_sql(db_url, cli, pg, sample, tmp_path):
     labels = pd.read_csv(sample.labels)
     labels[HOSTILE] = "1"  # a column name becomes a key of `extra`

@@ -15,7 +15,7 @@ from stac_api import AREA, COLLECTION, GROUND, all_cloudy, near_an_edge
 from conftest import snapshot
 
 # One worker runs them: they share the session's STAC API.
-pytestmark = pytest.mark.xdist_group("stac")
+pytestmark = [pytest.mark.xdist_group("stac"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="session")

@@ -105,6 +105,7 @@ def _stac(tmp_path, href: str) -> Path:
     return stac
 
 
+@pytest.mark.slow
 def test_an_asset_on_a_host_not_allowed_is_refused_before_anything_is_read(
     cli, pg, tmp_path, served, monkeypatch
 ):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import snapshot
 from rasters import write_4326
 
@@ -42,6 +44,7 @@ def test_a_name_already_registered_or_a_bad_period_is_one_line_and_changes_nothi
     assert snapshot(pg) == before
 
 
+@pytest.mark.slow
 def test_deleting_added_imagery_keeps_files_asmdb_did_not_write(cli, pg, tmp_path):
     path = write_4326(tmp_path / "scene.tif")
     assert cli("imagery", "add", "a", str(path), "--period", "2024-01-01/2024-02-01").code == 0

@@ -2,10 +2,12 @@
 `ingest labels --replace` making the file its source's whole set."""
 
 import pandas as pd
+import pytest
 
 from conftest import snapshot
 
 
+@pytest.mark.slow
 def test_labels_delete_by_id_file_and_source(loaded, cli, pg, sample, tmp_path):
     ids = [r[0] for r in pg.execute("SELECT unique_id FROM asmdb.labels ORDER BY label_id LIMIT 3")]
     before = snapshot(pg)

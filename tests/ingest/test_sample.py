@@ -38,6 +38,7 @@ def _digests(data: sample.SampleData) -> list[str]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", ["test", "default"])
 def test_sample_data_for_a_seed_is_what_it_always_was(tmp_path, size):
     options = SAMPLE if size == "test" else {}

@@ -134,6 +134,7 @@ def test_method_filter_bank_source_and_tile_size_are_refused_with_the_reason():
     )
 
 
+@pytest.mark.slow
 def test_ingested_sets_of_another_source_are_refused_and_nothing_changes(loaded, cli, pg, sample):
     for name, source in (("planet19", "mosaiks-planet-2019q3"), ("planet24", "mosaiks-planet"),
                          ("planet19b", "mosaiks-planet-2019q3")):  # fmt: skip

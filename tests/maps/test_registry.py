@@ -235,6 +235,7 @@ def imagery_run(cli, sample):
     return cli
 
 
+@pytest.mark.slow
 def test_predict_refuses_features_255_times_off_in_one_line_unless_forced(imagery_run, pg, sample):
     """The later period read with a scale 255 times too large (the scale of 8-bit chips given
     to one period only) is refused, naming the likely cause; --force maps it; the same period

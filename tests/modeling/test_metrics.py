@@ -8,6 +8,7 @@ from asm_db.modeling.protocols import Protocol
 from asm_db.runs.train import train_run
 
 
+@pytest.mark.slow
 def test_metrics_carry_intervals_and_counts(loaded, pg):
     result = train_run(loaded, protocol=Protocol(block_size=0.05))  # 200 resamples
     m = result.metrics

@@ -109,6 +109,7 @@ def test_spatial_cv_is_not_more_optimistic_than_a_random_split(loaded):
     assert spatial.metrics["protocol"] == "spatial" and random_split.metrics["protocol"] == "seed"
 
 
+@pytest.mark.slow
 def test_calibration_never_sees_the_rows_it_is_scored_on(loaded, pg):
     result = train_run(loaded, protocol=SPATIAL)
     rows = _fold_labels(pg, result.run_id)
@@ -135,6 +136,7 @@ def test_calibration_never_sees_the_rows_it_is_scored_on(loaded, pg):
         )
 
 
+@pytest.mark.slow
 def test_edge_labels_never_straddle_a_split(loaded, pg):
     result = train_run(loaded, protocol=SPATIAL)
     straddling = pg.execute(

@@ -30,6 +30,7 @@ def _data(n=160, p=12, seed=3):
 @pytest.mark.parametrize(
     "model", [pytest.param("random-forest", marks=pytest.mark.slow), "logistic"]
 )
+@pytest.mark.slow
 def test_path_search_scores_and_chooses_as_grid_search_cv(model):
     X, y, lonlat = _data()
     spec = estimators.model_spec(model)
@@ -216,6 +217,7 @@ def test_ridge_search_picks_gridsearchcv_alpha_with_more_or_fewer_rows_than_feat
         assert np.array_equal(ours.best_estimator_.coef_, theirs.best_estimator_.coef_)
 
 
+@pytest.mark.slow
 def test_kernel_ridge_search_is_scikit_learns_ridge_in_exact_arithmetic():
     """Fewer rows than features (spatial CV): each fold's decisions equal RidgeClassifier's
     fitted in float64, and the chosen alpha is GridSearchCV's on float64 data."""

@@ -73,6 +73,7 @@ def test_a_folder_gdal_would_misread_is_refused_before_anything_is_written(tmp_p
     assert list(tmp_path.iterdir()) == [folder] and list(folder.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_every_export_writes_a_name_with_a_semicolon_whole_and_nothing_else(cli, trained, tmp_path):
     assert cli("review", "queue", "--per-stratum", "2").code == 0
     for i, (args, written) in enumerate(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import uuid
 import zipfile
 from pathlib import Path
@@ -14,13 +15,15 @@ import psycopg
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
+import rasterio
 from psycopg import errors, sql
 
 from asm_db import layers
 from asm_db.probability_classes import BREAKS as PROBABILITY_BREAKS
 
-from conftest import ADMIN_URL, invoke_asmdb, throwaway_db
+from conftest import ADMIN_URL, invoke_asmdb, snapshot, throwaway_db
 from qgis_run import run_qgis
+from rasters import EAST, NORTH, SOUTH, WEST, write_4326, write_utm
 
 pytestmark = pytest.mark.xdist_group("qgis")  # the module's `world`, built by one worker
 
@@ -436,3 +439,243 @@ def test_a_reviewer_edits_the_queue_in_qgis(cli, db_url, pg, trained, tmp_path):
     ).fetchone() == ("confirmed", "pits and ponds")
     labelled = _ok(cli("review", "labels"))
     assert "labels from reviews: 1 new" in labelled.stdout or "contradiction" in labelled.stdout
+
+
+# Imagery of two periods: the dry season of 2019 (one file, west half, bands named blue, green,
+# red, stored as reflectance x 10000 with scale 0.0001) and the wet season of 2024 (two files
+# tiling the east half, no data 0, a corner of it empty). Names a URL or QGIS would misread.
+DRY = "dry season '19"
+WET = "wet&type=wms 2024"
+MID_LON, MID_LAT = -11.18, 8.42
+WEST_PROBES = [[-11.195, 8.405], [-11.19, 8.42], [-11.185, 8.435]]
+EAST_PROBES = [[-11.17, 8.41], [-11.17, 8.43]]
+EMPTY_CORNER = [-11.161, 8.401]
+
+
+def _imagery_files(tmp: Path) -> tuple[Path, list[Path]]:
+    dry = write_4326(tmp / "dry.tif", bounds=(WEST, SOUTH, MID_LON, NORTH))
+    with rasterio.open(dry, "r+") as dst:
+        dst.descriptions = ("blue", "green", "red")
+        dst.scales = (0.0001,) * 3
+    south = write_4326(tmp / "wet_s.tif", bounds=(MID_LON, SOUTH, EAST, MID_LAT), nodata=0)
+    north = write_4326(tmp / "wet_n.tif", bounds=(MID_LON, MID_LAT, EAST, NORTH), nodata=0)
+    with rasterio.open(south, "r+") as dst:
+        data = dst.read()
+        data[:, -8:, -8:] = 0  # the south-east corner: no data
+        dst.write(data)
+    return dry, [south, north]
+
+
+@pytest.fixture(scope="module")
+def imagery_world(template_db, tmp_path_factory):
+    """Two registered imagery, the project installed from their files and once more from a
+    server, and one look at each through QGIS."""
+    tmp = tmp_path_factory.mktemp("qgis-imagery")
+    dry, wet = _imagery_files(tmp)
+    service = f"asmdb_{uuid.uuid4().hex[:6]}"
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    server = f"http://127.0.0.1:{port}/asm-maps"
+    with throwaway_db(template_db) as url:
+        period = "--period"
+        _ok(invoke_asmdb(url, "imagery", "add", DRY, str(dry), period, "2019-01-01/2019-12-31"))
+        _ok(
+            invoke_asmdb(
+                url, "imagery", "add", WET, *map(str, wet), period, "2024-01-01/2024-12-31"
+            )
+        )
+        installed = _ok(invoke_asmdb(url, "qgis", "install", "--service", service))
+        served = _ok(
+            invoke_asmdb(url, "qgis", "project", "--name", "served", "--imagery-url", server + "/")
+        )
+        records = {
+            r["name"]: r for r in json.loads(invoke_asmdb(url, "imagery", "list", "--json").stdout)
+        }
+        service_file = tmp / "pg_service.conf"
+        service_file.write_text(
+            f"[{service}]\nhost=127.0.0.1\nport=5432\ndbname={url.rsplit('/', 1)[1]}\nuser=postgres\n"
+        )
+        project = f"postgresql://?service={service}&schema=asmdb&project="
+        seen = run_qgis(
+            {
+                "project": project + "asmdb",
+                "temporal_at": ["2019-06-15", "2024-06-15", "2021-06-15"],
+                "render_at": {
+                    "dates": ["2019-06-15", "2024-06-15"],
+                    "group": layers.PROJECT_IMAGERY.group,
+                    "probes": WEST_PROBES + EAST_PROBES + [EMPTY_CORNER],
+                },
+            },
+            tmp,
+            service_file,
+        )
+        from_server = run_qgis(
+            {
+                "project": project + "served",
+                "tile_server_port": port,
+                "render_at": {"dates": ["2024-06-15"], "group": "Imagery", "probes": []},
+            },
+            tmp,
+            service_file,
+        )
+        with psycopg.connect(_plain(url), autocommit=True) as pg:
+            yield {
+                "url": url,
+                "pg": pg,
+                "records": records,
+                "installed": installed,
+                "served": served,
+                "seen": seen,
+                "from_server": from_server,
+                "server": server,
+            }
+
+
+def _imagery(project: dict) -> list[dict]:
+    return [
+        layer
+        for layer, group in zip(project["layers"], project["groups"], strict=True)
+        if group == layers.PROJECT_IMAGERY.group
+    ]
+
+
+@pytest.mark.qgis
+@pytest.mark.slow
+def test_imagery_opens_below_the_maps_newest_first_each_lasting_its_period(imagery_world):
+    project = imagery_world["seen"]["project"]
+    assert project["read"], imagery_world["seen"]["messages"]
+    titles = [layer.project.title for layer in layers.in_project()]
+    wet, dry = f"{WET} (2024-01-01/2024-12-31)", f"{DRY} (2019-01-01/2019-12-31)"
+    assert [layer["name"] for layer in project["layers"]] == [*titles, wet, dry]
+    assert project["groups"] == [""] * len(titles) + ["Imagery"] * 2
+    imagery = _imagery(project)
+    assert all(layer["valid"] for layer in imagery), imagery_world["seen"]["messages"]
+    assert [layer["provider"] for layer in imagery] == ["gdal", "gdal"]
+    assert {wet, dry} <= set(project["visible"])  # without the Temporal Controller: newest on top
+    assert [layer["temporal_mode"] for layer in imagery] == [0, 0]  # ModeFixedTemporalRange
+    assert [layer["fixed_range"] for layer in imagery] == [
+        ["2024-01-01T00:00:00Z", "2024-12-31T23:59:59Z"],
+        ["2019-01-01T00:00:00Z", "2019-12-31T23:59:59Z"],
+    ]
+    assert project["temporal_at"] == {"2019-06-15": [dry], "2024-06-15": [wet], "2021-06-15": []}
+    assert "imagery, newest first: " + ", ".join([wet, dry]) in imagery_world["installed"].stdout
+
+
+@pytest.mark.qgis
+@pytest.mark.slow
+def test_imagery_is_true_colour_stretched_as_recorded_and_a_mosaic_of_its_files(imagery_world):
+    wet, dry = _imagery(imagery_world["seen"]["project"])
+    records = imagery_world["records"]
+    assert dry["renderer"] == wet["renderer"] == "multibandcolor"
+    assert dry["rgb"] == [3, 2, 1]  # by name: red, green, blue
+    assert wet["rgb"] == [1, 2, 3]  # b1, b2, b3: the first three
+    for layer, name, colours in (
+        (dry, DRY, ("red", "green", "blue")),
+        (wet, WET, ("b1", "b2", "b3")),
+    ):
+        stretch = records[name]["stretch"]
+        assert layer["min_max"] == [pytest.approx(stretch[c]) for c in colours]
+    assert 0 < dry["min_max"][0][0] < dry["min_max"][0][1] < 1  # reflectance, as QGIS reads it
+    assert wet["extent"] == pytest.approx(records[WET]["bounds"])  # both files, one layer
+    assert wet["no_data"] == [0, 0, 0] and all(wet["use_no_data"])
+    assert dry["crs"] == wet["crs"] == "EPSG:4326"
+
+
+@pytest.mark.qgis
+@pytest.mark.slow
+def test_a_frame_of_the_temporal_controller_draws_its_periods_imagery_only(imagery_world):
+    rendered = imagery_world["seen"]["project"]["rendered_at"]
+    west, east = len(WEST_PROBES), len(WEST_PROBES) + len(EAST_PROBES)
+    white, black = "#ffffffff", "#ff000000"
+    in_2019, in_2024 = rendered["2019-06-15"], rendered["2024-06-15"]
+    assert white not in in_2019[:west] and black not in in_2019[:west]
+    assert len(set(in_2019[:west])) == west  # stretched: the landscape shows, not a flat colour
+    assert in_2019[west:] == [white] * (len(in_2019) - west)  # 2024 is not drawn in 2019
+    assert in_2024[:west] == [white] * west
+    assert white not in in_2024[west:east]  # both files of the mosaic
+    assert in_2024[east] == white  # no data is transparent
+
+
+@pytest.mark.qgis
+@pytest.mark.slow
+def test_imagery_from_a_server_is_its_xyz_tiles_asked_by_name(imagery_world):
+    seen = imagery_world["from_server"]
+    project = seen["project"]
+    assert project["read"], seen["messages"]
+    imagery = _imagery(project)
+    assert [layer["provider"] for layer in imagery] == ["wms", "wms"]
+    assert all(layer["valid"] and layer["type"] == "xyz" for layer in imagery)
+    assert all(sorted(layer["params"]) == ["crs", "format", "type", "url", "zmax", "zmin"]
+               for layer in imagery)  # fmt: skip
+    assert [layer["fixed_range"][0] for layer in imagery] == [
+        "2024-01-01T00:00:00Z",
+        "2019-01-01T00:00:00Z",
+    ]
+    # A 2024 frame asks the server for the tiles of the 2024 imagery, by its name, and only them.
+    asked = seen["http_requests"]
+    name = "/asm-maps/imagery/wet&type=wms%202024/tiles/WebMercatorQuad/"
+    assert asked and all(path.startswith(name) and path.endswith(".png") for path in asked), asked
+    served = imagery_world["served"]
+    assert f"{imagery_world['server']}/" not in served.stdout and served.stderr == ""
+
+
+def test_imagery_a_tile_url_cannot_carry_is_left_out_with_a_warning(cli, pg, tmp_path):
+    path = write_4326(tmp_path / "scene.tif")
+    for name in ("plain", "a/b?c"):
+        _ok(cli("imagery", "add", name, str(path), "--period", "2024-01-01/2024-06-30"))
+    served = _ok(cli("qgis", "install", "--imagery-url", "https://maps.example.org"))
+    assert "imagery, newest first: plain (2024-01-01/2024-06-30)\n" in served.stdout
+    assert served.stderr.strip() == (
+        "warning: imagery 'a/b?c': QGIS would misread a tile URL naming it (it holds one of "
+        "#%/?{}); left out of the project"
+    )
+    files = _ok(cli("qgis", "project"))
+    assert "a/b?c (2024-01-01/2024-06-30), plain (2024-01-01/2024-06-30)" in files.stdout
+
+
+def test_imagery_whose_files_make_no_one_layer_is_left_out_with_a_warning(cli, pg, tmp_path):
+    """Files in two CRSs (featurize reads them, warping each) make no one VRT, and a file gone
+    since registration cannot be read: the project is written without that imagery, and says
+    so, one line each."""
+    utm = write_utm(tmp_path / "utm.tif", bounds=(WEST, SOUTH, MID_LON, NORTH))
+    wgs84 = write_4326(tmp_path / "wgs84.tif", bounds=(MID_LON, SOUTH, EAST, NORTH))
+    gone = write_4326(tmp_path / "gone.tif")
+    period = ("--period", "2024-01-01/2024-06-30")
+    _ok(cli("imagery", "add", "mixed", str(utm), str(wgs84), *period))
+    _ok(cli("imagery", "add", "gone", str(gone), *period))
+    gone.unlink()
+    done = _ok(cli("qgis", "install"))
+    assert "imagery, newest first" not in done.stdout
+    warnings = done.stderr.strip().splitlines()
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith(f"warning: imagery 'gone': {gone} cannot be read")
+    assert warnings[1].startswith("warning: imagery 'mixed': ") and "no mosaic" in warnings[1]
+    assert pg.execute("SELECT count(*) FROM asmdb.qgis_projects").fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "http://maps.example.org/a'b",
+        'http://maps.example.org/"',
+        "http://maps.example.org/a b",
+        "http://maps.example.org/?type=wms",
+        "http://maps.example.org/#x",
+        "http://user@maps.example.org",
+        "http://maps.example.org:99999",
+        "http://maps.example.org/\nx",
+        "maps.example.org",
+    ],
+)
+def test_an_imagery_url_that_is_not_a_plain_http_address_is_refused_in_one_line(cli, pg, url):
+    before = snapshot(pg)
+    for command in ("install", "project"):
+        done = cli("qgis", command, "--imagery-url", url)
+        assert done.code == 1, done.stdout
+        assert (
+            done.stderr.startswith("error: --imagery-url ") and len(done.stderr.splitlines()) == 1
+        )
+    assert snapshot(pg) == before

@@ -344,6 +344,7 @@ def _free(pg) -> list[int]:
     ]
 
 
+@pytest.mark.slow
 def test_an_import_reports_what_it_changed_only(cli, pg, queued, tmp_path):
     free = _free(pg)
     assert len(free) >= 4
@@ -389,6 +390,7 @@ def _review_labels(pg) -> dict[str, tuple]:
     }
 
 
+@pytest.mark.slow
 def test_another_reviewers_answer_is_replaced_only_with_replace_and_its_label_follows(
     cli, pg, queued, tmp_path
 ):

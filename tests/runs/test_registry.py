@@ -89,6 +89,7 @@ def test_runs_show_counts_in_order_with_plain_names_and_metrics_explained(loaded
     assert all(len(line) <= 80 for line in spatial.split("metric ", 1)[1].splitlines()[:12])
 
 
+@pytest.mark.slow
 def test_runs_list_has_a_header_and_says_what_to_do_when_empty(loaded, cli):
     empty = cli("runs", "list")
     assert empty.code == 0 and empty.stdout.strip().startswith("no runs yet: `asmdb train`")

@@ -51,6 +51,7 @@ def test_train_predicts_every_tile_with_useful_auc(loaded, pg, sample, tmp_path)
     assert run[2]["training_rows"] == result.counts["training_rows"]
 
 
+@pytest.mark.slow
 def test_latest_predictions_is_the_newest_run_and_stored_model_reapplies(loaded, pg):
     first = train_run(loaded, protocol=SEED)
     second = train_run(
@@ -135,6 +136,7 @@ def test_one_class_after_filters_is_a_clear_error(loaded):
         train_run(loaded, filters=LabelFilters(min_proportion_inspected=2))
 
 
+@pytest.mark.slow
 def test_parallel_readers_score_every_tile_once_in_order(loaded, pg, sample):
     one = train_run(loaded, protocol=SEED, readers=1, promote=False)
     three = train_run(loaded, protocol=SEED, readers=3, promote=False)
@@ -195,6 +197,7 @@ def test_auto_calibration_keeps_the_lower_out_of_fold_brier(loaded, pg):
     assert sig_distinct > 5 * iso_distinct and sig_extremes == 0
 
 
+@pytest.mark.slow
 def test_seed_protocol_calibration_can_be_chosen(loaded):
     seed = train_run(loaded, protocol=SEED)
     sigmoid = train_run(loaded, protocol=Protocol(cv="seed", bootstrap=0, calibration="sigmoid"))
@@ -248,6 +251,7 @@ def test_every_model_runs_end_to_end(loaded, pg, model):
     ).fetchone() == (model,)
 
 
+@pytest.mark.slow
 def test_train_reports_progress_through_every_fold_then_the_map(loaded):
     """What the progress bar shows: each outer fold, the final fit, then the tiles scored (not
     "predict tiles 0/?" for the whole fit)."""

@@ -1,0 +1,297 @@
+"""Registered imagery as layers of the stored QGIS project: from its files, or from a server.
+
+From the files (the default, for QGIS running where the files are), each imagery is a GDAL
+raster layer: its file, or, for several files, a GDAL VRT mosaic of them whose XML is the
+layer's source (GDAL opens a VRT given as text), so nothing is written beside the files or the
+project and the mosaic is remade at each install; URLs are read through /vsicurl/. With a
+server's base URL, each imagery is an XYZ layer of that `asmdb serve`'s PNG tiles. Either way
+it lasts its period in the Temporal Controller, and files are drawn in true colour with the
+stretch recorded at registration.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import quote, urlsplit
+
+from asm_db.errors import AsmdbError
+from asm_db.imagery.registry import ImageryRecord
+from asm_db.layers import PROJECT_IMAGERY
+from asm_db.publish.qml import XML_INVALID
+
+# Host (a name, IPv4 or [IPv6]) and optional port, then a path of URL-safe characters only:
+# the URL goes into a QGIS data source and a project, so quotes, spaces, a query or a
+# fragment are refused rather than escaped.
+_BASE_URL = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?"
+)
+_PATH = re.compile(r"(?:/[A-Za-z0-9._~!$&()*+,;=:@-]*)*")
+# QGIS 3.22 decodes an XYZ layer's URL once more when it reads a project (measured): a name
+# holding one of these would reach the server as another path, query or fragment, or as a
+# tile placeholder.
+_NOT_IN_TILE_URL = set("/?#%{}")
+XYZ_ZOOMS = (0, 18)  # QGIS draws deeper zooms from zoom 18's tiles
+XYZ_CRS = "EPSG:3857"
+
+
+@dataclass(frozen=True)
+class ImageryLayer:
+    """One imagery as a layer of the stored project."""
+
+    layer_id: str
+    title: str
+    provider: str  # "gdal" (files) or "wms" (QGIS's XYZ tiles)
+    datasource: str
+    period: tuple[date, date] | None
+    bands: int  # of the source (1 for XYZ tiles)
+    crs: str  # its coordinate reference system, as WKT or "EPSG:n"
+    rgb: tuple[int, int, int] | None = None  # bands drawn as red, green, blue (files)
+    ranges: tuple[tuple[float, float], ...] | None = None  # min/max of each, as QGIS reads it
+
+
+def check_tiles_url(url: str) -> str:
+    """The base URL of an `asmdb serve` (http or https, a host, a plain path), without its
+    trailing '/'; AsmdbError for anything else."""
+    text = url.strip().rstrip("/")
+    head = _BASE_URL.match(text)
+    if head is None or not _PATH.fullmatch(text[head.end() :]) or not _port_ok(text):
+        raise AsmdbError(
+            f"--imagery-url {url!r}: expected the http(s) address of an asmdb serve, e.g. "
+            "https://maps.example.org (a host, a port and a path; no quotes, spaces, '%', query "
+            "or fragment)"
+        )
+    return text
+
+
+def _port_ok(url: str) -> bool:
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        return False
+    return port is None or 0 < port < 65536
+
+
+def xyz_datasource(base_url: str, name: str) -> str:
+    """QGIS's XYZ data source for the server's tiles of imagery `name`: every parameter value
+    percent-encoded (QGIS decodes each once), so the name and URL cannot add parameters."""
+    path = PROJECT_IMAGERY.tiles.replace("{name}", quote(name, safe=""))
+    url = check_tiles_url(base_url) + path
+    zmin, zmax = XYZ_ZOOMS
+    return f"type=xyz&url={quote(url, safe='')}&zmax={zmax}&zmin={zmin}"
+
+
+def gdal_path(file: str) -> str:
+    """The name GDAL opens a registered file by: URLs through /vsicurl/."""
+    if file.startswith(("http://", "https://")):
+        return "/vsicurl/" + file
+    return file
+
+
+def true_colour_bands(record: ImageryRecord) -> tuple[int, int, int]:
+    """The bands (1-based) drawn as red, green and blue: by name, else the first three."""
+    names = [b.lower() for b in record.bands]
+    if all(colour in names for colour in PROJECT_IMAGERY.true_colour):
+        return tuple(names.index(c) + 1 for c in PROJECT_IMAGERY.true_colour)  # type: ignore[return-value]
+    count = max(1, len(record.bands))
+    return (1, min(2, count), min(3, count))
+
+
+def display_ranges(
+    record: ImageryRecord, bands: tuple[int, int, int]
+) -> tuple[tuple[float, float], ...] | None:
+    """Each band's recorded stretch, or None when a band has none.
+
+    QGIS's GDAL provider applies a file's scale and offset (it reads stored * scale + offset,
+    measured with QGIS 3.22), and the registry's are the files' own (the mosaic VRT carries
+    them), so the stretch, recorded in those values, is what the renderer stretches."""
+    stretch = record.stretch or {}
+    ranges = []
+    for band in bands:
+        found = stretch.get(record.bands[band - 1]) if band <= len(record.bands) else None
+        if not found or len(found) != 2 or not found[0] < found[1]:
+            return None
+        ranges.append((float(found[0]), float(found[1])))
+    return tuple(ranges)
+
+
+@dataclass(frozen=True)
+class RasterFile:
+    """What a mosaic needs of one file, read from its header."""
+
+    path: str  # as GDAL opens it
+    crs: object  # rasterio's CRS
+    transform: object  # its affine transform
+    width: int
+    height: int
+    dtype: str
+    nodata: float | None
+
+
+def read_headers(record: ImageryRecord) -> list[RasterFile]:
+    """The header of each of the imagery's files; AsmdbError for one that cannot be read."""
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    files = []
+    for file in record.files:
+        path = gdal_path(file)
+        try:
+            # Only the header: no listing of a URL's folder.
+            with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(path) as src:
+                header = RasterFile(
+                    path=path,
+                    crs=src.crs,
+                    transform=src.transform,
+                    width=src.width,
+                    height=src.height,
+                    dtype=src.dtypes[0],
+                    nodata=src.nodata,
+                )
+        except (RasterioIOError, OSError) as exc:
+            raise AsmdbError(f"{file} cannot be read: {str(exc).splitlines()[0]}") from None
+        if header.crs is None:
+            raise AsmdbError(f"{file} has no coordinate reference system")
+        files.append(header)
+    return files
+
+
+def mosaic_vrt(record: ImageryRecord, files: list[RasterFile]) -> str:
+    """A GDAL VRT mosaic of the imagery's files (later files on top, as `asmdb featurize` reads
+    them) at the finest resolution among them, carrying the registry's band names, scale and
+    offset; AsmdbError when the files cannot make one (different CRSs, rotated)."""
+    from rasterio.dtypes import dtype_rev, typename_fwd
+
+    crs = files[0].crs
+    for file in files:
+        if file.crs != crs:
+            raise AsmdbError(f"{file.path} is in {file.crs}, {files[0].path} in {crs}: no mosaic")
+        if file.transform.b or file.transform.d:
+            raise AsmdbError(f"{file.path} is rotated: no mosaic")
+    res_x = min(f.transform.a for f in files)
+    res_y = min(-f.transform.e for f in files)
+    left = min(f.transform.c for f in files)
+    top = max(f.transform.f for f in files)
+    right = max(f.transform.c + f.width * f.transform.a for f in files)
+    bottom = min(f.transform.f + f.height * f.transform.e for f in files)
+    root = ET.Element(
+        "VRTDataset",
+        rasterXSize=str(round((right - left) / res_x)),
+        rasterYSize=str(round((top - bottom) / res_y)),
+    )
+    # Without dataAxisToSRSAxisMapping GDAL reads x as easting or longitude, as the files do.
+    ET.SubElement(root, "SRS").text = crs.to_wkt()
+    ET.SubElement(root, "GeoTransform").text = ", ".join(
+        repr(float(v)) for v in (left, res_x, 0.0, top, 0.0, -res_y)
+    )
+    for b, name in enumerate(record.bands, start=1):
+        band = ET.SubElement(
+            root,
+            "VRTRasterBand",
+            dataType=typename_fwd[dtype_rev[files[0].dtype]],
+            band=str(b),
+        )
+        ET.SubElement(band, "Description").text = name
+        if files[0].nodata is not None:
+            ET.SubElement(band, "NoDataValue").text = repr(float(files[0].nodata))
+        ET.SubElement(band, "Offset").text = repr(float(record.offset[b - 1]))
+        ET.SubElement(band, "Scale").text = repr(float(record.scale[b - 1]))
+        for f in files:
+            # A complex source skips its no-data pixels, so they do not hide the file below.
+            source = ET.SubElement(band, "SimpleSource" if f.nodata is None else "ComplexSource")
+            ET.SubElement(source, "SourceFilename", relativeToVRT="0").text = f.path
+            ET.SubElement(source, "SourceBand").text = str(b)
+            ET.SubElement(
+                source, "SrcRect", xOff="0", yOff="0", xSize=str(f.width), ySize=str(f.height)
+            )
+            ET.SubElement(
+                source,
+                "DstRect",
+                xOff=repr((f.transform.c - left) / res_x),
+                yOff=repr((top - f.transform.f) / res_y),
+                xSize=repr(f.width * f.transform.a / res_x),
+                ySize=repr(f.height * -f.transform.e / res_y),
+            )
+            if f.nodata is not None:
+                ET.SubElement(source, "NODATA").text = repr(float(f.nodata))
+    return ET.tostring(root, encoding="unicode")
+
+
+def _crs_name(crs) -> str:
+    """ "EPSG:n" for a CRS that is exactly an EPSG one (QGIS reads it best), else its WKT."""
+    code = crs.to_epsg(confidence_threshold=100)
+    return f"EPSG:{code}" if code else crs.to_wkt()
+
+
+def _title(record: ImageryRecord) -> str:
+    if record.period_start and record.period_end:
+        return f"{record.name} ({record.period_start}/{record.period_end})"
+    return record.name
+
+
+def _period(record: ImageryRecord) -> tuple[date, date] | None:
+    if record.period_start and record.period_end:
+        return (record.period_start, record.period_end)
+    return None
+
+
+def newest_first(records: list[ImageryRecord]) -> list[ImageryRecord]:
+    """Imagery in legend order: latest period end (then start) first, then by name; no period
+    last."""
+    by_name = sorted(records, key=lambda r: r.name)
+    dated = [r for r in by_name if _period(r)]
+    dated.sort(key=lambda r: (r.period_end, r.period_start), reverse=True)  # stable: names stay
+    return dated + [r for r in by_name if not _period(r)]
+
+
+def imagery_layers(
+    records: list[ImageryRecord], tiles_url: str | None = None
+) -> tuple[list[ImageryLayer], list[str]]:
+    """The project's imagery layers, newest first, and one line for each imagery left out
+    (its files cannot make one layer): from the files, or the server at `tiles_url`."""
+    shown, left_out = [], []
+    for i, record in enumerate(newest_first(records), start=1):
+        layer_id = f"asmdb_imagery_{i}"
+        if XML_INVALID.search(record.name + "".join(record.files)):
+            left_out.append(f"imagery {record.name!r}: its name or files hold control characters")
+            continue
+        if tiles_url is not None:
+            if _NOT_IN_TILE_URL & set(record.name):
+                left_out.append(
+                    f"imagery {record.name!r}: QGIS would misread a tile URL naming it "
+                    f"(it holds one of {''.join(sorted(_NOT_IN_TILE_URL))})"
+                )
+                continue
+            datasource = xyz_datasource(tiles_url, record.name)
+            shown.append(
+                ImageryLayer(
+                    layer_id, _title(record), "wms", datasource, _period(record), 1, XYZ_CRS
+                )
+            )
+            continue
+        if not record.files:
+            left_out.append(f"imagery {record.name!r}: no files")
+            continue
+        try:
+            files = read_headers(record)
+            datasource = files[0].path if len(files) == 1 else mosaic_vrt(record, files)
+        except AsmdbError as exc:
+            left_out.append(f"imagery {record.name!r}: {exc}")
+            continue
+        bands = true_colour_bands(record)
+        shown.append(
+            ImageryLayer(
+                layer_id,
+                _title(record),
+                "gdal",
+                datasource,
+                _period(record),
+                len(record.bands),
+                _crs_name(files[0].crs),
+                bands,
+                display_ranges(record, bands),
+            )
+        )
+    return shown, left_out

@@ -1,0 +1,135 @@
+"""Registered imagery on the web map: the list (`/api/imagery`) and its PNG tiles.
+
+Only imagery in `asmdb.imagery` is served: a tile's name is looked up there as the request's
+visitor, and the files come from that row, never from the request. Imagery follows the map
+layers' access rule (`asm_db.layers.IMAGERY`): anonymous visitors read it on a `--public` server
+only. Tiles are drawn in worker threads, at most `imagery_renders` at once.
+
+Caching: an answer that needs a login (a server that is not public, or a visitor with a session)
+is `private, no-store`. On a public server an anonymous tile is `public, no-cache` with an ETag
+naming this registration of the name (its imagery_id and created_at) and the drawing's version:
+a cache keeps the tile but asks again each time, and gets a 304 (one lookup, no drawing) while
+the same registration stands; an imagery deleted and registered again under the same name has
+another ETag, so no cache shows the old pictures.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, HTTPException, Path, Request, Response
+
+from asm_db import layers
+from asm_db.db.sqlfiles import load_sql
+from asm_db.errors import InputError
+from asm_db.imagery.web_tiles import MAX_ZOOM, TileSource, render_tile
+from asm_db.server.auth import current_session
+from asm_db.server.visitors import visitor_connection
+
+log = logging.getLogger("asmdb.server")
+router = APIRouter()
+
+# A name in the route: printable, no slash or backslash, at most MAX_NAME characters. Anything
+# else is refused (422) before the database is asked.
+MAX_NAME = 200
+NAME_PATTERN = r"^[^\x00-\x1f\x7f/\\]+$"
+# Changes when the drawing of a tile changes, so caches let go of tiles drawn the old way.
+RENDER_VERSION = "1"
+NO_STORE = "private, no-store"
+REVALIDATE = "public, no-cache"
+
+
+def may_read_imagery(request: Request) -> bool:
+    """Whether this request may read imagery: any with a session; anonymous visitors of a public
+    server when the registry declares imagery public (as the map layers)."""
+    if current_session(request) is not None:
+        return True
+    return request.app.state.settings.public and layers.IMAGERY.public
+
+
+def _require_access(request: Request) -> None:
+    if not may_read_imagery(request):
+        raise HTTPException(status_code=401, detail="log in to see the imagery")
+
+
+def listing(row: tuple) -> dict:
+    """One imagery as `/api/imagery` lists it (the keys `asmdb imagery list --json` has too)."""
+    name, start, end, bounds, bands = row
+    return {
+        "name": name,
+        "period_start": start.isoformat() if start else None,
+        "period_end": end.isoformat() if end else None,
+        "bounds": [float(v) for v in bounds],
+        "bands": list(bands),
+        "tiles": layers.IMAGERY.tiles_of(name),
+    }
+
+
+@router.get(layers.IMAGERY.list_url)
+async def imagery_list(request: Request) -> dict:
+    """The registered imagery this visitor may draw, by period then name: name, period (ISO
+    dates), bounds [w, s, e, n], bands and the tile URL template."""
+    _require_access(request)
+    async with visitor_connection(request.app.state.psycopg_pool, request) as conn:
+        rows = await (await conn.execute(load_sql("web/imagery_offered"))).fetchall()
+    return {"imagery": [listing(row) for row in rows]}
+
+
+def _source(row: tuple) -> TileSource:
+    _, _, name, bounds, bands, files, scale, offset, stretch = row
+    return TileSource(
+        name=name,
+        bounds=tuple(float(v) for v in bounds),
+        bands=tuple(bands),
+        files=tuple(files),
+        scale=tuple(float(v) for v in scale),
+        offset=tuple(float(v) for v in offset),
+        stretch=stretch,
+    )
+
+
+def _etag(imagery_id: int, created_at) -> str:
+    return f'"{imagery_id}-{created_at.timestamp():.6f}-{RENDER_VERSION}"'
+
+
+@router.get(layers.IMAGERY.tiles, response_class=Response)
+async def imagery_tile(
+    request: Request,
+    name: Annotated[str, Path(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)],
+    z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+) -> Response:
+    """A 256 x 256 PNG of a registered imagery (transparent where it has no data)."""
+    if x >= 2**z or y >= 2**z:
+        raise HTTPException(
+            status_code=404, detail=f"no tile {z}/{x}/{y}: at zoom {z} x and y are 0 to {2**z - 1}"
+        )
+    _require_access(request)
+    async with visitor_connection(request.app.state.psycopg_pool, request) as conn:
+        cur = await conn.execute(load_sql("web/imagery_source"), {"name": name})
+        row = await cur.fetchone()
+    if row is None:
+        raise HTTPException(status_code=404, detail=f"no imagery named '{name}'")
+    anonymous = current_session(request) is None
+    headers = {"Vary": "Cookie"}
+    if anonymous and request.app.state.settings.public:
+        etag = _etag(row[0], row[1])
+        headers.update({"Cache-Control": REVALIDATE, "ETag": etag})
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+    else:
+        headers["Cache-Control"] = NO_STORE
+    settings = request.app.state.settings
+    draw = partial(render_tile, _source(row), z, x, y, settings.allowed_hosts_set())
+    try:
+        png = await anyio.to_thread.run_sync(draw, limiter=request.app.state.imagery_renders)
+    except InputError as exc:  # a file gone, unreadable or on a host not allowed: logged only
+        log.error("imagery %r tile %s/%s/%s: %s", name, z, x, y, exc)
+        raise HTTPException(
+            status_code=500, detail=f"imagery '{name}' cannot be read on this server"
+        ) from None
+    return Response(png, media_type="image/png", headers=headers)

@@ -1,0 +1,337 @@
+"""Registered imagery on the web map: `/api/imagery` lists it and `/imagery/{name}/tiles/...`
+draws it as true-colour PNGs, for registered names only, with the map layers' access rule, as the
+visitor's role, and with cache headers that never show a deleted registration's pictures.
+
+One database of the session's password cluster (logins need one), two servers on it as the
+reader: one `--public`, one not."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import uuid
+
+import httpx
+import morecantile
+import numpy as np
+import psycopg
+import pytest
+from PIL import Image
+from psycopg import sql
+
+from asm_db import layers
+from asm_db.db.engine import create_engine
+from asm_db.imagery.registry import add_imagery, delete_imagery, get_imagery
+from asm_db.server.imagery import NO_STORE, REVALIDATE
+
+from conftest import run_asmdb
+from rasters import EAST, NORTH, SOUTH, WEST, write_blocks
+from web_server import as_role, serve
+
+pytestmark = [
+    pytest.mark.slow,  # starts two web servers
+    pytest.mark.xdist_group("server_imagery"),  # the module's servers, on one worker
+]
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+PERIOD = "2024-01-01/2024-12-31"
+# Quadrants of "quads", stored numbers per band in the files' order (blue, green, red): the
+# south-east quadrant is nodata (0). Scale and offset make values of 0.0 to 0.2.
+QUADS = np.array(
+    [
+        [[1000, 3000], [2000, 0]],  # blue
+        [[2000, 1000], [3000, 0]],  # green
+        [[3000, 2000], [1000, 0]],  # red
+    ]
+)
+SCALE, OFFSET = 0.0001, -0.1
+MID_LON, MID_LAT = (WEST + EAST) / 2, (SOUTH + NORTH) / 2
+Z = 16  # a tile of 0.0055 degrees: well inside a quadrant of 0.02
+
+
+def _tile_at(lon: float, lat: float, z: int = Z) -> str:
+    t = TMS.tile(lon, lat, z)
+    return f"{t.z}/{t.x}/{t.y}"
+
+
+def _png(response) -> np.ndarray:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content))
+    assert image.size == (256, 256) and image.mode == "RGBA"
+    return np.asarray(image)
+
+
+def _pixel(lon: float, lat: float, z: int, x: int, y: int) -> tuple[int, int]:
+    """The (row, column) of a point in a 256-pixel tile."""
+    w, s, e, n = TMS.xy_bounds(morecantile.Tile(x, y, z))
+    px, py = TMS.xy(lon, lat)
+    return int((n - py) / (n - s) * 256), int((px - w) / (e - w) * 256)
+
+
+def _expected(record, stored: list[int]) -> list[int]:
+    """The colour (red, green, blue) the recorded stretch gives stored numbers (band order): the
+    bands named so, else the first three."""
+    out = []
+    for i, name in enumerate(("red", "green", "blue")):
+        b = record.bands.index(name) if name in record.bands else i
+        low, high = record.stretch[record.bands[b]]
+        value = stored[b] * record.scale[b] + record.offset[b]
+        out.append(int(np.clip((value - low) / (high - low), 0, 1) * 255))
+    return out
+
+
+@pytest.fixture(scope="module")
+def imagery_site(password_cluster, tmp_path_factory):
+    """A migrated database with three imagery registered (quads, pair, doomed), its reader with
+    a password, and `asmdb serve` as the reader: `--public` and not."""
+    folder = tmp_path_factory.mktemp("imagery_site")
+    url = password_cluster.create_database()
+    done = run_asmdb(url, "db", "upgrade")
+    assert done.code == 0, done.stderr
+    engine = create_engine(url)
+    quads = write_blocks(
+        folder / "quads.tif",
+        QUADS,
+        nodata=0,
+        descriptions=("blue", "green", "red"),
+        scales=(SCALE,) * 3,
+        offsets=(OFFSET,) * 3,
+    )
+    add_imagery(engine, "quads", [str(quads)], period=PERIOD)
+    # Two files overlapping in the middle: the later one's pixels win there.
+    left = write_blocks(
+        folder / "left.tif", np.full((3, 1, 1), 1000), bounds=(WEST, SOUTH, MID_LON + 0.005, NORTH)
+    )
+    right = write_blocks(
+        folder / "right.tif", np.full((3, 1, 1), 3000), bounds=(MID_LON - 0.005, SOUTH, EAST, NORTH)
+    )
+    add_imagery(engine, "pair", [str(left), str(right)], period="2023-01-01/2023-12-31")
+    doomed = shutil.copy(quads, folder / "doomed.tif")
+    add_imagery(engine, "doomed", [str(doomed)], period=PERIOD)
+    reader, password = f"img_reader_{uuid.uuid4().hex[:6]}", "reader-pw-9"
+    done = run_asmdb(url, "roles", "create", "--name", reader, "--password", password)
+    assert done.code == 0, done.stderr
+    server_url = as_role(url, reader, password)
+    with serve(server_url, "--public") as public, serve(server_url) as private:
+        yield {
+            "url": url,
+            "engine": engine,
+            "folder": folder,
+            "reader": (reader, password),
+            "public": public,
+            "private": private,
+        }
+    engine.dispose()
+
+
+def _client(site, which: str = "public") -> httpx.Client:
+    return httpx.Client(base_url=site[which].url, timeout=60)
+
+
+def _login(site, which: str = "public") -> httpx.Client:
+    c = _client(site, which)
+    name, password = site["reader"]
+    r = c.post("/api/login", json={"username": name, "password": password})
+    assert r.status_code == 200, r.text
+    return c
+
+
+def _admin(site) -> psycopg.Connection:
+    return psycopg.connect(site["url"].replace("+psycopg", ""), autocommit=True)
+
+
+def _tile_url(name: str, tile: str) -> str:
+    return layers.IMAGERY.tiles_of(name).replace("{z}/{x}/{y}", tile)
+
+
+def test_the_list_has_each_imagery_by_period_as_the_cli_lists_it(imagery_site):
+    r = _client(imagery_site).get("/api/imagery")
+    assert r.status_code == 200, r.text
+    listed = r.json()["imagery"]
+    assert [x["name"] for x in listed] == ["pair", "doomed", "quads"]  # by period, then name
+    quads = listed[2]
+    assert quads["period_start"] == "2024-01-01" and quads["period_end"] == "2024-12-31"
+    assert quads["bands"] == ["blue", "green", "red"]
+    assert quads["bounds"] == pytest.approx([WEST, SOUTH, EAST, NORTH])
+    assert quads["tiles"] == "/imagery/quads/tiles/WebMercatorQuad/{z}/{x}/{y}.png"
+    done = run_asmdb(imagery_site["url"], "imagery", "list", "--json")
+    assert done.code == 0, done.stderr
+    cli = {x["name"]: x for x in json.loads(done.stdout)}
+    keys = ("name", "period_start", "period_end", "bounds", "bands")
+    for item in listed:
+        assert {k: item[k] for k in keys} == {k: cli[item["name"]][k] for k in keys}
+
+
+def test_a_tile_is_true_colour_from_the_named_bands_stretched_and_clear_where_empty(imagery_site):
+    record = get_imagery(imagery_site["engine"], "quads")
+    c = _client(imagery_site)
+    quarter = 0.01
+    for (lon, lat), stored in (
+        ((WEST + quarter, NORTH - quarter), QUADS[:, 0, 0]),
+        ((EAST - quarter, NORTH - quarter), QUADS[:, 0, 1]),
+        ((WEST + quarter, SOUTH + quarter), QUADS[:, 1, 0]),
+    ):
+        pixels = _png(c.get(_tile_url("quads", _tile_at(lon, lat))))
+        assert (pixels[..., 3] == 255).all()
+        colour = _expected(record, list(stored))
+        assert np.abs(pixels[..., :3].astype(int) - colour).max() <= 1, (stored, colour)
+    # The north-west quadrant: red band 3000 (the top of its stretch), blue 1000 (the bottom).
+    assert _expected(record, list(QUADS[:, 0, 0]))[0] == 255
+    empty = _png(c.get(_tile_url("quads", _tile_at(EAST - quarter, SOUTH + quarter))))
+    assert (empty[..., 3] == 0).all()
+
+
+def test_a_tile_over_the_edge_is_clear_outside_and_a_tile_far_away_is_all_clear(imagery_site):
+    c = _client(imagery_site)
+    z = 13
+    t = TMS.tile(WEST, NORTH - 0.01, z)
+    pixels = _png(c.get(_tile_url("quads", f"{z}/{t.x}/{t.y}")))
+    inside = _pixel(WEST + 0.002, NORTH - 0.01, z, t.x, t.y)
+    outside = _pixel(WEST - 0.002, NORTH - 0.01, z, t.x, t.y)
+    assert pixels[inside][3] == 255 and pixels[outside][3] == 0
+    far = _png(c.get(_tile_url("quads", _tile_at(30.0, 10.0))))
+    assert (far[..., 3] == 0).all()
+
+
+def test_two_files_are_one_mosaic_where_the_later_file_wins(imagery_site):
+    record = get_imagery(imagery_site["engine"], "pair")
+    black, white = _expected(record, [1000] * 3), _expected(record, [3000] * 3)
+    assert black != white
+    z = 13
+    t = TMS.tile(MID_LON, MID_LAT, z)
+    pixels = _png(_client(imagery_site).get(_tile_url("pair", f"{z}/{t.x}/{t.y}")))
+    for lon, colour in ((WEST + 0.003, black), (MID_LON, white), (EAST - 0.003, white)):
+        r, col = _pixel(lon, MID_LAT, z, t.x, t.y)
+        assert pixels[r, col, 3] == 255
+        assert list(pixels[r, col, :3]) == pytest.approx(colour, abs=1), lon
+
+
+def test_an_unknown_or_hostile_name_is_refused_and_shows_nothing(imagery_site):
+    c = _client(imagery_site)
+    tile = _tile_at(MID_LON, MID_LAT)
+    unknown = c.get(_tile_url("nothing-here", tile))
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == "no imagery named 'nothing-here'"
+    hostile = [
+        f"/imagery/..%2F..%2Fetc%2Fpasswd/tiles/WebMercatorQuad/{tile}.png",
+        f"/imagery/..%2Fquads/tiles/WebMercatorQuad/{tile}.png",
+        f"/imagery/%00/tiles/WebMercatorQuad/{tile}.png",
+        f"/imagery/quads%00/tiles/WebMercatorQuad/{tile}.png",
+        f"/imagery/{'a' * 300}/tiles/WebMercatorQuad/{tile}.png",
+        f"/imagery/quads%5C..%5C/tiles/WebMercatorQuad/{tile}.png",
+        _tile_url("quads' OR '1'='1", tile),
+        _tile_url("quads'; DROP TABLE asmdb.imagery; --", tile),
+        f"/imagery/%2Ftmp%2Fquads.tif/tiles/WebMercatorQuad/{tile}.png",
+    ]
+    for path in hostile:
+        r = c.get(httpx.URL(imagery_site["public"].url + path))
+        assert 400 <= r.status_code < 500, (path, r.status_code)
+        assert r.headers["content-type"].startswith("application/json"), path
+        body = r.text
+        assert str(imagery_site["folder"]) not in body and "Traceback" not in body, path
+        assert "SELECT" not in body and "psycopg" not in body, path
+    with _admin(imagery_site) as pg:
+        assert pg.execute("SELECT count(*) FROM asmdb.imagery").fetchone()[0] == 3
+
+
+@pytest.mark.parametrize(
+    ("tile", "status"),
+    [("25/0/0", 422), ("-1/0/0", 422), ("3/8/0", 404), ("3/0/8", 404), ("3/-1/0", 422),
+     ("3/0/x", 422), ("0/99999999999999999999/0", 404)],
+)  # fmt: skip
+def test_a_tile_outside_the_tile_matrix_is_refused(imagery_site, tile, status):
+    r = _client(imagery_site).get(f"/imagery/quads/tiles/WebMercatorQuad/{tile}.png")
+    assert r.status_code == status, r.text
+
+
+def test_imagery_needs_a_login_unless_the_server_is_public(imagery_site):
+    tile = _tile_url("quads", _tile_at(WEST + 0.01, NORTH - 0.01))
+    anonymous = _client(imagery_site, "private")
+    for path in ("/api/imagery", tile):
+        r = anonymous.get(path)
+        assert r.status_code == 401, r.text
+        assert r.headers["cache-control"] == NO_STORE
+    assert anonymous.get("/api/config").json()["imagery"] is None
+    logged_in = _login(imagery_site, "private")
+    assert [x["name"] for x in logged_in.get("/api/imagery").json()["imagery"]][0] == "pair"
+    r = logged_in.get(tile)
+    _png(r)
+    assert r.headers["cache-control"] == NO_STORE and "etag" not in r.headers
+    public = _client(imagery_site)
+    assert public.get("/api/config").json()["imagery"] == layers.imagery_config()
+    assert public.get("/api/imagery").status_code == 200
+
+
+def test_anonymous_visitors_read_imagery_as_the_public_role(imagery_site):
+    """Without its grant the public role may not read the registry: the server is refused;
+    `asmdb roles create` again gives it back."""
+    reader = imagery_site["reader"][0]
+    tile = _tile_url("quads", _tile_at(WEST + 0.01, NORTH - 0.01))
+    c = _client(imagery_site)
+    with _admin(imagery_site) as pg:
+        pg.execute(
+            sql.SQL("REVOKE ALL ON asmdb.imagery FROM {}").format(
+                sql.Identifier(f"{reader}_public")
+            )
+        )
+    try:
+        for path in ("/api/imagery", tile):
+            r = c.get(path)
+            assert r.status_code == 403, r.text
+            assert r.json() == {"detail": "permission denied"}
+        # A logged-in visitor reads as the reader itself.
+        assert _login(imagery_site).get(tile).status_code == 200
+    finally:
+        done = run_asmdb(imagery_site["url"], "roles", "create", "--name", reader)
+        assert done.code == 0, done.stderr
+    assert c.get("/api/imagery").status_code == 200
+    _png(c.get(tile))
+
+
+def test_a_public_tile_is_revalidated_and_changes_with_its_registration(imagery_site, tmp_path):
+    c = _client(imagery_site)
+    tile = _tile_url("quads", _tile_at(WEST + 0.01, NORTH - 0.01))
+    first = c.get(tile)
+    _png(first)
+    assert first.headers["cache-control"] == REVALIDATE
+    etag = first.headers["etag"]
+    again = c.get(tile, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert _login(imagery_site).get(tile).headers["cache-control"] == NO_STORE
+    # Deleted and registered again under the same name, from other pixels: another ETag.
+    engine = imagery_site["engine"]
+    old = get_imagery(engine, "quads")
+    delete_imagery(engine, "quads")
+    other = write_blocks(
+        tmp_path / "other.tif", np.full((3, 2, 2), 2000) + np.arange(3)[:, None, None]
+    )
+    try:
+        add_imagery(engine, "quads", [str(other)], period=PERIOD)
+        renewed = c.get(tile, headers={"If-None-Match": etag})
+        assert renewed.status_code == 200 and renewed.headers["etag"] != etag
+        assert renewed.content != first.content
+    finally:
+        delete_imagery(engine, "quads")
+        add_imagery(engine, "quads", old.files, period=PERIOD)
+
+
+def test_a_file_gone_is_a_one_line_error_without_its_path(imagery_site):
+    path = get_imagery(imagery_site["engine"], "doomed").files[0]
+    tile = _tile_url("doomed", _tile_at(WEST + 0.01, NORTH - 0.01))
+    c = _client(imagery_site)
+    _png(c.get(tile))
+    with open(path, "rb") as f:
+        kept = f.read()
+    os.unlink(path)
+    try:
+        r = c.get(_tile_url("doomed", _tile_at(WEST + 0.011, NORTH - 0.011, 17)))
+        assert r.status_code == 500
+        assert r.json() == {"detail": "imagery 'doomed' cannot be read on this server"}
+        assert r.headers["cache-control"] == NO_STORE
+        assert "doomed.tif" in imagery_site["public"].log()
+    finally:
+        with open(path, "wb") as f:
+            f.write(kept)
