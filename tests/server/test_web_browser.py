@@ -319,7 +319,7 @@ def test_the_period_slider_shows_each_periods_map(browser, periods_site, site):
     assert page.locator("#period-box").is_visible()
     assert page.evaluate("document.getElementById('period').max") == "1"
     assert "2024-01-01" in page.locator("#period-label").inner_text()
-    set_input(page, "#imagery", "-", "change")  # the colours below are over the background
+    set_input(page, "#imagery", "none", "change")  # the colours below are over the background
     # Only the period layer, at the tile, at full resolution.
     page.evaluate(
         "document.querySelector('input[data-layer=predictions]').click();"
@@ -442,7 +442,9 @@ def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, perio
     slider changes it, "None" and a dark base map leave the plain background, and the opacity
     slider fades the map layers over it."""
     page = open_map(browser, periods_site["server"], watch=watch_responses)
-    set_input(page, "#imagery", "", "change")  # the period's imagery (if the page opened without)
+    set_input(
+        page, "#imagery", "auto", "change"
+    )  # the period's imagery (if the page opened without)
     layers = page.evaluate("window.asmdbMap.getStyle().layers.map(l => [l.id, l.type])")
     assert layers[0] == ["background", "background"] and layers[1] == ["imagery", "raster"]
     assert all(kind != "raster" for _, kind in layers[2:]) and len(layers) > 3
@@ -493,7 +495,7 @@ def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, perio
     assert close(shown, rgb(GREEN)), shown
     assert any("/imagery/s2-2019/" in r.url for r in imagery_responses(page))
     # None: the plain background; the dark base map instead of the light one.
-    set_input(page, "#imagery", "-", "change")
+    set_input(page, "#imagery", "none", "change")
     assert page.evaluate("window.asmdbMap.getLayer('imagery') === undefined")
     settle(page)
     assert close(shown_colour(page, lambda: (4, 400), BACKGROUND, 3), BACKGROUND, 3)
@@ -501,7 +503,7 @@ def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, perio
     settle(page)
     assert close(shown_colour(page, lambda: (4, 400), DARK, 3), DARK, 3)
     # A chosen imagery whatever the period.
-    set_input(page, "#imagery", "s2-2024", "change")
+    set_input(page, "#imagery", "name:s2-2024", "change")
     wait_for(page, "window.asmdbMap.getContainer().dataset.imagery === 's2-2024'")
     settle(page)
     shown = shown_colour(page, lambda: (4, 400), rgb(ORANGE))

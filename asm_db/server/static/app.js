@@ -191,8 +191,10 @@ const IMAGERY_DEFAULTS = {
     { id: "dark", title: "Plain, dark", color: "#1f2124" },
   ],
 };
-const AUTO = "";  // the imagery select's value: the period's imagery
-const NONE = "-";
+// The imagery select's values: the period's imagery, none, or "name:" and a name (any text).
+const AUTO = "auto";
+const NONE = "none";
+const BY_NAME = "name:";
 
 function imageryConfig() {
   return Object.assign({}, IMAGERY_DEFAULTS, (state.config && state.config.imagery) || {});
@@ -252,7 +254,7 @@ function imageryText(imagery) {
 function chosenImagery() {
   const value = $("imagery").value;
   if (value === NONE) return null;
-  if (value !== AUTO) return state.imagery.find((i) => i.name === value) || null;
+  if (value.startsWith(BY_NAME)) return state.imagery.find((i) => BY_NAME + i.name === value) || null;
   const p = state.period;
   return p ? imageryFor(p.period_start, p.period_end) : imageryFor(null, null);
 }
@@ -282,7 +284,7 @@ function setupImagery(map) {
   const select = $("imagery");
   select.textContent = "";
   select.append(element("option", "The period's imagery", { value: AUTO }));
-  for (const im of state.imagery) select.append(element("option", imageryText(im), { value: im.name }));
+  for (const im of state.imagery) select.append(element("option", imageryText(im), { value: BY_NAME + im.name }));
   select.append(element("option", "None", { value: NONE }));
   select.disabled = !state.imagery.length;
   if (imageryConfig().hidden) select.value = NONE;  // the server says: off when the page opens
