@@ -584,11 +584,15 @@ def test_the_change_review_shows_both_periods_imagery(browser, periods_site, per
     page.close()
 
 
+# A name that is markup, with a space, a quote and a question mark: shown as text, asked for encoded.
+NEWER = 'newer <img src=x onerror="window.pwned=1"> é?'
+
+
 @pytest.fixture
 def site_imagery(site, tmp_path):
     """Two imagery on `site`, whose map has no period: the newest is drawn."""
     with registered_imagery(
-        site["url"], tmp_path, ("older", GREEN, P2019), ("newer", ORANGE, P2024)
+        site["url"], tmp_path, ("older", GREEN, P2019), (NEWER, ORANGE, P2024)
     ) as names:
         yield names
 
@@ -609,8 +613,9 @@ def test_the_tile_review_shows_the_tiles_image(browser, site, site_imagery):
     assert page.locator("#review-image").get_attribute("data-tile-id") == str(tile_id)
     figure = page.locator("#review-image figure")
     figure.scroll_into_view_if_needed()
-    assert figure.get_attribute("data-imagery") == "newer"
-    assert figure.inner_text() == "the map's period: newer"
+    assert figure.get_attribute("data-imagery") == NEWER
+    assert figure.inner_text() == f"the map's period: {NEWER}"
+    assert page.locator("#review-image img").count() == 0
     with psycopg.connect(site["url"].replace("+psycopg", ""), autocommit=True) as pg:
         lon, lat, west = pg.execute(
             "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), ST_XMin(geom) "
@@ -634,6 +639,7 @@ def test_the_tile_review_shows_the_tiles_image(browser, site, site_imagery):
     x, y = screen_position(page, lon, lat)
     page.mouse.click(x, y)
     wait_for(page, "document.querySelector('.popup-image figure[data-ready=true]') !== null")
-    assert page.locator(".popup-image figure").get_attribute("data-imagery") == "newer"
+    assert page.locator(".popup-image figure").get_attribute("data-imagery") == NEWER
+    assert page.evaluate("window.pwned === undefined")
     assert page.errors == []
     page.close()
