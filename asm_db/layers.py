@@ -363,7 +363,11 @@ class ImageryLayer:
     minzoom: int = 0
     maxzoom: int = 24  # the route's zooms
     paint: dict = field(default_factory=dict)  # MapLibre raster paint properties
-    hidden: bool = True  # off when the page opens
+    hidden: bool = False  # True: off when the page opens (the period's imagery is drawn)
+    # The stored QGIS project: a raster layer per imagery in this legend group, below the map
+    # layers, newest on top, each lasting its period in the Temporal Controller.
+    project_group: str = "Imagery"
+    true_colour: tuple[str, str, str] = ("red", "green", "blue")  # else bands 1, 2, 3
 
     def __post_init__(self) -> None:
         if self.public and "files" not in self.columns:
@@ -428,22 +432,6 @@ def public() -> tuple[Layer, ...]:
 def in_project() -> tuple[Layer, ...]:
     """The layers of the stored QGIS project, top of the legend first."""
     return tuple(sorted((x for x in LAYERS if x.project), key=lambda x: x.project_order))
-
-
-@dataclass(frozen=True)
-class ProjectImagery:
-    """How the stored QGIS project shows registered imagery (`asmdb.imagery`): a raster layer
-    per imagery in a legend group below the map layers, newest on top, each lasting its period
-    in the Temporal Controller."""
-
-    group: str  # the legend group's name
-    true_colour: tuple[str, str, str]  # bands drawn as red, green, blue (else bands 1, 2, 3)
-    tiles: str  # an `asmdb serve`'s XYZ tiles of imagery {name}, below the server's base URL
-
-
-PROJECT_IMAGERY = ProjectImagery(
-    "Imagery", ("red", "green", "blue"), "/imagery/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}.png"
-)
 
 
 def drawn() -> tuple[Layer, ...]:

@@ -25,7 +25,7 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
 from asm_db.imagery.registry import imagery_records
-from asm_db.layers import PROJECT_IMAGERY
+from asm_db.layers import IMAGERY
 from asm_db.publish import qml
 from asm_db.publish.project_imagery import ImageryLayer, check_tiles_url, imagery_layers
 from asm_db.publish.styles import GEOMETRY_COLUMN, SCHEMA, install_styles, layer_styles
@@ -243,7 +243,7 @@ def project_document(
         group = ET.SubElement(
             tree,
             "layer-tree-group",
-            name=PROJECT_IMAGERY.group,
+            name=IMAGERY.project_group,
             checked="Qt::Checked",
             expanded="1",
         )

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 
 from asm_db.errors import AsmdbError
 from asm_db.imagery.registry import ImageryRecord
-from asm_db.layers import PROJECT_IMAGERY
+from asm_db.layers import IMAGERY
 from asm_db.publish.qml import XML_INVALID
 
 # Host (a name, IPv4 or [IPv6]) and optional port, then a path of URL-safe characters only:
@@ -77,7 +77,7 @@ def _port_ok(url: str) -> bool:
 def xyz_datasource(base_url: str, name: str) -> str:
     """QGIS's XYZ data source for the server's tiles of imagery `name`: every parameter value
     percent-encoded (QGIS decodes each once), so the name and URL cannot add parameters."""
-    path = PROJECT_IMAGERY.tiles.replace("{name}", quote(name, safe=""))
+    path = IMAGERY.tiles_of(name)
     url = check_tiles_url(base_url) + path
     zmin, zmax = XYZ_ZOOMS
     return f"type=xyz&url={quote(url, safe='')}&zmax={zmax}&zmin={zmin}"
@@ -93,8 +93,8 @@ def gdal_path(file: str) -> str:
 def true_colour_bands(record: ImageryRecord) -> tuple[int, int, int]:
     """The bands (1-based) drawn as red, green and blue: by name, else the first three."""
     names = [b.lower() for b in record.bands]
-    if all(colour in names for colour in PROJECT_IMAGERY.true_colour):
-        return tuple(names.index(c) + 1 for c in PROJECT_IMAGERY.true_colour)  # type: ignore[return-value]
+    if all(colour in names for colour in IMAGERY.true_colour):
+        return tuple(names.index(c) + 1 for c in IMAGERY.true_colour)  # type: ignore[return-value]
     count = max(1, len(record.bands))
     return (1, min(2, count), min(3, count))
 

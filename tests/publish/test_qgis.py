@@ -503,7 +503,7 @@ def imagery_world(template_db, tmp_path_factory):
                 "temporal_at": ["2019-06-15", "2024-06-15", "2021-06-15"],
                 "render_at": {
                     "dates": ["2019-06-15", "2024-06-15"],
-                    "group": layers.PROJECT_IMAGERY.group,
+                    "group": layers.IMAGERY.project_group,
                     "probes": WEST_PROBES + EAST_PROBES + [EMPTY_CORNER],
                 },
             },
@@ -536,7 +536,7 @@ def _imagery(project: dict) -> list[dict]:
     return [
         layer
         for layer, group in zip(project["layers"], project["groups"], strict=True)
-        if group == layers.PROJECT_IMAGERY.group
+        if group == layers.IMAGERY.project_group
     ]
 
 
