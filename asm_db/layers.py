@@ -198,7 +198,7 @@ LAYERS = (
         public=True,
         tile_cached=True,
         sql_file="latest_predictions",
-        project_order=4,
+        project_order=5,
         project=ProjectLayer("ASM probability (promoted map)"),
         tile_properties=("tile_id", "probability", "run_id"),
         web=WebLayer(
@@ -233,7 +233,7 @@ LAYERS = (
         public=True,
         tile_cached=True,
         sql_file="maps_by_period",
-        project_order=5,
+        project_order=6,
         project=ProjectLayer(
             "ASM probability by period (Temporal Controller)",
             visible=False,
@@ -280,6 +280,8 @@ LAYERS = (
         served=True,
         public=True,
         sql_file="zone_estimates",
+        project_order=4,
+        project=ProjectLayer("Change by zone: km2 of new mining (95% intervals)", visible=False),
         tile_properties=ZONE_PROPERTIES,
         web=WebLayer("zones", "Change by zone", "fill", zones_paint(), hidden=True, popup="zone"),
     ),
@@ -338,7 +340,7 @@ LAYERS = (
         "Polygon",
         "tiles",
         "feature tiles as outlines",
-        project_order=6,
+        project_order=7,
         project=ProjectLayer("Feature tiles", visible=False),
     ),
 )

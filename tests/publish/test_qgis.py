@@ -246,12 +246,13 @@ def test_stored_project_opens_with_its_layers_labels_on_top(world):
         "categorizedSymbol",
         "categorizedSymbol",
         "categorizedSymbol",
+        "RuleRenderer",
         "graduatedSymbol",
         "graduatedSymbol",
         "singleSymbol",
     ]
     assert [layer["temporal"] for layer in project["layers"]] == [
-        False, False, False, False, True, False
+        False, False, False, False, False, True, False
     ]  # fmt: skip
     xmin, ymin, xmax, ymax = (
         world["pg"]
