@@ -365,7 +365,7 @@ class ImageryLayer:
     minzoom: int = 0
     maxzoom: int = 24  # the route's zooms
     paint: dict = field(default_factory=dict)  # MapLibre raster paint properties
-    hidden: bool = False  # True: off when the page opens (the period's imagery is drawn)
+    hidden: bool = False  # off when the page opens (False: it opens on the period's imagery)
     # The stored QGIS project: a raster layer per imagery in this legend group, below the map
     # layers, newest on top, each lasting its period in the Temporal Controller.
     project_group: str = "Imagery"

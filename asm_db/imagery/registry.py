@@ -102,10 +102,15 @@ def register_imagery(engine: Engine, record: ImageryRecord) -> None:
 def check_name_free(engine: Engine, name: str) -> None:
     """Refuse a name that breaks the naming rule or is already registered, before any work is
     done under it."""
-    if not name or len(name) > MAX_NAME or not re.fullmatch(NAME_PATTERN, name):
+    if (
+        not name
+        or len(name) > MAX_NAME
+        or not re.fullmatch(NAME_PATTERN, name)
+        or not name.strip(".")
+    ):
         raise AsmdbError(
             f"imagery name {name!r}: use 1 to {MAX_NAME} printable characters, without '/' or "
-            "'\\' (the name is part of the web map's tile addresses)"
+            "'\\' and not only dots (the name is part of the web map's tile addresses)"
         )
     with connect(engine) as conn:
         check_ready(conn)
@@ -247,6 +252,12 @@ def add_imagery(
     files = [str(Path(f).resolve()) if Path(f).exists() else f for f in files]
     images = open_imagery(files, allowed_hosts=allowed_hosts)
     paths = [s.name for s in images.scenes]
+    west, _, east, _ = images.bounds
+    if not west < east:
+        raise AsmdbError(
+            f"{paths[0]}: the imagery's footprint crosses the antimeridian (west {west:.4f} > "
+            f"east {east:.4f}); register each side as its own imagery"
+        )
     stretch, empty = raster_stretch(paths, len(images.band_names))
     record = ImageryRecord(
         name=name,
