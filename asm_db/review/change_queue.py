@@ -261,7 +261,7 @@ def export_change_queue(
                 pg,
                 map_id=None,
                 change_id=change_id,
-                review_ids=[int(r) for r in frame["review_id"]],
+                tiles=frame.geometry.bounds.to_numpy(),
                 names=imagery_names,
             )
     for column in (*ANSWER_COLUMNS, "reviewer", "notes", "period_from", "period_to"):

@@ -2,11 +2,12 @@
 without a connection sees what it judges.
 
 Each period the file shows (a map's queue: its map's; a change's sample: both maps') gets the
-registered imagery (`asmdb.imagery`) whose period best matches it, or the one named, as one
-raster table of the GeoPackage (`imagery`, or `imagery_from` and `imagery_to`): 8-bit RGBA,
-true colour stretched with the stretch recorded at registration, transparent where the imagery
-has no pixel. A GeoPackage tile table holds 8-bit colour (or a single band of numbers), so the
-stored bands themselves cannot go in; PNG tiles keep the stretched values exact.
+registered imagery (`asmdb.imagery`) best for it and the queued tiles, by the rule the web page
+follows too (`imagery/imagery_for_period.sql`), or the one named, as one raster table of the
+GeoPackage (`imagery`, or `imagery_from` and `imagery_to`): 8-bit RGBA, true colour stretched
+with the stretch recorded at registration, transparent where the imagery has no pixel. A
+GeoPackage tile table holds 8-bit colour (or a single band of numbers), so the stored bands
+themselves cannot go in; PNG tiles keep the stretched values exact.
 
 Only the GeoPackage tiles (256 x 256 pixels) that meet a queued tile's window (the tile and
 MARGIN_TILES tiles each side) are read and written, one at a time, through the reader
@@ -106,12 +107,13 @@ def choose_imagery(
     *,
     map_id: int | None,
     change_id: int | None,
-    review_ids: list[int],
+    tiles: np.ndarray,
     names: list[str] | None = None,
 ) -> list[ImageryLayer]:
     """The raster tables of a review file (a map's queue: `map_id`; a change's sample:
-    `change_id`), one per period: the imagery whose period best matches it and meets a queued
-    tile, or the one `names` gives for it. One line naming the period when none fits."""
+    `change_id`; `tiles`: the queued tiles' west, south, east, north rows), one per period: the
+    best of the imagery `imagery/imagery_for_period` ranks for it and the queued tiles (the web
+    page's rule), or the one `names` gives for it. One line naming the period when none fits."""
     periods = pg.execute(
         load_sql("review/imagery_periods"), {"map_id": map_id, "change_id": change_id}
     ).fetchall()
@@ -121,10 +123,11 @@ def choose_imagery(
             f"--imagery-name given {len(names)} time(s): this file shows {len(periods)} "
             f"period(s); give it {wanted}"
         )
+    boxes = np.asarray(tiles, dtype=np.float64).tolist()
     layers = []
     for k, (role, period_map, start, end) in enumerate(periods):
         period = f"{start}/{end}" if start and end else None
-        params = {"review_ids": review_ids, "start": start, "end": end, "names": None}
+        params = {"boxes": boxes, "start": start, "end": end, "names": None}
         if names is not None:
             params["names"] = [names[k]]
         elif period is None:
@@ -132,24 +135,26 @@ def choose_imagery(
                 f"map {period_map}'s feature set has no period, so no imagery matches it: name "
                 "the imagery with --imagery-name"
             )
-        rows = pg.execute(load_sql("review/imagery_candidates"), params).fetchall()
-        usable = [r for r in rows if r[4] > 0]
-        if names is not None and not usable:
+        rows = pg.execute(load_sql("imagery/imagery_for_period"), params).fetchall()
+        if names is not None and not rows:
             read_imagery(pg, names[k])  # NotFound, when no imagery has the name
             raise AsmdbError(
                 f"imagery '{names[k]}' covers none of the queued tiles (for "
                 f"{_role(role, period_map, period)})"
             )
-        if not usable:
-            found = ", ".join(r[0] for r in rows)
+        if not rows:
+            elsewhere = pg.execute(
+                load_sql("imagery/imagery_for_period"), {**params, "boxes": None}
+            ).fetchall()
+            found = ", ".join(r[0] for r in elsewhere)
             found = f" ({found} match it but cover none of the queued tiles)" if found else ""
             raise AsmdbError(
                 f"no registered imagery for {_role(role, period_map, period)}{found}: "
                 "`asmdb imagery add NAME FILE --period START/END` registers some, or export "
                 "without --imagery"
             )
-        record = read_imagery(pg, usable[0][0])
-        matched = () if names is not None else tuple(r[0] for r in usable)
+        record = read_imagery(pg, rows[0][0])
+        matched = () if names is not None else tuple(r[0] for r in rows)
         shown = tuple(record.bands[i] for i in true_colour(record.bands))
         layers.append(
             ImageryLayer(
@@ -159,8 +164,8 @@ def choose_imagery(
                 period,
                 record,
                 matched,
-                int(usable[0][4]),
-                len(review_ids),
+                int(rows[0][7]),
+                len(boxes),
                 shown,
             )
         )

@@ -190,7 +190,7 @@ def export_queue(
                 pg,
                 map_id=chosen.map_id,
                 change_id=None,
-                review_ids=[int(r) for r in frame["review_id"]],
+                tiles=frame.geometry.bounds.to_numpy(),
                 names=imagery_names,
             )
     for column in ("reviewer", "notes"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from pathlib import Path
 
 import geopandas as gpd
@@ -365,3 +366,62 @@ def test_imagery_whose_file_is_gone_is_one_line_and_writes_nothing(cli, two_peri
     assert done.code != 0
     assert done.stderr.strip() == f"error: {moved}: does not exist"
     _nothing_written(tmp_path, before)
+
+
+def _chosen_by_export(cli, out: Path) -> str:
+    """The imagery `review export --imagery` writes for run 1's map (its summary line's name)."""
+    done = _ok(cli("review", "export", str(out), "--run", "1", "--imagery"))
+    return done.stdout.splitlines()[1].split("'")[1]
+
+
+@pytest.mark.slow  # starts a web server
+def test_the_web_page_and_the_export_choose_the_same_imagery(cli, db_url, two_periods, tmp_path):
+    """`/api/imagery?period=&bbox=` (what the page draws) and `review export --imagery` rank by
+    one rule: a year's imagery beats one of three years holding it (the page once took the
+    wider, earlier one), and of two imagery of the same period the one covering the tile wins
+    (by name the other would)."""
+    import httpx
+    import psycopg
+
+    from conftest import drop_roles
+    from web_server import as_role, serve
+
+    _ok(cli("review", "queue", *HOTSPOTS, "1"))
+    admin = db_url.replace("+psycopg", "")
+    with psycopg.connect(admin) as pg:
+        tile = pg.execute(
+            "SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+            "FROM asmdb.review_queue WHERE run_id = 1"
+        ).fetchall()
+    assert len(tile) == 1
+    w, s, e, n = tile[0]
+    period = "2019-01-01/2019-12-31"  # map 1's
+    cases = [
+        # (name, period, bounds) registered; the expected choice
+        ([("a-span", "2018-01-01/2020-12-31", REGION), ("b-year", period, REGION)], "b-year"),
+        ([("a-part", period, (REGION[0], REGION[1], (w + e) / 2, REGION[3])),
+          ("b-whole", period, REGION)], "b-whole"),
+    ]  # fmt: skip
+    reader = f"rev_img_{uuid.uuid4().hex[:6]}"
+    _ok(cli("roles", "create", "--name", reader))
+    try:
+        with serve(as_role(db_url, reader), "--public") as server:
+            for k, (imagery, expected) in enumerate(cases):
+                for name, dates, bounds in imagery:
+                    path = write_4326(tmp_path / f"{name}.tif", bounds=bounds, res=0.001)
+                    _ok(cli("imagery", "add", name, str(path), "--period", dates))
+                r = httpx.get(
+                    f"{server.url}/api/imagery",
+                    params={"period": period, "bbox": f"{w},{s},{e},{n}"},
+                    timeout=60,
+                )
+                assert r.status_code == 200, r.text
+                ranked = [x["name"] for x in r.json()["imagery"]]
+                assert ranked[0] == expected and len(ranked) == 2, ranked
+                assert _chosen_by_export(cli, tmp_path / f"case{k}.gpkg") == expected
+                for name, _, _ in imagery:
+                    _ok(cli("imagery", "delete", name, "--yes"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as pg:
+            pg.execute(f'DROP OWNED BY "{reader}", "{reader}_public"')
+        drop_roles([reader, f"{reader}_public"])

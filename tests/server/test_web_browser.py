@@ -445,6 +445,7 @@ def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, perio
     set_input(
         page, "#imagery", "auto", "change"
     )  # the period's imagery (if the page opened without)
+    wait_for(page, "window.asmdbMap.getContainer().dataset.imagery === 's2-2024'")
     layers = page.evaluate("window.asmdbMap.getStyle().layers.map(l => [l.id, l.type])")
     assert layers[0] == ["background", "background"] and layers[1] == ["imagery", "raster"]
     assert all(kind != "raster" for _, kind in layers[2:]) and len(layers) > 3
@@ -559,8 +560,9 @@ def test_the_change_review_shows_both_periods_imagery(browser, periods_site, per
     before, after = figures.nth(0), figures.nth(1)
     assert before.get_attribute("data-imagery") == "s2-2019"
     assert after.get_attribute("data-imagery") == "s2-2024"
-    assert before.inner_text() == "before: 2019-01-01 to 2019-12-31, s2-2019"
-    assert after.inner_text() == "after: 2024-01-01 to 2024-12-31, s2-2024"
+    assert before.inner_text() == "before: s2-2019 (2019-01-01 to 2019-12-31)"
+    assert after.inner_text() == "after: s2-2024 (2024-01-01 to 2024-12-31)"
+    assert page.locator(".change-popup .same-imagery").count() == 0
     # Inside the tile: each period's imagery; on its west edge, the outline.
     assert close(image_map_colour(page, "change", 0, lon, lat, rgb(GREEN)), rgb(GREEN))
     assert close(image_map_colour(page, "change", 1, lon, lat, rgb(ORANGE)), rgb(ORANGE))
@@ -584,22 +586,71 @@ def test_the_change_review_shows_both_periods_imagery(browser, periods_site, per
     page.close()
 
 
+@pytest.fixture
+def spanning_imagery(periods_site, tmp_path):
+    """One imagery of 2019 to 2024 on `periods_site`: the best, and only, for both periods."""
+    with registered_imagery(
+        periods_site["url"], tmp_path, ("s2-2019-2024", GREEN, "2019-01-01/2024-12-31")
+    ) as names:
+        yield names
+
+
+def test_the_change_review_says_when_both_periods_show_the_same_imagery(
+    browser, periods_site, spanning_imagery
+):
+    """Before and after resolved to one imagery: said next to the images (no change can show)."""
+    with psycopg.connect(periods_site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        lon, lat = pg.execute(
+            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) "
+            "FROM asmdb.latest_change WHERE class = 'new' ORDER BY delta DESC LIMIT 1"
+        ).fetchone()
+    page = open_map(browser, periods_site["server"])
+    page.evaluate(
+        "document.querySelector('input[data-layer=change]').click();"
+        f"window.asmdbMap.jumpTo({{center: [{lon}, {lat}], zoom: 12}})"
+    )
+    settle(page)
+    page.mouse.click(*screen_position(page, lon, lat))
+    wait_for(
+        page,
+        "document.querySelectorAll('.change-popup figure[data-ready=true]').length === 2",
+    )
+    figures = page.locator(".change-popup .change-images figure")
+    caption = "s2-2019-2024 (2019-01-01 to 2024-12-31)"
+    assert figures.nth(0).inner_text() == f"before: {caption}"
+    assert figures.nth(1).inner_text() == f"after: {caption}"
+    notice = page.locator(".change-popup .same-imagery")
+    assert notice.inner_text() == (
+        "Before and after are the same imagery (s2-2019-2024): it cannot show a change "
+        "between the two periods."
+    )
+    assert page.errors == []
+    page.close()
+
+
 # A name that is markup, with a space, a quote and a question mark: shown as text, asked for encoded.
 NEWER = 'newer <img src=x onerror="window.pwned=1"> é?'
 
 
 @pytest.fixture
 def site_imagery(site, tmp_path):
-    """Two imagery on `site`, whose map has no period: the newest is drawn."""
-    with registered_imagery(
-        site["url"], tmp_path, ("older", GREEN, P2019), (NEWER, ORANGE, P2024)
-    ) as names:
-        yield names
+    """Two imagery on `site`, whose map is given the period 2024 meanwhile (it has none): the
+    2024 imagery is drawn."""
+    start, end = P2024.split("/")
+    with psycopg.connect(site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        pg.execute("UPDATE asmdb.feature_sets SET period_start = %s, period_end = %s", (start, end))
+        try:
+            with registered_imagery(
+                site["url"], tmp_path, ("older", GREEN, P2019), (NEWER, ORANGE, P2024)
+            ) as names:
+                yield names
+        finally:
+            pg.execute("UPDATE asmdb.feature_sets SET period_start = NULL, period_end = NULL")
 
 
 def test_the_tile_review_shows_the_tiles_image(browser, site, site_imagery):
-    """The review panel shows the tile under review in the imagery of its map's period (an
-    undated map: the newest imagery), outlined; so does a tile's popup."""
+    """The review panel shows the tile under review in the imagery of its map's period, outlined
+    and captioned with the imagery's name and dates; so does a tile's popup."""
     page = open_map(browser, site)
     name, password = site["reviewer"]
     page.fill("#username", name)
@@ -614,7 +665,7 @@ def test_the_tile_review_shows_the_tiles_image(browser, site, site_imagery):
     figure = page.locator("#review-image figure")
     figure.scroll_into_view_if_needed()
     assert figure.get_attribute("data-imagery") == NEWER
-    assert figure.inner_text() == f"the map's period: {NEWER}"
+    assert figure.inner_text() == f"{NEWER} (2024-01-01 to 2024-12-31)"
     assert page.locator("#review-image img").count() == 0
     with psycopg.connect(site["url"].replace("+psycopg", ""), autocommit=True) as pg:
         lon, lat, west = pg.execute(

@@ -4,7 +4,7 @@
 "use strict";
 
 const TMS = "WebMercatorQuad";
-const state = { config: null, session: null, items: [], index: 0, conflict: null, similar: null, imagery: [], imageMaps: {} };
+const state = { config: null, session: null, items: [], index: 0, conflict: null, similar: null, imagery: [], imageMaps: {}, rankings: new Map() };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
@@ -221,47 +221,58 @@ async function loadImagery() {
     .sort((a, b) => text(a.period_start).localeCompare(text(b.period_start)) || a.name.localeCompare(b.name));
 }
 
-function day(iso) {
-  const t = Date.parse(`${iso}T00:00:00Z`);
-  return Number.isFinite(t) ? t / 86400000 : null;
+// The imagery of a period over an area ([w, s, e, n]; null: anywhere), best first, as the
+// server ranks it by the rule `review export --imagery` follows (docs/web.md): only imagery
+// meeting both; [] when none does, the period is undated or the server refused.
+async function imageryFor(start, end, bbox) {
+  if (!state.config.imagery || !state.imagery.length || !start || !end) return [];
+  const query = new URLSearchParams({ period: `${start}/${end}` });
+  if (bbox) query.set("bbox", bbox.join(","));
+  const url = `${imageryConfig().list}?${query}`;
+  if (state.rankings.has(url)) return state.rankings.get(url);
+  const { status, data } = await api(url);
+  if (status !== 200 || !data || !Array.isArray(data.imagery)) return [];
+  const ranked = data.imagery.filter((i) => i && typeof i.name === "string");
+  if (state.rankings.size > 100) state.rankings.clear();
+  state.rankings.set(url, ranked);
+  return ranked;
 }
 
-// The imagery whose period overlaps [start, end] the most, else the nearest to it; with no
-// period (an undated map), the newest imagery.
-function imageryFor(start, end) {
-  const list = state.imagery || [];
-  if (!list.length) return null;
-  const s = day(start || end);
-  const e = day(end || start);
-  if (s === null || e === null) return list[list.length - 1];
-  let best = null;
-  let bestScore = -Infinity;
-  for (const im of list) {
-    const is = day(im.period_start || im.period_end);
-    const ie = day(im.period_end || im.period_start);
-    if (is === null || ie === null) continue;
-    const score = Math.min(e, ie) - Math.max(s, is);  // days in common, or minus the gap
-    if (score > bestScore) { best = im; bestScore = score; }
-  }
-  return best || list[list.length - 1];
+// The main map's view as a bbox the server takes (within -180..180, -90..90), or null.
+function viewBbox(map) {
+  const b = map.getBounds();
+  const w = Math.max(-180, b.getWest());
+  const e = Math.min(180, b.getEast());
+  const s = Math.max(-90, b.getSouth());
+  const n = Math.min(90, b.getNorth());
+  return w < e && s < n ? [w, s, e, n] : null;
 }
 
 function imageryText(imagery) {
   return `${imagery.name} (${periodText(imagery)})`;
 }
 
-// The imagery the map draws: the one chosen, or (automatic) that of the period shown.
-function chosenImagery() {
+// The imagery the map draws: the one chosen, or (automatic) the best of the period shown over
+// the view; with why there is none.
+async function chosenImagery(map) {
   const value = $("imagery").value;
-  if (value === NONE) return null;
-  if (value.startsWith(BY_NAME)) return state.imagery.find((i) => BY_NAME + i.name === value) || null;
+  if (value === NONE) return { imagery: null, why: "No imagery drawn." };
+  if (value.startsWith(BY_NAME)) {
+    return { imagery: state.imagery.find((i) => BY_NAME + i.name === value) || null, why: "No imagery drawn." };
+  }
   const p = state.period;
-  return p ? imageryFor(p.period_start, p.period_end) : imageryFor(null, null);
+  if (!p || !p.period_start || !p.period_end) {
+    return { imagery: null, why: "The map shown has no period: choose an imagery by name." };
+  }
+  const ranked = await imageryFor(p.period_start, p.period_end, viewBbox(map));
+  return { imagery: ranked[0] || null, why: `No imagery of this period (${periodText(p)}) here.` };
 }
 
 // Under every vector layer: just above the background.
-function drawImagery(map) {
-  const imagery = chosenImagery();
+async function drawImagery(map) {
+  const ticket = (state.imageryTicket = (state.imageryTicket || 0) + 1);
+  const { imagery, why } = await chosenImagery(map);
+  if (ticket !== state.imageryTicket) return;  // chosen again meanwhile
   const shown = map.getSource("imagery") ? state.imageryShown : null;
   if (shown && imagery && shown.name === imagery.name) return;
   if (map.getLayer("imagery")) map.removeLayer("imagery");
@@ -277,10 +288,10 @@ function drawImagery(map) {
   const message = $("imagery-message");
   if (!state.config.imagery) message.textContent = state.session.user ? "No imagery on this server." : "Log in to see the imagery.";
   else if (!state.imagery.length) message.textContent = "No imagery registered (asmdb imagery add).";
-  else message.textContent = imagery ? `Drawn: ${imageryText(imagery)}` : "No imagery drawn.";
+  else message.textContent = imagery ? `Drawn: ${imageryText(imagery)}` : why;
 }
 
-function setupImagery(map) {
+async function setupImagery(map) {
   const select = $("imagery");
   select.textContent = "";
   select.append(element("option", "The period's imagery", { value: AUTO }));
@@ -289,7 +300,8 @@ function setupImagery(map) {
   select.disabled = !state.imagery.length;
   if (imageryConfig().hidden) select.value = NONE;  // the server says: off when the page opens
   select.onchange = () => drawImagery(map);
-  drawImagery(map);
+  // The period's imagery follows the view (regional imagery: the one covering it).
+  map.on("moveend", () => { if (select.value === AUTO) drawImagery(map); });
   // Base map: a plain colour (nothing from the internet).
   const base = $("basemap");
   base.textContent = "";
@@ -311,6 +323,7 @@ function setupImagery(map) {
     }
   }
   slider.oninput = () => setLayerOpacity(map, Number(slider.value) / 100);
+  await drawImagery(map);
 }
 
 const OPACITY_PROPERTIES = {
@@ -337,7 +350,7 @@ function imageMap(container, group, imagery, bbox, caption) {
   container.append(figure);
   figure.dataset.imagery = imagery ? imagery.name : "";
   if (!imagery) {
-    box.append(element("p", "No imagery for this period.", { class: "hint" }));
+    box.append(element("p", "No imagery of this period.", { class: "hint" }));
     figure.dataset.ready = "true";
     return null;
   }
@@ -398,17 +411,31 @@ function featureBbox(feature) {
   return [w, s, e, n];
 }
 
-// The image of one tile in the map's period, in `container` (or why there is none).
-function showTileImage(container, group, bbox, start, end) {
+// The caption of a tile's image: the imagery's own name and dates, or the period none shows.
+function imageCaption(imagery, start, end) {
+  return imagery ? imageryText(imagery) : `no imagery of this period (${periodText({ period_start: start, period_end: end })})`;
+}
+
+// The image of one tile in the map's period, in `container` (or why there is none): the best
+// imagery the server ranks for the period and the tile. `current()`: whether it is still
+// wanted once the ranking has come.
+async function showTileImage(container, group, bbox, start, end, current = () => true) {
   removeImageMaps(group);
   container.textContent = "";
   if (!state.imagery.length) {
     container.append(element("p", "No imagery registered: no image of the tile to show.", { class: "hint" }));
     return;
   }
-  const imagery = imageryFor(start, end);
-  const when = start || end ? periodText({ period_start: start, period_end: end }) : "the map's period";
-  imageMap(container, group, imagery, bbox, `${when}: ${imagery ? imagery.name : "no imagery"}`);
+  if (!start || !end) {
+    container.append(element("p", "The map's period is undated: no imagery matches it.", { class: "hint" }));
+    return;
+  }
+  const ranked = await imageryFor(start, end, bbox);
+  if (!current()) return;
+  removeImageMaps(group);
+  container.textContent = "";
+  const imagery = ranked[0] || null;
+  imageMap(container, group, imagery, bbox, imageCaption(imagery, start, end));
 }
 
 // --- Periods ------------------------------------------------------------------------------
@@ -533,29 +560,39 @@ function showChange(map, event, def) {
   box.setAttribute("data-tile-id", text(p.tile_id));
   const popup = new maplibregl.Popup({ maxWidth: "480px" }).setLngLat(event.lngLat).setDOMContent(box).addTo(map);
   popup.on("close", () => removeImageMaps("change"));
-  showChangeImages(images, def, p.tile_id);
+  showChangeImages(popup, images, def, p.tile_id);
 }
 
-// Before and after: each period's imagery, the tile outlined, named by period and imagery.
-async function showChangeImages(container, def, tileId) {
+// Before and after: each period's best imagery for the tile, the tile outlined, captioned with
+// the imagery's own name and dates; said plainly when both are the same imagery.
+async function showChangeImages(popup, container, def, tileId) {
   removeImageMaps("change");
   if (!state.imagery.length) {
     container.append(element("p", "No imagery registered: no images of the two periods to show.", { class: "hint" }));
     return;
   }
   const feature = await tileFeature(def.collection, tileId);
+  if (!popup.isOpen()) return;
   if (!feature) {
     container.append(element("p", "The tile's outline could not be read.", { class: "hint" }));
     return;
   }
   const f = feature.properties;
   const bbox = featureBbox(feature);
-  const before = imageryFor(f.from_period_start, f.from_period_end);
-  const after = imageryFor(f.to_period_start, f.to_period_end);
-  const caption = (label, start, end, im) =>
-    `${label}: ${periodText({ period_start: start, period_end: end })}, ${im ? im.name : "no imagery"}`;
-  imageMap(container, "change", before, bbox, caption("before", f.from_period_start, f.from_period_end, before));
-  imageMap(container, "change", after, bbox, caption("after", f.to_period_start, f.to_period_end, after));
+  const [before, after] = (await Promise.all([
+    imageryFor(f.from_period_start, f.from_period_end, bbox),
+    imageryFor(f.to_period_start, f.to_period_end, bbox),
+  ])).map((ranked) => ranked[0] || null);
+  if (!popup.isOpen()) return;
+  imageMap(container, "change", before, bbox, `before: ${imageCaption(before, f.from_period_start, f.from_period_end)}`);
+  imageMap(container, "change", after, bbox, `after: ${imageCaption(after, f.to_period_start, f.to_period_end)}`);
+  if (before && after && before.name === after.name) {
+    container.append(element(
+      "p",
+      `Before and after are the same imagery (${before.name}): it cannot show a change between the two periods.`,
+      { class: "hint same-imagery" },
+    ));
+  }
 }
 
 // Areas as people read them: whole km2 from 10 up, one decimal below.
@@ -652,7 +689,7 @@ async function showPopup(map, event, def) {
   else if (status === 200) {
     const [start, end] = splitPeriod(data.period);
     const outline = await tileFeature(def.collection, tileId, mapId);
-    if (outline && popup.isOpen()) showTileImage(image, "popup", featureBbox(outline), start, end);
+    if (outline && popup.isOpen()) showTileImage(image, "popup", featureBbox(outline), start, end, () => popup.isOpen());
   }
 }
 
@@ -721,7 +758,7 @@ async function showReviewImage(item) {
     if (status === 200 && data.period) [start, end] = splitPeriod(data.period);
   }
   if (currentItem() !== item) return;  // moved on meanwhile
-  showTileImage(container, "review", item.bbox, start, end);
+  showTileImage(container, "review", item.bbox, start, end, () => currentItem() === item);
 }
 
 function zoomToItem(map) {
@@ -827,8 +864,8 @@ async function main() {
     await Promise.all([loadPeriods(data), loadImagery()]);
     addLayers(map, data);
     setupPeriodSlider(map);
-    setupImagery(map);
     fitToData(map, data);
+    await setupImagery(map);
     if (!data.layers.length && !data.session.user) {
       $("login-message").textContent = "Log in to see the map.";
     }
