@@ -43,10 +43,10 @@ def _print_project(project, imagery_url: str | None) -> None:
     )
     if project.imagery:
         print(f"imagery, newest first: {', '.join(project.imagery)}")
-        if imagery_url is not None:
-            notify(PUBLIC_ONLY)
     for line in project.imagery_left_out:
         notify(f"warning: {line}; left out of the project")
+    if project.imagery and imagery_url is not None:
+        notify(PUBLIC_ONLY)
 
 
 @app.command("install")
