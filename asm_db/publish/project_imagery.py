@@ -178,8 +178,16 @@ def _widest(dtypes: list[str]) -> str:
     return typename_fwd[dtype_rev[widest]]
 
 
-def _source(parent: ET.Element, tag: str, file: RasterFile, band: str, origin, res) -> ET.Element:
-    """One file's band placed on the mosaic's pixel grid."""
+def _source(
+    parent: ET.Element,
+    tag: str,
+    file: RasterFile,
+    band: str,
+    origin: tuple[float, float],
+    res: tuple[float, float],
+) -> ET.Element:
+    """One file's band (or "mask,1", its mask) placed on the mosaic's grid: `origin` is its
+    west and north edge, `res` its pixel width and height."""
     (left, top), (res_x, res_y) = origin, res
     source = ET.SubElement(parent, tag)
     ET.SubElement(source, "SourceFilename", relativeToVRT="0").text = file.path
