@@ -110,6 +110,7 @@ def describe_raster(layer):
             renderer.blueContrastEnhancement(),
         )
         out["rgb"] = [renderer.redBand(), renderer.greenBand(), renderer.blueBand()]
+        out["alpha"] = renderer.alphaBand()
         out["min_max"] = [[e.minimumValue(), e.maximumValue()] for e in enhancements]
     return out
 

@@ -28,6 +28,13 @@ RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2", ".img")
 TARGET_CRS = "EPSG:4326"
 
 
+def gdal_href(path: str) -> str:
+    """A file or URL as GDAL opens it: http(s) URLs through /vsicurl/."""
+    if path.startswith(("http://", "https://")):
+        return "/vsicurl/" + path
+    return path
+
+
 @dataclass(frozen=True)
 class BandSource:
     """One band of one file: where it is and how its numbers become values."""
@@ -232,9 +239,7 @@ def _asset_href(item, name: str, where: str) -> tuple[str, dict]:
         raise InputError(_asset_where(where, item, name), "has no href")
     if "://" not in href and not href.startswith("/"):  # relative to the STAC document
         href = str(Path(where).parent / href)
-    if href.startswith(("http://", "https://")) and not href.startswith("/vsicurl/"):
-        href = "/vsicurl/" + href
-    return href, _raster_band(
+    return gdal_href(href), _raster_band(
         asset.extra_fields.get("raster:bands"), _asset_where(where, item, name)
     )
 
