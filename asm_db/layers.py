@@ -198,7 +198,7 @@ LAYERS = (
         public=True,
         tile_cached=True,
         sql_file="latest_predictions",
-        project_order=4,
+        project_order=5,
         project=ProjectLayer("ASM probability (promoted map)"),
         tile_properties=("tile_id", "probability", "run_id"),
         web=WebLayer(
@@ -233,7 +233,7 @@ LAYERS = (
         public=True,
         tile_cached=True,
         sql_file="maps_by_period",
-        project_order=5,
+        project_order=6,
         project=ProjectLayer(
             "ASM probability by period (Temporal Controller)",
             visible=False,
@@ -280,6 +280,8 @@ LAYERS = (
         served=True,
         public=True,
         sql_file="zone_estimates",
+        project_order=4,
+        project=ProjectLayer("Change by zone: km2 of new mining (95% intervals)", visible=False),
         tile_properties=ZONE_PROPERTIES,
         web=WebLayer("zones", "Change by zone", "fill", zones_paint(), hidden=True, popup="zone"),
     ),
@@ -338,7 +340,7 @@ LAYERS = (
         "Polygon",
         "tiles",
         "feature tiles as outlines",
-        project_order=6,
+        project_order=7,
         project=ProjectLayer("Feature tiles", visible=False),
     ),
 )
@@ -363,7 +365,11 @@ class ImageryLayer:
     minzoom: int = 0
     maxzoom: int = 24  # the route's zooms
     paint: dict = field(default_factory=dict)  # MapLibre raster paint properties
-    hidden: bool = True  # off when the page opens
+    hidden: bool = False  # off when the page opens (False: it opens on the period's imagery)
+    # The stored QGIS project: a raster layer per imagery in this legend group, below the map
+    # layers, newest on top, each lasting its period in the Temporal Controller.
+    project_group: str = "Imagery"
+    true_colour: tuple[str, str, str] = ("red", "green", "blue")  # else bands 1, 2, 3
 
     def __post_init__(self) -> None:
         if self.public and "files" not in self.columns:
@@ -428,22 +434,6 @@ def public() -> tuple[Layer, ...]:
 def in_project() -> tuple[Layer, ...]:
     """The layers of the stored QGIS project, top of the legend first."""
     return tuple(sorted((x for x in LAYERS if x.project), key=lambda x: x.project_order))
-
-
-@dataclass(frozen=True)
-class ProjectImagery:
-    """How the stored QGIS project shows registered imagery (`asmdb.imagery`): a raster layer
-    per imagery in a legend group below the map layers, newest on top, each lasting its period
-    in the Temporal Controller."""
-
-    group: str  # the legend group's name
-    true_colour: tuple[str, str, str]  # bands drawn as red, green, blue (else bands 1, 2, 3)
-    tiles: str  # an `asmdb serve`'s XYZ tiles of imagery {name}, below the server's base URL
-
-
-PROJECT_IMAGERY = ProjectImagery(
-    "Imagery", ("red", "green", "blue"), "/imagery/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}.png"
-)
 
 
 def drawn() -> tuple[Layer, ...]:

@@ -3,6 +3,7 @@ venv). It opens layers, files and stored projects as a user would and prints wha
 
 Usage: qgis_client.py SPEC.json  (see tests/test_qgis.py and scripts/qgis-snapshot)
   {"layers": [{"name": ..., "uri": ..., "provider": "postgres"|"ogr"}],
+   "rasters": [{"name": ..., "uri": "GPKG:file.gpkg:table", "points": [[x, y], ...]}],
    "project": "postgresql://?service=...&schema=asmdb&project=asmdb",
    "render": "out.png", "size": [900, 700],
    "edit": {"layer": name, "feature": {...}},
@@ -36,6 +37,8 @@ from qgis.core import (  # noqa: E402
     QgsMapSettings,
     QgsPointXY,
     QgsProject,
+    QgsRaster,
+    QgsRasterLayer,
     QgsRectangle,
     QgsSymbolLayer,
     QgsVectorDataProvider,
@@ -107,6 +110,7 @@ def describe_raster(layer):
             renderer.blueContrastEnhancement(),
         )
         out["rgb"] = [renderer.redBand(), renderer.greenBand(), renderer.blueBand()]
+        out["alpha"] = renderer.alphaBand()
         out["min_max"] = [[e.minimumValue(), e.maximumValue()] for e in enhancements]
     return out
 
@@ -164,6 +168,34 @@ def describe(layer):
     if renderer and renderer.type() == "singleSymbol":
         out["symbol"] = renderer.symbol().symbolLayer(0).properties()
     out["temporal"] = layer.temporalProperties().isActive()
+    return out
+
+
+def identify_raster(layer, points):
+    """What a user would see of a raster file's layer: validity, bands, CRS, size, renderer,
+    and the values the Identify tool gives at `points` (band number to value)."""
+    out = {"name": layer.name(), "valid": layer.isValid()}
+    if not layer.isValid():
+        return out
+    provider = layer.dataProvider()
+    out.update(
+        bands=layer.bandCount(),
+        crs=layer.crs().authid(),
+        width=layer.width(),
+        height=layer.height(),
+        renderer=layer.renderer().type() if layer.renderer() else None,
+        values=[
+            {
+                str(band): value
+                for band, value in provider.identify(
+                    QgsPointXY(x, y), QgsRaster.IdentifyFormatValue
+                )
+                .results()
+                .items()
+            }
+            for x, y in points
+        ],
+    )
     return out
 
 
@@ -271,6 +303,12 @@ def main(spec):
             ok = layer.dataProvider().changeAttributeValues({fid: changes})
             layers[-1]["update"] = {"ok": bool(ok), "errors": layer.dataProvider().errors()}
     result["layers"] = layers
+    rasters = []
+    for entry in spec.get("rasters", []):
+        layer = QgsRasterLayer(entry["uri"], entry["name"], "gdal")
+        kept.append(layer)
+        rasters.append(identify_raster(layer, entry.get("points", [])))
+    result["rasters"] = rasters
 
     if spec.get("project"):
         project = QgsProject.instance()

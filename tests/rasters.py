@@ -110,3 +110,22 @@ def write_blocks(
         if offsets:
             dst.offsets = offsets
     return path
+
+
+def write_true_colour(path: Path, bounds, colour, res: float = 0.002) -> Path:
+    """Red, green and blue bands (so named) of one colour over `bounds`, each band's values in
+    {1000, 2000, 3000} as `colour` is 0, 0.5 or 1 of it, with a black strip along the north edge
+    and a white one along the south (5% of the rows each): the 2-98% stretch asmdb records is
+    1000-3000 in every band, so the colour drawn is `colour` x 255."""
+    w, s, e, n = bounds
+    width, height = round((e - w) / res), round((n - s) / res)
+    strip = max(1, round(0.05 * height))
+    data = np.empty((3, height, width), dtype=np.uint16)
+    for band, share in enumerate(colour):
+        data[band] = 1000 + round(2000 * share)
+    data[:, :strip] = 1000
+    data[:, -strip:] = 3000
+    _write(path, data, "EPSG:4326", from_origin(w, n, res, res))
+    with rasterio.open(path, "r+") as dst:
+        dst.descriptions = ("red", "green", "blue")
+    return path

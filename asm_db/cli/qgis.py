@@ -22,13 +22,20 @@ ProjectName = Annotated[str, typer.Option("--name", help="Name of the stored pro
 ImageryUrl = Annotated[
     str | None,
     typer.Option(
-        help="Base URL of an `asmdb serve` (http or https): the project's imagery layers are "
-        "its XYZ tiles; default: the imagery's files, for QGIS running where they are."
+        help="Base URL of an `asmdb serve --public` (http or https): the project's imagery "
+        "layers are its XYZ tiles (QGIS cannot log in to a server without --public); default: "
+        "the imagery's files, for QGIS running where they are."
     ),
 ]
+# QGIS sends no session cookie: a tile of a server without --public answers 401.
+PUBLIC_ONLY = (
+    "warning: QGIS cannot log in to asmdb serve: these imagery layers load only from a server "
+    "started with --public, and imagery whose licence forbids redistribution must not be "
+    "served so (docs/qgis.md)"
+)
 
 
-def _print_project(project) -> None:
+def _print_project(project, imagery_url: str | None) -> None:
     xmin, ymin, xmax, ymax = project.extent
     print(
         f"project '{project.name}' in asmdb.qgis_projects: {', '.join(project.layers)}; "
@@ -38,6 +45,8 @@ def _print_project(project) -> None:
         print(f"imagery, newest first: {', '.join(project.imagery)}")
     for line in project.imagery_left_out:
         notify(f"warning: {line}; left out of the project")
+    if project.imagery and imagery_url is not None:
+        notify(PUBLIC_ONLY)
 
 
 @app.command("install")
@@ -54,7 +63,7 @@ def qgis_install(
         create_engine(database_url), service=service, name=name, imagery_url=imagery_url
     )
     print(f"default styles in public.layer_styles: {', '.join(styled)}")
-    _print_project(project)
+    _print_project(project, imagery_url)
 
 
 @app.command("project")
@@ -68,4 +77,5 @@ def qgis_project(
     from asm_db.publish.project import build_project
 
     engine = create_engine(database_url)
-    _print_project(build_project(engine, service=service, name=name, imagery_url=imagery_url))
+    project = build_project(engine, service=service, name=name, imagery_url=imagery_url)
+    _print_project(project, imagery_url)

@@ -286,21 +286,50 @@ def review_export(
     out: Annotated[Path, typer.Argument(help="OUT.gpkg for offline review.")],
     run: RunOption = None,
     change: ChangeOption = None,
+    imagery: Annotated[
+        bool,
+        typer.Option(
+            "--imagery",
+            help="Add the registered imagery (`asmdb imagery add`) whose period best matches "
+            "the map's (a change: each map's) around every queued tile, in true colour.",
+        ),
+    ] = False,
+    imagery_name: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--imagery-name",
+            metavar="NAME",
+            help="Add this registered imagery rather than the best match (implies --imagery; "
+            "a change: give it twice, from then to).",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Write one run's review queue (default: the promoted map's run) to a GeoPackage, styled
     by status, to review offline; with --change, the change's sample, answered per period in
-    answer_from and answer_to."""
+    answer_from and answer_to; with --imagery, the imagery to judge them by, one raster layer
+    per period."""
     _one_of(run, change)
     if change is not None:
         from asm_db.review.change_queue import export_change_queue
 
-        n = export_change_queue(create_engine(database_url), out, change)
-        print(f"{out}: {n} tiles to review for both periods (answer_from, answer_to)")
-        return
-    from asm_db.review.queue import export_queue
+        done = export_change_queue(
+            create_engine(database_url),
+            out,
+            change,
+            imagery=imagery,
+            imagery_names=imagery_name,
+        )
+        print(f"{out}: {done.tiles} tiles to review for both periods (answer_from, answer_to)")
+    else:
+        from asm_db.review.queue import export_queue
 
-    print(f"{out}: {export_queue(create_engine(database_url), out, run)} tiles to review")
+        done = export_queue(
+            create_engine(database_url), out, run, imagery=imagery, imagery_names=imagery_name
+        )
+        print(f"{out}: {done.tiles} tiles to review")
+    for layer in done.imagery:
+        print(layer.summary())
 
 
 def _removed(n: int) -> str:

@@ -28,6 +28,13 @@ RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2", ".img")
 TARGET_CRS = "EPSG:4326"
 
 
+def gdal_href(path: str) -> str:
+    """A file or URL as GDAL opens it: http(s) URLs through /vsicurl/."""
+    if path.startswith(("http://", "https://")):
+        return "/vsicurl/" + path
+    return path
+
+
 @dataclass(frozen=True)
 class BandSource:
     """One band of one file: where it is and how its numbers become values."""
@@ -232,9 +239,7 @@ def _asset_href(item, name: str, where: str) -> tuple[str, dict]:
         raise InputError(_asset_where(where, item, name), "has no href")
     if "://" not in href and not href.startswith("/"):  # relative to the STAC document
         href = str(Path(where).parent / href)
-    if href.startswith(("http://", "https://")) and not href.startswith("/vsicurl/"):
-        href = "/vsicurl/" + href
-    return href, _raster_band(
+    return gdal_href(href), _raster_band(
         asset.extra_fields.get("raster:bands"), _asset_where(where, item, name)
     )
 
@@ -426,10 +431,13 @@ def tile_pixels_for(imagery: Imagery, cell_size: float) -> int:
 
 
 class TileReader:
-    """Reads tiles of one imagery mosaic; keeps its files open between tiles (one per process)."""
+    """Reads tiles of one imagery mosaic; keeps its files open between tiles (one per process),
+    at most `max_open` of them when given (the least recently read is closed first: an open
+    file holds its cached blocks)."""
 
-    def __init__(self, imagery: Imagery) -> None:
+    def __init__(self, imagery: Imagery, max_open: int | None = None) -> None:
         self.imagery = imagery
+        self.max_open = max_open
         self._open: dict[str, object] = {}
 
     def close(self) -> None:
@@ -444,9 +452,12 @@ class TileReader:
         self.close()
 
     def _src(self, href: str):
-        src = self._open.get(href)
+        src = self._open.pop(href, None)
         if src is None:
-            src = self._open[href] = _open(href, href)
+            src = _open(href, href)
+            if self.max_open is not None and len(self._open) >= self.max_open:
+                self._open.pop(next(iter(self._open))).close()
+        self._open[href] = src  # last: the most recently read
         return src
 
     def _warped(self, band: BandSource, bounds, n: int) -> tuple[np.ndarray, np.ndarray]:

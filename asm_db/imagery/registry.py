@@ -9,6 +9,7 @@ made from it stay, their provenance marked.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,10 @@ from asm_db.features.provenance import parse_period
 
 STRETCH_PERCENTILES = (2.0, 98.0)
 STATS_PIXELS = 1024  # at most this many pixels a side are read per file for the stretch
+# A name is a segment of the web server's tile route and a title in QGIS: printable, no slash or
+# backslash, at most MAX_NAME characters.
+MAX_NAME = 200
+NAME_PATTERN = r"^[^\x00-\x1f\x7f/\\]+$"
 
 
 @dataclass
@@ -95,7 +100,18 @@ def register_imagery(engine: Engine, record: ImageryRecord) -> None:
 
 
 def check_name_free(engine: Engine, name: str) -> None:
-    """Refuse a name already registered, before any work is done under it."""
+    """Refuse a name that breaks the naming rule or is already registered, before any work is
+    done under it."""
+    if (
+        not name
+        or len(name) > MAX_NAME
+        or not re.fullmatch(NAME_PATTERN, name)
+        or not name.strip(".")
+    ):
+        raise AsmdbError(
+            f"imagery name {name!r}: use 1 to {MAX_NAME} printable characters, without '/' or "
+            "'\\' and not only dots (the name is part of the web map's tile addresses)"
+        )
     with connect(engine) as conn:
         check_ready(conn)
         found = driver(conn).execute(load_sql("imagery/imagery_get"), {"name": name}).fetchone()
@@ -139,14 +155,20 @@ def list_imagery(engine: Engine) -> list[ImageryRecord]:
         return imagery_records(driver(conn))
 
 
+def read_imagery(pg: psycopg.Connection, name: str) -> ImageryRecord:
+    """One registered imagery, read on an open connection; NotFound when no imagery has that
+    name."""
+    row = pg.execute(load_sql("imagery/imagery_get"), {"name": name}).fetchone()
+    if row is None:
+        raise NotFound(f"no imagery named '{name}' (see `asmdb imagery list`)")
+    return _record(row)
+
+
 def get_imagery(engine: Engine, name: str) -> ImageryRecord:
     """One registered imagery; NotFound when no imagery has that name."""
     with connect(engine) as conn:
         check_ready(conn)
-        row = driver(conn).execute(load_sql("imagery/imagery_get"), {"name": name}).fetchone()
-    if row is None:
-        raise NotFound(f"no imagery named '{name}' (see `asmdb imagery list`)")
-    return _record(row)
+        return read_imagery(driver(conn), name)
 
 
 def delete_imagery(
@@ -230,6 +252,12 @@ def add_imagery(
     files = [str(Path(f).resolve()) if Path(f).exists() else f for f in files]
     images = open_imagery(files, allowed_hosts=allowed_hosts)
     paths = [s.name for s in images.scenes]
+    west, _, east, _ = images.bounds
+    if not west < east:
+        raise AsmdbError(
+            f"{paths[0]}: the imagery's footprint crosses the antimeridian (west {west:.4f} > "
+            f"east {east:.4f}); register each side as its own imagery"
+        )
     stretch, empty = raster_stretch(paths, len(images.band_names))
     record = ImageryRecord(
         name=name,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -67,10 +67,16 @@ def replacing(out: str | Path) -> Iterator[Path]:
 
 
 def write_styled_gpkg(
-    frame: gpd.GeoDataFrame, out: str | Path, layer: str, qml_text: str, description: str
+    frame: gpd.GeoDataFrame,
+    out: str | Path,
+    layer: str,
+    qml_text: str,
+    description: str,
+    then: Callable[[str], None] | None = None,
 ) -> Path:
-    """Write `frame` as the one layer of the GeoPackage `out` with `qml_text` as its default
-    QGIS style (embedded), replacing `out` whole or not at all."""
+    """Write `frame` as the vector layer of the GeoPackage `out` with `qml_text` as its default
+    QGIS style (embedded), replacing `out` whole or not at all; `then` adds to the file (given
+    its GDAL path) before it takes its name."""
     out = Path(out)
     check_target(out, gdal=True)
     with replacing(out) as partial:
@@ -80,4 +86,6 @@ def write_styled_gpkg(
             frame, path, layer=layer, driver="GPKG", dataset_options={"VERSION": "1.2"}
         )
         write_gpkg_style(path, layer, qml_text, description)
+        if then is not None:
+            then(path)
     return out

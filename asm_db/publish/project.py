@@ -25,7 +25,7 @@ from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
 from asm_db.imagery.registry import imagery_records
-from asm_db.layers import PROJECT_IMAGERY
+from asm_db.layers import IMAGERY
 from asm_db.publish import qml
 from asm_db.publish.project_imagery import ImageryLayer, check_tiles_url, imagery_layers
 from asm_db.publish.styles import GEOMETRY_COLUMN, SCHEMA, install_styles, layer_styles
@@ -173,7 +173,7 @@ def _imagery_layer(group: ET.Element, layers: ET.Element, imagery: ImageryLayer)
     if imagery.period is not None:
         _fixed_temporal(map_layer, imagery.period)
     if imagery.rgb is not None:
-        map_layer.append(qml.true_colour_pipe(imagery.rgb, imagery.ranges))
+        map_layer.append(qml.true_colour_pipe(imagery.rgb, imagery.ranges, alpha=imagery.alpha))
     else:
         map_layer.append(qml.tile_colour_pipe())
     ET.SubElement(map_layer, "blendMode").text = "0"
@@ -243,7 +243,7 @@ def project_document(
         group = ET.SubElement(
             tree,
             "layer-tree-group",
-            name=PROJECT_IMAGERY.group,
+            name=IMAGERY.project_group,
             checked="Qt::Checked",
             expanded="1",
         )
@@ -293,13 +293,13 @@ def save_project(
     pg: psycopg.Connection,
     source: LayerSource,
     name: str = DEFAULT_PROJECT,
-    imagery_url: str | None = None,
+    imagery: tuple[list[ImageryLayer], list[str]] = ([], []),
 ) -> ProjectResult:
-    """Write (or rewrite) the stored project `name` in the caller's transaction; its imagery
-    comes from the files, or from the `asmdb serve` at `imagery_url`."""
+    """Write (or rewrite) the stored project `name` in the caller's transaction, with the
+    imagery layers of `project_imagery` (and the lines saying which were left out)."""
     extent = data_extent(pg)
     styles = {style.table: style.qml for style in layer_styles(pg)}
-    imagery, left_out = imagery_layers(imagery_records(pg), imagery_url)
+    imagery, left_out = imagery
     document = project_document(source, extent, styles, title=name, imagery=imagery)
     content = qgz(document, name)
     pg.execute(load_sql("publish/qgis_project_save"), {"name": name, "content": content})
@@ -321,6 +321,17 @@ def layer_source(engine: Engine, service: str | None = None) -> LayerSource:
     return LayerSource(host=url.host, port=url.port, dbname=url.database)
 
 
+def project_imagery(
+    engine: Engine, imagery_url: str | None = None
+) -> tuple[list[ImageryLayer], list[str]]:
+    """The registered imagery as project layers, and a line for each left out: the registry is
+    read first, then the files' headers (over the network for URLs), in no transaction."""
+    with connect(engine) as conn:
+        check_ready(conn)
+        records = imagery_records(driver(conn))
+    return imagery_layers(records, imagery_url)
+
+
 def build_project(
     engine: Engine,
     *,
@@ -331,9 +342,10 @@ def build_project(
     """Rebuild the stored QGIS project from the data in the database."""
     if imagery_url is not None:
         imagery_url = check_tiles_url(imagery_url)  # before anything is read
+    imagery = project_imagery(engine, imagery_url)
     with connect(engine) as conn:
         check_ready(conn)
-        return save_project(driver(conn), layer_source(engine, service), name, imagery_url)
+        return save_project(driver(conn), layer_source(engine, service), name, imagery)
 
 
 def install_qgis(
@@ -346,8 +358,9 @@ def install_qgis(
     """Write the default styles and the stored project, in one transaction."""
     if imagery_url is not None:
         imagery_url = check_tiles_url(imagery_url)
+    imagery = project_imagery(engine, imagery_url)
     with connect(engine) as conn:
         check_ready(conn)
         pg = driver(conn)
         styled = install_styles(pg)
-        return styled, save_project(pg, layer_source(engine, service), name, imagery_url)
+        return styled, save_project(pg, layer_source(engine, service), name, imagery)

@@ -3,23 +3,27 @@
 From the files (the default, for QGIS running where the files are), each imagery is a GDAL
 raster layer: its file, or, for several files, a GDAL VRT mosaic of them whose XML is the
 layer's source (GDAL opens a VRT given as text), so nothing is written beside the files or the
-project and the mosaic is remade at each install; URLs are read through /vsicurl/. With a
-server's base URL, each imagery is an XYZ layer of that `asmdb serve`'s PNG tiles. Either way
-it lasts its period in the Temporal Controller, and files are drawn in true colour with the
-stretch recorded at registration.
+project and the mosaic is remade at each install; URLs are read through /vsicurl/. The mosaic
+is what `gdalbuildvrt` makes of the files: a file's no-data pixels and masked pixels let the
+file below show, bands take the widest data type of the files, and a mask band (QGIS draws it
+as alpha) is clear where no file has a valid pixel. With a server's base URL, each imagery is an
+XYZ layer of that `asmdb serve`'s PNG tiles. Either way it lasts its period in the Temporal
+Controller, and files are drawn in true colour with the stretch recorded at registration.
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote, urlsplit
 
 from asm_db.errors import AsmdbError
+from asm_db.imagery.read import gdal_href
 from asm_db.imagery.registry import ImageryRecord
-from asm_db.layers import PROJECT_IMAGERY
+from asm_db.layers import IMAGERY
 from asm_db.publish.qml import XML_INVALID
 
 # Host (a name, IPv4 or [IPv6]) and optional port, then a path of URL-safe characters only:
@@ -50,6 +54,7 @@ class ImageryLayer:
     crs: str  # its coordinate reference system, as WKT or "EPSG:n"
     rgb: tuple[int, int, int] | None = None  # bands drawn as red, green, blue (files)
     ranges: tuple[tuple[float, float], ...] | None = None  # min/max of each, as QGIS reads it
+    alpha: int | None = None  # the band QGIS draws as alpha: the source's alpha or mask band
 
 
 def check_tiles_url(url: str) -> str:
@@ -77,24 +82,17 @@ def _port_ok(url: str) -> bool:
 def xyz_datasource(base_url: str, name: str) -> str:
     """QGIS's XYZ data source for the server's tiles of imagery `name`: every parameter value
     percent-encoded (QGIS decodes each once), so the name and URL cannot add parameters."""
-    path = PROJECT_IMAGERY.tiles.replace("{name}", quote(name, safe=""))
+    path = IMAGERY.tiles_of(name)
     url = check_tiles_url(base_url) + path
     zmin, zmax = XYZ_ZOOMS
     return f"type=xyz&url={quote(url, safe='')}&zmax={zmax}&zmin={zmin}"
 
 
-def gdal_path(file: str) -> str:
-    """The name GDAL opens a registered file by: URLs through /vsicurl/."""
-    if file.startswith(("http://", "https://")):
-        return "/vsicurl/" + file
-    return file
-
-
 def true_colour_bands(record: ImageryRecord) -> tuple[int, int, int]:
     """The bands (1-based) drawn as red, green and blue: by name, else the first three."""
     names = [b.lower() for b in record.bands]
-    if all(colour in names for colour in PROJECT_IMAGERY.true_colour):
-        return tuple(names.index(c) + 1 for c in PROJECT_IMAGERY.true_colour)  # type: ignore[return-value]
+    if all(colour in names for colour in IMAGERY.true_colour):
+        return tuple(names.index(c) + 1 for c in IMAGERY.true_colour)  # type: ignore[return-value]
     count = max(1, len(record.bands))
     return (1, min(2, count), min(3, count))
 
@@ -126,96 +124,136 @@ class RasterFile:
     transform: object  # its affine transform
     width: int
     height: int
-    dtype: str
+    dtypes: tuple[str, ...]  # of each band
     nodata: float | None
+    masked: bool  # an internal mask or an alpha band (GDAL's per-dataset mask) says what is valid
+    alpha: int | None  # the band QGIS draws as alpha when it opens this file alone
 
 
-def read_headers(record: ImageryRecord) -> list[RasterFile]:
-    """The header of each of the imagery's files; AsmdbError for one that cannot be read."""
+def read_headers(files: Iterable[str]) -> list[RasterFile]:
+    """The header of each file, read as the other imagery commands read remote files; AsmdbError
+    for one that cannot be read."""
     import rasterio
+    from rasterio.enums import ColorInterp, MaskFlags
     from rasterio.errors import RasterioIOError
 
-    files = []
-    for file in record.files:
-        path = gdal_path(file)
+    from asm_db.imagery.composite import GDAL_REMOTE
+
+    headers = []
+    for file in files:
+        path = gdal_href(file)
         try:
-            # Only the header: no listing of a URL's folder.
-            with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(path) as src:
+            with rasterio.Env(**GDAL_REMOTE), rasterio.open(path) as src:
+                flags = src.mask_flag_enums[0]
+                masked = MaskFlags.per_dataset in flags
+                alphas = [i for i, c in enumerate(src.colorinterp, 1) if c == ColorInterp.alpha]
                 header = RasterFile(
                     path=path,
                     crs=src.crs,
                     transform=src.transform,
                     width=src.width,
                     height=src.height,
-                    dtype=src.dtypes[0],
+                    dtypes=tuple(src.dtypes),
                     nodata=src.nodata,
+                    masked=masked,
+                    # QGIS shows a per-dataset mask as one more band, an alpha band as itself.
+                    alpha=alphas[0] if alphas else (src.count + 1 if masked else None),
                 )
         except (RasterioIOError, OSError) as exc:
             raise AsmdbError(f"{file} cannot be read: {str(exc).splitlines()[0]}") from None
         if header.crs is None:
             raise AsmdbError(f"{file} has no coordinate reference system")
-        files.append(header)
-    return files
+        headers.append(header)
+    return headers
+
+
+def _widest(dtypes: list[str]) -> str:
+    """GDAL's name of the narrowest data type holding every value of `dtypes`."""
+    import numpy as np
+    from rasterio.dtypes import dtype_rev, typename_fwd
+
+    widest = np.result_type(*dtypes).name
+    if widest not in dtype_rev or widest.startswith("complex"):
+        raise AsmdbError(f"bands of types {', '.join(sorted(set(dtypes)))}: no mosaic")
+    return typename_fwd[dtype_rev[widest]]
+
+
+def _source(
+    parent: ET.Element,
+    tag: str,
+    file: RasterFile,
+    band: str,
+    origin: tuple[float, float],
+    res: tuple[float, float],
+) -> ET.Element:
+    """One file's band (or "mask,1", its mask) placed on the mosaic's grid: `origin` is its
+    west and north edge, `res` its pixel width and height."""
+    (left, top), (res_x, res_y) = origin, res
+    source = ET.SubElement(parent, tag)
+    ET.SubElement(source, "SourceFilename", relativeToVRT="0").text = file.path
+    ET.SubElement(source, "SourceBand").text = band
+    ET.SubElement(
+        source, "SrcRect", xOff="0", yOff="0", xSize=str(file.width), ySize=str(file.height)
+    )
+    ET.SubElement(
+        source,
+        "DstRect",
+        xOff=repr((file.transform.c - left) / res_x),
+        yOff=repr((top - file.transform.f) / res_y),
+        xSize=repr(file.width * file.transform.a / res_x),
+        ySize=repr(file.height * -file.transform.e / res_y),
+    )
+    return source
 
 
 def mosaic_vrt(record: ImageryRecord, files: list[RasterFile]) -> str:
     """A GDAL VRT mosaic of the imagery's files (later files on top, as `asmdb featurize` reads
     them) at the finest resolution among them, carrying the registry's band names, scale and
-    offset; AsmdbError when the files cannot make one (different CRSs, rotated)."""
-    from rasterio.dtypes import dtype_rev, typename_fwd
-
+    offset, with a mask band clear where no file has a valid pixel; AsmdbError when the files
+    cannot make one (different CRSs, rotated)."""
     crs = files[0].crs
     for file in files:
         if file.crs != crs:
             raise AsmdbError(f"{file.path} is in {file.crs}, {files[0].path} in {crs}: no mosaic")
         if file.transform.b or file.transform.d:
             raise AsmdbError(f"{file.path} is rotated: no mosaic")
-    res_x = min(f.transform.a for f in files)
-    res_y = min(-f.transform.e for f in files)
-    left = min(f.transform.c for f in files)
-    top = max(f.transform.f for f in files)
+    res = (min(f.transform.a for f in files), min(-f.transform.e for f in files))
+    origin = (min(f.transform.c for f in files), max(f.transform.f for f in files))
     right = max(f.transform.c + f.width * f.transform.a for f in files)
     bottom = min(f.transform.f + f.height * f.transform.e for f in files)
     root = ET.Element(
         "VRTDataset",
-        rasterXSize=str(round((right - left) / res_x)),
-        rasterYSize=str(round((top - bottom) / res_y)),
+        rasterXSize=str(round((right - origin[0]) / res[0])),
+        rasterYSize=str(round((origin[1] - bottom) / res[1])),
     )
     # Without dataAxisToSRSAxisMapping GDAL reads x as easting or longitude, as the files do.
     ET.SubElement(root, "SRS").text = crs.to_wkt()
     ET.SubElement(root, "GeoTransform").text = ", ".join(
-        repr(float(v)) for v in (left, res_x, 0.0, top, 0.0, -res_y)
+        repr(float(v)) for v in (origin[0], res[0], 0.0, origin[1], 0.0, -res[1])
     )
+    nodata = {f.nodata for f in files}
     for b, name in enumerate(record.bands, start=1):
-        band = ET.SubElement(
-            root,
-            "VRTRasterBand",
-            dataType=typename_fwd[dtype_rev[files[0].dtype]],
-            band=str(b),
-        )
+        dtypes = [f.dtypes[min(b, len(f.dtypes)) - 1] for f in files]
+        band = ET.SubElement(root, "VRTRasterBand", dataType=_widest(dtypes), band=str(b))
         ET.SubElement(band, "Description").text = name
-        if files[0].nodata is not None:
+        if len(nodata) == 1 and None not in nodata:  # as gdalbuildvrt: the files' one value
             ET.SubElement(band, "NoDataValue").text = repr(float(files[0].nodata))
         ET.SubElement(band, "Offset").text = repr(float(record.offset[b - 1]))
         ET.SubElement(band, "Scale").text = repr(float(record.scale[b - 1]))
         for f in files:
-            # A complex source skips its no-data pixels, so they do not hide the file below.
-            source = ET.SubElement(band, "SimpleSource" if f.nodata is None else "ComplexSource")
-            ET.SubElement(source, "SourceFilename", relativeToVRT="0").text = f.path
-            ET.SubElement(source, "SourceBand").text = str(b)
-            ET.SubElement(
-                source, "SrcRect", xOff="0", yOff="0", xSize=str(f.width), ySize=str(f.height)
-            )
-            ET.SubElement(
-                source,
-                "DstRect",
-                xOff=repr((f.transform.c - left) / res_x),
-                yOff=repr((top - f.transform.f) / res_y),
-                xSize=repr(f.width * f.transform.a / res_x),
-                ySize=repr(f.height * -f.transform.e / res_y),
-            )
+            # A complex source skips its no-data or masked pixels: the file below shows there.
+            tag = "SimpleSource" if f.nodata is None and not f.masked else "ComplexSource"
+            source = _source(band, tag, f, str(b), origin, res)
             if f.nodata is not None:
                 ET.SubElement(source, "NODATA").text = repr(float(f.nodata))
+            elif f.masked:
+                ET.SubElement(source, "UseMaskBand").text = "true"
+    # The mosaic's mask: valid where some file's own mask (all valid, no data, internal mask or
+    # alpha) is, so gaps between the files and uncovered no-data are transparent.
+    mask = ET.SubElement(ET.SubElement(root, "MaskBand"), "VRTRasterBand", dataType="Byte")
+    for f in files:
+        source = _source(mask, "ComplexSource", f, "mask,1", origin, res)
+        ET.SubElement(source, "UseMaskBand").text = "true"
     return ET.tostring(root, encoding="unicode")
 
 
@@ -250,12 +288,16 @@ def imagery_layers(
     records: list[ImageryRecord], tiles_url: str | None = None
 ) -> tuple[list[ImageryLayer], list[str]]:
     """The project's imagery layers, newest first, and one line for each imagery left out
-    (its files cannot make one layer): from the files, or the server at `tiles_url`."""
+    (its files cannot make one layer): from the files, whose headers this reads (outside any
+    transaction), or the server at `tiles_url`."""
     shown, left_out = [], []
     for i, record in enumerate(newest_first(records), start=1):
         layer_id = f"asmdb_imagery_{i}"
-        if XML_INVALID.search(record.name + "".join(record.files)):
-            left_out.append(f"imagery {record.name!r}: its name or files hold control characters")
+        # Band names go into the mosaic's XML, the rest into the project's.
+        if XML_INVALID.search(record.name + "".join(record.files) + "".join(record.bands)):
+            left_out.append(
+                f"imagery {record.name!r}: its name, files or band names hold control characters"
+            )
             continue
         if tiles_url is not None:
             if _NOT_IN_TILE_URL & set(record.name):
@@ -275,8 +317,11 @@ def imagery_layers(
             left_out.append(f"imagery {record.name!r}: no files")
             continue
         try:
-            files = read_headers(record)
-            datasource = files[0].path if len(files) == 1 else mosaic_vrt(record, files)
+            files = read_headers(record.files)
+            if len(files) == 1:
+                datasource, alpha = files[0].path, files[0].alpha
+            else:  # QGIS shows the mosaic's mask band as one more band, drawn as alpha
+                datasource, alpha = mosaic_vrt(record, files), len(record.bands) + 1
         except AsmdbError as exc:
             left_out.append(f"imagery {record.name!r}: {exc}")
             continue
@@ -292,6 +337,7 @@ def imagery_layers(
                 _crs_name(files[0].crs),
                 bands,
                 display_ranges(record, bands),
+                alpha,
             )
         )
     return shown, left_out

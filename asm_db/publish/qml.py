@@ -467,17 +467,18 @@ def true_colour_pipe(
     bands: tuple[int, int, int],
     ranges: Sequence[tuple[float, float]] | None,
     cut: tuple[float, float] = (0.02, 0.98),
+    alpha: int | None = None,
 ) -> ET.Element:
     """A raster layer's pipe drawing `bands` as red, green and blue, each stretched from its
-    (min, max) in `ranges`; without ranges, stretched to the `cut` percentiles of what the map
-    canvas shows, recomputed as it moves."""
+    (min, max) in `ranges`, and band `alpha` (if any) as opacity; without ranges, stretched to
+    the `cut` percentiles of what the map canvas shows, recomputed as it moves."""
     renderer = ET.Element(
         "rasterrenderer",
         type="multibandcolor",
         redBand=str(bands[0]),
         greenBand=str(bands[1]),
         blueBand=str(bands[2]),
-        alphaBand="-1",
+        alphaBand=str(alpha or -1),
         opacity="1",
         nodataColor="",  # no data is transparent
     )

@@ -33,10 +33,10 @@ from asm_db.change.classes import SAMPLED_CLASSES
 from asm_db.db.engine import check_ready, connect, driver
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError, InputError
-from asm_db.publish import qml
-from asm_db.publish.files import check_target, write_styled_gpkg
+from asm_db.publish.files import check_target
 from asm_db.review import estimation
 from asm_db.review.estimation import allocate, draw
+from asm_db.review.imagery import ReviewExport, choose_imagery, write_review_file
 from asm_db.review.options import ChangeQueueOptions
 
 CHANGE_SAMPLE = "change sample"
@@ -225,9 +225,18 @@ def extend_change_queue(
         )
 
 
-def export_change_queue(engine: Engine, out: str | Path, change_id: int | None = None) -> int:
+def export_change_queue(
+    engine: Engine,
+    out: str | Path,
+    change_id: int | None = None,
+    *,
+    imagery: bool = False,
+    imagery_names: list[str] | None = None,
+) -> ReviewExport:
     """Write a change's review sample (default: the newest change's) to a GeoPackage, with
-    both periods, both probabilities and the answer columns, for offline review."""
+    both periods, both probabilities and the answer columns, for offline review; with
+    `imagery` (or `imagery_names`: from, then to), the imagery of both periods around each
+    sampled tile (`asm_db.review.imagery`)."""
     from asm_db.change.compute import get_change
 
     out = Path(out)
@@ -236,20 +245,29 @@ def export_change_queue(engine: Engine, out: str | Path, change_id: int | None =
     check_target(out, gdal=True)
     with connect(engine) as conn:
         check_ready(conn)
-        change_id = get_change(driver(conn), change_id).change_id
+        pg = driver(conn)
+        change_id = get_change(pg, change_id).change_id
         frame = gpd.read_postgis(
             load_sql("review/change_rows"), conn, geom_col="geom", params={"change_id": change_id}
         )
-    if frame.empty:
-        raise AsmdbError(
-            f"change {change_id} has no review sample: `asmdb review queue --change "
-            f"{change_id}` draws one"
-        )
+        if frame.empty:
+            raise AsmdbError(
+                f"change {change_id} has no review sample: `asmdb review queue --change "
+                f"{change_id}` draws one"
+            )
+        layers = []
+        if imagery or imagery_names:
+            layers = choose_imagery(
+                pg,
+                map_id=None,
+                change_id=change_id,
+                tiles=frame.geometry.bounds.to_numpy(),
+                names=imagery_names,
+            )
     for column in (*ANSWER_COLUMNS, "reviewer", "notes", "period_from", "period_to"):
         frame[column] = frame[column].astype("string")
     frame["reviewed_at"] = frame["reviewed_at"].astype("string")
-    write_styled_gpkg(frame, out, "review_queue", qml.review_qml(), "review status")
-    return len(frame)
+    return write_review_file(frame, out, layers)
 
 
 def read_answers(path: Path, frame: pd.DataFrame, clean) -> dict[str, list[str | None]]:

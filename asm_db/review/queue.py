@@ -28,9 +28,9 @@ from asm_db.gdal_paths import gdal_path
 from asm_db.ingest.columns import refuse_nul
 from asm_db.maps.registry import resolve_map
 from asm_db.probability_classes import sql_params
-from asm_db.publish import qml
-from asm_db.publish.files import check_target, write_styled_gpkg
+from asm_db.publish.files import check_target
 from asm_db.review import change_queue
+from asm_db.review.imagery import ReviewExport, choose_imagery, write_review_file
 from asm_db.review.options import MAX_NOTES, MAX_REVIEWER, QueueOptions
 from asm_db.review.sampling import SAMPLE, Candidates, choose_tiles
 
@@ -157,28 +157,46 @@ def make_queue(
         )
 
 
-def export_queue(engine: Engine, out: str | Path, run_id: int | None = None) -> int:
+def export_queue(
+    engine: Engine,
+    out: str | Path,
+    run_id: int | None = None,
+    *,
+    imagery: bool = False,
+    imagery_names: list[str] | None = None,
+) -> ReviewExport:
     """Write one run's queue (default: the promoted map's run) to a GeoPackage, style by
-    status embedded, for offline review."""
+    status embedded, for offline review; with `imagery` (or `imagery_names`, one), the imagery
+    of its map's period around each queued tile (`asm_db.review.imagery`)."""
     out = Path(out)
     if out.suffix.lower() != ".gpkg":
         raise InputError(out, "the review file must be a GeoPackage (.gpkg)")
     check_target(out, gdal=True)
     with connect(engine) as conn:
         check_ready(conn)
-        run_id = resolve_map(driver(conn), run_id=run_id).run_id
+        pg = driver(conn)
+        chosen = resolve_map(pg, run_id=run_id)
+        run_id = chosen.run_id
         frame = gpd.read_postgis(
             load_sql("review/queue_rows"), conn, geom_col="geom", params={"run_id": run_id}
         )
-    if frame.empty:
-        raise AsmdbError(
-            f"run {run_id} has no review queue: `asmdb review queue --run {run_id}` makes one"
-        )
+        if frame.empty:
+            raise AsmdbError(
+                f"run {run_id} has no review queue: `asmdb review queue --run {run_id}` makes one"
+            )
+        layers = []
+        if imagery or imagery_names:
+            layers = choose_imagery(
+                pg,
+                map_id=chosen.map_id,
+                change_id=None,
+                tiles=frame.geometry.bounds.to_numpy(),
+                names=imagery_names,
+            )
     for column in ("reviewer", "notes"):
         frame[column] = frame[column].astype("string")
     frame["reviewed_at"] = frame["reviewed_at"].astype("string")
-    write_styled_gpkg(frame, out, "review_queue", qml.review_qml(), "review status")
-    return len(frame)
+    return write_review_file(frame, out, layers)
 
 
 def _review_layer(path: Path) -> str:

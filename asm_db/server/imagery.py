@@ -1,4 +1,5 @@
-"""Registered imagery on the web map: the list (`/api/imagery`) and its PNG tiles.
+"""Registered imagery on the web map: the list (`/api/imagery`; with a period and a bbox, the
+imagery meeting them, best first, by the rule `review export --imagery` follows) and its PNG tiles.
 
 Only imagery in `asmdb.imagery` is served: a tile's name is looked up there as the request's
 visitor, and the files come from that row, never from the request. Imagery follows the map
@@ -23,17 +24,21 @@ headers are made for each. A remote file is taken to stay the same while it is r
 from __future__ import annotations
 
 import logging
+import math
+import re
 import zlib
 from collections import OrderedDict
+from datetime import date
 from functools import partial
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from asm_db import layers
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.imagery.registry import MAX_NAME, NAME_PATTERN
 from asm_db.imagery.web_tiles import MAX_ZOOM, TileSource, file_state, gdal_href, render_tile
 from asm_db.server.auth import current_session
 from asm_db.server.visitors import visitor_connection
@@ -41,10 +46,8 @@ from asm_db.server.visitors import visitor_connection
 log = logging.getLogger("asmdb.server")
 router = APIRouter()
 
-# A name in the route: printable, no slash or backslash, at most MAX_NAME characters. Anything
-# else is refused (422) before the database is asked.
-MAX_NAME = 200
-NAME_PATTERN = r"^[^\x00-\x1f\x7f/\\]+$"
+# A name in the route follows the registry's naming rule (MAX_NAME, NAME_PATTERN); anything else
+# is refused (422) before the database is asked.
 # Changes when the drawing of a tile changes, so caches let go of tiles drawn the old way.
 RENDER_VERSION = "2"
 NO_STORE = "private, no-store"
@@ -117,14 +120,73 @@ def listing(row: tuple) -> dict:
     }
 
 
+# `/api/imagery?period=START/END&bbox=W,S,E,N`: the query's longest values, and a date's form.
+MAX_PERIOD = 21
+MAX_BBOX = 200
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_period(text: str) -> tuple[date, date]:
+    """START/END (ISO dates, START not after END) as two dates; a 400 with one line otherwise."""
+    ends = text.split("/")
+    try:
+        if len(ends) != 2 or not all(ISO_DATE.fullmatch(end) for end in ends):
+            raise ValueError
+        start, end = (date.fromisoformat(end) for end in ends)
+    except ValueError:
+        raise HTTPException(
+            status_code=400, detail="period: START/END, dates as YYYY-MM-DD"
+        ) from None
+    if start > end:
+        raise HTTPException(
+            status_code=400, detail=f"period: its start {start} is after its end {end}"
+        )
+    return start, end
+
+
+def parse_bbox(text: str) -> list[float]:
+    """W,S,E,N (degrees, EPSG:4326, west < east, south < north) as four numbers; a 400 with one
+    line otherwise."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise HTTPException(status_code=400, detail="bbox: W,S,E,N, four numbers (degrees)")
+    w, s, e, n = values
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise HTTPException(
+            status_code=400,
+            detail="bbox: west < east within -180..180, south < north within -90..90",
+        )
+    return values
+
+
 @router.get(layers.IMAGERY.list_url)
-async def imagery_list(request: Request) -> dict:
+async def imagery_list(
+    request: Request,
+    period: Annotated[str | None, Query(max_length=MAX_PERIOD)] = None,
+    bbox: Annotated[str | None, Query(max_length=MAX_BBOX)] = None,
+) -> dict:
     """The registered imagery this visitor may draw, by period then name: name, period (ISO
-    dates), bounds [w, s, e, n], bands and the tile URL template."""
+    dates), bounds [w, s, e, n], bands and the tile URL template. With `period` (and `bbox`):
+    only the imagery meeting them, best first (`imagery/imagery_for_period`, the rule `review
+    export --imagery` follows)."""
+    if bbox is not None and period is None:
+        raise HTTPException(status_code=400, detail="bbox: give a period with it")
+    params = None
+    if period is not None:
+        start, end = parse_period(period)
+        boxes = None if bbox is None else [parse_bbox(bbox)]
+        params = {"start": start, "end": end, "boxes": boxes, "names": None}
     _require_access(request)
     async with visitor_connection(request.app.state.psycopg_pool, request) as conn:
-        rows = await (await conn.execute(load_sql("web/imagery_offered"))).fetchall()
-    return {"imagery": [listing(row) for row in rows]}
+        if params is None:
+            cur = await conn.execute(load_sql("web/imagery_offered"))
+        else:
+            cur = await conn.execute(load_sql("imagery/imagery_for_period"), params)
+        rows = await cur.fetchall()
+    return {"imagery": [listing(row[:5]) for row in rows]}
 
 
 def _source(row: tuple) -> TileSource:

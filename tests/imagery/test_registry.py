@@ -37,6 +37,11 @@ def test_a_name_already_registered_or_a_bad_period_is_one_line_and_changes_nothi
         (["a", str(path), "--period", "2024-01-01/2024-02-01"], "already registered"),
         (["b", str(path), "--period", "2024-03-01/2024-02-01"], "starts after it ends"),
         (["b", str(tmp_path / "missing.tif"), "--period", "2024-01-01/2024-02-01"], "not exist"),
+        (["../b", str(path), "--period", "2024-01-01/2024-02-01"], "without '/'"),
+        (["b\\c", str(path), "--period", "2024-01-01/2024-02-01"], "without '/'"),
+        (["b\nc", str(path), "--period", "2024-01-01/2024-02-01"], "printable"),
+        (["b" * 201, str(path), "--period", "2024-01-01/2024-02-01"], "1 to 200"),
+        (["..", str(path), "--period", "2024-01-01/2024-02-01"], "not only dots"),
     ):
         done = cli("imagery", "add", *args)
         assert done.code == 1 and words in done.stderr, done.stderr
@@ -55,3 +60,21 @@ def test_deleting_added_imagery_keeps_files_asmdb_did_not_write(cli, pg, tmp_pat
     assert json.loads(cli("imagery", "list", "--json").stdout) == []
     missing = cli("imagery", "show", "a")
     assert missing.code == 1 and "no imagery named 'a'" in missing.stderr
+
+
+def test_imagery_across_the_antimeridian_is_refused_in_one_line(cli, pg, tmp_path):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "fiji.tif"  # UTM 60N, 820-850 km east: 179.9 E to 179.8 W
+    profile = dict(driver="GTiff", width=30, height=10, count=3, dtype="uint16", crs="EPSG:32660")
+    with rasterio.open(
+        path, "w", transform=from_origin(820_000, 10_000, 1000, 1000), **profile
+    ) as dst:
+        dst.write(np.ones((3, 10, 30), dtype="uint16"))
+    before = snapshot(pg)
+    done = cli("imagery", "add", "fiji", str(path), "--period", "2024-01-01/2024-02-01")
+    assert done.code == 1 and "crosses the antimeridian" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert snapshot(pg) == before

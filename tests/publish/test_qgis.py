@@ -7,10 +7,15 @@ import io
 import json
 import socket
 import uuid
+import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import geopandas as gpd
+import httpx
+import morecantile
+import numpy as np
 import psycopg
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
@@ -19,11 +24,13 @@ import rasterio
 from psycopg import errors, sql
 
 from asm_db import layers
+from asm_db.cli.qgis import PUBLIC_ONLY
 from asm_db.probability_classes import BREAKS as PROBABILITY_BREAKS
 
 from conftest import ADMIN_URL, invoke_asmdb, snapshot, throwaway_db
 from qgis_run import run_qgis
 from rasters import EAST, NORTH, SOUTH, WEST, write_4326, write_utm
+from web_server import as_role, serve
 
 pytestmark = pytest.mark.xdist_group("qgis")  # the module's `world`, built by one worker
 
@@ -246,12 +253,13 @@ def test_stored_project_opens_with_its_layers_labels_on_top(world):
         "categorizedSymbol",
         "categorizedSymbol",
         "categorizedSymbol",
+        "RuleRenderer",
         "graduatedSymbol",
         "graduatedSymbol",
         "singleSymbol",
     ]
     assert [layer["temporal"] for layer in project["layers"]] == [
-        False, False, False, False, True, False
+        False, False, False, False, False, True, False
     ]  # fmt: skip
     xmin, ymin, xmax, ymax = (
         world["pg"]
@@ -441,15 +449,24 @@ def test_a_reviewer_edits_the_queue_in_qgis(cli, db_url, pg, trained, tmp_path):
     assert "labels from reviews: 1 new" in labelled.stdout or "contradiction" in labelled.stdout
 
 
-# Imagery of two periods: the dry season of 2019 (one file, west half, bands named blue, green,
-# red, stored as reflectance x 10000 with scale 0.0001) and the wet season of 2024 (two files
-# tiling the east half, no data 0, a corner of it empty). Names a URL or QGIS would misread.
+# Imagery of three periods: the dry season of 2019 (one file, west half, bands named blue, green,
+# red, stored as reflectance x 10000 with scale 0.0001), the wet season of 2024 (two files
+# tiling the east half, no data 0, a corner of it empty), and 2021 in the east half: two files
+# without no data and a gap between them, and a file whose internal mask hides a black collar
+# over the gap and over the east file. Names a URL or QGIS would misread.
 DRY = "dry season '19"
 WET = "wet&type=wms 2024"
+GAPS = "gaps 2021"
 MID_LON, MID_LAT = -11.18, 8.42
 WEST_PROBES = [[-11.195, 8.405], [-11.19, 8.42], [-11.185, 8.435]]
 EAST_PROBES = [[-11.17, 8.41], [-11.17, 8.43]]
 EMPTY_CORNER = [-11.161, 8.401]
+GAP_FILE, GAP, COLLAR_OVER_GAP, COLLAR_OVER_FILE = (
+    [-11.178, 8.42],
+    [-11.1715, 8.42],
+    [-11.1705, 8.405],
+    [-11.167, 8.405],
+)
 
 
 def _imagery_files(tmp: Path) -> tuple[Path, list[Path]]:
@@ -464,6 +481,20 @@ def _imagery_files(tmp: Path) -> tuple[Path, list[Path]]:
         data[:, -8:, -8:] = 0  # the south-east corner: no data
         dst.write(data)
     return dry, [south, north]
+
+
+def _gap_files(tmp: Path) -> list[Path]:
+    west = write_4326(tmp / "gap_w.tif", bounds=(MID_LON, SOUTH, -11.175, NORTH))
+    east = write_4326(tmp / "gap_e.tif", bounds=(-11.168, SOUTH, EAST, NORTH))
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        collar = write_4326(tmp / "collar.tif", bounds=(-11.172, SOUTH, EAST, 8.41))
+        with rasterio.open(collar, "r+") as dst:
+            data, mask = dst.read(), np.full((dst.height, dst.width), 255, np.uint8)
+            data[:, :, :12] = 0  # black, and masked: over the gap and the east file
+            mask[:, :12] = 0
+            dst.write(data)
+            dst.write_mask(mask)
+    return [west, east, collar]
 
 
 @pytest.fixture(scope="module")
@@ -485,6 +516,8 @@ def imagery_world(template_db, tmp_path_factory):
                 url, "imagery", "add", WET, *map(str, wet), period, "2024-01-01/2024-12-31"
             )
         )
+        gaps = map(str, _gap_files(tmp))
+        _ok(invoke_asmdb(url, "imagery", "add", GAPS, *gaps, period, "2021-01-01/2021-12-31"))
         installed = _ok(invoke_asmdb(url, "qgis", "install", "--service", service))
         served = _ok(
             invoke_asmdb(url, "qgis", "project", "--name", "served", "--imagery-url", server + "/")
@@ -500,11 +533,13 @@ def imagery_world(template_db, tmp_path_factory):
         seen = run_qgis(
             {
                 "project": project + "asmdb",
-                "temporal_at": ["2019-06-15", "2024-06-15", "2021-06-15"],
+                "temporal_at": ["2019-06-15", "2024-06-15", "2022-06-15"],
                 "render_at": {
-                    "dates": ["2019-06-15", "2024-06-15"],
-                    "group": layers.PROJECT_IMAGERY.group,
-                    "probes": WEST_PROBES + EAST_PROBES + [EMPTY_CORNER],
+                    "dates": ["2019-06-15", "2024-06-15", "2021-06-15"],
+                    "group": layers.IMAGERY.project_group,
+                    "probes": WEST_PROBES
+                    + EAST_PROBES
+                    + [EMPTY_CORNER, GAP_FILE, GAP, COLLAR_OVER_GAP, COLLAR_OVER_FILE],
                 },
             },
             tmp,
@@ -536,7 +571,7 @@ def _imagery(project: dict) -> list[dict]:
     return [
         layer
         for layer, group in zip(project["layers"], project["groups"], strict=True)
-        if group == layers.PROJECT_IMAGERY.group
+        if group == layers.IMAGERY.project_group
     ]
 
 
@@ -547,25 +582,28 @@ def test_imagery_opens_below_the_maps_newest_first_each_lasting_its_period(image
     assert project["read"], imagery_world["seen"]["messages"]
     titles = [layer.project.title for layer in layers.in_project()]
     wet, dry = f"{WET} (2024-01-01/2024-12-31)", f"{DRY} (2019-01-01/2019-12-31)"
-    assert [layer["name"] for layer in project["layers"]] == [*titles, wet, dry]
-    assert project["groups"] == [""] * len(titles) + ["Imagery"] * 2
+    gaps = f"{GAPS} (2021-01-01/2021-12-31)"
+    assert [layer["name"] for layer in project["layers"]] == [*titles, wet, gaps, dry]
+    assert project["groups"] == [""] * len(titles) + ["Imagery"] * 3
     imagery = _imagery(project)
     assert all(layer["valid"] for layer in imagery), imagery_world["seen"]["messages"]
-    assert [layer["provider"] for layer in imagery] == ["gdal", "gdal"]
-    assert {wet, dry} <= set(project["visible"])  # without the Temporal Controller: newest on top
-    assert [layer["temporal_mode"] for layer in imagery] == [0, 0]  # ModeFixedTemporalRange
+    assert [layer["provider"] for layer in imagery] == ["gdal"] * 3
+    assert {wet, gaps, dry} <= set(project["visible"])  # no Temporal Controller: newest on top
+    assert [layer["temporal_mode"] for layer in imagery] == [0] * 3  # ModeFixedTemporalRange
     assert [layer["fixed_range"] for layer in imagery] == [
         ["2024-01-01T00:00:00Z", "2024-12-31T23:59:59Z"],
+        ["2021-01-01T00:00:00Z", "2021-12-31T23:59:59Z"],
         ["2019-01-01T00:00:00Z", "2019-12-31T23:59:59Z"],
     ]
-    assert project["temporal_at"] == {"2019-06-15": [dry], "2024-06-15": [wet], "2021-06-15": []}
-    assert "imagery, newest first: " + ", ".join([wet, dry]) in imagery_world["installed"].stdout
+    assert project["temporal_at"] == {"2019-06-15": [dry], "2024-06-15": [wet], "2022-06-15": []}
+    shown = "imagery, newest first: " + ", ".join([wet, gaps, dry])
+    assert shown in imagery_world["installed"].stdout
 
 
 @pytest.mark.qgis
 @pytest.mark.slow
 def test_imagery_is_true_colour_stretched_as_recorded_and_a_mosaic_of_its_files(imagery_world):
-    wet, dry = _imagery(imagery_world["seen"]["project"])
+    wet, gaps, dry = _imagery(imagery_world["seen"]["project"])
     records = imagery_world["records"]
     assert dry["renderer"] == wet["renderer"] == "multibandcolor"
     assert dry["rgb"] == [3, 2, 1]  # by name: red, green, blue
@@ -578,7 +616,10 @@ def test_imagery_is_true_colour_stretched_as_recorded_and_a_mosaic_of_its_files(
         assert layer["min_max"] == [pytest.approx(stretch[c]) for c in colours]
     assert 0 < dry["min_max"][0][0] < dry["min_max"][0][1] < 1  # reflectance, as QGIS reads it
     assert wet["extent"] == pytest.approx(records[WET]["bounds"])  # both files, one layer
-    assert wet["no_data"] == [0, 0, 0] and all(wet["use_no_data"])
+    assert wet["no_data"][:3] == [0, 0, 0] and all(wet["use_no_data"][:3])
+    # A mosaic's mask band is one more band to QGIS, drawn as alpha; a file without one has none.
+    assert (wet["bands"], wet["alpha"], gaps["bands"], gaps["alpha"]) == (4, 4, 4, 4)
+    assert (dry["bands"], dry["alpha"]) == (3, -1)
     assert dry["crs"] == wet["crs"] == "EPSG:4326"
 
 
@@ -599,17 +640,32 @@ def test_a_frame_of_the_temporal_controller_draws_its_periods_imagery_only(image
 
 @pytest.mark.qgis
 @pytest.mark.slow
+def test_a_gap_between_files_and_their_masked_collars_are_transparent(imagery_world):
+    """Files without no data leave nothing between them, and a file's internal mask hides its
+    black collar: the map shows through the gap, and the file below through the collar."""
+    in_2021 = imagery_world["seen"]["project"]["rendered_at"]["2021-06-15"]
+    empty = len(WEST_PROBES) + len(EAST_PROBES) + 1
+    white, black = "#ffffffff", "#ff000000"
+    file, gap, collar_over_gap, collar_over_file = in_2021[empty:]
+    assert file not in (white, black)
+    assert gap == white and collar_over_gap == white
+    assert collar_over_file not in (white, black)
+
+
+@pytest.mark.qgis
+@pytest.mark.slow
 def test_imagery_from_a_server_is_its_xyz_tiles_asked_by_name(imagery_world):
     seen = imagery_world["from_server"]
     project = seen["project"]
     assert project["read"], seen["messages"]
     imagery = _imagery(project)
-    assert [layer["provider"] for layer in imagery] == ["wms", "wms"]
+    assert [layer["provider"] for layer in imagery] == ["wms"] * 3
     assert all(layer["valid"] and layer["type"] == "xyz" for layer in imagery)
     assert all(sorted(layer["params"]) == ["crs", "format", "type", "url", "zmax", "zmin"]
                for layer in imagery)  # fmt: skip
     assert [layer["fixed_range"][0] for layer in imagery] == [
         "2024-01-01T00:00:00Z",
+        "2021-01-01T00:00:00Z",
         "2019-01-01T00:00:00Z",
     ]
     # A 2024 frame asks the server for the tiles of the 2024 imagery, by its name, and only them.
@@ -617,21 +673,23 @@ def test_imagery_from_a_server_is_its_xyz_tiles_asked_by_name(imagery_world):
     name = "/asm-maps/imagery/wet&type=wms%202024/tiles/WebMercatorQuad/"
     assert asked and all(path.startswith(name) and path.endswith(".png") for path in asked), asked
     served = imagery_world["served"]
-    assert f"{imagery_world['server']}/" not in served.stdout and served.stderr == ""
+    assert f"{imagery_world['server']}/" not in served.stdout
+    assert served.stderr == PUBLIC_ONLY + "\n"  # one line: QGIS cannot log in
 
 
 def test_imagery_a_tile_url_cannot_carry_is_left_out_with_a_warning(cli, pg, tmp_path):
     path = write_4326(tmp_path / "scene.tif")
-    for name in ("plain", "a/b?c"):
+    for name in ("plain", "a?b%c"):
         _ok(cli("imagery", "add", name, str(path), "--period", "2024-01-01/2024-06-30"))
     served = _ok(cli("qgis", "install", "--imagery-url", "https://maps.example.org"))
     assert "imagery, newest first: plain (2024-01-01/2024-06-30)\n" in served.stdout
-    assert served.stderr.strip() == (
-        "warning: imagery 'a/b?c': QGIS would misread a tile URL naming it (it holds one of "
-        "#%/?{}); left out of the project"
-    )
+    assert served.stderr.splitlines() == [
+        "warning: imagery 'a?b%c': QGIS would misread a tile URL naming it (it holds one of "
+        "#%/?{}); left out of the project",
+        PUBLIC_ONLY,
+    ]
     files = _ok(cli("qgis", "project"))
-    assert "a/b?c (2024-01-01/2024-06-30), plain (2024-01-01/2024-06-30)" in files.stdout
+    assert "a?b%c (2024-01-01/2024-06-30), plain (2024-01-01/2024-06-30)" in files.stdout
 
 
 def test_imagery_whose_files_make_no_one_layer_is_left_out_with_a_warning(cli, pg, tmp_path):
@@ -679,3 +737,73 @@ def test_an_imagery_url_that_is_not_a_plain_http_address_is_refused_in_one_line(
             done.stderr.startswith("error: --imagery-url ") and len(done.stderr.splitlines()) == 1
         )
     assert snapshot(pg) == before
+
+
+def test_imagery_whose_band_names_hold_control_characters_is_left_out_with_a_warning(
+    cli, pg, tmp_path
+):
+    """Band names go into a mosaic's VRT, the layer's source in the project: one holding a
+    character XML cannot carry (GeoTIFF keeps U+FFFE) would make the whole .qgs unreadable."""
+    halves = [
+        write_4326(tmp_path / "w.tif", bounds=(WEST, SOUTH, MID_LON, NORTH)),
+        write_4326(tmp_path / "e.tif", bounds=(MID_LON, SOUTH, EAST, NORTH)),
+    ]
+    for path in halves:
+        with rasterio.open(path, "r+") as dst:
+            dst.descriptions = ("blue", "green", "red\ufffe")
+    period = ("--period", "2024-01-01/2024-06-30")
+    _ok(cli("imagery", "add", "odd bands", *map(str, halves), *period))
+    _ok(cli("imagery", "add", "plain", str(write_4326(tmp_path / "plain.tif")), *period))
+    done = _ok(cli("qgis", "install"))
+    assert "imagery, newest first: plain (2024-01-01/2024-06-30)\n" in done.stdout
+    assert done.stderr.splitlines() == [
+        "warning: imagery 'odd bands': its name, files or band names hold control characters; "
+        "left out of the project"
+    ]
+    content = pg.execute("SELECT content FROM asmdb.qgis_projects WHERE name = 'asmdb'").fetchone()[
+        0
+    ]
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        document = ET.fromstring(archive.read("asmdb.qgs"))  # well-formed XML
+    names = [layer.findtext("layername") for layer in document.iter("maplayer")]
+    assert "plain (2024-01-01/2024-06-30)" in names
+    assert not [name for name in names if name.startswith("odd bands")]
+
+
+@pytest.mark.slow
+def test_imagery_tiles_the_project_names_need_a_public_server(cli, db_url, pg, tmp_path):
+    """QGIS asks for the tiles with no session: the tile URL the project holds answers 401
+    from an `asmdb serve` without --public and 200 from one with it."""
+    path = write_4326(tmp_path / "scene.tif")
+    _ok(cli("imagery", "add", "scene", str(path), "--period", "2024-01-01/2024-06-30"))
+    reader = f"asmdb_reader_{uuid.uuid4().hex[:6]}"
+    _ok(cli("roles", "create", "--name", reader))
+    tile = morecantile.tms.get("WebMercatorQuad").tile(MID_LON, MID_LAT, 14)
+    try:
+        with (
+            serve(as_role(db_url, reader)) as private,
+            serve(as_role(db_url, reader), "--public") as public,
+        ):
+            answers = {}
+            for name, server in (("private", private), ("public", public)):
+                done = _ok(cli("qgis", "project", "--name", name, "--imagery-url", server.url))
+                assert done.stderr == PUBLIC_ONLY + "\n"
+                content = pg.execute(
+                    "SELECT content FROM asmdb.qgis_projects WHERE name = %s", (name,)
+                ).fetchone()[0]
+                with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                    document = ET.fromstring(archive.read(f"{name}.qgs"))
+                (source,) = [
+                    layer.findtext("datasource")
+                    for layer in document.iter("maplayer")
+                    if layer.findtext("provider") == "wms"
+                ]
+                (template,) = parse_qs(source)["url"]  # as QGIS decodes it
+                assert template.startswith(server.url + "/imagery/scene/tiles/")
+                url = template.format(z=tile.z, x=tile.x, y=tile.y)
+                answers[name] = httpx.get(url, timeout=60)
+    finally:
+        _drop_role(reader, db_url)
+    assert answers["private"].status_code == 401
+    assert answers["public"].status_code == 200
+    assert answers["public"].headers["content-type"] == "image/png"

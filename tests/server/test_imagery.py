@@ -165,6 +165,68 @@ def test_the_list_has_each_imagery_by_period_as_the_cli_lists_it(imagery_site):
         assert {k: item[k] for k in keys} == {k: cli[item["name"]][k] for k in keys}
 
 
+def test_the_list_for_a_period_and_bbox_is_ranked_by_the_exports_rule(imagery_site):
+    """With a period (and a bbox): only the imagery meeting them, best first, as listed whole."""
+    c = _client(imagery_site)
+    whole = {x["name"]: x for x in c.get("/api/imagery").json()["imagery"]}
+
+    def ranked(**params) -> list[str]:
+        r = c.get("/api/imagery", params=params)
+        assert r.status_code == 200, r.text
+        items = r.json()["imagery"]
+        assert all(x == whole[x["name"]] for x in items)  # the same objects as the full list
+        return [x["name"] for x in items]
+
+    assert ranked(period=PERIOD) == ["doomed", "quads"]  # the same share: by name
+    # More of its days in common than the other's share of the union: "pair" (2023) first.
+    assert ranked(period="2023-06-01/2024-06-30") == ["pair", "doomed", "quads"]
+    assert ranked(period="2020-01-01/2020-12-31") == []
+    inside = f"{WEST + 0.001},{SOUTH + 0.001},{MID_LON},{MID_LAT}"
+    assert ranked(period="2023-06-01/2024-06-30", bbox=inside) == ["pair", "doomed", "quads"]
+    assert ranked(period=PERIOD, bbox="30,10,30.1,10.1") == []  # none meets it
+    assert ranked(period="2024-06-01/2024-06-01", bbox=f"{WEST},{SOUTH},{EAST},{NORTH}") == [
+        "doomed",
+        "quads",
+    ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "period=2024-12-31/2024-01-01",  # reversed
+        "period=2024-01-01",
+        "period=2024-01-01/2024-12-31/2025-01-01",
+        "period=2024-02-30/2024-12-31",
+        "period=24-01-01/2024-12-31",
+        "period=%D9%A2%D9%A0%D9%A2%D9%A4-01-01/2024-12-31",  # Arabic-Indic digits
+        "period=2024-01-01'%20OR%20'1'='1/2024-12-31",
+        "period=2024-01-01/2024-12-31%00",
+        "period=" + "2024-01-01/" * 30,
+        "period=2024-01-01/2024-12-31&bbox=NaN,8,-10,9",
+        "period=2024-01-01/2024-12-31&bbox=-11,8,inf,9",
+        "period=2024-01-01/2024-12-31&bbox=-11,8,-10",
+        "period=2024-01-01/2024-12-31&bbox=-11,8,-10,9,1,2",
+        "period=2024-01-01/2024-12-31&bbox=-10,8,-11,9",  # west east of east
+        "period=2024-01-01/2024-12-31&bbox=-11,8,-11,9",  # no width
+        "period=2024-01-01/2024-12-31&bbox=-200,8,-10,9",
+        "period=2024-01-01/2024-12-31&bbox=-11,-95,-10,9",
+        "period=2024-01-01/2024-12-31&bbox=-11,8,-10,9);DROP%20TABLE%20asmdb.imagery;--",
+        "period=2024-01-01/2024-12-31&bbox=" + "1," * 200 + "1",
+        "bbox=-11,8,-10,9",  # no period
+    ],
+)
+def test_a_bad_period_or_bbox_is_refused_with_one_line(imagery_site, query):
+    r = _client(imagery_site).get(httpx.URL(imagery_site["public"].url + "/api/imagery?" + query))
+    assert 400 <= r.status_code < 500, (query, r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.text
+    assert "Traceback" not in body and "SELECT" not in body and "psycopg" not in body
+    if r.status_code == 400:
+        assert "\n" not in r.json()["detail"]
+    with _admin(imagery_site) as pg:
+        assert pg.execute("SELECT count(*) FROM asmdb.imagery").fetchone()[0] == 3
+
+
 def test_a_tile_is_true_colour_from_the_named_bands_stretched_and_clear_where_empty(imagery_site):
     record = get_imagery(imagery_site["engine"], "quads")
     c = _client(imagery_site)

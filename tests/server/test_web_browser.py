@@ -3,24 +3,32 @@ driven by Playwright, against `asmdb serve` (the installed command) on a trained
 
 from __future__ import annotations
 
+import io
+import os
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
 from browser import (
     BACKGROUND,
+    class_rgb,
     close,
     expected_rgb,
     open_map,
     pixel,
     screen_position,
+    set_input,
     settle,
+    shown_colour,
     wait_for,
 )
+from PIL import Image
 
 from conftest import drop_roles, run_asmdb, throwaway_db
+from rasters import write_true_colour
 from web_server import as_role, serve
 
 pytestmark = [
@@ -78,6 +86,9 @@ def test_the_map_shows_the_probability_classes_and_the_popup(browser, site, pg):
     west = pg.execute("SELECT ST_XMin(ST_Extent(geom)) FROM asmdb.tiles").fetchone()[0]
     assert page.evaluate("window.asmdbMap.unproject([4, 400]).lng") < west
     assert close(pixel(page, 4, 400), BACKGROUND, 3)
+    # No imagery registered: the page says so and draws none.
+    assert "No imagery registered" in page.locator("#imagery-message").inner_text()
+    assert page.evaluate("window.asmdbMap.getLayer('imagery') === undefined")
     # A click on a tile shows its probability.
     tile_id, probability, lon, lat = tiles[-1]
     x, y = screen_position(page, lon, lat)
@@ -88,6 +99,7 @@ def test_the_map_shows_the_probability_classes_and_the_popup(browser, site, pg):
     text = popup.inner_text()
     assert f"{probability:.3f}" in text and str(tile_id) in text
     assert "Log in to see the nearest labels" in text  # anonymous: no site locations
+    assert "No imagery registered" in popup.inner_text()  # and no image of the tile
     # "More like this" draws the similar tiles.
     page.locator("#more-like-this").click()
     wait_for(
@@ -128,6 +140,8 @@ def test_a_reviewer_confirms_in_the_browser(browser, site, pg):
     assert name in page.locator("#user").inner_text()
     shown = page.locator("#review-item").inner_text()
     review_id = int(shown.split("review")[1].split()[0])
+    wait_for(page, "document.getElementById('review-image').textContent !== ''")
+    assert "No imagery registered" in page.locator("#review-image").inner_text()
     page.click("#review-zoom")
     page.fill("#review-notes", "fresh pit, seen on the image")
     page.click("#review-answers button[data-status=confirmed]")
@@ -305,6 +319,7 @@ def test_the_period_slider_shows_each_periods_map(browser, periods_site, site):
     assert page.locator("#period-box").is_visible()
     assert page.evaluate("document.getElementById('period').max") == "1"
     assert "2024-01-01" in page.locator("#period-label").inner_text()
+    set_input(page, "#imagery", "none", "change")  # the colours below are over the background
     # Only the period layer, at the tile, at full resolution.
     page.evaluate(
         "document.querySelector('input[data-layer=predictions]').click();"
@@ -374,3 +389,308 @@ def test_the_period_slider_shows_each_periods_map(browser, periods_site, site):
     single = open_map(browser, site)
     assert single.locator("#period-box").is_hidden()
     single.close()
+
+
+# Imagery: a colour per period over the sample's tiles and 0.1 degree around (the sample's tiles
+# span -11.20..-10.96, 8.40..8.64), drawn as colour x 255 (tests/rasters.py).
+IMAGERY_BOUNDS = (-11.30, 8.30, -10.86, 8.74)
+GREEN = (0, 0.5, 0)
+ORANGE = (1, 0.5, 0)
+OUTLINE = (255, 255, 0)
+DARK = (0x1F, 0x21, 0x24)
+
+
+def rgb(colour) -> tuple[int, int, int]:
+    return tuple(round(255 * c) for c in colour)
+
+
+@contextmanager
+def registered_imagery(url, folder: Path, *imagery):
+    """`asmdb imagery add` each (name, colour, period) as a GeoTIFF in `folder`; deleted after."""
+    try:
+        for name, colour, period in imagery:
+            path = write_true_colour(folder / f"{name}.tif", IMAGERY_BOUNDS, colour)
+            done = run_asmdb(url, "imagery", "add", name, str(path), "--period", period)
+            assert done.code == 0, done.stderr
+        yield [name for name, _, _ in imagery]
+    finally:
+        for name, _, _ in imagery:
+            run_asmdb(url, "imagery", "delete", name, "--yes")
+
+
+@pytest.fixture
+def period_imagery(periods_site, tmp_path):
+    """One imagery per period of `periods_site`, registered for one test."""
+    with registered_imagery(
+        periods_site["url"], tmp_path, ("s2-2019", GREEN, P2019), ("s2-2024", ORANGE, P2024)
+    ) as names:
+        yield names
+
+
+def imagery_responses(page) -> list:
+    return [r for r in page.responses if "/imagery/" in r.url]
+
+
+def watch_responses(page) -> None:
+    page.responses = []
+    page.on("response", lambda r: page.responses.append(r))
+
+
+def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, period_imagery):
+    """The imagery of the period shown is a raster layer under every vector layer, its tiles
+    PNGs from this server; where only imagery is drawn the canvas has its colour. The period
+    slider changes it, "None" and a dark base map leave the plain background, and the opacity
+    slider fades the map layers over it."""
+    page = open_map(browser, periods_site["server"], watch=watch_responses)
+    set_input(
+        page, "#imagery", "auto", "change"
+    )  # the period's imagery (if the page opened without)
+    wait_for(page, "window.asmdbMap.getContainer().dataset.imagery === 's2-2024'")
+    layers = page.evaluate("window.asmdbMap.getStyle().layers.map(l => [l.id, l.type])")
+    assert layers[0] == ["background", "background"] and layers[1] == ["imagery", "raster"]
+    assert all(kind != "raster" for _, kind in layers[2:]) and len(layers) > 3
+    assert page.evaluate("window.asmdbMap.getContainer().dataset.imagery") == "s2-2024"
+    assert "s2-2024" in page.locator("#imagery-message").inner_text()
+    settle(page)
+    with psycopg.connect(periods_site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        west = pg.execute("SELECT ST_XMin(ST_Extent(geom)) FROM asmdb.tiles").fetchone()[0]
+        tile_lon, tile_lat, probability = pg.execute(
+            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), probability "
+            "FROM asmdb.latest_predictions ORDER BY tile_id LIMIT 1"
+        ).fetchone()
+    # Left of every tile, inside the imagery: its colour, not the background.
+    assert IMAGERY_BOUNDS[0] < page.evaluate("window.asmdbMap.unproject([4, 400]).lng") < west
+    shown = shown_colour(page, lambda: (4, 400), rgb(ORANGE))
+    assert close(shown, rgb(ORANGE)), shown
+    responses = imagery_responses(page)
+    assert responses and all("/imagery/s2-2024/tiles/WebMercatorQuad/" in r.url for r in responses)
+    assert all(r.status == 200 for r in responses), [(r.url, r.status) for r in responses]
+    assert all(r.header_value("content-type") == "image/png" for r in responses)
+    assert Image.open(io.BytesIO(responses[0].body())).size == (256, 256)
+    # The map layers' opacity: at 0 the tile shows the imagery alone; at 50% its own halved.
+    set_input(page, "#layer-opacity", "0")
+    assert page.evaluate("window.asmdbMap.getPaintProperty('predictions', 'fill-opacity')") == 0
+    settle(page)
+    x, y = screen_position(page, tile_lon, tile_lat)
+    shown = shown_colour(page, lambda: (x, y), rgb(ORANGE))
+    assert close(shown, rgb(ORANGE)), shown
+    set_input(page, "#layer-opacity", "50")
+    assert page.evaluate(
+        "window.asmdbMap.getPaintProperty('predictions', 'fill-opacity')"
+    ) == pytest.approx(0.425)
+    assert page.evaluate(
+        "window.asmdbMap.getPaintProperty('change', 'fill-opacity')"
+    ) == pytest.approx(0.4)
+    assert page.evaluate("window.asmdbMap.getPaintProperty('similar', 'line-opacity')") == 0.5
+    settle(page)
+    # Half the layer's own 0.85 over the imagery.
+    colour = class_rgb(probability)
+    mixed = tuple(round(0.425 * c + 0.575 * i) for c, i in zip(colour, rgb(ORANGE), strict=True))
+    shown = shown_colour(page, lambda: (x, y), mixed)
+    assert close(shown, mixed), (shown, mixed)
+    # The older period: its own imagery.
+    set_input(page, "#period", "0")
+    wait_for(page, "window.asmdbMap.getContainer().dataset.imagery === 's2-2019'")
+    settle(page)
+    shown = shown_colour(page, lambda: (4, 400), rgb(GREEN))
+    assert close(shown, rgb(GREEN)), shown
+    assert any("/imagery/s2-2019/" in r.url for r in imagery_responses(page))
+    # None: the plain background; the dark base map instead of the light one.
+    set_input(page, "#imagery", "none", "change")
+    assert page.evaluate("window.asmdbMap.getLayer('imagery') === undefined")
+    settle(page)
+    assert close(shown_colour(page, lambda: (4, 400), BACKGROUND, 3), BACKGROUND, 3)
+    set_input(page, "#basemap", "dark", "change")
+    settle(page)
+    assert close(shown_colour(page, lambda: (4, 400), DARK, 3), DARK, 3)
+    # A chosen imagery whatever the period.
+    set_input(page, "#imagery", "name:s2-2024", "change")
+    wait_for(page, "window.asmdbMap.getContainer().dataset.imagery === 's2-2024'")
+    settle(page)
+    shown = shown_colour(page, lambda: (4, 400), rgb(ORANGE))
+    assert close(shown, rgb(ORANGE)), shown
+    assert page.errors == []
+    page.close()
+
+
+def image_map_position(page, group: str, index: int, lon: float, lat: float):
+    """The screen position of (lon, lat) on the index-th small map of a group."""
+    return page.evaluate(
+        f"(() => {{ const m = window.asmdbImageMaps[{group!r}][{index}];"
+        f" const p = m.project([{lon}, {lat}]); const r = m.getCanvas().getBoundingClientRect();"
+        " return [p.x + r.left, p.y + r.top]; })()"
+    )
+
+
+def image_map_colour(page, group: str, index: int, lon: float, lat: float, colour):
+    """The colour at (lon, lat) of a small map, once it is `colour` (or the last seen)."""
+    return shown_colour(page, lambda: image_map_position(page, group, index, lon, lat), colour)
+
+
+def outlined(page, group: str, index: int, lon: float, lat: float) -> bool:
+    """Whether the tile outline's colour is drawn at (lon, lat) of a small map, within a pixel."""
+    x, y = image_map_position(page, group, index, lon, lat)
+    return any(close(pixel(page, x + dx, y), OUTLINE, 60) for dx in (-1, 0, 1))
+
+
+def test_the_change_review_shows_both_periods_imagery(browser, periods_site, period_imagery):
+    """A click on a tile of new mining: before and after, side by side, each period's imagery
+    under the tile's outline, named by period and imagery."""
+    with psycopg.connect(periods_site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        tile_id, lon, lat, west = pg.execute(
+            "SELECT tile_id, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), ST_XMin(geom) "
+            "FROM asmdb.latest_change WHERE class = 'new' ORDER BY delta DESC LIMIT 1"
+        ).fetchone()
+    page = open_map(browser, periods_site["server"])
+    page.evaluate(
+        "document.querySelector('input[data-layer=change]').click();"
+        f"window.asmdbMap.jumpTo({{center: [{lon}, {lat}], zoom: 12}})"
+    )
+    settle(page)
+    x, y = screen_position(page, lon, lat)
+    page.mouse.click(x, y)
+    figures = page.locator(".change-popup .change-images figure")
+    wait_for(
+        page,
+        "document.querySelectorAll('.change-popup figure[data-ready=true]').length === 2",
+    )
+    # One popup: the change layer's, the top-most layer under the click.
+    assert page.locator(".maplibregl-popup").count() == 1
+    assert page.locator(".change-popup").get_attribute("data-tile-id") == str(tile_id)
+    before, after = figures.nth(0), figures.nth(1)
+    assert before.get_attribute("data-imagery") == "s2-2019"
+    assert after.get_attribute("data-imagery") == "s2-2024"
+    assert before.inner_text() == "before: s2-2019 (2019-01-01 to 2019-12-31)"
+    assert after.inner_text() == "after: s2-2024 (2024-01-01 to 2024-12-31)"
+    assert page.locator(".change-popup .same-imagery").count() == 0
+    # Inside the tile: each period's imagery; on its west edge, the outline.
+    assert close(image_map_colour(page, "change", 0, lon, lat, rgb(GREEN)), rgb(GREEN))
+    assert close(image_map_colour(page, "change", 1, lon, lat, rgb(ORANGE)), rgb(ORANGE))
+    for index in (0, 1):
+        assert outlined(page, "change", index, west, lat)
+    assert page.errors == []
+    folder = os.environ.get("ASMDB_SCREENSHOT_DIR")
+    if folder:  # the picture in docs/web.md (docs/img/change-review.png)
+        box = page.locator(".maplibregl-popup").bounding_box()
+        clip = {
+            "x": max(0, box["x"] - 30),
+            "y": max(0, box["y"] - 30),
+            "width": box["width"] + 60,
+            "height": box["height"] + 60,
+        }
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / "change-review.png"), clip=clip)
+    # Closed, its small maps go.
+    page.evaluate("document.querySelector('.maplibregl-popup-close-button').click()")
+    assert page.evaluate("window.asmdbImageMaps.change.length") == 0
+    page.close()
+
+
+@pytest.fixture
+def spanning_imagery(periods_site, tmp_path):
+    """One imagery of 2019 to 2024 on `periods_site`: the best, and only, for both periods."""
+    with registered_imagery(
+        periods_site["url"], tmp_path, ("s2-2019-2024", GREEN, "2019-01-01/2024-12-31")
+    ) as names:
+        yield names
+
+
+def test_the_change_review_says_when_both_periods_show_the_same_imagery(
+    browser, periods_site, spanning_imagery
+):
+    """Before and after resolved to one imagery: said next to the images (no change can show)."""
+    with psycopg.connect(periods_site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        lon, lat = pg.execute(
+            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) "
+            "FROM asmdb.latest_change WHERE class = 'new' ORDER BY delta DESC LIMIT 1"
+        ).fetchone()
+    page = open_map(browser, periods_site["server"])
+    page.evaluate(
+        "document.querySelector('input[data-layer=change]').click();"
+        f"window.asmdbMap.jumpTo({{center: [{lon}, {lat}], zoom: 12}})"
+    )
+    settle(page)
+    page.mouse.click(*screen_position(page, lon, lat))
+    wait_for(
+        page,
+        "document.querySelectorAll('.change-popup figure[data-ready=true]').length === 2",
+    )
+    figures = page.locator(".change-popup .change-images figure")
+    caption = "s2-2019-2024 (2019-01-01 to 2024-12-31)"
+    assert figures.nth(0).inner_text() == f"before: {caption}"
+    assert figures.nth(1).inner_text() == f"after: {caption}"
+    notice = page.locator(".change-popup .same-imagery")
+    assert notice.inner_text() == (
+        "Before and after are the same imagery (s2-2019-2024): it cannot show a change "
+        "between the two periods."
+    )
+    assert page.errors == []
+    page.close()
+
+
+# A name that is markup, with a space, a quote and a question mark: shown as text, asked for encoded.
+NEWER = 'newer <img src=x onerror="window.pwned=1"> é?'
+
+
+@pytest.fixture
+def site_imagery(site, tmp_path):
+    """Two imagery on `site`, whose map is given the period 2024 meanwhile (it has none): the
+    2024 imagery is drawn."""
+    start, end = P2024.split("/")
+    with psycopg.connect(site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        pg.execute("UPDATE asmdb.feature_sets SET period_start = %s, period_end = %s", (start, end))
+        try:
+            with registered_imagery(
+                site["url"], tmp_path, ("older", GREEN, P2019), (NEWER, ORANGE, P2024)
+            ) as names:
+                yield names
+        finally:
+            pg.execute("UPDATE asmdb.feature_sets SET period_start = NULL, period_end = NULL")
+
+
+def test_the_tile_review_shows_the_tiles_image(browser, site, site_imagery):
+    """The review panel shows the tile under review in the imagery of its map's period, outlined
+    and captioned with the imagery's name and dates; so does a tile's popup."""
+    page = open_map(browser, site)
+    name, password = site["reviewer"]
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("#login button[type=submit]")
+    page.wait_for_load_state("load")
+    wait_for(page, "window.asmdbReady === true && !document.getElementById('review').hidden")
+    wait_for(page, "document.querySelector('#review-image figure[data-ready=true]') !== null")
+    shown = page.locator("#review-item").inner_text()
+    tile_id = int(shown.split("tile")[1].split()[0])
+    assert page.locator("#review-image").get_attribute("data-tile-id") == str(tile_id)
+    figure = page.locator("#review-image figure")
+    figure.scroll_into_view_if_needed()
+    assert figure.get_attribute("data-imagery") == NEWER
+    assert figure.inner_text() == f"{NEWER} (2024-01-01 to 2024-12-31)"
+    assert page.locator("#review-image img").count() == 0
+    with psycopg.connect(site["url"].replace("+psycopg", ""), autocommit=True) as pg:
+        lon, lat, west = pg.execute(
+            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), ST_XMin(geom) "
+            "FROM asmdb.tiles WHERE tile_id = %s",
+            (tile_id,),
+        ).fetchone()
+    assert close(image_map_colour(page, "review", 0, lon, lat, rgb(ORANGE)), rgb(ORANGE))
+    assert outlined(page, "review", 0, west, lat)
+    # The next item: its own tile.
+    page.click("#review-next")
+    wait_for(
+        page,
+        f"document.getElementById('review-image').dataset.tileId !== '{tile_id}' && "
+        "document.querySelector('#review-image figure[data-ready=true]') !== null",
+    )
+    assert page.evaluate("window.asmdbImageMaps.review.length") == 1
+    # A tile's popup on the map: its image too.
+    page.click("#review-prev")
+    page.click("#review-zoom")
+    settle(page)
+    x, y = screen_position(page, lon, lat)
+    page.mouse.click(x, y)
+    wait_for(page, "document.querySelector('.popup-image figure[data-ready=true]') !== null")
+    assert page.locator(".popup-image figure").get_attribute("data-imagery") == NEWER
+    assert page.evaluate("window.pwned === undefined")
+    assert page.errors == []
+    page.close()

@@ -1,9 +1,10 @@
 // asmdb's web map: the promoted probability map in the QGIS style's classes, labels, the review
-// queue and "find more like this", all from this server (no base map, no CDN).
+// queue and "find more like this", over the registered imagery of the period shown, all from
+// this server (a plain background as base map, no CDN).
 "use strict";
 
 const TMS = "WebMercatorQuad";
-const state = { config: null, session: null, items: [], index: 0, conflict: null, similar: null };
+const state = { config: null, session: null, items: [], index: 0, conflict: null, similar: null, imagery: [], imageMaps: {}, rankings: new Map() };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
@@ -172,6 +173,271 @@ function showLayer(map, defId, visible) {
   if (state.layerBoxes[defId]) state.layerBoxes[defId].checked = visible;
 }
 
+// --- Imagery ------------------------------------------------------------------------------
+// How the page draws imagery: the server's declaration (/api/config "imagery": its list and
+// tile routes, zooms, paint, whether it is off at first; null when this visitor may not see
+// imagery) over these.
+const IMAGERY_DEFAULTS = {
+  list: "/api/imagery",
+  tiles: "/imagery/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}.png",
+  tile_size: 256,
+  minzoom: 0,
+  maxzoom: 24,
+  paint: {},
+  hidden: false,
+  outline_color: "#ffff00",
+  basemaps: [
+    { id: "light", title: "Plain, light", color: "#f4f4f2" },
+    { id: "dark", title: "Plain, dark", color: "#1f2124" },
+  ],
+};
+// The imagery select's values: the period's imagery, none, or "name:" and a name (any text).
+const AUTO = "auto";
+const NONE = "none";
+const BY_NAME = "name:";
+
+function imageryConfig() {
+  return Object.assign({}, IMAGERY_DEFAULTS, (state.config && state.config.imagery) || {});
+}
+
+function rasterSource(imagery) {
+  const cfg = imageryConfig();
+  const path = typeof imagery.tiles === "string" && imagery.tiles.startsWith("/")
+    ? imagery.tiles  // the list's own route for it
+    : cfg.tiles.replace("{name}", encodeURIComponent(imagery.name));
+  const source = { type: "raster", tiles: [location.origin + path], tileSize: cfg.tile_size, minzoom: cfg.minzoom, maxzoom: cfg.maxzoom };
+  const b = imagery.bounds;
+  if (Array.isArray(b) && b.length === 4 && b.every(Number.isFinite)) source.bounds = b;
+  return source;
+}
+
+// The registered imagery this visitor may see, oldest period first; [] when none or refused.
+async function loadImagery() {
+  state.imagery = [];
+  if (!state.config.imagery) return;  // none served to this visitor
+  const { status, data } = await api(imageryConfig().list);
+  if (status !== 200 || !data || !Array.isArray(data.imagery)) return;
+  state.imagery = data.imagery.filter((i) => i && typeof i.name === "string")
+    .sort((a, b) => text(a.period_start).localeCompare(text(b.period_start)) || a.name.localeCompare(b.name));
+}
+
+// The imagery of a period over an area ([w, s, e, n]; null: anywhere), best first, as the
+// server ranks it by the rule `review export --imagery` follows (docs/web.md): only imagery
+// meeting both; [] when none does, the period is undated or the server refused.
+async function imageryFor(start, end, bbox) {
+  if (!state.config.imagery || !state.imagery.length || !start || !end) return [];
+  const query = new URLSearchParams({ period: `${start}/${end}` });
+  if (bbox) query.set("bbox", bbox.join(","));
+  const url = `${imageryConfig().list}?${query}`;
+  if (state.rankings.has(url)) return state.rankings.get(url);
+  const { status, data } = await api(url);
+  if (status !== 200 || !data || !Array.isArray(data.imagery)) return [];
+  const ranked = data.imagery.filter((i) => i && typeof i.name === "string");
+  if (state.rankings.size > 100) state.rankings.clear();
+  state.rankings.set(url, ranked);
+  return ranked;
+}
+
+// The main map's view as a bbox the server takes (within -180..180, -90..90), or null.
+function viewBbox(map) {
+  const b = map.getBounds();
+  const w = Math.max(-180, b.getWest());
+  const e = Math.min(180, b.getEast());
+  const s = Math.max(-90, b.getSouth());
+  const n = Math.min(90, b.getNorth());
+  return w < e && s < n ? [w, s, e, n] : null;
+}
+
+function imageryText(imagery) {
+  return `${imagery.name} (${periodText(imagery)})`;
+}
+
+// The imagery the map draws: the one chosen, or (automatic) the best of the period shown over
+// the view; with why there is none.
+async function chosenImagery(map) {
+  const value = $("imagery").value;
+  if (value === NONE) return { imagery: null, why: "No imagery drawn." };
+  if (value.startsWith(BY_NAME)) {
+    return { imagery: state.imagery.find((i) => BY_NAME + i.name === value) || null, why: "No imagery drawn." };
+  }
+  const p = state.period;
+  if (!p || !p.period_start || !p.period_end) {
+    return { imagery: null, why: "The map shown has no period: choose an imagery by name." };
+  }
+  const ranked = await imageryFor(p.period_start, p.period_end, viewBbox(map));
+  return { imagery: ranked[0] || null, why: `No imagery of this period (${periodText(p)}) here.` };
+}
+
+// Under every vector layer: just above the background.
+async function drawImagery(map) {
+  const ticket = (state.imageryTicket = (state.imageryTicket || 0) + 1);
+  const { imagery, why } = await chosenImagery(map);
+  if (ticket !== state.imageryTicket) return;  // chosen again meanwhile
+  const shown = map.getSource("imagery") ? state.imageryShown : null;
+  if (shown && imagery && shown.name === imagery.name) return;
+  if (map.getLayer("imagery")) map.removeLayer("imagery");
+  if (map.getSource("imagery")) map.removeSource("imagery");
+  state.imageryShown = null;
+  if (imagery) {
+    map.addSource("imagery", rasterSource(imagery));
+    const above = map.getStyle().layers[1];
+    map.addLayer({ id: "imagery", type: "raster", source: "imagery", paint: imageryConfig().paint }, above ? above.id : undefined);
+    state.imageryShown = imagery;
+  }
+  map.getContainer().dataset.imagery = imagery ? imagery.name : "";
+  const message = $("imagery-message");
+  if (!state.config.imagery) message.textContent = state.session.user ? "No imagery on this server." : "Log in to see the imagery.";
+  else if (!state.imagery.length) message.textContent = "No imagery registered (asmdb imagery add).";
+  else message.textContent = imagery ? `Drawn: ${imageryText(imagery)}` : why;
+}
+
+async function setupImagery(map) {
+  const select = $("imagery");
+  select.textContent = "";
+  select.append(element("option", "The period's imagery", { value: AUTO }));
+  for (const im of state.imagery) select.append(element("option", imageryText(im), { value: BY_NAME + im.name }));
+  select.append(element("option", "None", { value: NONE }));
+  select.disabled = !state.imagery.length;
+  if (imageryConfig().hidden) select.value = NONE;  // the server says: off when the page opens
+  select.onchange = () => drawImagery(map);
+  // The period's imagery follows the view (regional imagery: the one covering it).
+  map.on("moveend", () => { if (select.value === AUTO) drawImagery(map); });
+  // Base map: a plain colour (nothing from the internet).
+  const base = $("basemap");
+  base.textContent = "";
+  for (const b of imageryConfig().basemaps) base.append(element("option", b.title, { value: b.id }));
+  base.onchange = () => {
+    const b = imageryConfig().basemaps.find((x) => x.id === base.value);
+    if (!b) return;
+    map.setPaintProperty("background", "background-color", b.color);
+    map.getContainer().style.background = b.color;
+  };
+  // Opacity of the map layers above the imagery, relative to each layer's own.
+  const slider = $("layer-opacity");
+  state.opacityBase = {};
+  for (const layer of map.getStyle().layers) {
+    if (layer.type === "background" || layer.type === "raster") continue;
+    for (const prop of OPACITY_PROPERTIES[layer.type] || []) {
+      const value = map.getPaintProperty(layer.id, prop);
+      state.opacityBase[`${layer.id}\u0000${prop}`] = typeof value === "number" ? value : 1;
+    }
+  }
+  slider.oninput = () => setLayerOpacity(map, Number(slider.value) / 100);
+  await drawImagery(map);
+}
+
+const OPACITY_PROPERTIES = {
+  fill: ["fill-opacity"],
+  line: ["line-opacity"],
+  circle: ["circle-opacity", "circle-stroke-opacity"],
+};
+
+function setLayerOpacity(map, share) {
+  $("layer-opacity-label").textContent = `${Math.round(share * 100)}%`;
+  for (const [key, base] of Object.entries(state.opacityBase)) {
+    const [id, prop] = key.split("\u0000");
+    if (map.getLayer(id)) map.setPaintProperty(id, prop, base * share);
+  }
+}
+
+// A small map of one tile: the imagery under the tile's outline, named by period. `bbox` is
+// [w, s, e, n]; resolves when its first tiles are drawn. Kept in state.imageMaps[group] (each
+// is a WebGL context: removed with its panel or popup).
+function imageMap(container, group, imagery, bbox, caption) {
+  const figure = element("figure", undefined, { class: "tile-image" });
+  const box = element("div", undefined, { class: "tile-image-map" });
+  figure.append(box, element("figcaption", caption));
+  container.append(figure);
+  figure.dataset.imagery = imagery ? imagery.name : "";
+  if (!imagery) {
+    box.append(element("p", "No imagery of this period.", { class: "hint" }));
+    figure.dataset.ready = "true";
+    return null;
+  }
+  const [w, s, e, n] = bbox;
+  const outline = {
+    type: "Feature",
+    properties: {},
+    geometry: { type: "Polygon", coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] },
+  };
+  const color = imageryConfig().basemaps[0].color;
+  const small = new maplibregl.Map({
+    container: box,
+    style: {
+      version: 8,
+      sources: { imagery: rasterSource(imagery), outline: { type: "geojson", data: outline } },
+      layers: [
+        { id: "background", type: "background", paint: { "background-color": color } },
+        { id: "imagery", type: "raster", source: "imagery", paint: imageryConfig().paint },
+        { id: "outline", type: "line", source: "outline", paint: { "line-color": imageryConfig().outline_color, "line-width": 2 } },
+      ],
+    },
+    bounds: [[w, s], [e, n]],
+    fitBoundsOptions: { padding: 40 },
+    attributionControl: false,
+  });
+  small.once("idle", () => { figure.dataset.ready = "true"; });
+  (state.imageMaps[group] = state.imageMaps[group] || []).push(small);
+  return small;
+}
+
+function removeImageMaps(group) {
+  for (const small of state.imageMaps[group] || []) small.remove();
+  state.imageMaps[group] = [];
+}
+
+// "start/end" (the tile API's period; "?" unknown) as [start, end].
+function splitPeriod(period) {
+  if (!period) return [null, null];
+  return String(period).split("/").map((d) => (d && d !== "?" ? d : null));
+}
+
+// One tile of a layer, from the OGC API (its whole outline and every column).
+async function tileFeature(collection, tileId, mapId) {
+  const filter = joinFilters(`tile_id=${Number(tileId)}`, mapId !== undefined ? `map_id=${Number(mapId)}` : "");
+  const query = new URLSearchParams({ filter, limit: "1", f: "geojson" });
+  const { status, data } = await api(`/collections/${encodeURIComponent(collection)}/items?${query}`);
+  if (status !== 200 || !data || !Array.isArray(data.features) || !data.features.length) return null;
+  return data.features[0];
+}
+
+function featureBbox(feature) {
+  let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
+  const walk = (c) => {
+    if (typeof c[0] === "number") { w = Math.min(w, c[0]); e = Math.max(e, c[0]); s = Math.min(s, c[1]); n = Math.max(n, c[1]); return; }
+    for (const x of c) walk(x);
+  };
+  walk(feature.geometry.coordinates);
+  return [w, s, e, n];
+}
+
+// The caption of a tile's image: the imagery's own name and dates, or the period none shows.
+function imageCaption(imagery, start, end) {
+  return imagery ? imageryText(imagery) : `no imagery of this period (${periodText({ period_start: start, period_end: end })})`;
+}
+
+// The image of one tile in the map's period, in `container` (or why there is none): the best
+// imagery the server ranks for the period and the tile. `current()`: whether it is still
+// wanted once the ranking has come.
+async function showTileImage(container, group, bbox, start, end, current = () => true) {
+  removeImageMaps(group);
+  container.textContent = "";
+  if (!state.imagery.length) {
+    container.append(element("p", "No imagery registered: no image of the tile to show.", { class: "hint" }));
+    return;
+  }
+  if (!start || !end) {
+    container.append(element("p", "The map's period is undated: no imagery matches it.", { class: "hint" }));
+    return;
+  }
+  const ranked = await imageryFor(start, end, bbox);
+  if (!current()) return;
+  removeImageMaps(group);
+  container.textContent = "";
+  const imagery = ranked[0] || null;
+  imageMap(container, group, imagery, bbox, imageCaption(imagery, start, end));
+}
+
 // --- Periods ------------------------------------------------------------------------------
 function periodText(period) {
   if (!period.period_start && !period.period_end) return "undated";
@@ -201,6 +467,7 @@ function setupPeriodSlider(map) {
   slider.addEventListener("input", () => {
     state.period = state.periods[Number(slider.value)];
     $("period-label").textContent = periodText(state.period);
+    drawImagery(map);
     const sources = state.sources.filter((source) => source.def.by_period);
     const updated = whenTilesSet(map, sources.map((source) => source.id));
     for (const source of sources) {
@@ -269,12 +536,17 @@ function showBlock(map, event) {
   new maplibregl.Popup().setLngLat(event.lngLat).setDOMContent(box).addTo(map);
 }
 
-// A tile of the change map: its class and both probabilities, from the tile itself.
-function showChange(map, event) {
+// Whether a change tile is drawn (absent tiles are not: a click passes through them).
+function changeDrawn(p) {
+  return state.config.change_classes.some((c) => c.name === p.class && c.drawn);
+}
+
+// A tile of the change map: its class and both probabilities, from the tile itself, and the
+// imagery of both periods side by side, the tile outlined in each (mined before? after?).
+function showChange(map, event, def) {
   const p = event.features[0].properties;
-  const drawn = state.config.change_classes.some((c) => c.name === p.class && c.drawn);
-  if (!drawn) return;
-  const box = element("div", undefined, { class: "popup" });
+  if (!changeDrawn(p)) return;
+  const box = element("div", undefined, { class: "popup change-popup" });
   const table = element("table");
   const row = (k, v) => { const tr = element("tr"); tr.append(element("td", k), element("td", text(v))); table.append(tr); };
   const number = (v) => (v === undefined || v === null ? "no data" : Number(v).toFixed(3));
@@ -283,7 +555,44 @@ function showChange(map, event) {
   row("probability before", number(p.p_from));
   row("probability after", number(p.p_to));
   box.append(table);
-  new maplibregl.Popup().setLngLat(event.lngLat).setDOMContent(box).addTo(map);
+  const images = element("div", undefined, { class: "change-images" });
+  box.append(images);
+  box.setAttribute("data-tile-id", text(p.tile_id));
+  const popup = new maplibregl.Popup({ maxWidth: "480px" }).setLngLat(event.lngLat).setDOMContent(box).addTo(map);
+  popup.on("close", () => removeImageMaps("change"));
+  showChangeImages(popup, images, def, p.tile_id);
+}
+
+// Before and after: each period's best imagery for the tile, the tile outlined, captioned with
+// the imagery's own name and dates; said plainly when both are the same imagery.
+async function showChangeImages(popup, container, def, tileId) {
+  removeImageMaps("change");
+  if (!state.imagery.length) {
+    container.append(element("p", "No imagery registered: no images of the two periods to show.", { class: "hint" }));
+    return;
+  }
+  const feature = await tileFeature(def.collection, tileId);
+  if (!popup.isOpen()) return;
+  if (!feature) {
+    container.append(element("p", "The tile's outline could not be read.", { class: "hint" }));
+    return;
+  }
+  const f = feature.properties;
+  const bbox = featureBbox(feature);
+  const [before, after] = (await Promise.all([
+    imageryFor(f.from_period_start, f.from_period_end, bbox),
+    imageryFor(f.to_period_start, f.to_period_end, bbox),
+  ])).map((ranked) => ranked[0] || null);
+  if (!popup.isOpen()) return;
+  imageMap(container, "change", before, bbox, `before: ${imageCaption(before, f.from_period_start, f.from_period_end)}`);
+  imageMap(container, "change", after, bbox, `after: ${imageCaption(after, f.to_period_start, f.to_period_end)}`);
+  if (before && after && before.name === after.name) {
+    container.append(element(
+      "p",
+      `Before and after are the same imagery (${before.name}): it cannot show a change between the two periods.`,
+      { class: "hint same-imagery" },
+    ));
+  }
 }
 
 // Areas as people read them: whole km2 from 10 up, one decimal below.
@@ -338,7 +647,7 @@ function zoneSection(p) {
   return section;
 }
 
-async function showPopup(map, event) {
+async function showPopup(map, event, def) {
   const feature = event.features[0];
   const tileId = feature.properties.tile_id;
   const box = element("div", undefined, { class: "popup" });
@@ -372,7 +681,16 @@ async function showPopup(map, event) {
     box.append(more);
   }
   box.setAttribute("data-tile-id", text(tileId));
-  new maplibregl.Popup({ maxWidth: "300px" }).setLngLat(event.lngLat).setDOMContent(box).addTo(map);
+  const image = element("div", undefined, { class: "popup-image" });
+  box.append(image);
+  const popup = new maplibregl.Popup({ maxWidth: "300px" }).setLngLat(event.lngLat).setDOMContent(box).addTo(map);
+  popup.on("close", () => removeImageMaps("popup"));
+  if (status === 200 && !state.imagery.length) showTileImage(image, "popup");  // says there is none
+  else if (status === 200) {
+    const [start, end] = splitPeriod(data.period);
+    const outline = await tileFeature(def.collection, tileId, mapId);
+    if (outline && popup.isOpen()) showTileImage(image, "popup", featureBbox(outline), start, end, () => popup.isOpen());
+  }
 }
 
 async function findSimilar(map, tiles) {
@@ -406,7 +724,13 @@ function showItem() {
   box.textContent = "";
   $("review-conflict").hidden = true;
   $("review-message").textContent = "";
-  if (!item) { box.textContent = "The queue is empty."; $("review-position").textContent = ""; return; }
+  if (!item) {
+    box.textContent = "The queue is empty.";
+    $("review-position").textContent = "";
+    removeImageMaps("review");
+    $("review-image").textContent = "";
+    return;
+  }
   $("review-position").textContent = `${state.index + 1} / ${state.items.length}`;
   const table = element("table");
   const row = (k, v) => { const tr = element("tr"); tr.append(element("td", k), element("td", text(v))); table.append(tr); };
@@ -418,6 +742,23 @@ function showItem() {
   if (item.reviewer) row("by", `${item.reviewer}, ${item.reviewed_at}`);
   box.append(table);
   $("review-notes").value = item.notes || "";
+  showReviewImage(item);
+}
+
+// The tile under review in the imagery of its map's period (the promoted map's, from the tile
+// API; else the period shown).
+async function showReviewImage(item) {
+  const container = $("review-image");
+  removeImageMaps("review");
+  container.textContent = "";
+  container.dataset.tileId = text(item.tile_id);
+  let [start, end] = state.period ? [state.period.period_start, state.period.period_end] : [null, null];
+  if (state.imagery.length) {
+    const { status, data } = await api(`/api/tiles/${encodeURIComponent(item.tile_id)}`);
+    if (status === 200 && data.period) [start, end] = splitPeriod(data.period);
+  }
+  if (currentItem() !== item) return;  // moved on meanwhile
+  showTileImage(container, "review", item.bbox, start, end, () => currentItem() === item);
 }
 
 function zoomToItem(map) {
@@ -516,33 +857,47 @@ async function main() {
     attributionControl: false,
   });
   window.asmdbMap = map;
+  window.asmdbImageMaps = state.imageMaps;
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
   map.addControl(new maplibregl.ScaleControl());
   map.on("load", async () => {
-    await loadPeriods(data);
+    await Promise.all([loadPeriods(data), loadImagery()]);
     addLayers(map, data);
     setupPeriodSlider(map);
     fitToData(map, data);
+    await setupImagery(map);
     if (!data.layers.length && !data.session.user) {
       $("login-message").textContent = "Log in to see the map.";
     }
-    for (const id of state.overviewLayers) {
-      map.on("click", id, (event) => showBlock(map, event));
+    // What a click on each layer shows; only the top-most layer under the pointer answers.
+    const clickable = {};
+    const pointer = (id) => {
       map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });
       map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
+    };
+    for (const id of state.overviewLayers) {
+      clickable[id] = (event) => showBlock(map, event);
+      pointer(id);
     }
     for (const def of data.layers) {
       if (!map.getLayer(def.id)) continue;
       if (def.popup === "tile") {
-        map.on("click", def.id, (event) => showPopup(map, event));
-        map.on("mouseenter", def.id, () => { map.getCanvas().style.cursor = "pointer"; });
-        map.on("mouseleave", def.id, () => { map.getCanvas().style.cursor = ""; });
+        clickable[def.id] = (event) => showPopup(map, event, def);
+        pointer(def.id);
       } else if (def.popup === "change") {
-        map.on("click", def.id, (event) => showChange(map, event));
+        clickable[def.id] = (event) => showChange(map, event, def);
       } else if (def.popup === "zone") {
-        map.on("click", def.id, (event) => showZone(map, event));
+        clickable[def.id] = (event) => showZone(map, event);
       }
     }
+    const changeLayers = new Set(data.layers.filter((d) => d.popup === "change").map((d) => d.id));
+    map.on("click", (event) => {
+      const hits = map.queryRenderedFeatures(event.point, { layers: Object.keys(clickable) })
+        .filter((f) => !changeLayers.has(f.layer.id) || changeDrawn(f.properties));
+      if (!hits.length) return;
+      const top = hits[0].layer.id;
+      clickable[top]({ lngLat: event.lngLat, point: event.point, features: hits.filter((f) => f.layer.id === top) });
+    });
     $("similar-clear").onclick = () => {
       map.getSource("similar").setData({ type: "FeatureCollection", features: [] });
       $("similar-message").textContent = "";

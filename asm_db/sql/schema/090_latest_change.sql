@@ -17,8 +17,17 @@ SELECT
     c.delta,
     c.class,
     c.area_km2,
-    c.geom
+    c.geom,
+    fa.period_start AS from_period_start,
+    fa.period_end AS from_period_end,
+    fb.period_start AS to_period_start,
+    fb.period_end AS to_period_end
 FROM asmdb.change_tiles AS c
+JOIN asmdb.changes AS ch ON ch.change_id = c.change_id
+JOIN asmdb.maps AS ma ON ma.map_id = ch.from_map
+JOIN asmdb.feature_sets AS fa ON fa.feature_set_id = ma.feature_set_id
+JOIN asmdb.maps AS mb ON mb.map_id = ch.to_map
+JOIN asmdb.feature_sets AS fb ON fb.feature_set_id = mb.feature_set_id
 WHERE c.change_id = (SELECT asmdb.latest_change_id());
 
 COMMENT ON VIEW asmdb.latest_change IS
@@ -33,3 +42,7 @@ COMMENT ON COLUMN asmdb.latest_change.delta IS 'p_to minus p_from.';
 COMMENT ON COLUMN asmdb.latest_change.class IS 'new, gone, persistent, absent or no_data.';
 COMMENT ON COLUMN asmdb.latest_change.area_km2 IS 'The tile''s area on the ellipsoid, km2.';
 COMMENT ON COLUMN asmdb.latest_change.geom IS 'The tile''s outline.';
+COMMENT ON COLUMN asmdb.latest_change.from_period_start IS 'The earlier map''s period: its start.';
+COMMENT ON COLUMN asmdb.latest_change.from_period_end IS 'The earlier map''s period: its end.';
+COMMENT ON COLUMN asmdb.latest_change.to_period_start IS 'The later map''s period: its start.';
+COMMENT ON COLUMN asmdb.latest_change.to_period_end IS 'The later map''s period: its end.';
