@@ -7,6 +7,10 @@ the first three; one band is grey), each stretched over the registry's display r
 recorded in values (stored * scale + offset) and turned back into stored numbers here. Where a
 band has no data the tile is transparent. Remote files are read through GDAL's /vsicurl/ with the
 settings `asmdb imagery` uses, and only from the hosts allowed, if a list is given.
+
+What stays the same between tiles is kept: the rasters open (`OPEN_RASTERS`, so GDAL keeps the
+blocks it decoded) and each file's overviews, resolution and footprint (`file_facts`), both by
+the file's state (`file_state`), so a local file written again is opened and read again.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from asm_db.imagery.hosts import check_location
 TILE_SIZE = 256
 TRUE_COLOUR = ("red", "green", "blue")
 MAX_ZOOM = 24  # WebMercatorQuad's deepest tile matrix
-# zlib level 1: a tile is written in under half the time of the default level (6), for some 15%
+# zlib level 1: a tile is written in under half the time of the default level (6), for 10-15%
 # more bytes (bench/imagery_tiles.py); the pixels are the same.
 PNG_OPTIONS = {"ZLEVEL": 1}
 
