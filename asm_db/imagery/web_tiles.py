@@ -27,6 +27,7 @@ import numpy as np
 
 from asm_db.errors import InputError
 from asm_db.imagery.hosts import check_location
+from asm_db.imagery.read import gdal_href
 
 TILE_SIZE = 256
 TRUE_COLOUR = ("red", "green", "blue")
@@ -93,13 +94,6 @@ def lnglat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     from morecantile import Tile
 
     return tuple(web_mercator().bounds(Tile(x, y, z)))
-
-
-def gdal_href(path: str) -> str:
-    """A file of the registry as GDAL opens it: http(s) URLs through /vsicurl/."""
-    if path.startswith(("http://", "https://")):
-        return "/vsicurl/" + path
-    return path
 
 
 @cache

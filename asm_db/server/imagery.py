@@ -38,8 +38,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from asm_db import layers
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.imagery.read import gdal_href
 from asm_db.imagery.registry import MAX_NAME, NAME_PATTERN
-from asm_db.imagery.web_tiles import MAX_ZOOM, TileSource, file_state, gdal_href, render_tile
+from asm_db.imagery.web_tiles import MAX_ZOOM, TileSource, file_state, render_tile
 from asm_db.server.auth import current_session
 from asm_db.server.visitors import visitor_connection
 

@@ -172,3 +172,10 @@ def test_a_remote_file_has_a_raster_for_each_thread_and_the_oldest_are_closed(co
     assert failing.closed and rasters.count == 2  # one that failed is not kept
     rasters.close()
     assert rasters.count == 0 and overview.closed
+
+
+def test_files_are_opened_as_featurize_opens_them():
+    """One rule for how a registered file or URL reaches GDAL (`asm_db.imagery.read`)."""
+    from asm_db.imagery import read, web_tiles
+
+    assert web_tiles.gdal_href is read.gdal_href
