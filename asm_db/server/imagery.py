@@ -2,7 +2,9 @@
 imagery meeting them, best first, by the rule `review export --imagery` follows) and its PNG tiles.
 
 Only imagery in `asmdb.imagery` is served: a tile's name is looked up there as the request's
-visitor, and the files come from that row, never from the request. Imagery follows the map
+visitor, whose role reads what lists an imagery (never its files); what it is drawn from
+(files, scale, offset, stretch) is then read by its imagery_id as the server's reader, never
+taken from the request. Imagery follows the map
 layers' access rule (`asm_db.layers.IMAGERY`): anonymous visitors read it on a `--public` server
 only. Tiles are drawn in worker threads, at most `imagery_renders` at once.
 
@@ -42,7 +44,7 @@ from asm_db.imagery.read import gdal_href
 from asm_db.imagery.registry import MAX_NAME, NAME_PATTERN
 from asm_db.imagery.web_tiles import MAX_ZOOM, TileSource, file_state, render_tile
 from asm_db.server.auth import current_session
-from asm_db.server.visitors import visitor_connection
+from asm_db.server.visitors import psycopg_as_reader, visitor_connection
 
 log = logging.getLogger("asmdb.server")
 router = APIRouter()
@@ -224,9 +226,15 @@ async def imagery_tile(
     _require_access(request)
     async with visitor_connection(request.app.state.psycopg_pool, request) as conn:
         cur = await conn.execute(load_sql("web/imagery_source"), {"name": name})
-        row = await cur.fetchone()
-    if row is None:
+        seen = await cur.fetchone()
+        drawing = None
+        if seen is not None:  # the visitor may read it: what it is drawn from, as the reader
+            await psycopg_as_reader(conn)
+            cur = await conn.execute(load_sql("web/imagery_drawing"), {"imagery_id": seen[0]})
+            drawing = await cur.fetchone()
+    if seen is None or drawing is None:
         raise HTTPException(status_code=404, detail=f"no imagery named '{name}'")
+    row = (*seen, *drawing)
     states = file_states(row)
     anonymous = current_session(request) is None
     headers = {"Vary": "Cookie"}

@@ -112,6 +112,13 @@ async def visitor_connection(pool, request: Request):
         yield conn
 
 
+async def psycopg_as_reader(conn) -> None:
+    """Switch a psycopg connection of the pool to the reader itself (the server's own reads,
+    after the visitor's role has shown the visitor may read what they ask for; the next taker
+    of the connection sets its own role)."""
+    await conn.execute("SELECT set_config('role', 'none', false)")
+
+
 class VisitorMiddleware:
     """Sets, for everything below it, whether the request has a session (and so which role its
     queries run as); cancels the request's work when its client disconnects; refuses bodies

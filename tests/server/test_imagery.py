@@ -334,6 +334,13 @@ def test_anonymous_visitors_read_imagery_as_the_public_role(imagery_site):
     tile = _tile_url("quads", _tile_at(WEST + 0.01, NORTH - 0.01))
     c = _client(imagery_site)
     with _admin(imagery_site) as pg:
+        # What it is drawn from the server reads as the reader: the public role may not.
+        for column in ("files", "scale", "offset", "stretch"):
+            assert not pg.execute(
+                "SELECT has_column_privilege(%s, 'asmdb.imagery', %s, 'SELECT')",
+                (f"{reader}_public", column),
+            ).fetchone()[0]
+        _png(c.get(tile))
         pg.execute(
             sql.SQL("REVOKE ALL ON asmdb.imagery FROM {}").format(
                 sql.Identifier(f"{reader}_public")
