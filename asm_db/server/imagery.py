@@ -6,7 +6,14 @@ visitor, whose role reads what lists an imagery (never its files); what it is dr
 (files, scale, offset, stretch) is then read by its imagery_id as the server's reader, never
 taken from the request. Imagery follows the map
 layers' access rule (`asm_db.layers.IMAGERY`): anonymous visitors read it on a `--public` server
-only. Tiles are drawn in worker threads, at most `imagery_renders` at once.
+only.
+
+What one tile costs is bounded: a tile that would read more than `MAX_SOURCE_PIXELS` of a file
+(at the overview it reads) is answered transparent, with `EMPTY_HEADER` saying so and the
+imagery's lowest zoom, without reading; the list gives that zoom (`minzoom`) so the page never
+asks below it. Tiles are drawn in worker threads, at most `imagery_renders` at once; at most
+`imagery_waiting` more wait for a turn, and one more is answered 503 with Retry-After at once; a
+tile whose client left while it waited is not drawn.
 
 Caching: an answer that needs a login (a server that is not public, or a visitor with a session)
 is `private, no-store`. On a public server an anonymous tile is `public, no-cache` with an ETag
@@ -42,9 +49,18 @@ from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
 from asm_db.imagery.read import gdal_href
 from asm_db.imagery.registry import MAX_NAME, NAME_PATTERN
-from asm_db.imagery.web_tiles import MAX_ZOOM, TileSource, file_state, render_tile
+from asm_db.imagery.web_tiles import (
+    MAX_ZOOM,
+    TileSource,
+    TooCoarse,
+    check_tile,
+    empty_tile,
+    file_state,
+    min_zoom,
+    render_tile,
+)
 from asm_db.server.auth import current_session
-from asm_db.server.visitors import psycopg_as_reader, visitor_connection
+from asm_db.server.visitors import client_left, psycopg_as_reader, visitor_connection
 
 log = logging.getLogger("asmdb.server")
 router = APIRouter()
@@ -52,7 +68,11 @@ router = APIRouter()
 # A name in the route follows the registry's naming rule (MAX_NAME, NAME_PATTERN); anything else
 # is refused (422) before the database is asked.
 # Changes when the drawing of a tile changes, so caches let go of tiles drawn the old way.
-RENDER_VERSION = "2"
+RENDER_VERSION = "3"
+# A transparent tile not drawn because its zoom would read too much of a file says so here, with
+# the lowest zoom the imagery is drawn at ("too-coarse; minzoom=10").
+EMPTY_HEADER = "X-Asmdb-Empty"
+RETRY_AFTER = 1  # seconds, when too many tiles wait to be drawn (503)
 NO_STORE = "private, no-store"
 REVALIDATE = "public, no-cache"
 
@@ -110,8 +130,9 @@ def _require_access(request: Request) -> None:
         raise HTTPException(status_code=401, detail="log in to see the imagery")
 
 
-def listing(row: tuple) -> dict:
-    """One imagery as `/api/imagery` lists it (the keys `asmdb imagery list --json` has too)."""
+def listing(row: tuple, minzoom: int = layers.IMAGERY.minzoom) -> dict:
+    """One imagery as `/api/imagery` lists it (the keys `asmdb imagery list --json` has too, and
+    the lowest zoom its tiles are drawn at)."""
     name, start, end, bounds, bands = row
     return {
         "name": name,
@@ -120,7 +141,20 @@ def listing(row: tuple) -> dict:
         "bounds": [float(v) for v in bounds],
         "bands": list(bands),
         "tiles": layers.IMAGERY.tiles_of(name),
+        "minzoom": minzoom,
     }
+
+
+def min_zooms(files: dict[int, list[str]], allowed_hosts: frozenset[str] | None) -> dict[int, int]:
+    """Each imagery's lowest zoom (`web_tiles.min_zoom`) by imagery_id; the default one for an
+    imagery whose files cannot be read now (its tiles say so)."""
+    zooms = {}
+    for imagery_id, paths in files.items():
+        try:
+            zooms[imagery_id] = min_zoom(tuple(paths), allowed_hosts)
+        except InputError:
+            zooms[imagery_id] = layers.IMAGERY.minzoom
+    return zooms
 
 
 # `/api/imagery?period=START/END&bbox=W,S,E,N`: the query's longest values, and a date's form.
@@ -189,7 +223,16 @@ async def imagery_list(
         else:
             cur = await conn.execute(load_sql("imagery/imagery_for_period"), params)
         rows = await cur.fetchall()
-    return {"imagery": [listing(row[:5]) for row in rows]}
+        ids = [row[-1] for row in rows]
+        files = {}
+        if ids:  # the visitor may read these: their files, as the reader, for their zooms
+            await psycopg_as_reader(conn)
+            cur = await conn.execute(load_sql("web/imagery_files"), {"ids": ids})
+            files = dict(await cur.fetchall())
+    hosts = request.app.state.settings.allowed_hosts_set()
+    zooms = await anyio.to_thread.run_sync(min_zooms, files, hosts)
+    default = layers.IMAGERY.minzoom
+    return {"imagery": [listing(row[:5], zooms.get(row[-1], default)) for row in rows]}
 
 
 def _source(row: tuple) -> TileSource:
@@ -249,18 +292,72 @@ async def imagery_tile(
     key = None if states is None or not drawn.max_bytes else (row[0], row[1], states, z, x, y)
     png = drawn.get(key) if key is not None else None
     if png is None:
-        png = await _draw(request, row, z, x, y)
-        if key is not None:
+        png = await _draw(request, row, z, x, y, headers)
+        if key is not None and EMPTY_HEADER not in headers:
             drawn.put(key, png)
     return Response(png, media_type="image/png", headers=headers)
 
 
-async def _draw(request: Request, row: tuple, z: int, x: int, y: int) -> bytes:
+class Busy(Exception):
+    """More tiles wait to be drawn than the server lets wait."""
+
+
+class ClientGone(Exception):
+    """The client of a tile left before its turn to be drawn came."""
+
+
+class Renders:
+    """Imagery tiles drawn at once (`limit`, each in a worker thread) and how many may wait for a
+    turn (`waiting`): one more is refused at once (Busy), and one whose client left while it
+    waited is not drawn (ClientGone). Made in the event loop that uses it."""
+
+    def __init__(self, limit: int, waiting: int) -> None:
+        self.limiter = anyio.CapacityLimiter(limit)
+        self.waiting = waiting
+        self.started = self.refused = self.abandoned = 0
+
+    async def run(self, func, gone) -> bytes:
+        """`func()` in a worker thread once a turn comes; `gone()` says whether the client left."""
+        if (
+            self.limiter.available_tokens < 1
+            and self.limiter.statistics().tasks_waiting >= self.waiting
+        ):
+            self.refused += 1
+            raise Busy
+        async with self.limiter:
+            if gone():
+                self.abandoned += 1
+                raise ClientGone
+            self.started += 1
+            return await anyio.to_thread.run_sync(func)
+
+
+async def _draw(
+    request: Request, row: tuple, z: int, x: int, y: int, headers: dict[str, str]
+) -> bytes:
+    """The tile's PNG; a transparent one, with EMPTY_HEADER in `headers` saying why, for a zoom
+    that would read more than MAX_SOURCE_PIXELS of a file (nothing is read)."""
     source = _source(row)
-    settings = request.app.state.settings
-    draw = partial(render_tile, source, z, x, y, settings.allowed_hosts_set())
+    hosts = request.app.state.settings.allowed_hosts_set()
+    renders: Renders = request.app.state.imagery_renders
     try:
-        return await anyio.to_thread.run_sync(draw, limiter=request.app.state.imagery_renders)
+        # Before a turn is taken: what the tile would read (the files' headers, kept).
+        if not await anyio.to_thread.run_sync(check_tile, source, z, x, y, hosts):
+            return empty_tile()
+        return await renders.run(
+            partial(render_tile, source, z, x, y, hosts), partial(client_left, request)
+        )
+    except TooCoarse as exc:
+        headers[EMPTY_HEADER] = f"too-coarse; minzoom={exc.min_zoom}"
+        return empty_tile()
+    except Busy:
+        raise HTTPException(
+            status_code=503,
+            detail="too many imagery tiles waiting to be drawn: ask again shortly",
+            headers={"Retry-After": str(RETRY_AFTER)},
+        ) from None
+    except ClientGone:
+        raise HTTPException(status_code=499, detail="the client left") from None
     except InputError as exc:  # a file gone, unreadable or on a host not allowed: logged only
         log.error("imagery %r tile %s/%s/%s: %s", source.name, z, x, y, exc)
         raise HTTPException(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from dataclasses import replace
 
 import morecantile
 import numpy as np
@@ -17,10 +18,14 @@ from rasterio.warp import transform_bounds
 from rio_tiler.io import Reader
 
 from asm_db.imagery.web_tiles import (
+    MAX_SOURCE_PIXELS,
     OpenRasters,
     TileSource,
+    TooCoarse,
+    check_tile,
     file_facts,
     file_state,
+    min_zoom,
     read_tile,
     render_tile,
     tile_grid,
@@ -179,3 +184,42 @@ def test_files_are_opened_as_featurize_opens_them():
     from asm_db.imagery import read, web_tiles
 
     assert web_tiles.gdal_href is read.gdal_href
+
+
+def _write_plain(path, size: int) -> str:
+    """One uint16 band of `size` x `size` 10 m pixels in UTM, tiled and compressed, without
+    overviews."""
+    profile = dict(
+        driver="GTiff", width=size, height=size, count=1, dtype="uint16", crs=UTM,
+        transform=from_origin(*ORIGIN, 10.0, 10.0), tiled=True, blockxsize=512, blockysize=512,
+        compress="DEFLATE",
+    )  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.full((1, size, size), 1000, dtype=np.uint16))
+    return str(path)
+
+
+def test_a_tile_that_would_read_more_than_the_cap_is_refused_before_reading(tmp_path, cog):
+    """A file without overviews: below its lowest zoom a tile would read more than
+    MAX_SOURCE_PIXELS (TooCoarse, naming that zoom); from it on, at most that many. The same
+    pixels with overviews, or a small file, are drawn at every zoom."""
+    plain = _write_plain(tmp_path / "plain.tif", 6000)
+    facts = file_facts(plain, file_state(plain))
+    lowest = facts.min_zoom()
+    assert lowest == 10  # 6000 pixels of 10 m: tiles of 153 m pixels read 3,900 across
+    assert all(facts.source_pixels(z) <= MAX_SOURCE_PIXELS for z in range(lowest, 25))
+    assert facts.source_pixels(lowest - 1) > MAX_SOURCE_PIXELS
+    source = replace(_source(plain), bands=("grey",), scale=(1.0,), offset=(0.0,), stretch=None)
+    assert min_zoom(source.files) == lowest
+    for z in (0, 5, lowest - 1):
+        tile = _tiles(plain, z)[0]
+        with pytest.raises(TooCoarse) as refused:
+            render_tile(source, tile.z, tile.x, tile.y)
+        assert refused.value.min_zoom == lowest
+    tile = _tiles(plain, lowest)[0]
+    assert check_tile(source, tile.z, tile.x, tile.y)
+    assert render_tile(source, tile.z, tile.x, tile.y).startswith(b"\x89PNG")
+    assert file_facts(cog, file_state(cog)).min_zoom() == 0
+    with rasterio.open(plain, "r+") as dst:
+        dst.build_overviews([2, 4, 8])
+    assert file_facts(plain, file_state(plain)).min_zoom() == 0  # the 750-pixel overview
