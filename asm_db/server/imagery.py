@@ -16,9 +16,9 @@ asks below it. Tiles are drawn in worker threads, at most `imagery_renders` at o
 tile whose client left while it waited is not drawn.
 
 Caching: an answer that needs a login (a server that is not public, or a visitor with a session)
-is `private, no-store`. On a public server an anonymous tile is `public, no-cache` with an ETag
-naming this registration of the name (its imagery_id and created_at), the state of its local
-files (modification time, size, inode) and the drawing's version: a cache keeps the tile but asks
+is `private, no-store`. On a public server an anonymous tile is `public, no-cache` with an ETag,
+an opaque hash of this registration of the name (its imagery_id and created_at), the state of
+its local files (modification time, size, inode) and the drawing's version: a cache keeps the tile but asks
 again each time, and gets a 304 (one lookup, no drawing) while the same registration of the same
 files stands; an imagery registered again under the same name, or a local file written again,
 has another ETag, so no cache shows the old pictures.
@@ -32,10 +32,11 @@ headers are made for each. A remote file is taken to stay the same while it is r
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
-import zlib
+import time
 from collections import OrderedDict
 from datetime import date
 from functools import partial
@@ -249,8 +250,28 @@ def _source(row: tuple) -> TileSource:
 
 
 def _etag(imagery_id: int, created_at, states: tuple | None) -> str:
-    files = "gone" if states is None else f"{zlib.crc32(repr(states).encode()):08x}"
-    return f'"{imagery_id}-{created_at.timestamp():.6f}-{files}-{RENDER_VERSION}"'
+    """An opaque tag of this registration, its files' states and the drawing's version: a hash,
+    so that it tells nothing of the registry or the files."""
+    named = repr((imagery_id, created_at.isoformat(), states, RENDER_VERSION)).encode()
+    return f'"{hashlib.blake2b(named, digest_size=16).hexdigest()}"'
+
+
+# One entity tag of an If-None-Match list: optionally weak (W/), quoted, without spaces or quotes.
+ENTITY_TAG = re.compile(r'(W/)?("[\x21\x23-\x7e\x80-\xff]*")')
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header matches `etag`: `*`, or a comma-separated list of entity
+    tags one of which is it, compared weakly (W/ ignored) as RFC 9110 says for this header."""
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    for item in header.split(","):
+        found = ENTITY_TAG.fullmatch(item.strip())
+        if found is not None and found.group(2) == etag:
+            return True
+    return False
 
 
 @router.get(layers.IMAGERY.tiles, response_class=Response)
@@ -284,7 +305,7 @@ async def imagery_tile(
     if anonymous and request.app.state.settings.public:
         etag = _etag(row[0], row[1], states)
         headers.update({"Cache-Control": REVALIDATE, "ETag": etag})
-        if etag in request.headers.get("if-none-match", ""):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
     else:
         headers["Cache-Control"] = NO_STORE
@@ -296,6 +317,30 @@ async def imagery_tile(
         if key is not None and EMPTY_HEADER not in headers:
             drawn.put(key, png)
     return Response(png, media_type="image/png", headers=headers)
+
+
+class FailureLog:
+    """Which failed tiles are logged: one an imagery a minute (`every` seconds), so visitors
+    cannot flood the log, with how many of that imagery were not logged since its last line."""
+
+    def __init__(self, every: float = 60.0, clock=time.monotonic, keep: int = 1024) -> None:
+        self.every, self.clock, self.keep = every, clock, keep
+        self.logged: dict[object, float] = {}  # by imagery: when its last line was written
+        self.unlogged: dict[object, int] = {}
+
+    def failed(self, imagery) -> int | None:
+        """A tile of `imagery` failed: None when it is not logged, else the number of its failed
+        tiles not logged since its last line."""
+        now = self.clock()
+        last = self.logged.get(imagery)
+        if last is not None and now - last < self.every:
+            self.unlogged[imagery] = self.unlogged.get(imagery, 0) + 1
+            return None
+        if len(self.logged) >= self.keep:  # forget the imagery whose minute is over
+            for key in [k for k, t in self.logged.items() if now - t >= self.every]:
+                del self.logged[key]
+        self.logged[imagery] = now
+        return self.unlogged.pop(imagery, 0)
 
 
 class Busy(Exception):
@@ -359,7 +404,11 @@ async def _draw(
     except ClientGone:
         raise HTTPException(status_code=499, detail="the client left") from None
     except InputError as exc:  # a file gone, unreadable or on a host not allowed: logged only
-        log.error("imagery %r tile %s/%s/%s: %s", source.name, z, x, y, exc)
+        failures: FailureLog = request.app.state.imagery_failures
+        unlogged = failures.failed(row[0])
+        if unlogged is not None:
+            more = f" ({unlogged} more failed tiles not logged)" if unlogged else ""
+            log.error("imagery %r tile %s/%s/%s: %s%s", source.name, z, x, y, exc, more)
         raise HTTPException(
             status_code=500, detail=f"imagery '{source.name}' cannot be read on this server"
         ) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -30,7 +31,15 @@ from asm_db import layers
 from asm_db.db.engine import create_engine
 from asm_db.imagery.registry import add_imagery, delete_imagery, get_imagery
 from asm_db.imagery.web_tiles import MAX_SOURCE_PIXELS, file_facts, file_state
-from asm_db.server.imagery import EMPTY_HEADER, NO_STORE, REVALIDATE, Busy, ClientGone, Renders
+from asm_db.server.imagery import (
+    EMPTY_HEADER,
+    NO_STORE,
+    REVALIDATE,
+    Busy,
+    ClientGone,
+    FailureLog,
+    Renders,
+)
 
 from conftest import run_asmdb
 from rasters import EAST, NORTH, SOUTH, WEST, write_blocks
@@ -401,12 +410,19 @@ def test_a_file_gone_is_a_one_line_error_without_its_path(imagery_site):
     with open(path, "rb") as f:
         kept = f.read()
     os.unlink(path)
+
+    def lines() -> list[str]:
+        return [x for x in imagery_site["public"].log().splitlines() if "doomed.tif" in x]
+
+    logged = len(lines())
     try:
-        r = c.get(_tile_url("doomed", _tile_at(WEST + 0.011, NORTH - 0.011, 17)))
-        assert r.status_code == 500
-        assert r.json() == {"detail": "imagery 'doomed' cannot be read on this server"}
-        assert r.headers["cache-control"] == NO_STORE
-        assert "doomed.tif" in imagery_site["public"].log()
+        # A visitor asking again and again: one line in the log a minute, not one a tile.
+        for k in range(6):
+            r = c.get(_tile_url("doomed", _tile_at(WEST + 0.011 + 0.001 * k, NORTH - 0.011, 17)))
+            assert r.status_code == 500
+            assert r.json() == {"detail": "imagery 'doomed' cannot be read on this server"}
+            assert r.headers["cache-control"] == NO_STORE
+        assert len(lines()) == logged + 1
     finally:
         with open(path, "wb") as f:
             f.write(kept)
@@ -603,3 +619,36 @@ def test_a_tile_waits_only_while_there_is_room_and_is_not_drawn_once_its_client_
     assert results == {"first": b"slow", "waiting": "ClientGone", "third": "Busy"}
     assert ran == ["slow"]
     assert (renders.started, renders.refused, renders.abandoned) == (1, 1, 1)
+
+
+def test_failed_tiles_are_logged_once_an_imagery_a_minute_with_how_many_were_not():
+    now = [0.0]
+    failures = FailureLog(every=60, clock=lambda: now[0])
+    assert failures.failed(1) == 0  # logged
+    assert [failures.failed(1) for _ in range(5)] == [None] * 5
+    assert failures.failed(2) == 0  # another imagery has its own minute
+    now[0] = 59.9
+    assert failures.failed(1) is None
+    now[0] = 60.0
+    assert failures.failed(1) == 6  # logged, with the six not logged
+    assert failures.failed(1) is None
+
+
+def test_the_etag_is_opaque_and_if_none_match_is_read_as_a_list(imagery_site):
+    c = _client(imagery_site)
+    tile = _tile_url("quads", _tile_at(WEST + 0.01, NORTH - 0.01))
+    etag = c.get(tile).headers["etag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag), etag
+    with _admin(imagery_site) as pg:
+        imagery_id, created = pg.execute(
+            "SELECT imagery_id, extract(epoch FROM created_at) FROM asmdb.imagery "
+            "WHERE name = 'quads'"
+        ).fetchone()
+    assert f"{created:.0f}" not in etag and f'"{imagery_id}-' not in etag
+    inner = etag.strip('"')
+    for header in (etag, f'"other", {etag}', f"W/{etag}", f'"a" ,W/{etag} , "b"', "*"):
+        assert c.get(tile, headers={"If-None-Match": header}).status_code == 304, header
+    for header in ('"other"', inner, f'"x{inner}"', f'"{inner}x"', f'x{etag}', f"{etag}x",
+                   f'"a{etag}"', "W/", "", ",", "**"):  # fmt: skip
+        r = c.get(tile, headers={"If-None-Match": header})
+        assert r.status_code == 200 and r.headers["etag"] == etag, header
