@@ -4,8 +4,9 @@ A tile is read with rio-tiler from the imagery's files (a mosaic when there are 
 later file's valid pixels win, as in `featurize`), from the overview nearest the tile's
 resolution, warped straight onto the tile's pixels, in the bands named red, green and blue (else
 the first three; one band is grey), each stretched over the registry's display range, which is
-recorded in values (stored * scale + offset) and turned back into stored numbers here. Where a
-band has no data the tile is transparent. Remote files are read through GDAL's /vsicurl/ with the
+recorded in values (stored * scale + offset) and turned back into stored numbers here. A pixel
+is drawn only where every band drawn has data (in a mosaic, from one file): elsewhere the tile
+is transparent. Remote files are read through GDAL's /vsicurl/ with the
 settings `asmdb imagery` uses, and only from the hosts allowed, if a list is given.
 
 What stays the same between tiles is kept: the rasters open (`OPEN_RASTERS`, so GDAL keeps the
@@ -388,6 +389,7 @@ def render_tile(
                 image, _ = mosaic_reader(hrefs, read, x, y, z, threads=1)
         except (TileOutsideBounds, EmptyMosaicError):
             return empty_tile()
+    whole_pixels(image)
     dtype = image.array.dtype
     image.rescale(in_range=[stored_range(source, band, dtype) for band in indexes])
     return image.render(img_format="PNG", **PNG_OPTIONS)
@@ -426,4 +428,14 @@ def read_tile(href: str, indexes: list[int], z: int, x: int, y: int):
     data = image.array
     if np.issubdtype(data.dtype, np.floating):  # NaN or inf stored without a nodata value
         data.mask = np.ma.getmaskarray(data) | ~np.isfinite(data.data)
+    return whole_pixels(image)
+
+
+def whole_pixels(image):
+    """`image` (rio-tiler's ImageData) with every band masked where any band is: a pixel is drawn
+    only where every band drawn has data (rio-tiler's alpha is clear only where all bands are
+    masked, and a mosaic fills band by band, which would mix two files' bands in one pixel)."""
+    data = image.array
+    invalid = np.ma.getmaskarray(data).any(axis=0)
+    data.mask = np.broadcast_to(invalid, data.shape).copy()
     return image

@@ -223,3 +223,35 @@ def test_a_tile_that_would_read_more_than_the_cap_is_refused_before_reading(tmp_
     with rasterio.open(plain, "r+") as dst:
         dst.build_overviews([2, 4, 8])
     assert file_facts(plain, file_state(plain)).min_zoom() == 0  # the 750-pixel overview
+
+
+def test_a_pixel_is_drawn_only_where_every_band_has_data_and_from_one_file(tmp_path):
+    """The red band has no data (0) in the north-west quadrant, where green and blue have some:
+    alone, the file is transparent there; over another file, that file's whole pixel shows (not
+    its red beside the top file's green and blue)."""
+    from rasters import EAST, NORTH, SOUTH, WEST, write_blocks
+
+    holed = np.array([[[0, 3000], [3000, 3000]], [[2000] * 2] * 2, [[1000] * 2] * 2])
+    top = write_blocks(tmp_path / "top.tif", holed, nodata=0, descriptions=("red", "green", "blue"))
+    below = write_blocks(
+        tmp_path / "below.tif", np.full((3, 1, 1), 4000), nodata=0,
+        descriptions=("red", "green", "blue"),
+    )  # fmt: skip
+    stretch = {"red": [0, 4000], "green": [0, 4000], "blue": [0, 4000]}
+    z = 14
+    lon, lat = WEST + (EAST - WEST) / 4, NORTH - (NORTH - SOUTH) / 4  # the north-west quadrant
+    tile = TMS.tile(lon, lat, z)
+    w, s, e, n = TMS.xy_bounds(tile)
+    px, py = TMS.xy(lon, lat)
+    row, col = int((n - py) / (n - s) * 256), int((px - w) / (e - w) * 256)
+
+    def pixel(files: tuple[str, ...]) -> list[int]:
+        source = TileSource(
+            "holed", (WEST, SOUTH, EAST, NORTH), ("red", "green", "blue"), files, (1.0,) * 3,
+            (0.0,) * 3, stretch,
+        )  # fmt: skip
+        png = render_tile(source, tile.z, tile.x, tile.y)
+        return list(np.asarray(Image.open(io.BytesIO(png)))[row, col])
+
+    assert pixel((str(top),))[3] == 0
+    assert pixel((str(below), str(top))) == [255, 255, 255, 255]  # below's own pixel, whole
