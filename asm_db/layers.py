@@ -371,7 +371,6 @@ class ImageryLayer:
     # The stored QGIS project: a raster layer per imagery in this legend group, below the map
     # layers, newest on top, each lasting its period in the Temporal Controller.
     project_group: str = "Imagery"
-    true_colour: tuple[str, str, str] = ("red", "green", "blue")  # else bands 1, 2, 3
     # What an imagery is drawn from (local paths, internal hosts, signed URLs): read by the server
     # as its own reader, by imagery_id, once the visitor's role has read the imagery's row.
     sources: tuple[str, ...] = ("files", "scale", "offset", "stretch")

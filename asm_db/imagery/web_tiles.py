@@ -2,9 +2,9 @@
 
 A tile is read with rio-tiler from the imagery's files (a mosaic when there are several: a
 later file's valid pixels win, as in `featurize`), from the overview nearest the tile's
-resolution, warped straight onto the tile's pixels, in the bands named red, green and blue (else
-the first three; one band is grey), each stretched over the registry's display range, which is
-recorded in values (stored * scale + offset) and turned back into stored numbers here. A pixel
+resolution, warped straight onto the tile's pixels, in the bands and over the ranges
+`asm_db.imagery.display` gives the QGIS project and the review export too (the ranges in
+stored numbers: `stored_range`). A pixel
 is drawn only where every band drawn has data (in a mosaic, from one file): elsewhere the tile
 is transparent. Remote files are read through GDAL's /vsicurl/ with the
 settings `asmdb imagery` uses, and only from the hosts allowed, if a list is given.
@@ -27,11 +27,11 @@ from functools import cache, lru_cache
 import numpy as np
 
 from asm_db.errors import InputError
+from asm_db.imagery.display import display_bands, stored_range
 from asm_db.imagery.hosts import check_location
 from asm_db.imagery.read import gdal_href
 
 TILE_SIZE = 256
-TRUE_COLOUR = ("red", "green", "blue")
 MAX_ZOOM = 24  # WebMercatorQuad's deepest tile matrix
 # The most source pixels one tile may read from a file (at the overview level it reads): a tile
 # that would need more (a country zoom of a large file without overviews) is not drawn, so that
@@ -53,33 +53,6 @@ class TileSource:
     scale: tuple[float, ...]
     offset: tuple[float, ...]
     stretch: dict | None  # {band name: [low, high]} of the values
-
-
-def display_bands(bands: tuple[str, ...]) -> list[int]:
-    """The 1-based bands drawn as red, green and blue: those named so (any case), else the first
-    three; one band is drawn as grey (the same band three times)."""
-    lower = [b.lower() for b in bands]
-    if all(name in lower for name in TRUE_COLOUR):
-        return [lower.index(name) + 1 for name in TRUE_COLOUR]
-    if len(bands) >= 3:
-        return [1, 2, 3]
-    return [1, 1, 1]
-
-
-def stored_range(source: TileSource, band: int, dtype) -> tuple[float, float]:
-    """The stretch of a 1-based band in the files' stored numbers (value = stored * scale +
-    offset); without a recorded stretch, the stored type's range (0 to 1 for floats)."""
-    recorded = (source.stretch or {}).get(source.bands[band - 1])
-    scale, offset = source.scale[band - 1], source.offset[band - 1]
-    if recorded is None or scale == 0 or not all(math.isfinite(v) for v in recorded):
-        if np.issubdtype(dtype, np.integer):
-            info = np.iinfo(dtype)
-            return float(info.min), float(info.max)
-        return 0.0, 1.0
-    low, high = sorted(((recorded[0] - offset) / scale, (recorded[1] - offset) / scale))
-    if high <= low:  # one value everywhere: mid-grey
-        low, high = low - 0.5, high + 0.5
-    return low, high
 
 
 def tile_overlaps(source: TileSource, z: int, x: int, y: int) -> bool:
@@ -376,7 +349,8 @@ def render_tile(
     if not check_tile(source, z, x, y, allowed_hosts):
         return empty_tile()
     hrefs = [gdal_href(f) for f in reversed(source.files)]  # the first valid pixel wins
-    indexes = display_bands(source.bands)
+    shown = display_bands(source.bands)
+    indexes = [band + 1 for band in shown]
 
     def read(href: str, x: int, y: int, z: int) -> object:
         return read_tile(href, indexes, z, x, y)
@@ -391,7 +365,7 @@ def render_tile(
             return empty_tile()
     whole_pixels(image)
     dtype = image.array.dtype
-    image.rescale(in_range=[stored_range(source, band, dtype) for band in indexes])
+    image.rescale(in_range=[stored_range(source, band, dtype) for band in shown])
     return image.render(img_format="PNG", **PNG_OPTIONS)
 
 
