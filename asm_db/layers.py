@@ -358,7 +358,9 @@ class ImageryLayer:
     table: str  # the registry of imagery in the asmdb schema
     title: str  # the page's words for it
     public: bool  # anonymous visitors of a public server may read it (as the map layers)
-    columns: tuple[str, ...]  # what the server reads of the registry (the anonymous role's grant)
+    # What a visitor's role reads of the registry (the anonymous role's grant): enough to list an
+    # imagery and to prove the visitor may read it.
+    columns: tuple[str, ...]
     list_url: str  # the imagery a visitor may choose from (GET, JSON)
     tiles: str  # the route of a tile; {name} is the imagery's name, URL-encoded
     tile_size: int = 256
@@ -369,11 +371,18 @@ class ImageryLayer:
     # The stored QGIS project: a raster layer per imagery in this legend group, below the map
     # layers, newest on top, each lasting its period in the Temporal Controller.
     project_group: str = "Imagery"
-    true_colour: tuple[str, str, str] = ("red", "green", "blue")  # else bands 1, 2, 3
+    # What an imagery is drawn from (local paths, internal hosts, signed URLs): read by the server
+    # as its own reader, by imagery_id, once the visitor's role has read the imagery's row.
+    sources: tuple[str, ...] = ("files", "scale", "offset", "stretch")
 
     def __post_init__(self) -> None:
-        if self.public and "files" not in self.columns:
-            raise ValueError("imagery: the server reads its files to draw it")
+        if "imagery_id" not in self.columns:
+            raise ValueError("imagery: the server reads what it is drawn from by imagery_id")
+        shown = set(self.columns) & set(self.sources)
+        if shown:
+            raise ValueError(
+                f"imagery: {', '.join(sorted(shown))} are read by the server, never by visitors"
+            )
 
     def tiles_of(self, name: str) -> str:
         """The tile route of one imagery, {z}/{x}/{y} left to fill in."""
@@ -391,10 +400,6 @@ IMAGERY = ImageryLayer(
         "period_end",
         "footprint",
         "bands",
-        "files",
-        "scale",
-        "offset",
-        "stretch",
         "created_at",
     ),
     list_url="/api/imagery",

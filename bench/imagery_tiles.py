@@ -174,17 +174,18 @@ def reference(record: dict, tiles: list[tuple[int, int, int]]) -> dict:
     the defaults, the registry's stretch, render() to PNG."""
     from rio_tiler.io import Reader
 
-    from asm_db.imagery.web_tiles import display_bands, stored_range
+    from asm_db.imagery.display import display_bands, stored_range
 
     source = tile_source(record)
     (path,) = source.files
-    indexes = display_bands(source.bands)
+    shown = display_bands(source.bands)
+    indexes = [band + 1 for band in shown]
 
     def draw(z: int, x: int, y: int) -> bytes:
         with Reader(path) as src:
             image = src.tile(x, y, z, indexes=indexes)
         dtype = image.array.dtype
-        image.rescale(in_range=[stored_range(source, band, dtype) for band in indexes])
+        image.rescale(in_range=[stored_range(source, band, dtype) for band in shown])
         return image.render(img_format="PNG")
 
     return timed(draw, tiles)

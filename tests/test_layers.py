@@ -21,20 +21,34 @@ def test_the_server_serves_exactly_the_declared_layers_and_opens_the_public_ones
     assert set(roles.PUBLIC_VIEWS) == {x.table for x in layers.LAYERS if x.public}
 
 
-def test_anonymous_visitors_are_granted_the_imagery_columns_the_server_reads():
-    """What `asm_db.server.imagery` reads of the registry, the public role may read (the
-    server's own test revokes it and is refused: tests/server/test_imagery.py)."""
+def test_anonymous_visitors_are_granted_the_imagery_columns_they_read_and_never_its_sources():
+    """What `asm_db.server.imagery` reads of the registry as the visitor, the public role may
+    read (the server's own test revokes it and is refused: tests/server/test_imagery.py); what
+    an imagery is drawn from (files, scale, offset, stretch) the server reads as the reader, and
+    the public role is never granted it."""
     from asm_db.db.sqlfiles import load_sql
 
     imagery = layers.IMAGERY
     assert roles.PUBLIC_COLUMNS.get(imagery.table) == (imagery.columns if imagery.public else None)
-    for statement in ("web/imagery_offered", "web/imagery_source"):
+    assert {"files", "scale", "offset", "stretch"} <= set(imagery.sources)
+    assert not set(imagery.columns) & set(imagery.sources)
+    for statement, allowed in (
+        ("web/imagery_offered", imagery.columns),
+        ("web/imagery_source", imagery.columns),
+        ("web/imagery_drawing", ("imagery_id", *imagery.sources)),
+    ):
         text = load_sql(statement)
         assert f"FROM asmdb.{imagery.table}" in text
         read = set(re.findall(r"\b([a-z_]+)\b", text.split("FROM")[0].split("SELECT")[1]))
-        assert read - {"array", "st_xmin", "st_ymin", "st_xmax", "st_ymax", "as", "bounds"} <= set(
-            imagery.columns
-        ), statement
+        words = {"array", "st_xmin", "st_ymin", "st_xmax", "st_ymax", "as", "bounds"}
+        assert read - words <= set(allowed), statement
+    # Run as the visitor too (the page's ranked list): none of the sources.
+    text = load_sql("imagery/imagery_for_period")
+    assert not re.search(r"\b(files|scale|stretch|offset)\b", text.split("FROM asmdb.")[0])
+    with pytest.raises(ValueError, match="never by visitors"):
+        layers.ImageryLayer(
+            "imagery", "Imagery", True, ("imagery_id", "name", "files"), "/api/imagery", "/t"
+        )
 
 
 def test_the_tile_cache_keeps_the_tiles_of_the_declared_layers_only():

@@ -2,10 +2,11 @@
 
 A tile is read with rio-tiler from the imagery's files (a mosaic when there are several: a
 later file's valid pixels win, as in `featurize`), from the overview nearest the tile's
-resolution, warped straight onto the tile's pixels, in the bands named red, green and blue (else
-the first three; one band is grey), each stretched over the registry's display range, which is
-recorded in values (stored * scale + offset) and turned back into stored numbers here. Where a
-band has no data the tile is transparent. Remote files are read through GDAL's /vsicurl/ with the
+resolution, warped straight onto the tile's pixels, in the bands and over the ranges
+`asm_db.imagery.display` gives the QGIS project and the review export too (the ranges in
+stored numbers: `stored_range`). A pixel
+is drawn only where every band drawn has data (in a mosaic, from one file): elsewhere the tile
+is transparent. Remote files are read through GDAL's /vsicurl/ with the
 settings `asmdb imagery` uses, and only from the hosts allowed, if a list is given.
 
 What stays the same between tiles is kept: the rasters open (`OPEN_RASTERS`, so GDAL keeps the
@@ -26,11 +27,16 @@ from functools import cache, lru_cache
 import numpy as np
 
 from asm_db.errors import InputError
+from asm_db.imagery.display import display_bands, stored_range
 from asm_db.imagery.hosts import check_location
+from asm_db.imagery.read import gdal_href
 
 TILE_SIZE = 256
-TRUE_COLOUR = ("red", "green", "blue")
 MAX_ZOOM = 24  # WebMercatorQuad's deepest tile matrix
+# The most source pixels one tile may read from a file (at the overview level it reads): a tile
+# that would need more (a country zoom of a large file without overviews) is not drawn, so that
+# no tile costs more than about this many pixels' time and memory, whatever the file.
+MAX_SOURCE_PIXELS = 4096 * 4096
 # zlib level 1: a tile is written in under half the time of the default level (6), for 10-15%
 # more bytes (bench/imagery_tiles.py); the pixels are the same.
 PNG_OPTIONS = {"ZLEVEL": 1}
@@ -47,33 +53,6 @@ class TileSource:
     scale: tuple[float, ...]
     offset: tuple[float, ...]
     stretch: dict | None  # {band name: [low, high]} of the values
-
-
-def display_bands(bands: tuple[str, ...]) -> list[int]:
-    """The 1-based bands drawn as red, green and blue: those named so (any case), else the first
-    three; one band is drawn as grey (the same band three times)."""
-    lower = [b.lower() for b in bands]
-    if all(name in lower for name in TRUE_COLOUR):
-        return [lower.index(name) + 1 for name in TRUE_COLOUR]
-    if len(bands) >= 3:
-        return [1, 2, 3]
-    return [1, 1, 1]
-
-
-def stored_range(source: TileSource, band: int, dtype) -> tuple[float, float]:
-    """The stretch of a 1-based band in the files' stored numbers (value = stored * scale +
-    offset); without a recorded stretch, the stored type's range (0 to 1 for floats)."""
-    recorded = (source.stretch or {}).get(source.bands[band - 1])
-    scale, offset = source.scale[band - 1], source.offset[band - 1]
-    if recorded is None or scale == 0 or not all(math.isfinite(v) for v in recorded):
-        if np.issubdtype(dtype, np.integer):
-            info = np.iinfo(dtype)
-            return float(info.min), float(info.max)
-        return 0.0, 1.0
-    low, high = sorted(((recorded[0] - offset) / scale, (recorded[1] - offset) / scale))
-    if high <= low:  # one value everywhere: mid-grey
-        low, high = low - 0.5, high + 0.5
-    return low, high
 
 
 def tile_overlaps(source: TileSource, z: int, x: int, y: int) -> bool:
@@ -93,13 +72,6 @@ def lnglat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     from morecantile import Tile
 
     return tuple(web_mercator().bounds(Tile(x, y, z)))
-
-
-def gdal_href(path: str) -> str:
-    """A file of the registry as GDAL opens it: http(s) URLs through /vsicurl/."""
-    if path.startswith(("http://", "https://")):
-        return "/vsicurl/" + path
-    return path
 
 
 @cache
@@ -147,6 +119,14 @@ def file_state(href: str) -> tuple[int, int, int] | None:
     return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
+class TooCoarse(Exception):
+    """A tile would read more than MAX_SOURCE_PIXELS of a file: it is not drawn."""
+
+    def __init__(self, href: str, z: int, min_zoom: int) -> None:
+        super().__init__(f"zoom {z} would read too much of {href}; its tiles start at {min_zoom}")
+        self.min_zoom = min_zoom
+
+
 @dataclass(frozen=True)
 class FileFacts:
     """What tiles need of one state of a file, read from it once."""
@@ -154,6 +134,7 @@ class FileFacts:
     factors: tuple[int, ...]  # its overviews' decimation factors, finest first
     resolution: float  # its full-resolution pixel in EPSG:3857 metres
     bounds: tuple[float, float, float, float]  # west, south, east, north (EPSG:4326)
+    size: tuple[int, int] = (0, 0)  # its full-resolution width and height in pixels
 
     def level(self, z: int) -> int | None:
         """The coarsest overview that is still finer than a tile of zoom `z` (as GDAL's `-ovr
@@ -161,6 +142,23 @@ class FileFacts:
         tile = web_mercator().matrix(z).cellSize
         finer = [i for i, f in enumerate(self.factors) if self.resolution * f <= tile]
         return finer[-1] if finer else None
+
+    def source_pixels(self, z: int) -> float:
+        """The most pixels a tile of zoom `z` reads from this file: the tile's width and height
+        in pixels of the level it reads (`level`), each at most the file's at that level."""
+        level = self.level(z)
+        factor = 1 if level is None else self.factors[level]
+        across = TILE_SIZE * web_mercator().matrix(z).cellSize / (self.resolution * factor)
+        width, height = (math.ceil(n / factor) for n in self.size)
+        return min(across, width) * min(across, height)
+
+    def min_zoom(self) -> int:
+        """The lowest zoom from which no tile reads more than MAX_SOURCE_PIXELS of this file
+        (0 when none does)."""
+        for z in range(MAX_ZOOM, -1, -1):
+            if self.source_pixels(z) > MAX_SOURCE_PIXELS:
+                return z + 1
+        return 0
 
 
 @lru_cache(maxsize=256)
@@ -173,7 +171,61 @@ def file_facts(href: str, state: tuple[int, int, int] | None) -> FileFacts:
             src.crs, "EPSG:3857", src.width, src.height, *src.bounds
         )
         bounds = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
-        return FileFacts(tuple(src.overviews(1)), abs(native.a), tuple(bounds))
+        factors = tuple(src.overviews(1))
+        return FileFacts(factors, abs(native.a), tuple(bounds), (src.width, src.height))
+
+
+def facts_of(href: str) -> FileFacts:
+    """`file_facts` of a file as it is now; InputError, naming it, when it cannot be read."""
+    from rasterio.errors import RasterioError
+
+    try:
+        return file_facts(href, file_state(href))
+    except (RasterioError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(href, f"cannot be read as a raster: {first}") from None
+
+
+def min_zoom(files: tuple[str, ...], allowed_hosts: frozenset[str] | None = None) -> int:
+    """The lowest zoom at which an imagery's tiles are drawn: the highest of its files'
+    (`FileFacts.min_zoom`). InputError when a file cannot be read or its host is not allowed."""
+    import rasterio
+
+    from asm_db.imagery.composite import GDAL_REMOTE
+
+    zooms = [0]
+    with rasterio.Env(**GDAL_REMOTE):
+        for file in files:
+            href = gdal_href(file)
+            check_location(href, href, allowed_hosts)
+            zooms.append(facts_of(href).min_zoom())
+    return max(zooms)
+
+
+def check_tile(
+    source: TileSource, z: int, x: int, y: int, allowed_hosts: frozenset[str] | None = None
+) -> bool:
+    """Whether a tile has anything to read (it meets a file); TooCoarse, before anything is
+    read, when it would read more than MAX_SOURCE_PIXELS of a file; InputError when a file
+    cannot be read or its host is not allowed."""
+    import rasterio
+
+    from asm_db.imagery.composite import GDAL_REMOTE
+
+    if not tile_overlaps(source, z, x, y):
+        return False
+    meets = False
+    with rasterio.Env(**GDAL_REMOTE):
+        for file in source.files:
+            href = gdal_href(file)
+            check_location(href, href, allowed_hosts)
+            facts = facts_of(href)
+            if not _meets(facts.bounds, z, x, y):
+                continue
+            meets = True
+            if facts.source_pixels(z) > MAX_SOURCE_PIXELS:
+                raise TooCoarse(href, z, facts.min_zoom())
+    return meets
 
 
 class Kept:
@@ -286,19 +338,19 @@ def render_tile(
     source: TileSource, z: int, x: int, y: int, allowed_hosts: frozenset[str] | None = None
 ) -> bytes:
     """The PNG of one tile (transparent outside the imagery); InputError, naming the file, when a
-    file cannot be read or its host is not allowed."""
+    file cannot be read or its host is not allowed; TooCoarse, before reading, when the tile
+    would read more than MAX_SOURCE_PIXELS of a file (`check_tile`)."""
     import rasterio
     from rio_tiler.errors import EmptyMosaicError, TileOutsideBounds
     from rio_tiler.mosaic import mosaic_reader
 
     from asm_db.imagery.composite import GDAL_REMOTE
 
-    if not tile_overlaps(source, z, x, y):
+    if not check_tile(source, z, x, y, allowed_hosts):
         return empty_tile()
     hrefs = [gdal_href(f) for f in reversed(source.files)]  # the first valid pixel wins
-    for href in hrefs:
-        check_location(href, href, allowed_hosts)
-    indexes = display_bands(source.bands)
+    shown = display_bands(source.bands)
+    indexes = [band + 1 for band in shown]
 
     def read(href: str, x: int, y: int, z: int) -> object:
         return read_tile(href, indexes, z, x, y)
@@ -311,8 +363,9 @@ def render_tile(
                 image, _ = mosaic_reader(hrefs, read, x, y, z, threads=1)
         except (TileOutsideBounds, EmptyMosaicError):
             return empty_tile()
+    whole_pixels(image)
     dtype = image.array.dtype
-    image.rescale(in_range=[stored_range(source, band, dtype) for band in indexes])
+    image.rescale(in_range=[stored_range(source, band, dtype) for band in shown])
     return image.render(img_format="PNG", **PNG_OPTIONS)
 
 
@@ -349,4 +402,14 @@ def read_tile(href: str, indexes: list[int], z: int, x: int, y: int):
     data = image.array
     if np.issubdtype(data.dtype, np.floating):  # NaN or inf stored without a nodata value
         data.mask = np.ma.getmaskarray(data) | ~np.isfinite(data.data)
+    return whole_pixels(image)
+
+
+def whole_pixels(image):
+    """`image` (rio-tiler's ImageData) with every band masked where any band is: a pixel is drawn
+    only where every band drawn has data (rio-tiler's alpha is clear only where all bands are
+    masked, and a mosaic fills band by band, which would mix two files' bands in one pixel)."""
+    data = image.array
+    invalid = np.ma.getmaskarray(data).any(axis=0)
+    data.mask = np.broadcast_to(invalid, data.shape).copy()
     return image

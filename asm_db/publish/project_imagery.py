@@ -8,7 +8,8 @@ is what `gdalbuildvrt` makes of the files: a file's no-data pixels and masked pi
 file below show, bands take the widest data type of the files, and a mask band (QGIS draws it
 as alpha) is clear where no file has a valid pixel. With a server's base URL, each imagery is an
 XYZ layer of that `asmdb serve`'s PNG tiles. Either way it lasts its period in the Temporal
-Controller, and files are drawn in true colour with the stretch recorded at registration.
+Controller, and files are drawn in the bands and over the ranges the web tiles and the review
+export use (`asm_db.imagery.display`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import date
 from urllib.parse import quote, urlsplit
 
 from asm_db.errors import AsmdbError
+from asm_db.imagery.display import display_bands, display_range
 from asm_db.imagery.read import gdal_href
 from asm_db.imagery.registry import ImageryRecord
 from asm_db.layers import IMAGERY
@@ -88,31 +90,21 @@ def xyz_datasource(base_url: str, name: str) -> str:
     return f"type=xyz&url={quote(url, safe='')}&zmax={zmax}&zmin={zmin}"
 
 
-def true_colour_bands(record: ImageryRecord) -> tuple[int, int, int]:
-    """The bands (1-based) drawn as red, green and blue: by name, else the first three."""
-    names = [b.lower() for b in record.bands]
-    if all(colour in names for colour in IMAGERY.true_colour):
-        return tuple(names.index(c) + 1 for c in IMAGERY.true_colour)  # type: ignore[return-value]
-    count = max(1, len(record.bands))
-    return (1, min(2, count), min(3, count))
-
-
-def display_ranges(
-    record: ImageryRecord, bands: tuple[int, int, int]
-) -> tuple[tuple[float, float], ...] | None:
-    """Each band's recorded stretch, or None when a band has none.
+def true_colour(
+    record: ImageryRecord, dtypes: tuple[str, ...] = ()
+) -> tuple[tuple[int, int, int], tuple[tuple[float, float], ...]]:
+    """The bands (1-based) drawn as red, green and blue, and each one's range in values, by the
+    rule the web tiles and the review export follow (`asm_db.imagery.display`); `dtypes`: the
+    first file's band types, for a band without a recorded range.
 
     QGIS's GDAL provider applies a file's scale and offset (it reads stored * scale + offset,
     measured with QGIS 3.22), and the registry's are the files' own (the mosaic VRT carries
-    them), so the stretch, recorded in those values, is what the renderer stretches."""
-    stretch = record.stretch or {}
-    ranges = []
-    for band in bands:
-        found = stretch.get(record.bands[band - 1]) if band <= len(record.bands) else None
-        if not found or len(found) != 2 or not found[0] < found[1]:
-            return None
-        ranges.append((float(found[0]), float(found[1])))
-    return tuple(ranges)
+    them), so the ranges, in those values, are what the renderer stretches."""
+    shown = display_bands(record.bands)
+    ranges = tuple(
+        display_range(record, band, dtypes[band] if band < len(dtypes) else None) for band in shown
+    )
+    return tuple(band + 1 for band in shown), ranges  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -325,7 +317,7 @@ def imagery_layers(
         except AsmdbError as exc:
             left_out.append(f"imagery {record.name!r}: {exc}")
             continue
-        bands = true_colour_bands(record)
+        bands, ranges = true_colour(record, files[0].dtypes)
         shown.append(
             ImageryLayer(
                 layer_id,
@@ -336,7 +328,7 @@ def imagery_layers(
                 len(record.bands),
                 _crs_name(files[0].crs),
                 bands,
-                display_ranges(record, bands),
+                ranges,
                 alpha,
             )
         )

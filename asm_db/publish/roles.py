@@ -39,8 +39,10 @@ PUBLIC_COLUMNS = {
     "changes": ("change_id",),
     "tiles": ("tile_id", "lon", "lat"),
 }
-# Registered imagery, when the registry declares it public: what the server reads to list it and
-# draw its tiles (never its provenance).
+# Registered imagery, when the registry declares it public: what lists it and proves a visitor
+# may read it; never what it is drawn from (its files, scale, offset, stretch: the server reads
+# those as the reader) nor its provenance. A wider grant of an earlier version is revoked with
+# the rest (`_grant_public` revokes all before granting).
 if layers.IMAGERY.public:
     PUBLIC_COLUMNS[layers.IMAGERY.table] = layers.IMAGERY.columns
 # PostgreSQL cuts longer names: the public role's name must fit.

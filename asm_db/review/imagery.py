@@ -29,6 +29,7 @@ import psycopg
 
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import AsmdbError
+from asm_db.imagery.display import display_bands, display_range, is_grey
 from asm_db.imagery.registry import ImageryRecord, read_imagery
 from asm_db.publish import qml
 from asm_db.publish.files import write_styled_gpkg
@@ -38,9 +39,6 @@ BLOCK = 256  # pixels a side of a GeoPackage tile
 MAX_WINDOW_PIXELS = 1024  # finer imagery is read coarser, to this many pixels across a window
 MAX_OPEN_FILES = 8  # imagery files kept open while writing (each holds its cached blocks)
 GDAL_CACHE_MB = 64  # GDAL's block cache while writing: written tiles leave memory past it
-# Band names taken as red, green and blue, in that order (any case): asmdb's composites and
-# most products name them so; Sentinel-2's own band names.
-TRUE_COLOUR = (("red", "green", "blue"), ("b04", "b03", "b02"))
 TABLES = {"map": "imagery", "from": "imagery_from", "to": "imagery_to"}
 TABLE_CRS = "EPSG:4326"
 
@@ -93,13 +91,10 @@ def _role(role: str, map_id: int, period: str | None) -> str:
 
 
 def true_colour(bands: list[str]) -> tuple[int, ...]:
-    """Indexes of the bands shown as red, green and blue: those named so, else the first three
-    (the first band alone, as grey, when there are fewer)."""
-    lower = [b.lower() for b in bands]
-    for names in TRUE_COLOUR:
-        if all(n in lower for n in names):
-            return tuple(lower.index(n) for n in names)
-    return (0, 1, 2) if len(bands) >= 3 else (0,)
+    """Indexes of the bands read, shown as red, green and blue (`asm_db.imagery.display`; one
+    band, shown as grey, when it draws one)."""
+    shown = display_bands(bands)
+    return shown[:1] if is_grey(shown) else shown
 
 
 def choose_imagery(
@@ -229,19 +224,18 @@ def plan_grid(
 
 
 def _stretch(record: ImageryRecord, indexes: tuple[int, ...]) -> list[tuple[float, float]]:
-    """Per shown band the (low, high) values mapped to 0 and 255: the stretch recorded at
-    registration (computed now for a band it lacks)."""
-    recorded = record.stretch or {}
-    if any(record.bands[i] not in recorded for i in indexes):
-        from asm_db.imagery.registry import raster_stretch
+    """Per shown band the (low, high) values mapped to 0 and 255 (`asm_db.imagery.display`),
+    a band without a recorded range by its type in the first file."""
+    import rasterio
 
-        computed, _ = raster_stretch(record.files, len(record.bands))
-        recorded = {**{record.bands[b]: v for b, v in computed.items()}, **recorded}
-    out = []
-    for i in indexes:
-        low, high = (float(v) for v in recorded.get(record.bands[i], (0.0, 1.0)))
-        out.append((low, high if high > low else low + 1.0))
-    return out
+    from asm_db.imagery.composite import GDAL_REMOTE
+    from asm_db.imagery.read import gdal_href
+
+    dtypes: tuple[str, ...] = ()
+    if any(record.bands[i] not in (record.stretch or {}) for i in indexes):
+        with rasterio.Env(**GDAL_REMOTE), rasterio.open(gdal_href(record.files[0])) as src:
+            dtypes = tuple(src.dtypes)
+    return [display_range(record, i, dtypes[i] if i < len(dtypes) else None) for i in indexes]
 
 
 def write_imagery_layer(path: str, layer: ImageryLayer, tiles: np.ndarray) -> ImageryLayer:

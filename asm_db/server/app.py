@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
-import anyio
 import psycopg
 from asyncpg.exceptions import DataError, InsufficientPrivilegeError, QueryCanceledError
 from fastapi import FastAPI, Request
@@ -87,7 +86,7 @@ async def lifespan(app: FastAPI):
     settings: ServerSettings = app.state.settings
     app.state.server_role = await run_in_threadpool(server_role, settings)
     # Imagery tiles drawn at once; the others wait (made here: it belongs to the event loop).
-    app.state.imagery_renders = anyio.CapacityLimiter(settings.imagery_renders)
+    app.state.imagery_renders = imagery.Renders(settings.imagery_renders, settings.imagery_waiting)
     await _open_pools(app, settings)
     await ogc.register_catalog(app)
     if not app.state.maplibre_ready:
@@ -134,6 +133,7 @@ def _state(app: FastAPI, settings: ServerSettings) -> None:
         int(settings.tile_cache_mb * 2**20), settings.tile_cache_check_seconds
     )
     app.state.imagery_tiles = imagery.DrawnTiles(int(settings.imagery_cache_mb * 2**20))
+    app.state.imagery_failures = imagery.FailureLog()
 
 
 def _routes(app: FastAPI) -> None:
@@ -162,11 +162,17 @@ def page(request: Request):
 def healthz(request: Request) -> dict:
     cache: TileCache = request.app.state.tile_cache
     drawn: imagery.DrawnTiles = request.app.state.imagery_tiles
+    renders: imagery.Renders = request.app.state.imagery_renders
     return {
         "ok": True,
         "maplibre": request.app.state.maplibre_ready,
         "tile_cache": {"tiles": len(cache.tiles), "hits": cache.hits, "misses": cache.misses},
         "imagery_cache": {"tiles": len(drawn.tiles), "hits": drawn.hits, "misses": drawn.misses},
+        "imagery_renders": {
+            "started": renders.started,
+            "refused": renders.refused,
+            "abandoned": renders.abandoned,
+        },
     }
 
 
@@ -300,7 +306,9 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,14 +2,23 @@
 imagery meeting them, best first, by the rule `review export --imagery` follows) and its PNG tiles.
 
 Only imagery in `asmdb.imagery` is served: a tile's name is looked up there as the request's
-visitor, and the files come from that row, never from the request. Imagery follows the map
+visitor, whose role reads what lists an imagery (never its files); what it is drawn from
+(files, scale, offset, stretch) is then read by its imagery_id as the server's reader, never
+taken from the request. Imagery follows the map
 layers' access rule (`asm_db.layers.IMAGERY`): anonymous visitors read it on a `--public` server
-only. Tiles are drawn in worker threads, at most `imagery_renders` at once.
+only.
+
+What one tile costs is bounded: a tile that would read more than `MAX_SOURCE_PIXELS` of a file
+(at the overview it reads) is answered transparent, with `EMPTY_HEADER` saying so and the
+imagery's lowest zoom, without reading; the list gives that zoom (`minzoom`) so the page never
+asks below it. Tiles are drawn in worker threads, at most `imagery_renders` at once; at most
+`imagery_waiting` more wait for a turn, and one more is answered 503 with Retry-After at once; a
+tile whose client left while it waited is not drawn.
 
 Caching: an answer that needs a login (a server that is not public, or a visitor with a session)
-is `private, no-store`. On a public server an anonymous tile is `public, no-cache` with an ETag
-naming this registration of the name (its imagery_id and created_at), the state of its local
-files (modification time, size, inode) and the drawing's version: a cache keeps the tile but asks
+is `private, no-store`. On a public server an anonymous tile is `public, no-cache` with an ETag,
+an opaque hash of this registration of the name (its imagery_id and created_at), the state of
+its local files (modification time, size, inode) and the drawing's version: a cache keeps the tile but asks
 again each time, and gets a 304 (one lookup, no drawing) while the same registration of the same
 files stands; an imagery registered again under the same name, or a local file written again,
 has another ETag, so no cache shows the old pictures.
@@ -23,10 +32,11 @@ headers are made for each. A remote file is taken to stay the same while it is r
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
-import zlib
+import time
 from collections import OrderedDict
 from datetime import date
 from functools import partial
@@ -38,10 +48,20 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from asm_db import layers
 from asm_db.db.sqlfiles import load_sql
 from asm_db.errors import InputError
+from asm_db.imagery.read import gdal_href
 from asm_db.imagery.registry import MAX_NAME, NAME_PATTERN
-from asm_db.imagery.web_tiles import MAX_ZOOM, TileSource, file_state, gdal_href, render_tile
+from asm_db.imagery.web_tiles import (
+    MAX_ZOOM,
+    TileSource,
+    TooCoarse,
+    check_tile,
+    empty_tile,
+    file_state,
+    min_zoom,
+    render_tile,
+)
 from asm_db.server.auth import current_session
-from asm_db.server.visitors import visitor_connection
+from asm_db.server.visitors import client_left, psycopg_as_reader, visitor_connection
 
 log = logging.getLogger("asmdb.server")
 router = APIRouter()
@@ -49,7 +69,11 @@ router = APIRouter()
 # A name in the route follows the registry's naming rule (MAX_NAME, NAME_PATTERN); anything else
 # is refused (422) before the database is asked.
 # Changes when the drawing of a tile changes, so caches let go of tiles drawn the old way.
-RENDER_VERSION = "2"
+RENDER_VERSION = "3"
+# A transparent tile not drawn because its zoom would read too much of a file says so here, with
+# the lowest zoom the imagery is drawn at ("too-coarse; minzoom=10").
+EMPTY_HEADER = "X-Asmdb-Empty"
+RETRY_AFTER = 1  # seconds, when too many tiles wait to be drawn (503)
 NO_STORE = "private, no-store"
 REVALIDATE = "public, no-cache"
 
@@ -107,8 +131,9 @@ def _require_access(request: Request) -> None:
         raise HTTPException(status_code=401, detail="log in to see the imagery")
 
 
-def listing(row: tuple) -> dict:
-    """One imagery as `/api/imagery` lists it (the keys `asmdb imagery list --json` has too)."""
+def listing(row: tuple, minzoom: int = layers.IMAGERY.minzoom) -> dict:
+    """One imagery as `/api/imagery` lists it (the keys `asmdb imagery list --json` has too, and
+    the lowest zoom its tiles are drawn at)."""
     name, start, end, bounds, bands = row
     return {
         "name": name,
@@ -117,7 +142,20 @@ def listing(row: tuple) -> dict:
         "bounds": [float(v) for v in bounds],
         "bands": list(bands),
         "tiles": layers.IMAGERY.tiles_of(name),
+        "minzoom": minzoom,
     }
+
+
+def min_zooms(files: dict[int, list[str]], allowed_hosts: frozenset[str] | None) -> dict[int, int]:
+    """Each imagery's lowest zoom (`web_tiles.min_zoom`) by imagery_id; the default one for an
+    imagery whose files cannot be read now (its tiles say so)."""
+    zooms = {}
+    for imagery_id, paths in files.items():
+        try:
+            zooms[imagery_id] = min_zoom(tuple(paths), allowed_hosts)
+        except InputError:
+            zooms[imagery_id] = layers.IMAGERY.minzoom
+    return zooms
 
 
 # `/api/imagery?period=START/END&bbox=W,S,E,N`: the query's longest values, and a date's form.
@@ -186,7 +224,16 @@ async def imagery_list(
         else:
             cur = await conn.execute(load_sql("imagery/imagery_for_period"), params)
         rows = await cur.fetchall()
-    return {"imagery": [listing(row[:5]) for row in rows]}
+        ids = [row[-1] for row in rows]
+        files = {}
+        if ids:  # the visitor may read these: their files, as the reader, for their zooms
+            await psycopg_as_reader(conn)
+            cur = await conn.execute(load_sql("web/imagery_files"), {"ids": ids})
+            files = dict(await cur.fetchall())
+    hosts = request.app.state.settings.allowed_hosts_set()
+    zooms = await anyio.to_thread.run_sync(min_zooms, files, hosts)
+    default = layers.IMAGERY.minzoom
+    return {"imagery": [listing(row[:5], zooms.get(row[-1], default)) for row in rows]}
 
 
 def _source(row: tuple) -> TileSource:
@@ -203,8 +250,28 @@ def _source(row: tuple) -> TileSource:
 
 
 def _etag(imagery_id: int, created_at, states: tuple | None) -> str:
-    files = "gone" if states is None else f"{zlib.crc32(repr(states).encode()):08x}"
-    return f'"{imagery_id}-{created_at.timestamp():.6f}-{files}-{RENDER_VERSION}"'
+    """An opaque tag of this registration, its files' states and the drawing's version: a hash,
+    so that it tells nothing of the registry or the files."""
+    named = repr((imagery_id, created_at.isoformat(), states, RENDER_VERSION)).encode()
+    return f'"{hashlib.blake2b(named, digest_size=16).hexdigest()}"'
+
+
+# One entity tag of an If-None-Match list: optionally weak (W/), quoted, without spaces or quotes.
+ENTITY_TAG = re.compile(r'(W/)?("[\x21\x23-\x7e\x80-\xff]*")')
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header matches `etag`: `*`, or a comma-separated list of entity
+    tags one of which is it, compared weakly (W/ ignored) as RFC 9110 says for this header."""
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    for item in header.split(","):
+        found = ENTITY_TAG.fullmatch(item.strip())
+        if found is not None and found.group(2) == etag:
+            return True
+    return False
 
 
 @router.get(layers.IMAGERY.tiles, response_class=Response)
@@ -223,16 +290,22 @@ async def imagery_tile(
     _require_access(request)
     async with visitor_connection(request.app.state.psycopg_pool, request) as conn:
         cur = await conn.execute(load_sql("web/imagery_source"), {"name": name})
-        row = await cur.fetchone()
-    if row is None:
+        seen = await cur.fetchone()
+        drawing = None
+        if seen is not None:  # the visitor may read it: what it is drawn from, as the reader
+            await psycopg_as_reader(conn)
+            cur = await conn.execute(load_sql("web/imagery_drawing"), {"imagery_id": seen[0]})
+            drawing = await cur.fetchone()
+    if seen is None or drawing is None:
         raise HTTPException(status_code=404, detail=f"no imagery named '{name}'")
+    row = (*seen, *drawing)
     states = file_states(row)
     anonymous = current_session(request) is None
     headers = {"Vary": "Cookie"}
     if anonymous and request.app.state.settings.public:
         etag = _etag(row[0], row[1], states)
         headers.update({"Cache-Control": REVALIDATE, "ETag": etag})
-        if etag in request.headers.get("if-none-match", ""):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
     else:
         headers["Cache-Control"] = NO_STORE
@@ -240,20 +313,102 @@ async def imagery_tile(
     key = None if states is None or not drawn.max_bytes else (row[0], row[1], states, z, x, y)
     png = drawn.get(key) if key is not None else None
     if png is None:
-        png = await _draw(request, row, z, x, y)
-        if key is not None:
+        png = await _draw(request, row, z, x, y, headers)
+        if key is not None and EMPTY_HEADER not in headers:
             drawn.put(key, png)
     return Response(png, media_type="image/png", headers=headers)
 
 
-async def _draw(request: Request, row: tuple, z: int, x: int, y: int) -> bytes:
+class FailureLog:
+    """Which failed tiles are logged: one an imagery a minute (`every` seconds), so visitors
+    cannot flood the log, with how many of that imagery were not logged since its last line."""
+
+    def __init__(self, every: float = 60.0, clock=time.monotonic, keep: int = 1024) -> None:
+        self.every, self.clock, self.keep = every, clock, keep
+        self.logged: dict[object, float] = {}  # by imagery: when its last line was written
+        self.unlogged: dict[object, int] = {}
+
+    def failed(self, imagery) -> int | None:
+        """A tile of `imagery` failed: None when it is not logged, else the number of its failed
+        tiles not logged since its last line."""
+        now = self.clock()
+        last = self.logged.get(imagery)
+        if last is not None and now - last < self.every:
+            self.unlogged[imagery] = self.unlogged.get(imagery, 0) + 1
+            return None
+        if len(self.logged) >= self.keep:  # forget the imagery whose minute is over
+            for key in [k for k, t in self.logged.items() if now - t >= self.every]:
+                del self.logged[key]
+        self.logged[imagery] = now
+        return self.unlogged.pop(imagery, 0)
+
+
+class Busy(Exception):
+    """More tiles wait to be drawn than the server lets wait."""
+
+
+class ClientGone(Exception):
+    """The client of a tile left before its turn to be drawn came."""
+
+
+class Renders:
+    """Imagery tiles drawn at once (`limit`, each in a worker thread) and how many may wait for a
+    turn (`waiting`): one more is refused at once (Busy), and one whose client left while it
+    waited is not drawn (ClientGone). Made in the event loop that uses it."""
+
+    def __init__(self, limit: int, waiting: int) -> None:
+        self.limiter = anyio.CapacityLimiter(limit)
+        self.waiting = waiting
+        self.started = self.refused = self.abandoned = 0
+
+    async def run(self, func, gone) -> bytes:
+        """`func()` in a worker thread once a turn comes; `gone()` says whether the client left."""
+        if (
+            self.limiter.available_tokens < 1
+            and self.limiter.statistics().tasks_waiting >= self.waiting
+        ):
+            self.refused += 1
+            raise Busy
+        async with self.limiter:
+            if gone():
+                self.abandoned += 1
+                raise ClientGone
+            self.started += 1
+            return await anyio.to_thread.run_sync(func)
+
+
+async def _draw(
+    request: Request, row: tuple, z: int, x: int, y: int, headers: dict[str, str]
+) -> bytes:
+    """The tile's PNG; a transparent one, with EMPTY_HEADER in `headers` saying why, for a zoom
+    that would read more than MAX_SOURCE_PIXELS of a file (nothing is read)."""
     source = _source(row)
-    settings = request.app.state.settings
-    draw = partial(render_tile, source, z, x, y, settings.allowed_hosts_set())
+    hosts = request.app.state.settings.allowed_hosts_set()
+    renders: Renders = request.app.state.imagery_renders
     try:
-        return await anyio.to_thread.run_sync(draw, limiter=request.app.state.imagery_renders)
+        # Before a turn is taken: what the tile would read (the files' headers, kept).
+        if not await anyio.to_thread.run_sync(check_tile, source, z, x, y, hosts):
+            return empty_tile()
+        return await renders.run(
+            partial(render_tile, source, z, x, y, hosts), partial(client_left, request)
+        )
+    except TooCoarse as exc:
+        headers[EMPTY_HEADER] = f"too-coarse; minzoom={exc.min_zoom}"
+        return empty_tile()
+    except Busy:
+        raise HTTPException(
+            status_code=503,
+            detail="too many imagery tiles waiting to be drawn: ask again shortly",
+            headers={"Retry-After": str(RETRY_AFTER)},
+        ) from None
+    except ClientGone:
+        raise HTTPException(status_code=499, detail="the client left") from None
     except InputError as exc:  # a file gone, unreadable or on a host not allowed: logged only
-        log.error("imagery %r tile %s/%s/%s: %s", source.name, z, x, y, exc)
+        failures: FailureLog = request.app.state.imagery_failures
+        unlogged = failures.failed(row[0])
+        if unlogged is not None:
+            more = f" ({unlogged} more failed tiles not logged)" if unlogged else ""
+            log.error("imagery %r tile %s/%s/%s: %s%s", source.name, z, x, y, exc, more)
         raise HTTPException(
             status_code=500, detail=f"imagery '{source.name}' cannot be read on this server"
         ) from None

@@ -62,6 +62,9 @@ class ServerSettings(BaseSettings):
     imagery_renders: int = Field(
         default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), gt=0, le=64
     )
+    # Imagery tiles that may wait for a turn to be drawn; one more is answered 503 (Retry-After)
+    # at once, so waiting requests cannot pile up. A page's first view asks for about 40 tiles.
+    imagery_waiting: int = Field(default=64, ge=0, le=10_000)
     # Hosts imagery files may be read from (HOST[,HOST...]), as `asmdb imagery --allow-hosts`;
     # unset: any. A registered URL on another host is not read.
     allowed_hosts: str | None = None

@@ -33,6 +33,8 @@ _logged_in: ContextVar[bool] = ContextVar("asmdb_logged_in", default=False)
 # A request body larger than this is refused (logins and review answers are a few hundred bytes).
 MAX_BODY_BYTES = 64 * 1024
 ROLE_SQL = "SELECT set_config('role', $1, false)"
+# The request scope's key of the event set when its client disconnects (VisitorMiddleware).
+GONE = "asmdb.client_gone"
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,19 @@ async def visitor_connection(pool, request: Request):
         yield conn
 
 
+async def psycopg_as_reader(conn) -> None:
+    """Switch a psycopg connection of the pool to the reader itself (the server's own reads,
+    after the visitor's role has shown the visitor may read what they ask for; the next taker
+    of the connection sets its own role)."""
+    await conn.execute("SELECT set_config('role', 'none', false)")
+
+
+def client_left(request: Request) -> bool:
+    """Whether the request's client has disconnected (known once VisitorMiddleware saw it)."""
+    gone = request.scope.get(GONE)
+    return gone is not None and gone.is_set()
+
+
 class VisitorMiddleware:
     """Sets, for everything below it, whether the request has a session (and so which role its
     queries run as); cancels the request's work when its client disconnects; refuses bodies
@@ -140,6 +155,7 @@ class VisitorMiddleware:
             if not message.get("more_body", False):
                 break
         gone = asyncio.Event()
+        scope[GONE] = gone
 
         async def replay() -> Message:
             if body:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from dataclasses import replace
 
 import morecantile
 import numpy as np
@@ -17,10 +18,14 @@ from rasterio.warp import transform_bounds
 from rio_tiler.io import Reader
 
 from asm_db.imagery.web_tiles import (
+    MAX_SOURCE_PIXELS,
     OpenRasters,
     TileSource,
+    TooCoarse,
+    check_tile,
     file_facts,
     file_state,
+    min_zoom,
     read_tile,
     render_tile,
     tile_grid,
@@ -172,3 +177,81 @@ def test_a_remote_file_has_a_raster_for_each_thread_and_the_oldest_are_closed(co
     assert failing.closed and rasters.count == 2  # one that failed is not kept
     rasters.close()
     assert rasters.count == 0 and overview.closed
+
+
+def test_files_are_opened_as_featurize_opens_them():
+    """One rule for how a registered file or URL reaches GDAL (`asm_db.imagery.read`)."""
+    from asm_db.imagery import read, web_tiles
+
+    assert web_tiles.gdal_href is read.gdal_href
+
+
+def _write_plain(path, size: int) -> str:
+    """One uint16 band of `size` x `size` 10 m pixels in UTM, tiled and compressed, without
+    overviews."""
+    profile = dict(
+        driver="GTiff", width=size, height=size, count=1, dtype="uint16", crs=UTM,
+        transform=from_origin(*ORIGIN, 10.0, 10.0), tiled=True, blockxsize=512, blockysize=512,
+        compress="DEFLATE",
+    )  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.full((1, size, size), 1000, dtype=np.uint16))
+    return str(path)
+
+
+def test_a_tile_that_would_read_more_than_the_cap_is_refused_before_reading(tmp_path, cog):
+    """A file without overviews: below its lowest zoom a tile would read more than
+    MAX_SOURCE_PIXELS (TooCoarse, naming that zoom); from it on, at most that many. The same
+    pixels with overviews, or a small file, are drawn at every zoom."""
+    plain = _write_plain(tmp_path / "plain.tif", 6000)
+    facts = file_facts(plain, file_state(plain))
+    lowest = facts.min_zoom()
+    assert lowest == 10  # 6000 pixels of 10 m: tiles of 153 m pixels read 3,900 across
+    assert all(facts.source_pixels(z) <= MAX_SOURCE_PIXELS for z in range(lowest, 25))
+    assert facts.source_pixels(lowest - 1) > MAX_SOURCE_PIXELS
+    source = replace(_source(plain), bands=("grey",), scale=(1.0,), offset=(0.0,), stretch=None)
+    assert min_zoom(source.files) == lowest
+    for z in (0, 5, lowest - 1):
+        tile = _tiles(plain, z)[0]
+        with pytest.raises(TooCoarse) as refused:
+            render_tile(source, tile.z, tile.x, tile.y)
+        assert refused.value.min_zoom == lowest
+    tile = _tiles(plain, lowest)[0]
+    assert check_tile(source, tile.z, tile.x, tile.y)
+    assert render_tile(source, tile.z, tile.x, tile.y).startswith(b"\x89PNG")
+    assert file_facts(cog, file_state(cog)).min_zoom() == 0
+    with rasterio.open(plain, "r+") as dst:
+        dst.build_overviews([2, 4, 8])
+    assert file_facts(plain, file_state(plain)).min_zoom() == 0  # the 750-pixel overview
+
+
+def test_a_pixel_is_drawn_only_where_every_band_has_data_and_from_one_file(tmp_path):
+    """The red band has no data (0) in the north-west quadrant, where green and blue have some:
+    alone, the file is transparent there; over another file, that file's whole pixel shows (not
+    its red beside the top file's green and blue)."""
+    from rasters import EAST, NORTH, SOUTH, WEST, write_blocks
+
+    holed = np.array([[[0, 3000], [3000, 3000]], [[2000] * 2] * 2, [[1000] * 2] * 2])
+    top = write_blocks(tmp_path / "top.tif", holed, nodata=0, descriptions=("red", "green", "blue"))
+    below = write_blocks(
+        tmp_path / "below.tif", np.full((3, 1, 1), 4000), nodata=0,
+        descriptions=("red", "green", "blue"),
+    )  # fmt: skip
+    stretch = {"red": [0, 4000], "green": [0, 4000], "blue": [0, 4000]}
+    z = 14
+    lon, lat = WEST + (EAST - WEST) / 4, NORTH - (NORTH - SOUTH) / 4  # the north-west quadrant
+    tile = TMS.tile(lon, lat, z)
+    w, s, e, n = TMS.xy_bounds(tile)
+    px, py = TMS.xy(lon, lat)
+    row, col = int((n - py) / (n - s) * 256), int((px - w) / (e - w) * 256)
+
+    def pixel(files: tuple[str, ...]) -> list[int]:
+        source = TileSource(
+            "holed", (WEST, SOUTH, EAST, NORTH), ("red", "green", "blue"), files, (1.0,) * 3,
+            (0.0,) * 3, stretch,
+        )  # fmt: skip
+        png = render_tile(source, tile.z, tile.x, tile.y)
+        return list(np.asarray(Image.open(io.BytesIO(png)))[row, col])
+
+    assert pixel((str(top),))[3] == 0
+    assert pixel((str(below), str(top))) == [255, 255, 255, 255]  # below's own pixel, whole

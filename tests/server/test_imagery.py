@@ -10,21 +10,36 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+import anyio
 import httpx
 import morecantile
 import numpy as np
 import psycopg
 import pytest
+import rasterio
 from PIL import Image
 from psycopg import sql
+from rasterio.transform import from_origin
 
 from asm_db import layers
 from asm_db.db.engine import create_engine
 from asm_db.imagery.registry import add_imagery, delete_imagery, get_imagery
-from asm_db.server.imagery import NO_STORE, REVALIDATE
+from asm_db.imagery.web_tiles import MAX_SOURCE_PIXELS, file_facts, file_state
+from asm_db.server.imagery import (
+    EMPTY_HEADER,
+    NO_STORE,
+    REVALIDATE,
+    Busy,
+    ClientGone,
+    FailureLog,
+    Renders,
+)
 
 from conftest import run_asmdb
 from rasters import EAST, NORTH, SOUTH, WEST, write_blocks
@@ -334,6 +349,13 @@ def test_anonymous_visitors_read_imagery_as_the_public_role(imagery_site):
     tile = _tile_url("quads", _tile_at(WEST + 0.01, NORTH - 0.01))
     c = _client(imagery_site)
     with _admin(imagery_site) as pg:
+        # What it is drawn from the server reads as the reader: the public role may not.
+        for column in ("files", "scale", "offset", "stretch"):
+            assert not pg.execute(
+                "SELECT has_column_privilege(%s, 'asmdb.imagery', %s, 'SELECT')",
+                (f"{reader}_public", column),
+            ).fetchone()[0]
+        _png(c.get(tile))
         pg.execute(
             sql.SQL("REVOKE ALL ON asmdb.imagery FROM {}").format(
                 sql.Identifier(f"{reader}_public")
@@ -388,12 +410,19 @@ def test_a_file_gone_is_a_one_line_error_without_its_path(imagery_site):
     with open(path, "rb") as f:
         kept = f.read()
     os.unlink(path)
+
+    def lines() -> list[str]:
+        return [x for x in imagery_site["public"].log().splitlines() if "doomed.tif" in x]
+
+    logged = len(lines())
     try:
-        r = c.get(_tile_url("doomed", _tile_at(WEST + 0.011, NORTH - 0.011, 17)))
-        assert r.status_code == 500
-        assert r.json() == {"detail": "imagery 'doomed' cannot be read on this server"}
-        assert r.headers["cache-control"] == NO_STORE
-        assert "doomed.tif" in imagery_site["public"].log()
+        # A visitor asking again and again: one line in the log a minute, not one a tile.
+        for k in range(6):
+            r = c.get(_tile_url("doomed", _tile_at(WEST + 0.011 + 0.001 * k, NORTH - 0.011, 17)))
+            assert r.status_code == 500
+            assert r.json() == {"detail": "imagery 'doomed' cannot be read on this server"}
+            assert r.headers["cache-control"] == NO_STORE
+        assert len(lines()) == logged + 1
     finally:
         with open(path, "wb") as f:
             f.write(kept)
@@ -458,3 +487,168 @@ def test_a_kept_tile_is_drawn_again_when_its_file_changes(imagery_site, tmp_path
         assert (second[..., :3].astype(int) > first[..., :3].astype(int)).all()
     finally:
         delete_imagery(engine, "changing")
+
+
+BIG = 8192  # pixels a side of a file without overviews: its country zooms would read it whole
+
+
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory) -> str:
+    """One band of 8192 x 8192 pixels of 0.0001 degrees (about 11 m), no overviews."""
+    path = tmp_path_factory.mktemp("big") / "big.tif"
+    ramp = (np.add.outer(np.arange(BIG), np.arange(BIG)) // 64 % 200 + 20).astype(np.uint8)
+    profile = dict(
+        driver="GTiff", width=BIG, height=BIG, count=1, dtype="uint8", crs="EPSG:4326",
+        transform=from_origin(WEST, NORTH, 0.0001, 0.0001), tiled=True, blockxsize=512,
+        blockysize=512, compress="DEFLATE",
+    )  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(ramp[None])
+    return str(path)
+
+
+@pytest.fixture
+def big(imagery_site, big_file):
+    """The large file registered as imagery 'big' for one test."""
+    add_imagery(imagery_site["engine"], "big", [big_file], period="2010-01-01/2010-12-31")
+    try:
+        yield big_file
+    finally:
+        delete_imagery(imagery_site["engine"], "big")
+
+
+def _renders(client: httpx.Client) -> dict:
+    return client.get("/healthz").json()["imagery_renders"]
+
+
+def test_no_tile_reads_more_than_the_cap_and_the_list_says_where_tiles_start(imagery_site, big):
+    """Below an imagery's lowest zoom (where a tile would read more than MAX_SOURCE_PIXELS of a
+    file), a tile is transparent and says why, and nothing is read; the list gives that zoom."""
+    facts = file_facts(big, file_state(big))
+    lowest = facts.min_zoom()
+    assert lowest > 0
+    assert facts.source_pixels(lowest - 1) > MAX_SOURCE_PIXELS >= facts.source_pixels(lowest)
+    c = _client(imagery_site)
+    listed = {x["name"]: x for x in c.get("/api/imagery").json()["imagery"]}
+    assert listed["big"]["minzoom"] == lowest
+    assert {listed[n]["minzoom"] for n in ("quads", "pair", "doomed")} == {0}  # small files
+    ranked = c.get("/api/imagery", params={"period": "2010-01-01/2010-12-31"}).json()["imagery"]
+    assert [(x["name"], x["minzoom"]) for x in ranked] == [("big", lowest)]
+    before = _renders(c)
+    for z in (0, 3, lowest - 1):
+        r = c.get(_tile_url("big", _tile_at(WEST + 0.1, NORTH - 0.1, z)))
+        assert (_png(r)[..., 3] == 0).all()
+        assert r.headers[EMPTY_HEADER] == f"too-coarse; minzoom={lowest}"
+    assert _renders(c)["started"] == before["started"]  # nothing was read
+    r = c.get(_tile_url("big", _tile_at(WEST + 0.1, NORTH - 0.1, lowest)))
+    assert (_png(r)[..., 3] == 255).any() and EMPTY_HEADER not in r.headers
+    assert _renders(c)["started"] == before["started"] + 1
+
+
+def test_tiles_past_the_waiting_limit_are_refused_at_once(imagery_site, big):
+    """One tile drawn at a time and none waiting: the others asked meanwhile are a 503 with
+    Retry-After, answered without waiting."""
+    env = {
+        "ASMDB_IMAGERY_RENDERS": "1",
+        "ASMDB_IMAGERY_WAITING": "0",
+        "ASMDB_IMAGERY_CACHE_MB": "0",
+    }
+    lowest = file_facts(big, file_state(big)).min_zoom()
+    tiles = {_tile_at(WEST + 0.05 * k, NORTH - 0.05 * k, lowest) for k in range(1, 12)}
+    url = as_role(imagery_site["url"], *imagery_site["reader"])
+    with serve(url, "--public", env=env) as server:
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            c.get("/api/imagery")  # the files' facts, read once
+
+            def ask(tile: str) -> httpx.Response:
+                return c.get(_tile_url("big", tile))
+
+            with ThreadPoolExecutor(len(tiles)) as pool:
+                answers = list(pool.map(ask, sorted(tiles)))
+            counts = _renders(c)
+    statuses = sorted(r.status_code for r in answers)
+    assert 200 in statuses and 503 in statuses, statuses
+    for r in answers:
+        if r.status_code == 503:
+            assert r.headers["retry-after"] == "1"
+            assert r.json() == {
+                "detail": "too many imagery tiles waiting to be drawn: ask again shortly"
+            }
+            assert r.headers["cache-control"] == NO_STORE
+    assert counts["refused"] == statuses.count(503)
+    assert counts["started"] == statuses.count(200)
+
+
+def test_a_tile_waits_only_while_there_is_room_and_is_not_drawn_once_its_client_left():
+    """`Renders`: one turn, one place to wait; a third tile is refused at once (Busy), and the
+    waiting one, whose client leaves before its turn, is never drawn (ClientGone)."""
+    ran: list[str] = []
+    results: dict[str, object] = {}
+    release = threading.Event()
+    left = threading.Event()
+
+    def slow() -> bytes:
+        release.wait(10)
+        ran.append("slow")
+        return b"slow"
+
+    def quick() -> bytes:
+        ran.append("quick")
+        return b"quick"
+
+    async def main() -> Renders:
+        renders = Renders(limit=1, waiting=1)
+
+        async def ask(key: str, func, gone=lambda: False) -> None:
+            try:
+                results[key] = await renders.run(func, gone)
+            except (Busy, ClientGone) as exc:
+                results[key] = type(exc).__name__
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(ask, "first", slow)
+            await anyio.sleep(0.2)  # the first has the one turn
+            tasks.start_soon(ask, "waiting", quick, left.is_set)
+            await anyio.sleep(0.2)
+            await ask("third", quick)
+            left.set()
+            release.set()
+        return renders
+
+    renders = anyio.run(main)
+    assert results == {"first": b"slow", "waiting": "ClientGone", "third": "Busy"}
+    assert ran == ["slow"]
+    assert (renders.started, renders.refused, renders.abandoned) == (1, 1, 1)
+
+
+def test_failed_tiles_are_logged_once_an_imagery_a_minute_with_how_many_were_not():
+    now = [0.0]
+    failures = FailureLog(every=60, clock=lambda: now[0])
+    assert failures.failed(1) == 0  # logged
+    assert [failures.failed(1) for _ in range(5)] == [None] * 5
+    assert failures.failed(2) == 0  # another imagery has its own minute
+    now[0] = 59.9
+    assert failures.failed(1) is None
+    now[0] = 60.0
+    assert failures.failed(1) == 6  # logged, with the six not logged
+    assert failures.failed(1) is None
+
+
+def test_the_etag_is_opaque_and_if_none_match_is_read_as_a_list(imagery_site):
+    c = _client(imagery_site)
+    tile = _tile_url("quads", _tile_at(WEST + 0.01, NORTH - 0.01))
+    etag = c.get(tile).headers["etag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag), etag
+    with _admin(imagery_site) as pg:
+        imagery_id, created = pg.execute(
+            "SELECT imagery_id, extract(epoch FROM created_at) FROM asmdb.imagery "
+            "WHERE name = 'quads'"
+        ).fetchone()
+    assert f"{created:.0f}" not in etag and f'"{imagery_id}-' not in etag
+    inner = etag.strip('"')
+    for header in (etag, f'"other", {etag}', f"W/{etag}", f'"a" ,W/{etag} , "b"', "*"):
+        assert c.get(tile, headers={"If-None-Match": header}).status_code == 304, header
+    for header in ('"other"', inner, f'"x{inner}"', f'"{inner}x"', f'x{etag}', f"{etag}x",
+                   f'"a{etag}"', "W/", "", ",", "**"):  # fmt: skip
+        r = c.get(tile, headers={"If-None-Match": header})
+        assert r.status_code == 200 and r.headers["etag"] == etag, header

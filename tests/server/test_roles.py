@@ -93,6 +93,30 @@ def test_the_anonymous_role_reads_the_public_layers_and_nothing_else(reader_site
                 )
 
 
+def test_the_anonymous_role_lists_imagery_but_never_reads_what_it_is_drawn_from(reader_site):
+    """Name, period, footprint, bands, imagery_id and created_at only: the files (local paths,
+    internal hosts, signed URLs), scale, offset and stretch are the server's to read. A role
+    given the wider grant of an earlier version loses it when `asmdb roles create` runs again."""
+    reader = reader_site["reader"]
+    anonymous = sql.Identifier(f"{reader}_public")
+    with _admin(reader_site) as pg:
+        pg.execute(
+            sql.SQL('GRANT SELECT (files, scale, "offset", stretch) ON asmdb.imagery TO {}').format(
+                anonymous
+            )
+        )
+    _ok(run_asmdb(reader_site["url"], "roles", "create", "--name", reader))
+    with psycopg.connect(_as(reader_site["url"], reader), autocommit=True) as conn:
+        conn.execute(sql.SQL("SET ROLE {}").format(anonymous))
+        conn.execute(
+            "SELECT imagery_id, name, period_start, period_end, footprint, bands, created_at "
+            "FROM asmdb.imagery"
+        )
+        for column in ("files", "scale", '"offset"', "stretch", "source", "parameters"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT {column} FROM asmdb.imagery LIMIT 1")
+
+
 def test_an_anonymous_filter_cannot_read_a_private_table(reader_site):
     c = httpx.Client(base_url=reader_site["server"].url, timeout=30)
     answers = [

@@ -451,6 +451,14 @@ def test_the_periods_imagery_is_drawn_under_the_map(browser, periods_site, perio
     assert all(kind != "raster" for _, kind in layers[2:]) and len(layers) > 3
     assert page.evaluate("window.asmdbMap.getContainer().dataset.imagery") == "s2-2024"
     assert "s2-2024" in page.locator("#imagery-message").inner_text()
+    # The imagery's own lowest zoom from the list: MapLibre asks for no tile below it.
+    listed = page.evaluate("state.imagery.find((i) => i.name === 's2-2024').minzoom")
+    assert page.evaluate("window.asmdbMap.getSource('imagery').minzoom") == listed == 0
+    deep = page.evaluate(
+        "rasterSource({name: 'x', tiles: '/imagery/x/tiles/WebMercatorQuad/{z}/{x}/{y}.png', "
+        "bounds: [0, 0, 1, 1], minzoom: 10}).minzoom"
+    )
+    assert deep == 10
     settle(page)
     with psycopg.connect(periods_site["url"].replace("+psycopg", ""), autocommit=True) as pg:
         west = pg.execute("SELECT ST_XMin(ST_Extent(geom)) FROM asmdb.tiles").fetchone()[0]

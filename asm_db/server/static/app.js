@@ -205,7 +205,11 @@ function rasterSource(imagery) {
   const path = typeof imagery.tiles === "string" && imagery.tiles.startsWith("/")
     ? imagery.tiles  // the list's own route for it
     : cfg.tiles.replace("{name}", encodeURIComponent(imagery.name));
-  const source = { type: "raster", tiles: [location.origin + path], tileSize: cfg.tile_size, minzoom: cfg.minzoom, maxzoom: cfg.maxzoom };
+  // The imagery's own lowest zoom (the list's "minzoom"): the server draws nothing below it, as
+  // a tile there would read too much of a file; MapLibre then asks for none.
+  const own = Number.isInteger(imagery.minzoom) ? imagery.minzoom : cfg.minzoom;
+  const minzoom = Math.min(Math.max(cfg.minzoom, own), cfg.maxzoom);
+  const source = { type: "raster", tiles: [location.origin + path], tileSize: cfg.tile_size, minzoom, maxzoom: cfg.maxzoom };
   const b = imagery.bounds;
   if (Array.isArray(b) && b.length === 4 && b.every(Number.isFinite)) source.bounds = b;
   return source;

@@ -26,7 +26,8 @@ SELECT i.name,
            / (greatest(i.period_end, %(end)s::date) - least(i.period_start, %(start)s::date) + 1)
            AS shared,
        m.covered / nullif(a.size, 0) AS covered,
-       m.met
+       m.met,
+       i.imagery_id
 FROM asmdb.imagery AS i
 CROSS JOIN area AS a
 CROSS JOIN LATERAL (

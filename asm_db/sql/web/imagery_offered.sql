@@ -2,6 +2,6 @@
 SELECT name, period_start, period_end,
        ARRAY[ST_XMin(footprint), ST_YMin(footprint), ST_XMax(footprint), ST_YMax(footprint)]
            AS bounds,
-       bands
+       bands, imagery_id
 FROM asmdb.imagery
 ORDER BY period_start NULLS FIRST, period_end NULLS FIRST, name
