@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from asm_db.db.sqlfiles import replaceable_files
-from asm_db.errors import DatabaseNotReady
+from asm_db.errors import AsmdbError, DatabaseNotReady
 from asm_db.migrations import HEAD
 
 if TYPE_CHECKING:
@@ -137,6 +137,9 @@ def connect(engine: Engine) -> Iterator[Connection]:
         conn = conn_cm.__enter__()
     except sa.exc.OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if isinstance(exc.orig, psycopg.errors.QueryCanceled):
+            # A time limit (PGOPTIONS' statement_timeout) stopped the first queries: reached.
+            raise AsmdbError(f"the database stopped a statement: {reason}") from None
         raise DatabaseNotReady(
             f"cannot reach the database at {redacted(engine.url)} ({reason}); start PostGIS "
             f"(`docker compose up -d`) or set {URL_ENV} / --database-url"
