@@ -42,7 +42,7 @@ import httpx
 import numpy as np
 import psycopg
 from psycopg import sql
-from serve import ASMDB, free_port, percentiles, run
+from serve import ASMDB, fetch_all, free_port, percentiles, run
 
 HERE = Path(__file__).resolve().parent
 UTM = "EPSG:32629"
@@ -97,39 +97,6 @@ def plan(tiles: dict, requests: int, seed: int) -> list[tuple[int, int, int]]:
     zooms = sorted(tiles)
     drawn = [rng.choice(tiles[rng.choice(zooms)]) for _ in range(requests)]
     return list(dict.fromkeys(drawn))
-
-
-async def load(base: str, paths: list[str], clients: int, max_seconds: float) -> dict:
-    latencies: list[float] = []
-    sizes: list[int] = []
-    errors = 0
-    deadline = time.perf_counter() + max_seconds
-    queue = iter(paths)
-
-    async def client(http: httpx.AsyncClient):
-        nonlocal errors
-        for path in queue:
-            if time.perf_counter() > deadline:
-                return
-            start = time.perf_counter()
-            r = await http.get(base + path)
-            latencies.append(time.perf_counter() - start)
-            sizes.append(len(r.content))
-            errors += r.status_code != 200
-
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
-        start = time.perf_counter()
-        await asyncio.gather(*(client(http) for _ in range(clients)))
-        wall = time.perf_counter() - start
-    return {
-        "clients": clients,
-        **percentiles(latencies),
-        "per_s": round(len(latencies) / wall, 1),
-        "errors": errors,
-        "mean_kib": round(float(np.mean(sizes)) / 1024, 1),
-        "seconds": round(wall, 1),
-    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -285,18 +252,18 @@ def main() -> None:
         deeper = tiles_over(record["bounds"], [max(ZOOMS) + 1])[max(ZOOMS) + 1]
         step = max(1, len(deeper) // 4)
         warm_up = [template.format(z=z, x=x, y=y) for z, x, y in deeper[::step][:4]]
-        asyncio.run(load(base, ["/healthz"] * 20 + warm_up, 2, 60))
+        asyncio.run(fetch_all(base, ["/healthz"] * 20 + warm_up, 2, 60))
 
         for run_name in ("tiles_cold", "tiles_warm"):
             used, own = cpu_seconds(server.pid), time.process_time()
-            report[run_name] = asyncio.run(load(base, paths, args.clients, args.max_seconds))
+            report[run_name] = asyncio.run(fetch_all(base, paths, args.clients, args.max_seconds))
             used, own = cpu_seconds(server.pid) - used, time.process_time() - own
             n = report[run_name]["n"]
             report[run_name]["server_cpu_ms_per_tile"] = round(used / n * 1000, 1)
             report[run_name]["clients_cpu_ms_per_tile"] = round(own / n * 1000, 1)
             print(f"{run_name}, {args.clients} clients: {report[run_name]}", flush=True)
         report["healthz"] = asyncio.run(
-            load(base, ["/healthz"] * min(args.requests, 400), args.clients, args.max_seconds)
+            fetch_all(base, ["/healthz"] * min(args.requests, 400), args.clients, args.max_seconds)
         )
         report["server_imagery_cache"] = httpx.get(base + "/healthz").json().get("imagery_cache")
         print(f"/healthz, {args.clients} clients: {report['healthz']}", flush=True)

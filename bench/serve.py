@@ -108,23 +108,22 @@ def tile_paths(config: dict, layers: str):
     return path
 
 
-async def load(base: str, tiles, paths, clients: int, requests: int, max_seconds: float, seed: int):
-    rng = random.Random(seed)
-    zooms = sorted(tiles)
-    plan = [rng.choice(tiles[rng.choice(zooms)]) for _ in range(requests)]
+async def fetch_all(base: str, paths: list[str], clients: int, max_seconds: float) -> dict:
+    """GET every path (in order, shared by `clients` concurrent clients) until done or
+    `max_seconds`: latency percentiles, requests per second, errors, mean size."""
     latencies: list[float] = []
     sizes: list[int] = []
     errors = 0
     deadline = time.perf_counter() + max_seconds
-    queue = iter(plan)
+    queue = iter(paths)
 
     async def client(http: httpx.AsyncClient):
         nonlocal errors
-        for z, x, y in queue:
+        for path in queue:
             if time.perf_counter() > deadline:
                 return
             start = time.perf_counter()
-            r = await http.get(base + paths(z).format(x, y))
+            r = await http.get(base + path)
             latencies.append(time.perf_counter() - start)
             sizes.append(len(r.content))
             errors += r.status_code != 200
@@ -137,11 +136,23 @@ async def load(base: str, tiles, paths, clients: int, requests: int, max_seconds
     return {
         "clients": clients,
         **percentiles(latencies),
-        "requests_per_s": round(len(latencies) / wall, 1),
+        "per_s": round(len(latencies) / wall, 1),
         "errors": errors,
         "mean_kib": round(float(np.mean(sizes)) / 1024, 1),
         "seconds": round(wall, 1),
     }
+
+
+async def load(base: str, tiles, paths, clients: int, requests: int, max_seconds: float, seed: int):
+    """`requests` tiles drawn at random (a zoom, then a tile of it), fetched by `clients`."""
+    rng = random.Random(seed)
+    zooms = sorted(tiles)
+    plan = [rng.choice(tiles[rng.choice(zooms)]) for _ in range(requests)]
+    result = await fetch_all(
+        base, [paths(z).format(x, y) for z, x, y in plan], clients, max_seconds
+    )
+    result["requests_per_s"] = result.pop("per_s")
+    return result
 
 
 def main() -> None:
