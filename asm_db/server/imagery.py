@@ -66,8 +66,6 @@ from asm_db.server.visitors import client_left, psycopg_as_reader, visitor_conne
 log = logging.getLogger("asmdb.server")
 router = APIRouter()
 
-# A name in the route follows the registry's naming rule (MAX_NAME, NAME_PATTERN); anything else
-# is refused (422) before the database is asked.
 # Changes when the drawing of a tile changes, so caches let go of tiles drawn the old way.
 RENDER_VERSION = "3"
 # A transparent tile not drawn because its zoom would read too much of a file says so here, with
@@ -277,6 +275,7 @@ def etag_matches(header: str | None, etag: str) -> bool:
 @router.get(layers.IMAGERY.tiles, response_class=Response)
 async def imagery_tile(
     request: Request,
+    # The registry's naming rule: any other name is a 422 before the database is asked.
     name: Annotated[str, Path(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)],
     z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
     x: Annotated[int, Path(ge=0)],
