@@ -366,7 +366,9 @@ def render_tile(
     whole_pixels(image)
     dtype = image.array.dtype
     image.rescale(in_range=[stored_range(source, band, dtype) for band in shown])
-    return image.render(img_format="PNG", **PNG_OPTIONS)
+    # A tile with every pixel drawn needs no alpha: RGB is a quarter less to encode and send.
+    opaque = not np.ma.getmaskarray(image.array).any()
+    return image.render(img_format="PNG", add_mask=not opaque, **PNG_OPTIONS)
 
 
 def read_tile(href: str, indexes: list[int], z: int, x: int, y: int):

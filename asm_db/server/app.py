@@ -133,6 +133,7 @@ def _state(app: FastAPI, settings: ServerSettings) -> None:
         int(settings.tile_cache_mb * 2**20), settings.tile_cache_check_seconds
     )
     app.state.imagery_tiles = imagery.DrawnTiles(int(settings.imagery_cache_mb * 2**20))
+    app.state.imagery_drawings = imagery.Drawings()
     app.state.imagery_failures = imagery.FailureLog()
 
 

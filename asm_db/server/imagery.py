@@ -292,9 +292,14 @@ async def imagery_tile(
         seen = await cur.fetchone()
         drawing = None
         if seen is not None:  # the visitor may read it: what it is drawn from, as the reader
-            await psycopg_as_reader(conn)
-            cur = await conn.execute(load_sql("web/imagery_drawing"), {"imagery_id": seen[0]})
-            drawing = await cur.fetchone()
+            drawings: Drawings = request.app.state.imagery_drawings
+            drawing = drawings.get((seen[0], seen[1]))
+            if drawing is None:
+                await psycopg_as_reader(conn)
+                cur = await conn.execute(load_sql("web/imagery_drawing"), {"imagery_id": seen[0]})
+                drawing = await cur.fetchone()
+                if drawing is not None:
+                    drawings.put((seen[0], seen[1]), drawing)
     if seen is None or drawing is None:
         raise HTTPException(status_code=404, detail=f"no imagery named '{name}'")
     row = (*seen, *drawing)
@@ -316,6 +321,28 @@ async def imagery_tile(
         if key is not None and EMPTY_HEADER not in headers:
             drawn.put(key, png)
     return Response(png, media_type="image/png", headers=headers)
+
+
+class Drawings:
+    """What the imagery registered lately are drawn from (files, scale, offset, stretch), by
+    registration (imagery_id, created_at): a registration never changes, so a tile looks it up
+    once, not on every request. At most `keep`, the least recently used let go."""
+
+    def __init__(self, keep: int = 256) -> None:
+        self.keep = keep
+        self.rows: OrderedDict[tuple, tuple] = OrderedDict()
+
+    def get(self, registration: tuple) -> tuple | None:
+        row = self.rows.get(registration)
+        if row is not None:
+            self.rows.move_to_end(registration)
+        return row
+
+    def put(self, registration: tuple, row: tuple) -> None:
+        self.rows[registration] = row
+        self.rows.move_to_end(registration)
+        while len(self.rows) > self.keep:
+            self.rows.popitem(last=False)
 
 
 class FailureLog:

@@ -104,7 +104,7 @@ def _web_pixel(record: ImageryRecord, lon: float, lat: float) -> np.ndarray:
     w, s, e, n = TMS.xy_bounds(tile)
     x, y = TMS.xy(lon, lat)
     row, col = int((n - y) / (n - s) * 256), int((x - w) / (e - w) * 256)
-    return np.asarray(Image.open(io.BytesIO(png)))[row, col]
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))[row, col]
 
 
 def _review_pixels(record: ImageryRecord, out, places) -> list[np.ndarray]:

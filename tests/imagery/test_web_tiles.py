@@ -134,7 +134,7 @@ def test_a_file_written_again_is_read_again(tmp_path):
 
     def centre() -> list[int]:
         png = render_tile(_source(path), tile.z, tile.x, tile.y)
-        return list(np.asarray(Image.open(io.BytesIO(png)))[128, 128])
+        return list(np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))[128, 128])
 
     assert centre() == [63, 63, 63, 255]  # 1000 of 0 to 4000
     _write_cog(path, np.full((3, SIZE, SIZE), 3000, dtype=np.uint16))
@@ -251,7 +251,7 @@ def test_a_pixel_is_drawn_only_where_every_band_has_data_and_from_one_file(tmp_p
             (0.0,) * 3, stretch,
         )  # fmt: skip
         png = render_tile(source, tile.z, tile.x, tile.y)
-        return list(np.asarray(Image.open(io.BytesIO(png)))[row, col])
+        return list(np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))[row, col])
 
     assert pixel((str(top),))[3] == 0
     assert pixel((str(below), str(top))) == [255, 255, 255, 255]  # below's own pixel, whole

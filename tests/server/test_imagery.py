@@ -75,8 +75,9 @@ def _png(response) -> np.ndarray:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "image/png"
     image = Image.open(io.BytesIO(response.content))
-    assert image.size == (256, 256) and image.mode == "RGBA"
-    return np.asarray(image)
+    # RGBA where a pixel has no data; RGB (every pixel drawn) otherwise.
+    assert image.size == (256, 256) and image.mode in ("RGBA", "RGB")
+    return np.asarray(image.convert("RGBA"))
 
 
 def _pixel(lon: float, lat: float, z: int, x: int, y: int) -> tuple[int, int]:
