@@ -37,6 +37,7 @@ from asm_db.server.imagery import (
     REVALIDATE,
     Busy,
     ClientGone,
+    Drawings,
     FailureLog,
     Renders,
 )
@@ -653,3 +654,14 @@ def test_the_etag_is_opaque_and_if_none_match_is_read_as_a_list(imagery_site):
                    f'"a{etag}"', "W/", "", ",", "**"):  # fmt: skip
         r = c.get(tile, headers={"If-None-Match": header})
         assert r.status_code == 200 and r.headers["etag"] == etag, header
+
+
+def test_what_a_registration_is_drawn_from_is_kept_by_registration_the_oldest_let_go():
+    drawings = Drawings(keep=2)
+    drawings.put((1, "t1"), ("a",))
+    drawings.put((2, "t2"), ("b",))
+    assert drawings.get((1, "t1")) == ("a",)  # used: now the newest
+    drawings.put((3, "t3"), ("c",))
+    assert drawings.get((2, "t2")) is None and drawings.get((1, "t1")) == ("a",)
+    # The same id registered again (a name deleted and added) is another registration.
+    assert drawings.get((1, "t9")) is None
