@@ -42,7 +42,7 @@ import httpx
 import numpy as np
 import psycopg
 from psycopg import sql
-from serve import ASMDB, fetch_all, free_port, percentiles, run
+from serve import ASMDB, fetch_all, percentiles, run, start_server
 
 HERE = Path(__file__).resolve().parent
 UTM = "EPSG:32629"
@@ -226,21 +226,7 @@ def main() -> None:
         print(f"prepared: {prep}; COG {report['cog_mib']} MiB", flush=True)
 
         reader_url = url.replace(f"//{who}@", f"//{reader}@", 1)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        log = open(work / "serve.log", "w")
-        server = subprocess.Popen(
-            [ASMDB, "serve", "--public", "--port", str(port)],
-            env={**env, "ASMDB_DATABASE_URL": reader_url},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        server, base = start_server(env, reader_url, work / "serve.log")
         listed = httpx.get(base + "/api/imagery").json()["imagery"]
         template = listed[0]["tiles"]
         tiles = tiles_over(record["bounds"])

@@ -108,6 +108,27 @@ def tile_paths(config: dict, layers: str):
     return path
 
 
+def start_server(env: dict, reader_url: str, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """`asmdb serve --public` as `reader_url`'s role on a free loopback port, its output in
+    `log_path`, once it answers /healthz: the process and its base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [ASMDB, "serve", "--public", "--port", str(port)],
+            env={**env, "ASMDB_DATABASE_URL": reader_url},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    for _ in range(300):
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    return server, base
+
+
 async def fetch_all(base: str, paths: list[str], clients: int, max_seconds: float) -> dict:
     """GET every path (in order, shared by `clients` concurrent clients) until done or
     `max_seconds`: latency percentiles, requests per second, errors, mean size."""
@@ -245,21 +266,7 @@ def main() -> None:
         # The server runs as the reader role, as the README says (trust on loopback here).
         run([ASMDB, "roles", "create", "--name", reader, "--force"], env)
         reader_url = url.replace(f"//{info.get('user', '')}@", f"//{reader}@", 1)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        log = open(work / "serve.log", "w")
-        server = subprocess.Popen(
-            [ASMDB, "serve", "--public", "--port", str(port)],
-            env={**env, "ASMDB_DATABASE_URL": reader_url},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        server, base = start_server(env, reader_url, work / "serve.log")
         config = httpx.get(base + "/api/config").json()
         bounds = config["collections"]["asmdb.latest_predictions"]["bounds"]
         paths = tile_paths(config, args.layers)
